@@ -1,0 +1,79 @@
+"""API-key checks shared by both ports: ``Authorization: Bearer <key>`` on HTTP, the
+``authorization`` metadata entry on gRPC. Health endpoints are always open so that
+orchestrators can probe a collector without credentials.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Awaitable, Callable
+
+import grpc
+
+OPEN_GRPC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+MISSING_KEY = ("missing API key: send 'Authorization: Bearer <key>' (gRPC: metadata "
+               "'authorization'); OTel exporters take it from OTEL_EXPORTER_OTLP_HEADERS="
+               "'authorization=Bearer <key>'")
+WRONG_KEY = "API key not accepted: check the key, or ask for one of the collector's --api-key values"
+
+
+class ApiKeys:
+    """The accepted keys; with none configured every request is allowed."""
+
+    def __init__(self, keys: tuple[str, ...] = ()) -> None:
+        self._keys = tuple(k.encode() for k in keys)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._keys)
+
+    def problem(self, authorization: str | None) -> str | None:
+        """None when ``authorization`` (a header value) is acceptable, else why not."""
+        if not self._keys:
+            return None
+        if not authorization:
+            return MISSING_KEY
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return MISSING_KEY
+        supplied = token.strip().encode()
+        # compare against every key, always, so timing says nothing about which was close
+        matches = [hmac.compare_digest(supplied, key) for key in self._keys]
+        return None if any(matches) else WRONG_KEY
+
+
+class GrpcAuthInterceptor(grpc.aio.ServerInterceptor):
+    """Rejects RPCs without an accepted key with UNAUTHENTICATED (health stays open)."""
+
+    def __init__(self, keys: ApiKeys) -> None:
+        self._keys = keys
+
+    async def intercept_service(
+        self, continuation: Callable[[Any], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(OPEN_GRPC_PREFIXES):
+            return handler
+        metadata = dict(details.invocation_metadata or ())
+        problem = self._keys.problem(metadata.get("authorization"))
+        return handler if problem is None else _denying(handler, problem)
+
+
+def _denying(handler: grpc.RpcMethodHandler, problem: str) -> grpc.RpcMethodHandler:
+    async def deny(_request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
+
+    async def deny_stream(_request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
+        yield  # pragma: no cover - makes this an async generator
+
+    kwargs = {"request_deserializer": handler.request_deserializer,
+              "response_serializer": handler.response_serializer}
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(deny, **kwargs)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(deny_stream, **kwargs)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(deny, **kwargs)
+    return grpc.stream_stream_rpc_method_handler(deny_stream, **kwargs)

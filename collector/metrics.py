@@ -1,0 +1,45 @@
+"""The collector's Prometheus metrics, on a registry of its own.
+
+A registry per collector (not the process-global one) lets tests and the embedded mode run
+several collectors in one process without their counters colliding.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CollectorMetrics", "CONTENT_TYPE_LATEST"]
+
+
+class CollectorMetrics:
+    """Counters for what came in, what was stored or refused, and how the writer keeps up."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.spans_received = Counter(
+            "spyglass_spans_received", "Spans decoded from OTLP requests", ["protocol"], registry=r)
+        self.spans_stored = Counter(
+            "spyglass_spans_stored", "Spans committed to the store (new, not re-deliveries)",
+            registry=r)
+        self.spans_rejected = Counter(
+            "spyglass_spans_rejected", "Spans refused one by one (bad ids, undecodable)",
+            ["protocol"], registry=r)
+        self.requests = Counter(
+            "spyglass_requests", "Export requests by protocol, signal and outcome",
+            ["protocol", "signal", "outcome"], registry=r)
+        self.queue_depth = Gauge(
+            "spyglass_write_queue_spans", "Spans waiting in the write queue", registry=r)
+        self.commit_latency = Histogram(
+            "spyglass_commit_seconds", "Time to write and commit one group of requests",
+            buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10), registry=r)
+        self.commit_spans = Histogram(
+            "spyglass_commit_spans", "Spans per committed group",
+            buckets=(1, 10, 50, 100, 500, 1000, 2500, 5000, 10000, 25000), registry=r)
+        self.store_errors = Counter(
+            "spyglass_store_errors", "Failed write transactions by kind", ["kind"], registry=r)
+
+    def render(self) -> bytes:
+        """The registry in the Prometheus text exposition format."""
+        return generate_latest(self.registry)

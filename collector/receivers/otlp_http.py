@@ -1,0 +1,132 @@
+"""OTLP/HTTP receiver (``POST /v1/traces``) and the collector's HTTP endpoints.
+
+Bodies may be protobuf or JSON, gzip- or deflate-compressed; the answer uses the request's
+encoding. Errors carry a ``google.rpc.Status`` body, as the OTLP/HTTP spec asks.
+``/healthz`` (alive) and ``/readyz`` (can take traffic) are open; everything else needs an
+API key when keys are configured.
+"""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from google.rpc import code_pb2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from spyglass import semconv
+from spyglass.collector import decode
+from spyglass.collector.auth import ApiKeys
+from spyglass.collector.metrics import CONTENT_TYPE_LATEST, CollectorMetrics
+from spyglass.collector.pipeline import Body, IngestPipeline
+from spyglass.errors import (
+    InvalidRequestError, OverloadedError, PayloadTooLargeError, StoreUnavailableError,
+    UnsupportedMediaTypeError,
+)
+
+PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
+JSON_TYPE = "application/json"
+
+
+def create_app(pipeline: IngestPipeline, keys: ApiKeys, max_request_bytes: int,
+               ready: Callable[[], Awaitable[str | None]]) -> Starlette:
+    """The ASGI app; ``ready`` returns None when the collector can take traffic, else why not."""
+    metrics = pipeline.metrics
+
+    async def traces(request: Request) -> Response:
+        is_json = _content_type(request) == JSON_TYPE
+        try:
+            problem = keys.problem(request.headers.get("authorization"))
+            if problem:
+                metrics.requests.labels("http", "traces", "unauthenticated").inc()
+                return _status(401, code_pb2.UNAUTHENTICATED, problem, is_json)
+            is_json = _is_json(request)
+            data = await _read_body(request, max_request_bytes)
+            body = Body(data, json=is_json,
+                        experiment=request.headers.get(semconv.EXPERIMENT_HEADER))
+            response = await pipeline.export_traces(body, "http")
+        except Exception as exc:
+            return _error_response(exc, is_json, metrics)
+        metrics.requests.labels("http", "traces", "ok").inc()
+        payload = decode.encode_response(response, json=is_json)
+        return Response(payload, media_type=JSON_TYPE if is_json else PROTOBUF_TYPES[0])
+
+    async def healthz(_request: Request) -> Response:
+        return Response("ok\n", media_type="text/plain")
+
+    async def readyz(_request: Request) -> Response:
+        why = await ready()
+        if why is None:
+            return Response("ready\n", media_type="text/plain")
+        return Response(f"not ready: {why}\n", status_code=503, media_type="text/plain")
+
+    async def metrics_endpoint(request: Request) -> Response:
+        problem = keys.problem(request.headers.get("authorization"))
+        if problem:
+            return Response(problem + "\n", status_code=401, media_type="text/plain")
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(routes=[
+        Route("/v1/traces", traces, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ])
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _is_json(request: Request) -> bool:
+    content_type = _content_type(request)
+    if content_type == JSON_TYPE:
+        return True
+    if content_type in PROTOBUF_TYPES:
+        return False
+    raise UnsupportedMediaTypeError(
+        f"Content-Type {content_type or '(none)'!r} is not OTLP; send "
+        "application/x-protobuf or application/json")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(_too_large(limit))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(_too_large(limit))
+        chunks.append(chunk)
+    return decode.decompress(b"".join(chunks), request.headers.get("content-encoding"), limit)
+
+
+def _too_large(limit: int) -> str:
+    return (f"request body is larger than {limit} bytes; split the batch (e.g. lower "
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE) or raise the collector's --max-request-bytes")
+
+
+def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics) -> Response:
+    if isinstance(exc, (OverloadedError, StoreUnavailableError)):
+        outcome, http, code = "retry", 503, code_pb2.UNAVAILABLE
+    elif isinstance(exc, PayloadTooLargeError):
+        outcome, http, code = "too_large", 413, code_pb2.RESOURCE_EXHAUSTED
+    elif isinstance(exc, UnsupportedMediaTypeError):
+        outcome, http, code = "unsupported", 415, code_pb2.INVALID_ARGUMENT
+    elif isinstance(exc, InvalidRequestError):
+        outcome, http, code = "invalid", 400, code_pb2.INVALID_ARGUMENT
+    else:
+        raise exc
+    metrics.requests.labels("http", "traces", outcome).inc()
+    response = _status(http, code, str(exc), is_json)
+    if http == 503:
+        response.headers["Retry-After"] = str(max(1, round(getattr(exc, "retry_after", 1.0))))
+    return response
+
+
+def _status(http: int, code: int, message: str, is_json: bool) -> Response:
+    return Response(decode.encode_status(code, message, json=is_json), status_code=http,
+                    media_type=JSON_TYPE if is_json else PROTOBUF_TYPES[0])

@@ -1,0 +1,242 @@
+"""Wiring one collector: store, writer, pipeline, gRPC and HTTP servers, health, shutdown.
+
+The same :class:`Collector` runs as a service (``spyglass collector start``, on the main
+thread until SIGTERM/SIGINT) and embedded (``start_background``: its own event loop in a
+daemon thread, on loopback ports the OS picks). Shutdown stops accepting, lets in-flight
+requests finish, commits what is queued, then closes the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from typing import Iterator
+
+import grpc
+import uvicorn
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from sqlalchemy import Engine, text
+
+from spyglass.collector.auth import ApiKeys, GrpcAuthInterceptor
+from spyglass.collector.cost import PriceTable
+from spyglass.collector.metrics import CollectorMetrics
+from spyglass.collector.pipeline import IngestPipeline
+from spyglass.collector.receivers import otlp_grpc, otlp_http
+from spyglass.collector.records import SpanConverter
+from spyglass.collector.redaction import RedactionRules
+from spyglass.collector.store import migrate
+from spyglass.collector.store.engine import create_store_engine
+from spyglass.collector.store.writer import Writer
+from spyglass.config import CollectorSettings
+from spyglass.errors import ConfigurationError
+
+log = logging.getLogger("spyglass.collector")
+
+SHUTDOWN_GRACE_S = 10.0
+
+
+class Collector:
+    """One collector process's servers and write path."""
+
+    def __init__(self, settings: CollectorSettings | None = None) -> None:
+        self.settings = settings or CollectorSettings.load()
+        self.metrics = CollectorMetrics()
+        self.engine: Engine | None = None
+        self.writer: Writer | None = None
+        self.grpc_port: int | None = None
+        self.http_port: int | None = None
+        self._grpc: grpc.aio.Server | None = None
+        self._http: _QuietServer | None = None
+        self._http_task: asyncio.Task | None = None
+        self._health = health.aio.HealthServicer()
+        self._stopping: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- lifecycle on the caller's event loop --------------------------------------------
+
+    async def start(self) -> None:
+        """Open the store (migrating unless told not to), then start both servers."""
+        s = self.settings
+        _check_tls(s)
+        self._stopping = asyncio.Event()
+        self.engine = create_store_engine(s.store, s.sync)
+        await asyncio.to_thread(self._prepare_schema)
+        self.writer = Writer(self.engine, self.metrics, max_queue_spans=s.queue_max_spans,
+                             max_batch_spans=s.batch_max_spans, retry_after=s.retry_after)
+        self.writer.start()
+        converter = SpanConverter(
+            PriceTable.load(s.price_file),
+            RedactionRules.from_config(s.redaction_file, builtins=s.redact or None),
+            s.max_attribute_bytes)
+        pipeline = IngestPipeline(converter, self.writer, self.metrics)
+        keys = ApiKeys(s.api_keys)
+        await self._start_grpc(pipeline, keys)
+        await self._start_http(pipeline, keys)
+        await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        log.info("collector ready: OTLP/gRPC on %s:%s, OTLP/HTTP on %s:%s, store %s", s.host,
+                 self.grpc_port, s.host, self.http_port,
+                 self.engine.url.render_as_string(hide_password=True))
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE_S) -> None:
+        """Stop accepting, finish in-flight requests, commit the queue, close the store."""
+        if self._stopping is not None:
+            self._stopping.set()
+        await self._health.enter_graceful_shutdown()
+        if self._http is not None:
+            self._http.should_exit = True
+        if self._grpc is not None:
+            await self._grpc.stop(grace)
+        if self._http_task is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._http_task, grace)
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.close, grace)
+        if self.engine is not None:
+            self.engine.dispose()
+        log.info("collector stopped")
+
+    async def serve(self) -> None:
+        """Run until SIGTERM or SIGINT (main thread), then shut down gracefully."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        assert self._stopping is not None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        await self._stopping.wait()
+        log.info("shutting down: draining the write queue")
+        await self.stop()
+
+    async def ready(self) -> str | None:
+        """None when the collector can take traffic, else the reason it cannot."""
+        if self._stopping is None or self._stopping.is_set():
+            return "shutting down"
+        if self.writer is None or not self.writer.alive:
+            return "writer is not running"
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self._ping), 2.0)
+        except Exception as exc:
+            return f"store unreachable: {str(exc).splitlines()[0]}"
+        return None
+
+    # -- embedded use: a background thread with its own loop -----------------------------
+
+    def start_background(self, timeout: float = 30.0) -> "Collector":
+        """Start in a daemon thread; returns once both ports accept connections."""
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            try:
+                self._loop.run_until_complete(self.start())
+            except BaseException as exc:  # reported to the caller below
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            self._loop.run_until_complete(self._stopping.wait())  # type: ignore[union-attr]
+            self._loop.run_until_complete(self.stop())
+
+        self._thread = threading.Thread(target=run, name="spyglass-collector", daemon=True)
+        self._thread.start()
+        if not started.wait(timeout):
+            raise TimeoutError(f"collector did not start within {timeout}s")
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop_background(self, timeout: float = 30.0) -> None:
+        if self._loop is None or self._thread is None or self._stopping is None:
+            return
+        self._loop.call_soon_threadsafe(self._stopping.set)
+        self._thread.join(timeout)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _prepare_schema(self) -> None:
+        assert self.engine is not None
+        if self.settings.migrate:
+            migrate.upgrade(self.engine)
+        else:
+            migrate.check_current(self.engine)
+
+    def _ping(self) -> None:
+        assert self.engine is not None
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def _start_grpc(self, pipeline: IngestPipeline, keys: ApiKeys) -> None:
+        s = self.settings
+        limit = s.max_request_bytes
+        self._grpc = grpc.aio.server(
+            interceptors=[GrpcAuthInterceptor(keys)] if keys.enabled else None,
+            options=[("grpc.max_receive_message_length", limit),
+                     ("grpc.max_send_message_length", limit)],
+        )
+        self._grpc.add_generic_rpc_handlers((otlp_grpc.trace_service(pipeline),))
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
+        address = f"{s.host}:{s.grpc_port}"
+        if s.tls_cert:
+            creds = grpc.ssl_server_credentials([(_read(s.tls_key), _read(s.tls_cert))])
+            self.grpc_port = self._grpc.add_secure_port(address, creds)
+        else:
+            self.grpc_port = self._grpc.add_insecure_port(address)
+        await self._grpc.start()
+
+    async def _start_http(self, pipeline: IngestPipeline, keys: ApiKeys) -> None:
+        s = self.settings
+        app = otlp_http.create_app(pipeline, keys, s.max_request_bytes, self.ready)
+        sock = _bind(s.host, s.http_port)
+        self.http_port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                ssl_certfile=s.tls_cert, ssl_keyfile=s.tls_key,
+                                timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S))
+        self._http = _QuietServer(config)
+        self._http_task = asyncio.create_task(self._http.serve(sockets=[sock]))
+        while not self._http.started:
+            if self._http_task.done():
+                self._http_task.result()  # raises the startup error
+            await asyncio.sleep(0.01)
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the collector owns shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(
+            f"cannot listen for OTLP/HTTP on {host}:{port} ({exc.strerror}); choose another "
+            "port with --http-port / SPYGLASS_HTTP_PORT (0 picks a free one)") from exc
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def _check_tls(s: CollectorSettings) -> None:
+    if bool(s.tls_cert) != bool(s.tls_key):
+        raise ConfigurationError("TLS needs both --tls-cert and --tls-key (PEM files)")
+
+
+def _read(path: str | None) -> bytes:
+    assert path is not None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read TLS file {path}: {exc.strerror}") from exc

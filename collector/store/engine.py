@@ -1,0 +1,84 @@
+"""Creating the store's SQLAlchemy engine with the settings each database needs.
+
+SQLite gets WAL journaling (readers never block the writer, and a commit survives a crash of
+the process with ``synchronous=NORMAL``; ``full`` adds power-loss durability) and a busy
+timeout so that two processes can share one file. PostgreSQL goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from spyglass.errors import ConfigurationError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URL spellings users paste (``postgres://``, ``postgresql://``)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def create_store_engine(url: str, sync: str = "normal") -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://…``)."""
+    url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+        raise ConfigurationError(
+            f"store URL {url!r} is not a database URL ({exc}); use sqlite:///./spyglass.db "
+            "or postgresql+psycopg://user@host:5432/dbname"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, sync)
+    if backend == "postgresql":
+        return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+    raise ConfigurationError(
+        f"store URL {url!r} names database {backend!r}; Spyglass stores traces in SQLite "
+        "(sqlite:///path.db) or PostgreSQL (postgresql+psycopg://…)"
+    )
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine (None for PostgreSQL or in-memory SQLite)."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    if engine.url.database == ":memory:":
+        return None
+    return Path(engine.url.database)
+
+
+def _sqlite_engine(url: str, sync: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
+    synchronous = "FULL" if sync == "full" else "NORMAL"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Transactions are begun explicitly (see _on_begin), as SQLAlchemy's docs advise
+        # for pysqlite, so that BEGIN IMMEDIATE can be used by the writer.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", f"synchronous={synchronous}",
+                       f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}", "temp_store=MEMORY",
+                       "cache_size=-65536", "wal_autocheckpoint=4000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

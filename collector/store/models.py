@@ -1,0 +1,168 @@
+"""The trace store's schema as typed SQLAlchemy 2 ORM models.
+
+The models are the single source of truth for table and column names: migrations create
+exactly these tables (a test compares them), and the write path builds its Core statements
+from ``Model.__table__``. JSON-valued columns are TEXT holding JSON, so both SQLite and
+PostgreSQL store them as written without a per-row parse on the hot path.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Boolean, Float, Index, Integer, MetaData, SmallInteger, String, Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
+Id64 = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Experiment(Base):
+    """A named group of traces (an app, a version, a team)."""
+
+    __tablename__ = "experiments"
+
+    experiment_id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    lifecycle_stage: Mapped[str] = mapped_column(String(32), default="active")
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+    last_update_time_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class TraceRow(Base):
+    """One row per trace, merged from its spans whatever order they arrive in.
+
+    ``id`` is an ingest sequence: assigned when the trace's first span is stored and never
+    changed, so it is a stable key for paging while traces keep arriving.
+    """
+
+    __tablename__ = "traces"
+
+    id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
+    trace_id: Mapped[str] = mapped_column(String(32), unique=True)
+    experiment_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # how the experiment was chosen: 3 span attribute, 2 header, 1 service.name, 0 default
+    experiment_rank: Mapped[int] = mapped_column(SmallInteger, default=0)
+    name: Mapped[str | None] = mapped_column(Text)
+    root_span_id: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="IN_PROGRESS")
+    start_time_ns: Mapped[int | None] = mapped_column(BigInteger)
+    end_time_ns: Mapped[int | None] = mapped_column(BigInteger)
+    request_preview: Mapped[str | None] = mapped_column(Text)
+    response_preview: Mapped[str | None] = mapped_column(Text)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    span_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    session_id: Mapped[str | None] = mapped_column(String(256))
+    user_id: Mapped[str | None] = mapped_column(String(256))
+    created_at_ns: Mapped[int] = mapped_column(BigInteger)
+    last_span_at_ns: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(None, "experiment_id", "start_time_ns"),
+        Index(None, "experiment_id", "id"),
+        Index(None, "session_id"),
+    )
+
+
+class SpanRow(Base):
+    """One OTel span with its canonical GenAI fields; raw attributes are always kept."""
+
+    __tablename__ = "spans"
+
+    trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    span_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    parent_span_id: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    span_type: Mapped[str] = mapped_column(String(64))
+    start_time_ns: Mapped[int] = mapped_column(BigInteger)
+    end_time_ns: Mapped[int] = mapped_column(BigInteger)
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    status_message: Mapped[str | None] = mapped_column(Text)
+    inputs: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(String(256))
+    provider: Mapped[str | None] = mapped_column(String(128))
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    total_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost: Mapped[float | None] = mapped_column(Float)
+    session_id: Mapped[str | None] = mapped_column(String(256))
+    user_id: Mapped[str | None] = mapped_column(String(256))
+    attributes: Mapped[str] = mapped_column(Text)
+    events: Mapped[str | None] = mapped_column(Text)
+    links: Mapped[str | None] = mapped_column(Text)
+    resource: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[str | None] = mapped_column(Text)
+    received_at_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+class TraceTag(Base):
+    """A tag on a trace; one row per key so tag filters use the (key, value) index."""
+
+    __tablename__ = "trace_tags"
+
+    trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "key", "trace_id"),)
+
+
+class TraceMetadata(Base):
+    """A metadata entry on a trace (write-once facts: versions, ids, environment)."""
+
+    __tablename__ = "trace_metadata"
+
+    trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "key", "trace_id"),)
+
+
+class AssessmentRow(Base):
+    """An expectation (ground truth) or feedback (a score) on a trace or one of its spans.
+
+    No foreign key to traces: an assessment may arrive before its trace's spans and is
+    attached when they come.
+    """
+
+    __tablename__ = "assessments"
+
+    assessment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(32))
+    span_id: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16))  # "expectation" | "feedback"
+    value: Mapped[str | None] = mapped_column(Text)  # JSON
+    error: Mapped[str | None] = mapped_column(Text)  # JSON {code, message, stack}
+    rationale: Mapped[str | None] = mapped_column(Text)
+    source_type: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str | None] = mapped_column(String(256))
+    metadata_json: Mapped[str | None] = mapped_column("metadata", Text)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    overrides: Mapped[str | None] = mapped_column(String(64))
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+    last_update_time_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(None, "trace_id"),
+        Index(None, "name", "kind", "trace_id"),
+        Index(None, "run_id"),
+    )

@@ -1,0 +1,131 @@
+"""The write path's SQL, built once per dialect from the models' tables.
+
+The hot path runs these through the raw DBAPI cursor (SQLAlchemy's Core compiler would cost
+more per batch than the insert itself). Column lists come from the models, so the schema
+still has one source of truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import BigInteger, Float, Integer, SmallInteger
+
+from spyglass.collector.store.models import SpanRow
+
+TRACE_COLUMNS: tuple[str, ...] = (
+    "trace_id", "experiment_id", "experiment_rank", "name", "root_span_id", "status",
+    "start_time_ns", "end_time_ns", "request_preview", "response_preview", "input_tokens",
+    "output_tokens", "total_tokens", "cost", "span_count", "error_count", "session_id",
+    "user_id", "created_at_ns", "last_span_at_ns",
+)
+
+# SQLite's variable limit is 32766; 26 span columns x 1000 rows stays well below it.
+SQLITE_ROWS_PER_STATEMENT = 1000
+
+
+def _trace_merge(least: str, greatest: str) -> str:
+    """The ON CONFLICT clause that merges a batch's aggregate into the stored trace row.
+
+    Every rule is commutative, so the row ends the same whatever order spans arrive in and
+    however writers interleave: MIN/MAX for times, sums for counts (the batch counts only
+    spans it newly inserted), the first root span for root fields, the highest-ranked
+    experiment (lowest id on a tie).
+    """
+    t, x = "traces", "excluded"
+    root_pick = f"CASE WHEN {t}.root_span_id IS NULL THEN {x}.%s ELSE {t}.%s END"
+    return ", ".join([
+        f"experiment_id = CASE WHEN {x}.experiment_rank > {t}.experiment_rank OR "
+        f"({x}.experiment_rank = {t}.experiment_rank AND {x}.experiment_id < {t}.experiment_id)"
+        f" THEN {x}.experiment_id ELSE {t}.experiment_id END",
+        f"experiment_rank = {greatest}({t}.experiment_rank, {x}.experiment_rank)",
+        *(f"{c} = " + root_pick % (c, c)
+          for c in ("name", "status", "request_preview", "response_preview")),
+        f"root_span_id = COALESCE({t}.root_span_id, {x}.root_span_id)",
+        f"start_time_ns = {least}(COALESCE({t}.start_time_ns, {x}.start_time_ns), "
+        f"COALESCE({x}.start_time_ns, {t}.start_time_ns))",
+        f"end_time_ns = {greatest}(COALESCE({t}.end_time_ns, {x}.end_time_ns), "
+        f"COALESCE({x}.end_time_ns, {t}.end_time_ns))",
+        *(f"{c} = {t}.{c} + {x}.{c}" for c in ("input_tokens", "output_tokens", "total_tokens",
+                                               "cost", "span_count", "error_count")),
+        f"session_id = COALESCE({t}.session_id, {x}.session_id)",
+        f"user_id = COALESCE({t}.user_id, {x}.user_id)",
+        f"last_span_at_ns = {greatest}({t}.last_span_at_ns, {x}.last_span_at_ns)",
+    ])
+
+
+@dataclass(frozen=True)
+class Statements:
+    """SQL text for one dialect (``param`` is the DBAPI placeholder)."""
+
+    dialect: str
+    param: str
+
+    @property
+    def _names(self) -> str:
+        return ", ".join(c.name for c in SpanRow.__table__.columns)
+
+    def insert_spans(self, n_rows: int) -> str:
+        """Insert ``n_rows`` spans, skip those already stored, return the new ones' keys."""
+        return _insert_spans(self, n_rows)
+
+    @property
+    def upsert_trace(self) -> str:
+        least, greatest = ("min", "max") if self.dialect == "sqlite" else ("LEAST", "GREATEST")
+        values = ", ".join([self.param] * len(TRACE_COLUMNS))
+        return (f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) VALUES ({values}) "
+                f"ON CONFLICT (trace_id) DO UPDATE SET {_trace_merge(least, greatest)}")
+
+    def upsert_key_value(self, table: str) -> str:
+        p = self.param
+        return (f"INSERT INTO {table} (trace_id, key, value) VALUES ({p}, {p}, {p}) "
+                "ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value")
+
+    @property
+    def create_experiment(self) -> str:
+        p = self.param
+        return ("INSERT INTO experiments (name, lifecycle_stage, created_time_ms, "
+                f"last_update_time_ms) VALUES ({p}, 'active', {p}, {p}) "
+                "ON CONFLICT (name) DO NOTHING")
+
+    @property
+    def experiment_by_name(self) -> str:
+        return f"SELECT experiment_id FROM experiments WHERE name = {self.param}"
+
+    @property
+    def experiment_by_id(self) -> str:
+        return f"SELECT experiment_id FROM experiments WHERE experiment_id = {self.param}"
+
+
+@lru_cache(maxsize=64)
+def _insert_spans(st: Statements, n_rows: int) -> str:
+    cols = SpanRow.__table__.columns
+    head = f"INSERT INTO spans ({', '.join(c.name for c in cols)}) "
+    tail = " ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id"
+    if st.dialect == "sqlite":
+        row = "(" + ", ".join(["?"] * len(cols)) + ")"
+        return head + "VALUES " + ", ".join([row] * n_rows) + tail
+    # PostgreSQL: one array parameter per column, unnested into rows server-side
+    arrays = ", ".join(f"%s::{_pg_array_type(c.type)}" for c in cols)
+    return head + f"SELECT * FROM unnest({arrays})" + tail
+
+
+def _pg_array_type(type_: object) -> str:
+    if isinstance(type_, SmallInteger):
+        return "int2[]"
+    if isinstance(type_, BigInteger):
+        return "int8[]"
+    if isinstance(type_, Integer):
+        return "int4[]"
+    if isinstance(type_, Float):
+        return "float8[]"
+    return "text[]"
+
+
+SQLITE = Statements("sqlite", "?")
+POSTGRES = Statements("postgresql", "%s")
+
+
+def for_dialect(name: str) -> Statements:
+    return SQLITE if name == "sqlite" else POSTGRES

@@ -1,0 +1,279 @@
+"""The write path: a bounded queue in front of one writer thread that commits in groups.
+
+Receivers submit each request's spans and wait for the future; the writer takes every
+request waiting (up to ``max_batch_spans``), writes them in ONE transaction and resolves
+all their futures after COMMIT returns. Acknowledgement therefore always follows a durable
+commit, and durability costs one commit per group, not per request.
+
+When the queue holds ``max_queue_spans`` spans, :meth:`Writer.submit` raises
+:class:`OverloadedError` at once (backpressure, not growth).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from spyglass.collector import records as r
+from spyglass.collector.metrics import CollectorMetrics
+from spyglass.collector.records import SpanRecord
+from spyglass.collector.store import aggregate
+from spyglass.collector.store.experiments import ExperimentResolver
+from spyglass.collector.store.statements import SQLITE_ROWS_PER_STATEMENT, for_dialect
+from spyglass.errors import OverloadedError, SpyglassError, StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+# attempts for one group when the database is unreachable, deadlocks or is busy
+WRITE_ATTEMPTS = 3
+RETRY_PAUSE_S = 0.2
+
+
+@dataclass(slots=True)
+class _Pending:
+    records: list[SpanRecord]
+    future: Future = field(default_factory=Future)
+
+
+class Writer:
+    """Owns the store's single write connection and the queue in front of it."""
+
+    def __init__(self, engine: Engine, metrics: CollectorMetrics, *, max_queue_spans: int,
+                 max_batch_spans: int, retry_after: float) -> None:
+        self._engine = engine
+        self._st = for_dialect(engine.dialect.name)
+        self._metrics = metrics
+        self._max_queue = max_queue_spans
+        self._max_batch = max_batch_spans
+        self._retry_after = retry_after
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._queued_spans = 0
+        self._cond = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="spyglass-writer", daemon=True)
+        self._experiments = ExperimentResolver(self._st)
+        self._conn: Any = None  # pooled DBAPI connection, replaced after a failure
+        # the hot path uses the driver directly, so its own exceptions arrive unwrapped
+        self._db_errors = (DBAPIError, engine.dialect.loaded_dbapi.Error)
+
+    @property
+    def queued_spans(self) -> int:
+        return self._queued_spans
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self._closing
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, records: list[SpanRecord]) -> "Future[int]":
+        """Queue ``records``; the future gives the number of newly stored spans after COMMIT."""
+        pending = _Pending(records)
+        if not records:
+            pending.future.set_result(0)
+            return pending.future
+        with self._cond:
+            if self._closing:
+                raise OverloadedError("the collector is shutting down; retry against another "
+                                      "replica or after it restarts", self._retry_after)
+            if self._queued_spans and self._queued_spans + len(records) > self._max_queue:
+                raise OverloadedError(
+                    f"write queue is full ({self._queued_spans} spans waiting, limit "
+                    f"{self._max_queue}); retry after {self._retry_after:g}s",
+                    self._retry_after)
+            self._queue.append(pending)
+            self._queued_spans += len(records)
+            self._metrics.queue_depth.set(self._queued_spans)
+            self._cond.notify()
+        return pending.future
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Refuse new work, commit everything already queued, then stop the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- writer thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            group = self._take_group()
+            if group is None:
+                return
+            self._commit_group(group)
+
+    def _take_group(self) -> list[_Pending] | None:
+        with self._cond:
+            while not self._queue and not self._closing:
+                self._cond.wait()
+            if not self._queue:
+                return None
+            group = [self._queue.popleft()]
+            spans = len(group[0].records)
+            while self._queue and spans + len(self._queue[0].records) <= self._max_batch:
+                item = self._queue.popleft()
+                group.append(item)
+                spans += len(item.records)
+            self._queued_spans -= spans
+            self._metrics.queue_depth.set(self._queued_spans)
+            return group
+
+    def _commit_group(self, group: list[_Pending]) -> None:
+        try:
+            self._write_with_retries([rec for p in group for rec in p.records])
+        except StoreUnavailableError as exc:
+            for p in group:
+                p.future.set_exception(exc)
+            return
+        except self._db_errors as exc:
+            if len(group) > 1:  # find the request the database refuses; commit the others
+                for p in group:
+                    self._commit_group([p])
+                return
+            log.error("the store refused a request's spans: %s", exc)
+            group[0].future.set_exception(SpyglassError(
+                f"the store refused these spans: {_short(exc)}; nothing from this request was "
+                "stored. Check the span values named in the error."))
+            return
+        for p in group:
+            p.future.set_result(len(p.records))
+
+    def _write_with_retries(self, recs: list[SpanRecord]) -> None:
+        last: BaseException | None = None
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                started = time.perf_counter()
+                inserted = self._write(recs)
+            except self._db_errors as exc:
+                self._discard_connection()
+                kind = _retryable_kind(exc)
+                self._metrics.store_errors.labels(kind or "data").inc()
+                if kind is None:
+                    raise
+                last = exc
+                time.sleep(RETRY_PAUSE_S * (attempt + 1))
+                continue
+            self._metrics.commit_latency.observe(time.perf_counter() - started)
+            self._metrics.commit_spans.observe(len(recs))
+            self._metrics.spans_stored.inc(inserted)
+            return
+        raise StoreUnavailableError(
+            f"the trace store is unavailable ({_short(last)}); nothing was acknowledged, "
+            f"retry after {self._retry_after:g}s") from last
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            self._conn = self._engine.raw_connection()
+        return self._conn
+
+    def _discard_connection(self) -> None:
+        self._experiments.rollback()
+        if self._conn is None:
+            return
+        try:
+            self._conn.invalidate()
+        except Exception:  # already broken: nothing left to release
+            pass
+        self._conn = None
+
+    def _write(self, recs: Sequence[SpanRecord]) -> int:
+        """Write ``recs`` in one transaction; returns how many spans were new."""
+        conn = self._connection()
+        cursor = conn.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE") if self._st.dialect == "sqlite" else None
+            recs = sorted(recs, key=lambda rec: (rec.row[r.TRACE_ID], rec.row[r.SPAN_ID]))
+            new_keys = self._insert_spans(cursor, [rec.row for rec in recs])
+            fresh = _fresh_records(recs, new_keys)
+            with_ids = [(rec, self._experiments.resolve(cursor, rec.experiment)) for rec in fresh]
+            traces = aggregate.trace_rows(with_ids)
+            if traces:
+                cursor.executemany(self._st.upsert_trace, traces)
+            self._upsert_key_values(cursor, fresh)
+            conn.commit() if self._st.dialect != "sqlite" else cursor.execute("COMMIT")
+        except BaseException:
+            _rollback(conn, cursor, self._st.dialect)
+            self._experiments.rollback()
+            raise
+        finally:
+            cursor.close()
+        self._experiments.commit()
+        return len(fresh)
+
+    def _insert_spans(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
+        new: set[tuple[str, str]] = set()
+        if self._st.dialect == "sqlite":
+            step = SQLITE_ROWS_PER_STATEMENT
+            for i in range(0, len(rows), step):
+                chunk = rows[i:i + step]
+                cursor.execute(self._st.insert_spans(len(chunk)),
+                               [v for row in chunk for v in row])
+                new.update(map(tuple, cursor.fetchall()))
+            return new
+        cursor.execute(self._st.insert_spans(len(rows)), [list(col) for col in zip(*rows)])
+        new.update(map(tuple, cursor.fetchall()))
+        return new
+
+    def _upsert_key_values(self, cursor: Any, fresh: Sequence[SpanRecord]) -> None:
+        for table, attr in (("trace_tags", "tags"), ("trace_metadata", "metadata")):
+            entries: dict[tuple[str, str], str] = {}
+            for rec in fresh:
+                for key, value in (getattr(rec, attr) or {}).items():
+                    entries[(rec.row[r.TRACE_ID], key)] = value
+            if entries:
+                cursor.executemany(self._st.upsert_key_value(table),
+                                   [(t, k, v) for (t, k), v in sorted(entries.items())])
+
+
+def _fresh_records(recs: Sequence[SpanRecord], new_keys: set[tuple[str, str]]) -> list[SpanRecord]:
+    """The records the insert actually stored (first of any duplicates within the batch)."""
+    fresh, seen = [], set()
+    for rec in recs:
+        key = (rec.row[r.TRACE_ID], rec.row[r.SPAN_ID])
+        if key in new_keys and key not in seen:
+            seen.add(key)
+            fresh.append(rec)
+    return fresh
+
+
+def _rollback(conn: Any, cursor: Any, dialect: str) -> None:
+    try:
+        if dialect == "sqlite":
+            cursor.execute("ROLLBACK")
+        else:
+            conn.rollback()
+    except Exception:  # the connection is gone; the transaction died with it
+        pass
+
+
+def _retryable_kind(exc: BaseException) -> str | None:
+    """'unavailable' / 'conflict' for errors worth retrying, None for bad data."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return "unavailable"
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    if any(s in text for s in ("deadlock", "could not serialize", "database is locked",
+                               "busy")):
+        return "conflict"
+    if type(orig).__name__ in ("OperationalError", "InterfaceError") or "connection" in text:
+        return "unavailable"
+    return None
+
+
+def _short(exc: Exception | None) -> str:
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""Evaluation library and service (built by the evaluator issues)."""

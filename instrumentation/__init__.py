@@ -1,0 +1,1 @@
+"""In-app tracing SDK (built by the instrumentation issue)."""

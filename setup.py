@@ -1,0 +1,37 @@
+"""Maps the component folders onto the ``spyglass`` import package.
+
+``pyproject.toml`` holds the metadata; this file only computes the package list so that a
+new subpackage can never be left out of the wheel by forgetting to list it.
+"""
+
+from pathlib import Path
+
+from setuptools import setup
+
+# import package prefix -> folder that holds it
+COMPONENTS = {
+    "spyglass": "spyglass",
+    "spyglass.collector": "collector",
+    "spyglass.instrumentation": "instrumentation",
+    "spyglass.evaluator": "evaluator",
+}
+
+
+def _packages() -> tuple[list[str], dict[str, str]]:
+    packages, package_dir = [], {}
+    for prefix, folder in COMPONENTS.items():
+        package_dir[prefix] = folder
+        for init in sorted(Path(folder).rglob("__init__.py")):
+            rel = init.parent.relative_to(folder).parts
+            packages.append(".".join((prefix, *rel)))
+    return packages, package_dir
+
+
+PACKAGES, PACKAGE_DIR = _packages()
+
+setup(
+    packages=PACKAGES,
+    package_dir=PACKAGE_DIR,
+    package_data={"": ["*.json", "*.ini", "*.mako", "py.typed"]},
+    include_package_data=True,
+)

@@ -1,0 +1,110 @@
+"""Settings: explicit arguments beat ``SPYGLASS_*`` environment variables beat defaults.
+
+Each setting is declared once, with its environment variable and parser, so the CLI, the
+embedded mode and the tests all resolve configuration the same way (the pattern
+opentelemetry-python uses for ``OTEL_*`` variables).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from spyglass.errors import ConfigurationError
+
+MiB = 1024 * 1024
+
+
+def _parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _parse_list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _parse_sync(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("normal", "full"):
+        raise ValueError(f"expected 'normal' or 'full', got {text!r}")
+    return value
+
+
+def _setting(default: Any, env: str, parse: Callable[[str], Any] = str, help: str = "") -> Any:
+    meta = {"env": env, "parse": parse, "help": help}
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class CollectorSettings:
+    """Everything the collector process can be told; each field has a flag and an env var."""
+
+    store: str = _setting("sqlite:///./spyglass.db", "SPYGLASS_STORE",
+                          help="database URL: sqlite:///path.db or postgresql+psycopg://…")
+    host: str = _setting("127.0.0.1", "SPYGLASS_HOST", help="address to bind both ports on")
+    grpc_port: int = _setting(4317, "SPYGLASS_GRPC_PORT", int, "OTLP/gRPC + API port (0: any)")
+    http_port: int = _setting(4318, "SPYGLASS_HTTP_PORT", int, "OTLP/HTTP port (0: any)")
+    api_keys: tuple[str, ...] = _setting((), "SPYGLASS_API_KEY", _parse_list,
+                                         "accepted API keys, comma-separated (none: no auth)")
+    migrate: bool = _setting(True, "SPYGLASS_MIGRATE", _parse_bool,
+                             "apply database migrations at start")
+    sync: str = _setting("normal", "SPYGLASS_SYNC", _parse_sync,
+                         "SQLite durability: normal (survives a crash) or full (power loss)")
+    tls_cert: str | None = _setting(None, "SPYGLASS_TLS_CERT", help="PEM certificate file")
+    tls_key: str | None = _setting(None, "SPYGLASS_TLS_KEY", help="PEM private key file")
+    max_request_bytes: int = _setting(64 * MiB, "SPYGLASS_MAX_REQUEST_BYTES", int,
+                                      "request size limit after decompression")
+    max_attribute_bytes: int = _setting(1 * MiB, "SPYGLASS_MAX_ATTRIBUTE_BYTES", int,
+                                        "longer attribute values are truncated")
+    queue_max_spans: int = _setting(50_000, "SPYGLASS_QUEUE_MAX_SPANS", int,
+                                    "spans waiting for commit before requests are refused")
+    batch_max_spans: int = _setting(10_000, "SPYGLASS_BATCH_MAX_SPANS", int,
+                                    "most spans committed in one transaction")
+    retry_after: float = _setting(1.0, "SPYGLASS_RETRY_AFTER", float,
+                                  "seconds a refused sender is told to wait")
+    price_file: str | None = _setting(None, "SPYGLASS_PRICE_FILE",
+                                      help="JSON/TOML price table merged over the shipped one")
+    redaction_file: str | None = _setting(None, "SPYGLASS_REDACTION_FILE",
+                                          help="JSON/TOML redaction rules")
+    redact: tuple[str, ...] = _setting((), "SPYGLASS_REDACT", _parse_list,
+                                       "extra built-in redaction patterns, e.g. email")
+    log_level: str = _setting("info", "SPYGLASS_LOG_LEVEL", help="debug, info, warning, error")
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "CollectorSettings":
+        """Resolve every field: ``overrides`` (None means unset) > ``env`` > default."""
+        return load_settings(cls, env, overrides)
+
+
+def load_settings(cls: type, env: Mapping[str, str] | None, overrides: Mapping[str, Any]) -> Any:
+    """Build the settings dataclass ``cls`` from overrides, the environment and defaults."""
+    env = os.environ if env is None else env
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(names)}")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if overrides.get(f.name) is not None:
+            values[f.name] = overrides[f.name]
+            continue
+        raw = env.get(f.metadata["env"])
+        if raw is None or raw == "":
+            continue
+        try:
+            values[f.name] = f.metadata["parse"](raw)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"{f.metadata['env']}={raw!r} is not valid: {exc}. "
+                f"Set it to a valid value or unset it (default: {f.default!r})."
+            ) from exc
+    return cls(**values)
