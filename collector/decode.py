@@ -121,22 +121,12 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
 def _inflate_deflate(body: bytes, limit: int) -> bytes:
     """Inflate an HTTP ``deflate`` body: zlib-wrapped if its header says so, else raw.
 
-    A raw stream can start with bytes that pass the zlib header check, so a zlib failure
-    is retried as raw; if that fails too, the zlib error is the one reported.
+    The header check cannot mistake a raw stream from a real encoder for a zlib one: a
+    raw stream would have to start with a stored block whose ignored padding bits are
+    not zero, which encoders never write.
     """
-    if not _has_zlib_header(body):
-        return _inflate(body, _RAW_WBITS, limit, "deflate")
-    try:
-        return _inflate(body, _ZLIB_WBITS, limit, "deflate")
-    except PayloadTooLargeError:
-        raise
-    except InvalidRequestError as zlib_error:
-        try:
-            return _inflate(body, _RAW_WBITS, limit, "deflate")
-        except PayloadTooLargeError:
-            raise
-        except InvalidRequestError:
-            raise zlib_error from zlib_error.__cause__
+    wbits = _ZLIB_WBITS if _has_zlib_header(body) else _RAW_WBITS
+    return _inflate(body, wbits, limit, "deflate")
 
 
 def _has_zlib_header(body: bytes) -> bool:
@@ -244,6 +234,7 @@ def _schema(message_type: type[Message]) -> _Schema:
 
 
 def _level(message_type: type[Message], parent: Descriptor, number: int) -> _Level:
+    """The repeated message field ``number`` of ``parent``, or TypeError naming it."""
     field = parent.fields_by_number.get(number)
     if field is None or field.message_type is None or not _is_repeated(field):
         raise TypeError(
@@ -259,7 +250,7 @@ def _is_repeated(field: FieldDescriptor) -> bool:
     is_repeated = getattr(field, "is_repeated", None)
     if is_repeated is not None:
         return bool(is_repeated)
-    return field.label == FieldDescriptor.LABEL_REPEATED  # protobuf < 5.29
+    return field.label == FieldDescriptor.LABEL_REPEATED  # older protobuf releases
 
 
 # ---------------------------------------------------------------------------------------
@@ -388,7 +379,9 @@ def _fields(data: bytes, start: int, end: int, path: str) -> Iterator[_Field]:
         tag, pos = _varint(data, pos, end, where)
         number, wire_type = tag >> 3, tag & 7
         if not 0 < number <= _MAX_FIELD_NUMBER:
-            raise _FramingError(f"field number {number} (at byte {tag_start}) of {where} is invalid")
+            raise _FramingError(
+                f"field number {number} (at byte {tag_start}) of {where} is invalid"
+            )
         value_start = pos
         if wire_type == 0:
             _, pos = _varint(data, pos, end, where)
@@ -424,7 +417,9 @@ def _varint(data: bytes, pos: int, end: int, where: str) -> tuple[int, int]:
             return value, pos
         shift += 7
     if pos >= end:
-        raise _FramingError(f"the varint at byte {start} runs past the end of {where} at byte {end}")
+        raise _FramingError(
+            f"the varint at byte {start} runs past the end of {where} at byte {end}"
+        )
     raise _FramingError(f"the varint at byte {start} of {where} is longer than 10 bytes")
 
 
@@ -572,9 +567,9 @@ def parse_json(data: bytes, message_type: type[M]) -> tuple[M, list[Rejection]]:
     except json_format.ParseError as exc:
         raise InvalidRequestError(
             f"request body is not a valid {schema.type_name} in OTLP/JSON: "
-            f"{str(exc).rstrip('. ')}; fix the "
-            "named field (OTLP/JSON uses lowerCamelCase keys, hex trace and span ids, "
-            "integer enums, and 64-bit integers as strings or numbers)"
+            f"{str(exc).rstrip('. ')}; fix the named field (OTLP/JSON uses lowerCamelCase "
+            "keys, hex trace and span ids, integer enums, and 64-bit integers as strings "
+            "or numbers)"
         ) from exc
     except RecursionError as exc:
         raise InvalidRequestError(
@@ -620,8 +615,11 @@ def _remove_bad_ids(doc: dict[str, Any], schema: _Schema, plan: _IdPlan | None) 
 
 
 def _entries(parent: dict[str, Any], level: _Level) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The object elements of ``level``'s list in ``parent``; other shapes are left to
-    ParseDict, which reports them."""
+    """The object elements of ``level``'s list in ``parent``, with their indices.
+
+    Other shapes (a value that is not a list, an element that is not an object) are left
+    alone for ParseDict to report.
+    """
     for key in level.json_keys:
         value = parent.get(key)
         if isinstance(value, list):
@@ -724,6 +722,8 @@ def _id_plan(descriptor: Descriptor) -> _IdPlan | None:
 
 
 def _id_plan_walk(descriptor: Descriptor, visiting: frozenset[str]) -> _IdPlan | None:
+    """:func:`_id_plan` below ``visiting``: the message types on the current descriptor path,
+    skipped so that recursive types (AnyValue, KeyValueList) end the walk."""
     visiting = visiting | {descriptor.full_name}
     ids = tuple(
         _IdField(_keys(f.json_name, f.name), f.json_name, _ID_SIZES[f.name],

@@ -12,13 +12,12 @@ import logging
 from dataclasses import dataclass
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 )
 
-from spyglass.collector import decode
 from spyglass.collector.decode import Rejection
+from spyglass.collector.decoding import Decoder
 from spyglass.collector.metrics import CollectorMetrics
-from spyglass.collector.records import SpanConverter
 from spyglass.collector.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -38,17 +37,15 @@ class Body:
 class IngestPipeline:
     """Decodes, converts and stores OTLP trace requests for one collector."""
 
-    def __init__(self, converter: SpanConverter, writer: Writer, metrics: CollectorMetrics) -> None:
-        self.converter = converter
+    def __init__(self, decoder: Decoder, writer: Writer, metrics: CollectorMetrics) -> None:
+        self.decoder = decoder
         self.writer = writer
         self.metrics = metrics
 
     async def export_traces(self, body: Body, protocol: str) -> ExportTraceServiceResponse:
         """Store the spans of one request; returns after they are committed."""
-        parse = decode.parse_json if body.json else decode.parse_protobuf
-        request, rejections = parse(body.data, ExportTraceServiceRequest)
-        result = self.converter.convert(request.resource_spans, body.experiment)
-        rejections = [*rejections, *result.rejections]
+        result = await self.decoder.convert(body.data, body.json, body.experiment)
+        rejections = result.rejections
         self.metrics.spans_received.labels(protocol).inc(len(result.records) + len(rejections))
         if rejections:
             self.metrics.spans_rejected.labels(protocol).inc(len(rejections))

@@ -69,6 +69,9 @@ class ConvertResult:
 
 def any_value(value: AnyValue) -> Any:
     """An OTLP ``AnyValue`` as a plain Python value (kvlist → dict, array → list)."""
+    text = value.string_value
+    if text:  # the common case, without asking which member of the oneof is set
+        return text
     kind = value.WhichOneof("value")
     if kind is None:
         return None

@@ -4,21 +4,33 @@ LLM traces capture prompts, tool arguments and HTTP headers verbatim, so API key
 end up in attributes. The collector runs :meth:`RedactionRules.apply` on every span's (and
 span event's) attributes before anything is stored:
 
-* ``keys``: case-insensitive glob patterns on attribute keys (``*api_key*``). The whole value
-  of a matching key, at any nesting depth, becomes ``"[REDACTED]"``.
-* ``patterns``: named regular expressions. Each match inside a string value becomes
-  ``"[REDACTED:<name>]"``. Built-ins cover common key and token shapes; ``credit_card``
-  matches are Luhn-checked so that ordinary long numbers survive.
-
-``apply`` runs for every span on the hot path, so all patterns are compiled into ONE
-alternation, all key globs into ONE regex whose per-key verdict is remembered (attribute keys
-repeat endlessly), non-strings are skipped by type, and rules with nothing to do return at
-once.
+* key rules: case-insensitive glob patterns on attribute keys (``*api_key*``). The whole
+  value of a matching key, at any nesting depth, becomes ``"[REDACTED]"``.
+* pattern rules: named regular expressions (built-ins and custom ones). Each match inside a
+  string value becomes ``"[REDACTED:<name>]"``. ``credit_card`` matches are Luhn-checked so
+  that ordinary long numbers survive.
 
 Config file (JSON, or TOML if the name ends in ``.toml``)::
 
     {"keys": ["*session_id*"], "builtins": ["email"],
      "patterns": {"order_id": "ORD-[0-9]{6}"}, "defaults": true}
+
+Hot path. ``apply`` runs for every span, and prompt attributes are kilobytes long, so:
+
+* all key globs are compiled into ONE regex whose verdict is memoised per key (keys repeat
+  endlessly); non-strings are skipped by type; rules with nothing to do return at once;
+* strings shorter than the shortest possible match are skipped with one ``len``;
+* built-ins declare trigger substrings (``sk-``, ``AKIA``, ``eyJ``, ``earer``, ``@``), one of
+  which every match contains. When every active pattern has triggers and none occurs in a
+  string (nearly always), the string costs a few C-speed ``in`` scans and no regex;
+* otherwise each pattern runs as its own regex, in order. One alternation of all patterns
+  with named groups was measured ~30x slower on a 5 KB prompt (700 us vs 24 us per span for
+  the defaults): CPython's ``re`` only skips ahead fast when a pattern starts with a literal,
+  which an alternation of look-behind-guarded patterns never does. So the key-shaped
+  built-ins start with their literal and check the boundary look-behind after it.
+
+``credit_card`` has no trigger (digits are everywhere), so enabling it costs a digit scan of
+every string of 13+ characters (~35 us per 5 KB).
 """
 
 from __future__ import annotations
@@ -46,28 +58,69 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 REDACTED = "[REDACTED]"
 """Replacement for the whole value of an attribute whose key matches a key rule."""
 
-_TOKEN = r"[A-Za-z0-9_-]"
-BUILTIN_PATTERNS: Mapping[str, str] = MappingProxyType({
-    "email": (
-        r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-        r"(?![A-Za-z0-9-])"
+
+def _luhn_valid(text: str) -> bool:
+    """Luhn checksum over the digits of ``text`` (separators ignored)."""
+    total = 0
+    for position, char in enumerate(reversed([c for c in text if "0" <= c <= "9"])):
+        digit = ord(char) - 48
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+@dataclass(frozen=True)
+class _Builtin:
+    regex: str
+    triggers: tuple[str, ...] = ()
+    """Substrings of which every match contains one; the regex is skipped if none is present."""
+    validator: Callable[[str], bool] | None = None
+    """A match is only redacted if this returns True for it."""
+
+
+_T = "A-Za-z0-9_-"  # characters of API keys and JWT segments
+_BUILTINS: Mapping[str, _Builtin] = MappingProxyType({
+    "email": _Builtin(
+        r"[A-Za-z0-9._%+-](?<![A-Za-z0-9._%+-]{2})[A-Za-z0-9._%+-]*"
+        r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
+        triggers=("@",),
     ),
-    # sk-<48>, sk-proj-<...>, sk-svcacct-<...>, sk-admin-<...>; never sk-ant- (Anthropic).
-    # The digit look-ahead keeps kebab-case words like "sk-learn-style-identifiers" out.
-    "openai_api_key": (
-        rf"(?<!{_TOKEN})sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?={_TOKEN}*[0-9]){_TOKEN}{{20,}}"
+    # sk-<48>, sk-proj-…, sk-svcacct-…, sk-admin-…; never sk-ant- (Anthropic). The digit
+    # look-ahead keeps kebab-case words such as "sk-learn-style-identifiers" out.
+    "openai_api_key": _Builtin(
+        rf"sk-(?<![{_T}]sk-)(?!ant-)(?:proj-|svcacct-|admin-)?(?=[{_T}]*[0-9])[{_T}]{{20,}}",
+        triggers=("sk-",),
     ),
-    "anthropic_api_key": rf"(?<!{_TOKEN})sk-ant-{_TOKEN}{{20,}}",
-    "aws_access_key_id": r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])",
-    # RFC 6750 token68; a digit is required so that prose ("bearer of bad news") survives.
-    "bearer_token": (
-        r"(?<![A-Za-z0-9])(?i:bearer)\s+(?=[A-Za-z0-9._~+/-]*[0-9])[A-Za-z0-9._~+/-]{8,}=*"
+    "anthropic_api_key": _Builtin(
+        rf"sk-ant-(?<![{_T}]sk-ant-)[{_T}]{{20,}}", triggers=("sk-ant-",)
     ),
-    # 13-19 digits, single spaces or dashes between them; Luhn-checked after matching.
-    "credit_card": r"(?<![0-9])(?<![0-9][ -])(?:[0-9][ -]?){12,18}[0-9](?![0-9])(?![ -][0-9])",
-    "jwt": rf"(?<!{_TOKEN})eyJ{_TOKEN}{{5,}}\.eyJ{_TOKEN}{{5,}}\.{_TOKEN}*",
+    "aws_access_key_id": _Builtin(
+        r"A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])", triggers=("AKIA", "ASIA")
+    ),
+    # RFC 6750 token68 after "Bearer"/"bearer"/"BEARER". A digit is required so that prose
+    # ("bearer authentication") survives; real tokens virtually always contain one.
+    "bearer_token": _Builtin(
+        r"(?<![A-Za-z0-9])(?:[Bb]earer|BEARER)[ \t]+(?=[A-Za-z0-9._~+/-]*[0-9])"
+        r"[A-Za-z0-9._~+/-]{8,}=*",
+        triggers=("earer", "EARER"),
+    ),
+    # 13-19 digits, Luhn-checked: contiguous, or in the printed layouts 4-4-4-4 and 4-6-5 /
+    # 4-6-4 (Amex, Diners) with spaces or dashes. Layouts rather than "a separator anywhere"
+    # so that a neighbouring number ("qty 2 4111...") cannot join the card and fail Luhn.
+    "credit_card": _Builtin(
+        r"[0-9](?<![0-9]{2})"
+        r"(?:[0-9]{12,18}|[0-9]{3}(?:[ -][0-9]{4}){3}|[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5})"
+        r"(?![0-9])",
+        validator=_luhn_valid,
+    ),
+    "jwt": _Builtin(
+        rf"eyJ(?<![{_T}]eyJ)[{_T}]{{5,}}\.eyJ[{_T}]{{5,}}\.[{_T}]*", triggers=("eyJ",)
+    ),
 })
-"""Named patterns that configurations can enable by name."""
+
+BUILTIN_NAMES: tuple[str, ...] = tuple(_BUILTINS)
+"""Names of the built-in patterns, for ``builtins`` in configs."""
 
 DEFAULT_KEYS: tuple[str, ...] = (
     "*api_key*", "*api-key*", "*apikey*", "*authorization*", "*password*", "*secret*",
@@ -81,59 +134,61 @@ legitimately (support bots, checkout flows) and would lose the data they debug w
 
 _CONFIG_FIELDS = ("keys", "builtins", "patterns", "defaults")
 _PATTERN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_LEADING_FLAGS = re.compile(r"\(\?([imsx]+)\)")
 _KEY_CACHE_LIMIT = 65_536
 """Distinct attribute keys remembered; keys come from apps, so the memo is bounded."""
 
 
-def _luhn_valid(text: str) -> bool:
-    digits = [ord(c) - 48 for c in text if "0" <= c <= "9"]
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        if position % 2:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """One compiled pattern rule, applied to each string value in turn."""
 
-
-_VALIDATORS: Mapping[str, Callable[[str], bool]] = MappingProxyType({
-    "credit_card": _luhn_valid,
-})
-"""Extra checks a built-in's match must pass to be redacted (by built-in name)."""
+    name: str
+    regex: re.Pattern[str]
+    replacement: str | Callable[[re.Match[str]], str]
+    triggers: tuple[str, ...]
+    min_length: int
 
 
 @dataclass(frozen=True)
 class RedactionRules:
-    """Key globs and named value patterns; see the module docstring.
+    """Key globs, built-in pattern names and custom named patterns; see the module docstring.
 
-    ``patterns`` maps a name (used in ``[REDACTED:<name>]``) to a regular expression. Use
-    :meth:`default`, :meth:`none` or :meth:`from_config` rather than spelling built-ins out.
+    Use :meth:`default`, :meth:`none` or :meth:`from_config`; the constructor validates and
+    raises :class:`ConfigurationError` for unknown built-ins or bad patterns.
     """
 
     keys: tuple[str, ...] = ()
+    builtins: tuple[str, ...] = ()
     patterns: Mapping[str, str] = field(default_factory=dict)
     _key_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    _value_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    _group_names: dict[str, str] = field(init=False, repr=False, compare=False)
     _key_cache: dict[str, bool] = field(init=False, repr=False, compare=False)
+    _passes: tuple[_Pass, ...] = field(init=False, repr=False, compare=False)
+    _min_length: int = field(init=False, repr=False, compare=False)
+    _needles: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "keys", tuple(self.keys))
-        object.__setattr__(self, "patterns", MappingProxyType(dict(self.patterns)))
-        object.__setattr__(self, "_key_regex", _compile_keys(self.keys))
-        value_regex, group_names = _compile_patterns(self.patterns)
-        object.__setattr__(self, "_value_regex", value_regex)
-        object.__setattr__(self, "_group_names", group_names)
-        object.__setattr__(self, "_key_cache", {})
-
-    # --- construction ---------------------------------------------------------------------
+        _check_strings(self.keys, "key patterns", "redaction rules")
+        _check_strings(self.builtins, "builtins", "redaction rules")
+        keys = tuple(dict.fromkeys(self.keys))
+        builtins = tuple(dict.fromkeys(self.builtins))
+        _check_builtin_names(builtins, "redaction rules")
+        patterns = MappingProxyType(_custom_patterns(self.patterns, "redaction rules"))
+        passes = tuple(
+            [_builtin_pass(name) for name in builtins]
+            + [_custom_pass(name, source) for name, source in patterns.items()]
+        )
+        for name, value in (
+            ("keys", keys), ("builtins", builtins), ("patterns", patterns),
+            ("_key_regex", _compile_keys(keys)), ("_key_cache", {}), ("_passes", passes),
+            ("_min_length", min((p.min_length for p in passes), default=0)),
+            ("_needles", _needles(passes)),
+        ):
+            object.__setattr__(self, name, value)
 
     @classmethod
     def default(cls) -> RedactionRules:
-        """The default key globs and built-ins (no email, no credit_card)."""
-        return cls(DEFAULT_KEYS, _builtins(DEFAULT_BUILTINS, "defaults"))
+        """The default key globs and built-ins (no ``email``, no ``credit_card``)."""
+        return cls(keys=DEFAULT_KEYS, builtins=DEFAULT_BUILTINS)
 
     @classmethod
     def none(cls) -> RedactionRules:
@@ -151,42 +206,53 @@ class RedactionRules:
         """Rules from an optional config file plus extra built-ins and key globs.
 
         The defaults are included unless ``defaults`` is False or the file says
-        ``"defaults": false``. Everything else is added together.
+        ``"defaults": false``; everything else is added together.
         """
+        where = "redaction settings"
+        _check_strings(keys or [], "key patterns", where)
+        _check_strings(builtins or [], "builtins", where)
+        _check_builtin_names(builtins or (), where)
         config = _read_config(file) if file is not None else {}
-        where = f"redaction config {file}" if file is not None else "redaction settings"
         use_defaults = defaults and config.get("defaults", True)
-        all_keys = [*(DEFAULT_KEYS if use_defaults else ()), *config.get("keys", ()),
-                    *(keys or ())]
-        all_builtins = [*(DEFAULT_BUILTINS if use_defaults else ()),
-                        *config.get("builtins", ()), *(builtins or ())]
-        _check_strings(keys or (), "key patterns", where)
-        _check_strings(builtins or (), "builtins", where)
-        patterns = _builtins(all_builtins, where)
-        patterns.update(_custom_patterns(config.get("patterns", {}), where))
-        return cls(tuple(dict.fromkeys(all_keys)), patterns)
-
-    # --- applying -------------------------------------------------------------------------
+        return cls(
+            keys=(*(DEFAULT_KEYS if use_defaults else ()), *config.get("keys", ()),
+                  *(keys or ())),
+            builtins=(*(DEFAULT_BUILTINS if use_defaults else ()),
+                      *config.get("builtins", ()), *(builtins or ())),
+            patterns=config.get("patterns", {}),
+        )
 
     @property
     def enabled(self) -> bool:
         """False when there is nothing to redact (``apply`` is then a no-op)."""
-        return self._key_regex is not None or self._value_regex is not None
+        return self._key_regex is not None or bool(self._passes)
 
     def apply(self, attributes: dict[str, Any]) -> int:
         """Redact ``attributes`` in place; return how many values were changed."""
-        if self._key_regex is None and self._value_regex is None:
+        if self._key_regex is None and not self._passes:
             return 0
         return self._redact_dict(attributes)
 
     def redact_text(self, text: str) -> str:
         """``text`` with every pattern match replaced (key rules do not apply)."""
-        if self._value_regex is None:
+        if len(text) < self._min_length:
             return text
-        return self._value_regex.sub(self._replace_match, text)
+        if self._needles is not None:
+            for needle in self._needles:
+                if needle in text:
+                    break
+            else:
+                return text
+        for rule in self._passes:
+            if len(text) < rule.min_length:
+                continue
+            if rule.triggers and not _contains_any(text, rule.triggers):
+                continue
+            text = rule.regex.sub(rule.replacement, text)
+        return text
 
     def key_matches(self, key: str) -> bool:
-        """Whether the value of attribute ``key`` is redacted whole."""
+        """Whether the whole value of attribute ``key`` is redacted."""
         cache = self._key_cache
         hit = cache.get(key)
         if hit is None:
@@ -196,155 +262,187 @@ class RedactionRules:
             cache[key] = hit
         return hit
 
+    # The walkers below inline the per-value dispatch (no helper call per attribute): they
+    # run for every attribute of every span.
+
     def _redact_dict(self, mapping: dict[Any, Any]) -> int:
         changed = 0
+        cache = self._key_cache
+        min_length = self._min_length
         for key, value in mapping.items():  # assigning existing keys while iterating is safe
-            if isinstance(key, str) and self.key_matches(key):
+            matches = cache.get(key)
+            if matches is None:
+                matches = type(key) is str and self.key_matches(key)
+            if matches:
                 if value is not None and value != "" and value != REDACTED:
                     mapping[key] = REDACTED
                     changed += 1
                 continue
-            new, count = self._redact_value(value)
-            if count:
-                if new is not value:
+            kind = type(value)
+            if kind is str:
+                if len(value) >= min_length and self._passes:
+                    new = self.redact_text(value)
+                    if new != value:
+                        mapping[key] = new
+                        changed += 1
+            elif kind is dict:
+                changed += self._redact_dict(value)
+            elif kind is list:
+                changed += self._redact_list(value)
+            elif kind is tuple or isinstance(value, str):
+                new, count = self._redact_other(value)
+                if count:
                     mapping[key] = new
-                changed += count
+                    changed += count
         return changed
 
     def _redact_list(self, items: list[Any]) -> int:
         changed = 0
+        min_length = self._min_length
         for index, value in enumerate(items):
-            new, count = self._redact_value(value)
-            if count:
-                if new is not value:
+            kind = type(value)
+            if kind is str:
+                if len(value) >= min_length and self._passes:
+                    new = self.redact_text(value)
+                    if new != value:
+                        items[index] = new
+                        changed += 1
+            elif kind is dict:
+                changed += self._redact_dict(value)
+            elif kind is list:
+                changed += self._redact_list(value)
+            elif kind is tuple or isinstance(value, str):
+                new, count = self._redact_other(value)
+                if count:
                     items[index] = new
-                changed += count
+                    changed += count
         return changed
 
-    def _redact_value(self, value: Any) -> tuple[Any, int]:
-        """(new value, values changed). Lists and dicts are changed in place."""
-        kind = type(value)
-        if kind is str:
-            if self._value_regex is None:
-                return value, 0
-            new = self._value_regex.sub(self._replace_match, value)
+    def _redact_other(self, value: tuple[Any, ...] | str) -> tuple[Any, int]:
+        """Tuples (rebuilt if changed) and str subclasses: rare, off the fast path."""
+        if isinstance(value, str):
+            new = self.redact_text(str(value))
             return new, int(new != value)
-        if kind is dict:
-            return value, self._redact_dict(value)
-        if kind is list:
-            return value, self._redact_list(value)
-        if kind is tuple:
-            items = list(value)
-            count = self._redact_list(items)
-            return (tuple(items) if count else value), count
-        if isinstance(value, str):  # str subclasses: rare, off the fast path
-            return self._redact_value(str(value))
-        return value, 0  # int, float, bool, bytes, None: nothing to match
+        items = list(value)
+        count = self._redact_list(items)
+        return (tuple(items) if count else value), count
 
-    def _replace_match(self, match: re.Match[str]) -> str:
-        name = self._group_names[match.lastgroup]
-        validator = _VALIDATORS.get(name)
-        if validator is not None and not validator(match.group()):
-            return match.group()
-        return f"[REDACTED:{name}]"
+
+def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
+    for needle in needles:
+        if needle in text:
+            return True
+    return False
 
 
 # --- compiling ----------------------------------------------------------------------------
 
 
+def _needles(passes: Sequence[_Pass]) -> tuple[str, ...] | None:
+    """Substrings of which any redactable text contains one; None if some pass has none.
+
+    A trigger that contains another (``sk-ant-`` contains ``sk-``) adds nothing.
+    """
+    if any(not rule.triggers for rule in passes):
+        return None
+    triggers = dict.fromkeys(t for rule in passes for t in rule.triggers)
+    return tuple(t for t in triggers if not any(o != t and o in t for o in triggers))
+
+
 def _compile_keys(globs: Sequence[str]) -> re.Pattern[str] | None:
     if not globs:
         return None
-    for glob in globs:
-        if not isinstance(glob, str) or not glob:
-            raise ConfigurationError(
-                f"redaction key pattern {glob!r} must be a non-empty glob such as '*api_key*'"
-            )
     return re.compile("|".join(fnmatch.translate(glob) for glob in globs), re.IGNORECASE)
 
 
-def _compile_patterns(
-    patterns: Mapping[str, str],
-) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """One alternation of all patterns, each in a named group ``_p<i>``; group -> name."""
-    if not patterns:
-        return None, {}
-    group_names: dict[str, str] = {}
-    alternatives = []
-    for index, (name, source) in enumerate(patterns.items()):
-        _check_pattern(name, source)
-        group = f"_p{index}"
-        group_names[group] = name
-        alternatives.append(f"(?P<{group}>{_scope_leading_flags(source)})")
+def _builtin_pass(name: str) -> _Pass:
+    builtin = _BUILTINS[name]
+    regex = re.compile(builtin.regex)
+    return _Pass(name, regex, _replacement(name, builtin.validator), builtin.triggers,
+                 _min_match_length(regex) or 0)
+
+
+def _custom_pass(name: str, source: str) -> _Pass:
+    regex = re.compile(source)  # validated by _check_pattern already
+    return _Pass(name, regex, _replacement(name, None), (), _min_match_length(regex) or 0)
+
+
+def _replacement(
+    name: str, validator: Callable[[str], bool] | None
+) -> str | Callable[[re.Match[str]], str]:
+    marker = f"[REDACTED:{name}]"  # names have no backslashes: a literal template
+    if validator is None:
+        return marker
+
+    def replace(match: re.Match[str]) -> str:
+        text = match.group()
+        return marker if validator(text) else text
+
+    return replace
+
+
+def _min_match_length(regex: re.Pattern[str]) -> int | None:
+    """Length of the shortest string ``regex`` can match; None if it cannot be determined.
+
+    Uses the parser behind :mod:`re` (``re._parser``, ``sre_parse`` before 3.11); should that
+    ever go away, the length shortcut is simply not taken.
+    """
+    parser = getattr(re, "_parser", None) or getattr(re, "sre_parse", None)
     try:
-        combined = re.compile("|".join(alternatives))
-    except re.error as exc:
+        return int(parser.parse(regex.pattern, regex.flags).getwidth()[0])
+    except Exception:  # noqa: BLE001 - private API; any failure just disables the shortcut
+        return None
+
+
+def _check_builtin_names(names: Sequence[str], where: str) -> None:
+    unknown = [name for name in names if name not in _BUILTINS]
+    if unknown:
         raise ConfigurationError(
-            f"redaction patterns {', '.join(map(repr, patterns))} each compile but not "
-            f"together ({exc}); use unique group names and no numbered backreferences"
-        ) from exc
-    return combined, group_names
+            f"{where}: unknown built-in redaction pattern(s) {', '.join(map(repr, unknown))}; "
+            f"valid built-ins: {', '.join(BUILTIN_NAMES)}"
+        )
 
 
-def _check_pattern(name: str, source: str) -> None:
+def _custom_patterns(patterns: Any, where: str) -> dict[str, str]:
+    if not isinstance(patterns, Mapping):
+        raise ConfigurationError(
+            f'{where}: "patterns" must map names to regular expressions, '
+            f'e.g. {{"order_id": "ORD-[0-9]{{6}}"}}'
+        )
+    clashes = [name for name in patterns if name in _BUILTINS]
+    if clashes:
+        raise ConfigurationError(
+            f"{where}: pattern name(s) {', '.join(map(repr, clashes))} are built-in names; "
+            f'enable built-ins with "builtins" and give custom patterns other names '
+            f"(built-ins: {', '.join(BUILTIN_NAMES)})"
+        )
+    for name, source in patterns.items():
+        _check_pattern(name, source, where)
+    return dict(patterns)
+
+
+def _check_pattern(name: Any, source: Any, where: str) -> None:
     if not isinstance(name, str) or not _PATTERN_NAME.fullmatch(name):
         raise ConfigurationError(
-            f"redaction pattern name {name!r} must be letters, digits, '_', '.' or '-'"
+            f"{where}: redaction pattern name {name!r} must be letters, digits, '_', '.' or '-'"
         )
     if not isinstance(source, str) or not source:
         raise ConfigurationError(
-            f"redaction pattern {name!r} must be a non-empty regular expression string"
+            f"{where}: redaction pattern {name!r} must be a non-empty regular expression string"
         )
     try:
         compiled = re.compile(source)
     except re.error as exc:
         raise ConfigurationError(
-            f"redaction pattern {name!r} is not a valid regular expression ({exc}): {source!r}"
+            f"{where}: redaction pattern {name!r} is not a valid regular expression ({exc}): "
+            f"{source!r}; built-ins need no regex, enable them by name: "
+            f"{', '.join(BUILTIN_NAMES)}"
         ) from exc
-    if compiled.fullmatch(""):
+    if compiled.fullmatch("") is not None or _min_match_length(compiled) == 0:
         raise ConfigurationError(
-            f"redaction pattern {name!r} matches the empty string, so it would redact "
-            f"everywhere: {source!r}; make it require at least one character"
+            f"{where}: redaction pattern {name!r} can match the empty string, so it would "
+            f"insert markers everywhere: {source!r}; make it require at least one character"
         )
-
-
-def _scope_leading_flags(source: str) -> str:
-    """``(?i)abc`` -> ``(?i:abc)``: global flags are only allowed at the very start."""
-    match = _LEADING_FLAGS.match(source)
-    if match is None:
-        return source
-    return f"(?{match.group(1)}:{source[match.end():]})"
-
-
-def _builtins(names: Sequence[str], where: str) -> dict[str, str]:
-    unknown = [name for name in names if name not in BUILTIN_PATTERNS]
-    if unknown:
-        raise ConfigurationError(
-            f"{where}: unknown built-in redaction pattern(s) {', '.join(map(repr, unknown))}; "
-            f"valid built-ins: {', '.join(BUILTIN_PATTERNS)}"
-        )
-    return {name: BUILTIN_PATTERNS[name] for name in names}
-
-
-def _custom_patterns(patterns: Any, where: str) -> dict[str, str]:
-    if not isinstance(patterns, dict):
-        raise ConfigurationError(
-            f'{where}: "patterns" must map names to regular expressions, '
-            f'e.g. {{"order_id": "ORD-[0-9]{{6}}"}}'
-        )
-    clashes = [name for name in patterns if name in BUILTIN_PATTERNS]
-    if clashes:
-        raise ConfigurationError(
-            f"{where}: pattern name(s) {', '.join(map(repr, clashes))} are built-in names; "
-            f'enable built-ins with "builtins" and give custom patterns other names '
-            f"(built-ins: {', '.join(BUILTIN_PATTERNS)})"
-        )
-    for name, source in patterns.items():
-        try:
-            _check_pattern(name, source)
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"{where}: {exc}") from None
-    return dict(patterns)
 
 
 # --- config files -------------------------------------------------------------------------
@@ -368,6 +466,8 @@ def _read_config(path: str) -> dict[str, Any]:
         raise ConfigurationError(f'{where}: "defaults" must be true or false')
     _check_strings(data.get("keys", []), '"keys"', where)
     _check_strings(data.get("builtins", []), '"builtins"', where)
+    _check_builtin_names(data.get("builtins", []), where)
+    _custom_patterns(data.get("patterns", {}), where)
     return data
 
 
@@ -388,18 +488,22 @@ def _parse_file(path: str, where: str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{where}: cannot be read ({exc})") from exc
     if file.suffix.lower() == ".toml":
-        if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
-            raise ConfigurationError(
-                f"{where}: reading TOML needs Python 3.11+ or the 'tomli' package; "
-                "install tomli or use a JSON file"
-            )
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{where}: not valid TOML ({exc})") from exc
+        return _parse_toml(text, where)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
             f"{where}: not valid JSON ({exc}); use JSON, or TOML with a .toml name"
         ) from exc
+
+
+def _parse_toml(text: str, where: str) -> Any:
+    if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
+        raise ConfigurationError(
+            f"{where}: reading TOML needs Python 3.11+ or the 'tomli' package; "
+            "install tomli or use a JSON file"
+        )
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{where}: not valid TOML ({exc})") from exc

@@ -22,12 +22,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 
 from spyglass.collector.auth import ApiKeys, GrpcAuthInterceptor
-from spyglass.collector.cost import PriceTable
+from spyglass.collector.decoding import ConverterConfig, Decoder, auto_workers
 from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.pipeline import IngestPipeline
 from spyglass.collector.receivers import otlp_grpc, otlp_http
-from spyglass.collector.records import SpanConverter
-from spyglass.collector.redaction import RedactionRules
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.writer import Writer
@@ -53,6 +51,7 @@ class Collector:
         self._http: _QuietServer | None = None
         self._http_task: asyncio.Task | None = None
         self._health = health.aio.HealthServicer()
+        self._decoder: Decoder | None = None
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -69,11 +68,10 @@ class Collector:
         self.writer = Writer(self.engine, self.metrics, max_queue_spans=s.queue_max_spans,
                              max_batch_spans=s.batch_max_spans, retry_after=s.retry_after)
         self.writer.start()
-        converter = SpanConverter(
-            PriceTable.load(s.price_file),
-            RedactionRules.from_config(s.redaction_file, builtins=s.redact or None),
-            s.max_attribute_bytes)
-        pipeline = IngestPipeline(converter, self.writer, self.metrics)
+        workers = auto_workers() if s.decode_workers < 0 else s.decode_workers
+        self._decoder = Decoder(ConverterConfig(s.price_file, s.redaction_file, s.redact,
+                                                s.max_attribute_bytes), workers)
+        pipeline = IngestPipeline(self._decoder, self.writer, self.metrics)
         keys = ApiKeys(s.api_keys)
         await self._start_grpc(pipeline, keys)
         await self._start_http(pipeline, keys)
@@ -96,6 +94,8 @@ class Collector:
                 await asyncio.wait_for(self._http_task, grace)
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close, grace)
+        if self._decoder is not None:
+            await asyncio.to_thread(self._decoder.close)
         if self.engine is not None:
             self.engine.dispose()
         log.info("collector stopped")

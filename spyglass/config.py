@@ -69,6 +69,8 @@ class CollectorSettings:
                                     "spans waiting for commit before requests are refused")
     batch_max_spans: int = _setting(10_000, "SPYGLASS_BATCH_MAX_SPANS", int,
                                     "most spans committed in one transaction")
+    decode_workers: int = _setting(-1, "SPYGLASS_DECODE_WORKERS", int,
+                                   "processes decoding requests (0: inline; -1: cores - 1)")
     retry_after: float = _setting(1.0, "SPYGLASS_RETRY_AFTER", float,
                                   "seconds a refused sender is told to wait")
     price_file: str | None = _setting(None, "SPYGLASS_PRICE_FILE",

@@ -28,7 +28,12 @@ class UnsupportedMediaTypeError(InvalidRequestError):
 
 
 class StoreUnavailableError(SpyglassError):
-    """The trace store cannot be reached or refused a write; the caller should retry later."""
+    """The trace store cannot be reached or refused a write; the caller should retry after
+    ``retry_after`` s."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class OverloadedError(SpyglassError):

@@ -77,6 +77,7 @@ def start_collector() -> Iterator[Callable[..., Collector]]:
     def start(store: str, **settings: object) -> Collector:
         settings.setdefault("grpc_port", 0)
         settings.setdefault("http_port", 0)
+        settings.setdefault("decode_workers", 0)
         config = CollectorSettings.load(env={}, store=store, **settings)
         collector = Collector(config).start_background()
         started.append(collector)

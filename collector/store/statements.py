@@ -21,10 +21,6 @@ TRACE_COLUMNS: tuple[str, ...] = (
     "user_id", "created_at_ns", "last_span_at_ns",
 )
 
-# SQLite's variable limit is 32766; 26 span columns x 1000 rows stays well below it.
-SQLITE_ROWS_PER_STATEMENT = 1000
-
-
 def _trace_merge(least: str, greatest: str) -> str:
     """The ON CONFLICT clause that merges a batch's aggregate into the stored trace row.
 
@@ -67,8 +63,17 @@ class Statements:
         return ", ".join(c.name for c in SpanRow.__table__.columns)
 
     def insert_spans(self, n_rows: int) -> str:
-        """Insert ``n_rows`` spans, skip those already stored, return the new ones' keys."""
+        """PostgreSQL: insert ``n_rows`` spans given as one array per column, skip those
+        already stored, return the new ones' keys."""
         return _insert_spans(self, n_rows)
+
+    @property
+    def insert_spans_each(self) -> str:
+        """One span per execution (for executemany); spans already stored are skipped."""
+        names = self._names
+        values = ", ".join([self.param] * len(SpanRow.__table__.columns))
+        return (f"INSERT INTO spans ({names}) VALUES ({values}) "
+                "ON CONFLICT (trace_id, span_id) DO NOTHING")
 
     @property
     def upsert_trace(self) -> str:
@@ -101,14 +106,10 @@ class Statements:
 @lru_cache(maxsize=64)
 def _insert_spans(st: Statements, n_rows: int) -> str:
     cols = SpanRow.__table__.columns
-    head = f"INSERT INTO spans ({', '.join(c.name for c in cols)}) "
-    tail = " ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id"
-    if st.dialect == "sqlite":
-        row = "(" + ", ".join(["?"] * len(cols)) + ")"
-        return head + "VALUES " + ", ".join([row] * n_rows) + tail
-    # PostgreSQL: one array parameter per column, unnested into rows server-side
+    # one array parameter per column, unnested into rows server-side
     arrays = ", ".join(f"%s::{_pg_array_type(c.type)}" for c in cols)
-    return head + f"SELECT * FROM unnest({arrays})" + tail
+    return (f"INSERT INTO spans ({st._names}) SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id")
 
 
 def _pg_array_type(type_: object) -> str:

@@ -26,8 +26,10 @@ from spyglass.collector import records as r
 from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.records import SpanRecord
 from spyglass.collector.store import aggregate
+from spyglass.collector.store.checkpoint import Checkpointer
+from spyglass.collector.store.engine import sqlite_path
 from spyglass.collector.store.experiments import ExperimentResolver
-from spyglass.collector.store.statements import SQLITE_ROWS_PER_STATEMENT, for_dialect
+from spyglass.collector.store.statements import for_dialect
 from spyglass.errors import OverloadedError, SpyglassError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ class Writer:
         self._conn: Any = None  # pooled DBAPI connection, replaced after a failure
         # the hot path uses the driver directly, so its own exceptions arrive unwrapped
         self._db_errors = (DBAPIError, engine.dialect.loaded_dbapi.Error)
+        path = sqlite_path(engine)
+        self._checkpointer = Checkpointer(path) if path is not None else None
 
     @property
     def queued_spans(self) -> int:
@@ -73,6 +77,8 @@ class Writer:
         return self._thread.is_alive() and not self._closing
 
     def start(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.start()
         self._thread.start()
 
     def submit(self, records: list[SpanRecord]) -> "Future[int]":
@@ -106,6 +112,8 @@ class Writer:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
     # -- writer thread -------------------------------------------------------------------
 
@@ -173,11 +181,13 @@ class Writer:
             return
         raise StoreUnavailableError(
             f"the trace store is unavailable ({_short(last)}); nothing was acknowledged, "
-            f"retry after {self._retry_after:g}s") from last
+            f"retry after {self._retry_after:g}s", self._retry_after) from last
 
     def _connection(self) -> Any:
         if self._conn is None:
             self._conn = self._engine.raw_connection()
+            if self._checkpointer is not None:  # checkpoints run on their own thread
+                self._conn.driver_connection.execute("PRAGMA wal_autocheckpoint=0")
         return self._conn
 
     def _discard_connection(self) -> None:
@@ -215,17 +225,29 @@ class Writer:
         return len(fresh)
 
     def _insert_spans(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
-        new: set[tuple[str, str]] = set()
+        """Insert spans not stored yet; returns the keys of those this call inserted."""
         if self._st.dialect == "sqlite":
-            step = SQLITE_ROWS_PER_STATEMENT
-            for i in range(0, len(rows), step):
-                chunk = rows[i:i + step]
-                cursor.execute(self._st.insert_spans(len(chunk)),
-                               [v for row in chunk for v in row])
-                new.update(map(tuple, cursor.fetchall()))
-            return new
+            return self._insert_spans_sqlite(cursor, rows)
         cursor.execute(self._st.insert_spans(len(rows)), [list(col) for col in zip(*rows)])
-        new.update(map(tuple, cursor.fetchall()))
+        return set(map(tuple, cursor.fetchall()))
+
+    def _insert_spans_sqlite(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
+        # executemany is SQLite's fastest insert, but it only reports how many rows it
+        # inserted. When that is all of them (no re-delivery: the usual case) we are done;
+        # otherwise redo the batch row by row to learn which spans were new. The writer
+        # holds SQLite's write lock, so nothing else changes the table in between.
+        cursor.execute("SAVEPOINT spans_batch")
+        cursor.executemany(self._st.insert_spans_each, rows)
+        if cursor.rowcount == len(rows):
+            cursor.execute("RELEASE spans_batch")
+            return {(row[r.TRACE_ID], row[r.SPAN_ID]) for row in rows}
+        cursor.execute("ROLLBACK TO spans_batch")
+        cursor.execute("RELEASE spans_batch")
+        new = set()
+        for row in rows:
+            cursor.execute(self._st.insert_spans_each, row)
+            if cursor.rowcount == 1:
+                new.add((row[r.TRACE_ID], row[r.SPAN_ID]))
         return new
 
     def _upsert_key_values(self, cursor: Any, fresh: Sequence[SpanRecord]) -> None:

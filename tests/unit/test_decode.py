@@ -4,6 +4,7 @@ with per-item rejection, and the encoding of answers."""
 from __future__ import annotations
 
 import gzip
+import random
 import time
 import tracemalloc
 import zlib
@@ -68,7 +69,9 @@ def with_bad_utf8(serialized: bytes, placeholder: bytes) -> bytes:
 
 
 def span_names(request: ExportTraceServiceRequest) -> list[str]:
-    return [span.name for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
+    return [
+        span.name for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans
+    ]
 
 
 # --- decompress ------------------------------------------------------------------------
@@ -283,6 +286,26 @@ def test_garbage_is_invalid_not_an_empty_request(body: bytes) -> None:
         parse_protobuf(body, ExportTraceServiceRequest)
 
 
+def test_mutated_protobuf_bodies_decode_or_raise_invalid_request() -> None:
+    """Random byte edits must give a request (maybe with rejections) or a 400, nothing else."""
+    base = trace_request(["a", "b", "c"]).SerializeToString()
+    rng = random.Random(20240501)
+    for _ in range(2000):
+        body = bytearray(base)
+        for _ in range(rng.randint(1, 4)):
+            position = rng.randrange(len(body))
+            if rng.random() < 0.7:
+                body[position] = rng.randrange(256)
+            else:
+                del body[position]
+        try:
+            request, rejections = parse_protobuf(bytes(body), ExportTraceServiceRequest)
+        except InvalidRequestError:
+            continue
+        assert isinstance(request, ExportTraceServiceRequest)
+        assert all(isinstance(r, Rejection) for r in rejections)
+
+
 def test_logs_protobuf_with_bad_utf8_rejects_one_log_record() -> None:
     body = with_bad_utf8(logs_request(["one", "#@", "three"]).SerializeToString(), b"#@")
     request, rejections = parse_protobuf(body, ExportLogsServiceRequest)
@@ -318,7 +341,9 @@ def json_body(*spans: dict[str, object], **extra: object) -> bytes:
     doc = {
         "resourceSpans": [
             {
-                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]
+                },
                 "scopeSpans": [{"scope": {"name": "lib"}, "spans": list(spans)}],
             }
         ],
@@ -400,7 +425,9 @@ def test_json_snake_case_keys_are_accepted() -> None:
         ({"links": [{"traceId": TRACE_ID.hex(), "spanId": "nothex!!"}]}, "links[0].spanId"),
     ],
 )
-def test_json_span_with_bad_id_is_rejected_and_others_kept(bad: dict[str, object], reason: str) -> None:
+def test_json_span_with_bad_id_is_rejected_and_others_kept(
+    bad: dict[str, object], reason: str
+) -> None:
     spans = [json_span(name="a"), json_span(name="b", **bad), json_span(name="c")]
     request, rejections = parse_json(json_body(*spans), ExportTraceServiceRequest)
     assert span_names(request) == ["a", "c"]
@@ -419,7 +446,8 @@ def test_json_rejection_paths_use_camel_case_names_for_snake_case_bodies() -> No
 
 
 def test_json_long_bad_id_is_shortened_in_the_reason() -> None:
-    request, rejections = parse_json(json_body(json_span(traceId="q" * 10_000)), ExportTraceServiceRequest)
+    body = json_body(json_span(traceId="q" * 10_000))
+    request, rejections = parse_json(body, ExportTraceServiceRequest)
     assert span_names(request) == []
     assert len(rejections[0].reason) < 300
 
@@ -454,8 +482,13 @@ def test_json_logs_request() -> None:
                 "scopeLogs": [
                     {
                         "logRecords": [
-                            {"timeUnixNano": "9", "severityNumber": 17, "body": {"stringValue": "x"},
-                             "traceId": TRACE_ID.hex(), "spanId": SPAN_IDS[0].hex()},
+                            {
+                                "timeUnixNano": "9",
+                                "severityNumber": 17,
+                                "body": {"stringValue": "x"},
+                                "traceId": TRACE_ID.hex(),
+                                "spanId": SPAN_IDS[0].hex(),
+                            },
                             {"body": {"stringValue": "no trace context"}},
                             {"body": {"stringValue": "bad"}, "traceId": "xyz"},
                         ]

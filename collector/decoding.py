@@ -1,0 +1,91 @@
+"""Where request bodies are decoded and converted: inline, or in worker processes.
+
+Decoding protobuf and building rows is pure-Python CPU work. In one process it competes
+for the GIL with the writer thread, so on a multi-core machine the collector hands it to
+a pool of worker processes (``--decode-workers``) and the main process only moves bytes,
+writes and acknowledges. With 0 workers (the embedded mode) it runs inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from spyglass.collector import decode
+from spyglass.collector.cost import PriceTable
+from spyglass.collector.records import ConvertResult, SpanConverter
+from spyglass.collector.redaction import RedactionRules
+
+
+@dataclass(frozen=True, slots=True)
+class ConverterConfig:
+    """What a worker process needs to build its own :class:`SpanConverter` (picklable)."""
+
+    price_file: str | None = None
+    redaction_file: str | None = None
+    redact: tuple[str, ...] = ()
+    max_attribute_bytes: int = 1 << 20
+
+    def build(self) -> SpanConverter:
+        return SpanConverter(
+            PriceTable.load(self.price_file),
+            RedactionRules.from_config(self.redaction_file, builtins=self.redact or None),
+            self.max_attribute_bytes)
+
+
+def auto_workers() -> int:
+    """One fewer than the cores this process may use (the main process needs one), max 4."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(0, min(4, (cores or 1) - 1))
+
+
+_worker_converter: SpanConverter | None = None
+
+
+def _init_worker(config: ConverterConfig) -> None:
+    global _worker_converter
+    _worker_converter = config.build()
+
+
+def convert_body(converter: SpanConverter, data: bytes, is_json: bool,
+                 experiment: str | None) -> ConvertResult:
+    """Decode one OTLP trace request body and convert its spans (runs anywhere)."""
+    parse = decode.parse_json if is_json else decode.parse_protobuf
+    request, rejections = parse(data, ExportTraceServiceRequest)
+    result = converter.convert(request.resource_spans, experiment)
+    result.rejections[:0] = rejections
+    return result
+
+
+def _convert_in_worker(data: bytes, is_json: bool, experiment: str | None) -> ConvertResult:
+    assert _worker_converter is not None, "worker started without its initializer"
+    return convert_body(_worker_converter, data, is_json, experiment)
+
+
+class Decoder:
+    """Converts request bodies inline (``workers=0``) or in a pool of worker processes."""
+
+    def __init__(self, config: ConverterConfig, workers: int) -> None:
+        self._inline = config.build()  # also validates the configuration up front
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 0:
+            # spawn, not fork: forking a process that runs gRPC threads is unsafe
+            self._pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker, initargs=(config,))
+
+    async def convert(self, data: bytes, is_json: bool, experiment: str | None) -> ConvertResult:
+        if self._pool is None:
+            return convert_body(self._inline, data, is_json, experiment)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _convert_in_worker, data, is_json,
+                                          experiment)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,75 @@
+"""When PostgreSQL goes away, the collector says "retry later" and stores nothing half-way.
+
+The collector reaches PostgreSQL through a loopback TCP proxy that the test cuts (every
+connection closed, new ones refused) and restores; the database server itself is never
+touched. While cut, an Export is refused within a bounded time with gRPC UNAVAILABLE plus
+RetryInfo trailers, or HTTP 503 plus Retry-After, and ``/readyz`` answers 503. Nothing from
+a refused request is in the store afterwards. Once restored, the collector is ready again
+without a restart and new exports are stored.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import httpx
+import pytest
+
+from otlp_builders import make_request, make_span, new_span_id, new_trace_id
+from processes import (
+    TcpProxy, assert_retryable, sender_for, span_keys, store_engine, stored_span_keys,
+    trace_rows, wait_until,
+)
+
+RETRY_AFTER_S = 1.5
+REFUSAL_WITHIN_S = 10.0  # three write attempts with short pauses, then the answer
+
+
+@pytest.fixture
+def pg_proxy(postgres_available: None) -> Iterator[TcpProxy]:
+    with TcpProxy(("127.0.0.1", 5432)) as proxy:
+        yield proxy
+
+
+def one_trace_request(name: str):  # type: ignore[no-untyped-def]
+    trace_id = new_trace_id()
+    root = make_span(name, trace_id, span_id=new_span_id())
+    return make_request([root, make_span("child", trace_id, parent=root)],
+                        resource={"service.name": "outage"})
+
+
+def readyz(collector) -> int:  # type: ignore[no-untyped-def]
+    return httpx.get(f"http://127.0.0.1:{collector.http_port}/readyz", timeout=10).status_code
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_cut_store_refuses_retryably_and_recovers(protocol, pg_proxy, postgres_url,
+                                                  start_collector) -> None:  # type: ignore[no-untyped-def]
+    collector = start_collector(pg_proxy.proxied_url(postgres_url), retry_after=RETRY_AFTER_S)
+    sender = sender_for(protocol, collector.grpc_port, collector.http_port)
+    before, during, after = (one_trace_request(n) for n in ("before", "during", "after"))
+    try:
+        assert sender.send(before).ok
+        assert readyz(collector) == 200
+
+        pg_proxy.cut()
+        refused = sender.send(during, timeout=30)
+        assert_retryable(refused, RETRY_AFTER_S)
+        assert refused.seconds < REFUSAL_WITHIN_S, refused
+        assert readyz(collector) == 503
+
+        pg_proxy.restore()
+        wait_until(lambda: readyz(collector) == 200, 15, "/readyz to recover")
+        stored_after = sender.send(after)
+        assert stored_after.ok, stored_after
+    finally:
+        sender.close()
+
+    engine = store_engine(postgres_url)
+    try:
+        assert sorted(stored_span_keys(engine)) == sorted(span_keys(before) | span_keys(after))
+        names = {row.name for row in trace_rows(engine).values()}
+        assert names == {"before", "after"}
+    finally:
+        engine.dispose()
