@@ -22,22 +22,14 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
+from spyglass.config_files import read_config_file
 from spyglass.errors import ConfigurationError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    try:
-        import tomli as tomllib
-    except ImportError:
-        tomllib = None
 
 FORMAT_VERSION = 1
 UNIT = "USD per 1M tokens"
@@ -91,10 +83,11 @@ class PriceTable:
     def load(cls, override_path: str | None = None) -> PriceTable:
         """The shipped price table, with the models of ``override_path`` (if any) merged over it."""
         shipped = files("spyglass.collector") / "prices.json"
-        models = _parse_price_file(_read_json(shipped.read_text(encoding="utf-8"), "prices.json"),
+        models = _parse_price_file(json.loads(shipped.read_text(encoding="utf-8")),
                                    "prices.json (shipped)")
         if override_path is not None:
-            models.update(_parse_price_file(_read_override(override_path), override_path))
+            override = read_config_file(override_path, "price file")
+            models.update(_parse_price_file(override, override_path))
         return cls(models)
 
     def price(self, model: str | None) -> ModelPrice | None:
@@ -164,42 +157,6 @@ def _strip_provider(name: str) -> str:
 
 
 # --- reading and validating price files -------------------------------------------------
-
-
-def _read_override(path: str) -> Any:
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(
-            f"price file {path}: file not found; fix the path or drop the price override"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"price file {path}: cannot be read ({exc})") from exc
-    if file.suffix.lower() == ".toml":
-        return _read_toml(text, path)
-    return _read_json(text, path)
-
-
-def _read_json(text: str, path: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"price file {path}: not valid JSON ({exc}); use JSON, or TOML with a .toml name"
-        ) from exc
-
-
-def _read_toml(text: str, path: str) -> Any:
-    if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
-        raise ConfigurationError(
-            f"price file {path}: reading TOML needs Python 3.11+ or the 'tomli' package; "
-            "install tomli or use a JSON file"
-        )
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"price file {path}: not valid TOML ({exc})") from exc
 
 
 def _parse_price_file(data: Any, path: str) -> dict[str, ModelPrice]:

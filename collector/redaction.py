@@ -36,24 +36,15 @@ every string of 13+ characters (~35 us per 5 KB).
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from spyglass.config_files import read_config_file
 from spyglass.errors import ConfigurationError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    try:
-        import tomli as tomllib
-    except ImportError:
-        tomllib = None
 
 REDACTED = "[REDACTED]"
 """Replacement for the whole value of an attribute whose key matches a key rule."""
@@ -262,61 +253,44 @@ class RedactionRules:
             cache[key] = hit
         return hit
 
-    # The walkers below inline the per-value dispatch (no helper call per attribute): they
-    # run for every attribute of every span.
-
     def _redact_dict(self, mapping: dict[Any, Any]) -> int:
         changed = 0
         cache = self._key_cache
-        min_length = self._min_length
         for key, value in mapping.items():  # assigning existing keys while iterating is safe
             matches = cache.get(key)
             if matches is None:
                 matches = type(key) is str and self.key_matches(key)
-            if matches:
-                if value is not None and value != "" and value != REDACTED:
-                    mapping[key] = REDACTED
-                    changed += 1
-                continue
-            kind = type(value)
-            if kind is str:
-                if len(value) >= min_length and self._passes:
-                    new = self.redact_text(value)
-                    if new != value:
-                        mapping[key] = new
-                        changed += 1
-            elif kind is dict:
-                changed += self._redact_dict(value)
-            elif kind is list:
-                changed += self._redact_list(value)
-            elif kind is tuple or isinstance(value, str):
-                new, count = self._redact_other(value)
-                if count:
-                    mapping[key] = new
-                    changed += count
+            if not matches:
+                changed += self._redact_slot(mapping, key, value)
+            elif value is not None and value != "" and value != REDACTED:
+                mapping[key] = REDACTED
+                changed += 1
         return changed
 
     def _redact_list(self, items: list[Any]) -> int:
-        changed = 0
-        min_length = self._min_length
-        for index, value in enumerate(items):
-            kind = type(value)
-            if kind is str:
-                if len(value) >= min_length and self._passes:
-                    new = self.redact_text(value)
-                    if new != value:
-                        items[index] = new
-                        changed += 1
-            elif kind is dict:
-                changed += self._redact_dict(value)
-            elif kind is list:
-                changed += self._redact_list(value)
-            elif kind is tuple or isinstance(value, str):
-                new, count = self._redact_other(value)
-                if count:
-                    items[index] = new
-                    changed += count
-        return changed
+        return sum(self._redact_slot(items, index, value) for index, value in enumerate(items))
+
+    def _redact_slot(self, container: Any, slot: Any, value: Any) -> int:
+        """Redact ``value``, stored at ``container[slot]`` (a dict key or a list index)."""
+        kind = type(value)
+        if kind is str:
+            if len(value) < self._min_length or not self._passes:
+                return 0
+            new = self.redact_text(value)
+            if new == value:
+                return 0
+            container[slot] = new
+            return 1
+        if kind is dict:
+            return self._redact_dict(value)
+        if kind is list:
+            return self._redact_list(value)
+        if kind is tuple or isinstance(value, str):
+            new, count = self._redact_other(value)
+            if count:
+                container[slot] = new
+            return count
+        return 0
 
     def _redact_other(self, value: tuple[Any, ...] | str) -> tuple[Any, int]:
         """Tuples (rebuilt if changed) and str subclasses: rare, off the fast path."""
@@ -450,7 +424,7 @@ def _check_pattern(name: Any, source: Any, where: str) -> None:
 
 def _read_config(path: str) -> dict[str, Any]:
     where = f"redaction config {path}"
-    data = _parse_file(path, where)
+    data = read_config_file(path, "redaction config")
     if not isinstance(data, dict):
         raise ConfigurationError(
             f'{where}: expected an object like {{"keys": [...], "builtins": [...]}}, '
@@ -479,31 +453,3 @@ def _check_strings(values: Any, what: str, where: str) -> None:
         )
 
 
-def _parse_file(path: str, where: str) -> Any:
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(f"{where}: file not found; fix the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{where}: cannot be read ({exc})") from exc
-    if file.suffix.lower() == ".toml":
-        return _parse_toml(text, where)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"{where}: not valid JSON ({exc}); use JSON, or TOML with a .toml name"
-        ) from exc
-
-
-def _parse_toml(text: str, where: str) -> Any:
-    if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
-        raise ConfigurationError(
-            f"{where}: reading TOML needs Python 3.11+ or the 'tomli' package; "
-            "install tomli or use a JSON file"
-        )
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{where}: not valid TOML ({exc})") from exc

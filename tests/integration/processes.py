@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -23,7 +24,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from typing_extensions import Self
 
 import grpc
 import httpx
@@ -53,7 +56,8 @@ def free_port() -> int:
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str,
                interval: float = 0.02) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    """Poll ``condition`` until it returns something truthy; at the deadline, fail naming
+    ``what``."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -195,10 +199,6 @@ class TcpProxy:
         parsed = make_url(url).set(host="127.0.0.1", port=self.port)
         return parsed.render_as_string(hide_password=False)
 
-    @property
-    def is_cut(self) -> bool:
-        return self._listener is None
-
     def restore(self) -> None:
         with self._lock:
             if self._listener is not None:
@@ -221,12 +221,15 @@ class TcpProxy:
 
     def close(self) -> None:
         self.cut()
-        for thread in self._threads:
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(5)
 
     def _spawn(self, target: Callable[..., None], *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True, name="tcp-proxy")
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
     def _accept_loop(self, listener: socket.socket) -> None:
@@ -247,18 +250,20 @@ class TcpProxy:
                     _close_hard(server)
                     return
                 self._sockets.update((client, server))
-            self._spawn(_pump, client, server)
-            self._spawn(_pump, server, client)
+            self._spawn(self._pump, client, server)
+            self._spawn(self._pump, server, client)
 
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    _close_hard(source)
-    _close_hard(sink)
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        """Copy one direction until either side closes, then close both."""
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        with self._lock:
+            self._sockets.difference_update((source, sink))
+        _close_hard(source)
+        _close_hard(sink)
 
 
 def _close_hard(sock: socket.socket) -> None:
@@ -304,10 +309,21 @@ class ExportOutcome:
     seconds: float = 0.0
 
 
-class GrpcSender:
-    """TraceService/Export over a raw gRPC channel (no retries: every answer is seen)."""
+class _Closing:
+    """``with sender: ...`` closes the sender."""
 
-    protocol = "grpc"
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class GrpcSender(_Closing):
+    """TraceService/Export over a raw gRPC channel (no retries: every answer is seen)."""
 
     def __init__(self, target: str) -> None:
         self.channel = grpc.insecure_channel(target)
@@ -332,10 +348,8 @@ class GrpcSender:
         self.channel.close()
 
 
-class HttpSender:
+class HttpSender(_Closing):
     """POST /v1/traces with a protobuf body."""
-
-    protocol = "http"
 
     def __init__(self, base_url: str) -> None:
         self.client = httpx.Client(base_url=base_url)
@@ -424,8 +438,7 @@ class SpanSender(threading.Thread):
         self.pending: ExportTraceServiceRequest | None = None
 
     def run(self) -> None:
-        sender = self.make_sender()
-        try:
+        with self.make_sender() as sender:
             while not self.stop.is_set():
                 request = self.pending or next(self.requests)
                 self.pending = request
@@ -439,8 +452,6 @@ class SpanSender(threading.Thread):
                 else:
                     self.failures.append(outcome)
                     self.stop.wait(0.02)
-        finally:
-            sender.close()
 
 
 def generated_traces(seed: int, spans_per_trace: int = 5,
@@ -470,9 +481,14 @@ def _span_id(seed: int, number: int, trace: int, index: int) -> bytes:
 # -- reading the store -----------------------------------------------------------------
 
 
-def store_engine(url: str) -> Engine:
-    """A fresh engine on a store (for reading back what a collector wrote)."""
-    return create_store_engine(url)
+@contextlib.contextmanager
+def store_engine(url: str) -> Iterator[Engine]:
+    """A fresh engine on a store, to read back what a collector wrote; disposed after."""
+    engine = create_store_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def stored_span_keys(engine: Engine, trace_ids: Sequence[str] | None = None

@@ -18,9 +18,10 @@ import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
@@ -31,6 +32,7 @@ from processes import (
     GrpcSender, assert_retryable, sender_for, span_keys, store_engine, stored_span_keys,
     wait_until,
 )
+from spyglass.collector.server import Collector
 
 QUEUE_SPANS = 10
 RETRY_AFTER_S = 1.5
@@ -38,14 +40,14 @@ REFUSED_WITHIN_S = 1.0  # "at once": no waiting for the stalled writer
 SPANS_PER_REQUEST = 5
 
 
-def five_span_request():  # type: ignore[no-untyped-def]
+def five_span_request() -> ExportTraceServiceRequest:
     trace_id = new_trace_id()
     root = make_span("root", trace_id)
     return make_request([root] + [make_span(f"child{i}", trace_id, parent=root)
                                   for i in range(SPANS_PER_REQUEST - 1)])
 
 
-def writer_is_writing(collector) -> bool:  # type: ignore[no-untyped-def]
+def writer_is_writing(collector: Collector) -> bool:
     """True while the writer thread is inside a write (here: waiting for the lock)."""
     frame = sys._current_frames().get(collector.writer._thread.ident)
     while frame is not None:
@@ -55,9 +57,9 @@ def writer_is_writing(collector) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def retry_refusals(collector) -> float:  # type: ignore[no-untyped-def]
-    return collector.metrics.registry.get_sample_value(
-        "spyglass_requests_total", {"protocol": "grpc", "signal": "traces", "outcome": "retry"}) or 0
+def retry_refusals(collector: Collector) -> float:
+    labels = {"protocol": "grpc", "signal": "traces", "outcome": "retry"}
+    return collector.metrics.registry.get_sample_value("spyglass_requests_total", labels) or 0
 
 
 @contextlib.contextmanager
@@ -73,18 +75,17 @@ def sqlite_write_lock(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def jammed(collector, db_path: Path) -> Iterator[list[Any]]:  # type: ignore[no-untyped-def]
+def jammed(collector: Collector, db_path: Path) -> Iterator[list[Any]]:
     """Stall the writer and fill the queue; yields the accepted (still unanswered) requests.
 
     On exit the lock is released and every accepted request must come back OK."""
     pending: list[tuple[Any, Future]] = []
-    sender = GrpcSender(f"127.0.0.1:{collector.grpc_port}")
-    with ThreadPoolExecutor(4) as pool:
-        with sqlite_write_lock(db_path):
-            def submit() -> None:
-                request = five_span_request()
-                pending.append((request, pool.submit(sender.send, request, None, 30.0)))
+    with GrpcSender(f"127.0.0.1:{collector.grpc_port}") as sender, ThreadPoolExecutor(4) as pool:
+        def submit() -> None:
+            request = five_span_request()
+            pending.append((request, pool.submit(sender.send, request, None, 30.0)))
 
+        with sqlite_write_lock(db_path):
             submit()  # taken by the writer, which then waits for the lock
             wait_until(lambda: writer_is_writing(collector), 10, "the writer to take it")
             assert collector.writer.queued_spans == 0
@@ -96,11 +97,10 @@ def jammed(collector, db_path: Path) -> Iterator[list[Any]]:  # type: ignore[no-
         for _, future in pending:
             outcome = future.result(timeout=30)
             assert outcome.ok, outcome
-    sender.close()
 
 
-def test_full_queue_refuses_immediately_and_keeps_what_it_accepted(start_collector,
-                                                                     tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_full_queue_refuses_immediately_and_keeps_what_it_accepted(
+        start_collector: Callable[..., Collector], tmp_path: Path) -> None:
     db_path = tmp_path / "spyglass.db"
     collector = start_collector(f"sqlite:///{db_path}", queue_max_spans=QUEUE_SPANS,
                                 batch_max_spans=QUEUE_SPANS, retry_after=RETRY_AFTER_S)
@@ -109,23 +109,20 @@ def test_full_queue_refuses_immediately_and_keeps_what_it_accepted(start_collect
         for protocol in ("grpc", "http"):
             request = five_span_request()
             refused_requests.append(request)
-            sender = sender_for(protocol, collector.grpc_port, collector.http_port)
-            outcome = sender.send(request)
-            sender.close()
+            with sender_for(protocol, collector.grpc_port, collector.http_port) as sender:
+                outcome = sender.send(request)
             assert_retryable(outcome, RETRY_AFTER_S)
             assert outcome.seconds < REFUSED_WITHIN_S, outcome
 
     expected = set().union(*map(span_keys, accepted))
-    engine = store_engine(f"sqlite:///{db_path}")
-    try:
+    with store_engine(f"sqlite:///{db_path}") as engine:
         stored = stored_span_keys(engine)
-    finally:
-        engine.dispose()
     assert len(accepted) == 3 and sorted(stored) == sorted(expected)
     assert not set().union(*map(span_keys, refused_requests)) & set(stored)
 
 
-def test_otlp_exporter_retries_after_unavailable(start_collector, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_otlp_exporter_retries_after_unavailable(start_collector: Callable[..., Collector],
+                                                 tmp_path: Path) -> None:
     db_path = tmp_path / "spyglass.db"
     collector = start_collector(f"sqlite:///{db_path}", queue_max_spans=QUEUE_SPANS,
                                 batch_max_spans=QUEUE_SPANS, retry_after=0.5)
@@ -147,10 +144,7 @@ def test_otlp_exporter_retries_after_unavailable(start_collector, tmp_path) -> N
     assert time.monotonic() - started < 15
     exporter.shutdown()
 
-    engine = store_engine(f"sqlite:///{db_path}")
-    try:
+    with store_engine(f"sqlite:///{db_path}") as engine:
         stored = stored_span_keys(engine, [format(spans[0].context.trace_id, "032x")])
-    finally:
-        engine.dispose()
     assert sorted(span_id for _, span_id in stored) == sorted(
         format(s.context.span_id, "016x") for s in spans)

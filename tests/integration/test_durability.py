@@ -15,7 +15,8 @@ import threading
 import time
 
 from processes import (
-    CollectorProcess, SpanSender, assert_trace_counts_match_spans, collector_processes,
+    CollectorProcess, CollectorProcesses, SpanSender, assert_trace_counts_match_spans,
+    collector_processes,
     generated_traces, sender_for, span_keys, store_engine, stored_span_keys, wait_until,
 )
 
@@ -50,19 +51,17 @@ def stop_senders(senders: list[SpanSender], stop: threading.Event) -> set[tuple[
 
 def assert_stored_exactly(store_url: str, expected: set[tuple[str, str]]) -> None:
     """The store holds exactly ``expected`` spans, once each, with consistent trace rows."""
-    engine = store_engine(store_url)
-    try:
+    with store_engine(store_url) as engine:
         stored = stored_span_keys(engine)
         assert len(stored) == len(set(stored)), "duplicate spans"
         missing = expected - set(stored)
         assert not missing, f"{len(missing)} acknowledged span(s) lost, e.g. {sorted(missing)[:3]}"
         assert set(stored) == expected
         assert assert_trace_counts_match_spans(engine) == len(expected)
-    finally:
-        engine.dispose()
 
 
-def test_sigkill_loses_no_acknowledged_span(store_url, collector_processes) -> None:  # type: ignore[no-untyped-def]
+def test_sigkill_loses_no_acknowledged_span(store_url: str,
+                                            collector_processes: CollectorProcesses) -> None:
     first = collector_processes.start(store_url)
     stop = threading.Event()
     senders = start_senders(first, stop)
@@ -76,27 +75,22 @@ def test_sigkill_loses_no_acknowledged_span(store_url, collector_processes) -> N
     assert len(in_doubt) == len(senders)
 
     second = collector_processes.start(store_url)
-    engine = store_engine(store_url)
-    try:
+    with store_engine(store_url) as engine:
         assert set(stored_span_keys(engine)) >= acked, "acknowledged spans lost by SIGKILL"
         assert_trace_counts_match_spans(engine)
-    finally:
-        engine.dispose()
 
     # re-delivery of the in-doubt requests, as an OTLP exporter retries them
     redelivered: set[tuple[str, str]] = set()
-    resend = sender_for("grpc", second.grpc_port, second.http_port)
-    try:
+    with sender_for("grpc", second.grpc_port, second.http_port) as resend:
         for request in in_doubt:
             outcome = resend.send(request)
             assert outcome.ok, outcome
             redelivered |= span_keys(request)
-    finally:
-        resend.close()
     assert_stored_exactly(store_url, acked | redelivered)
 
 
-def test_sigterm_drains_requests_in_flight(store_url, collector_processes) -> None:  # type: ignore[no-untyped-def]
+def test_sigterm_drains_requests_in_flight(store_url: str,
+                                           collector_processes: CollectorProcesses) -> None:
     proc = collector_processes.start(store_url)
     stop = threading.Event()
     senders = start_senders(proc, stop, spans_per_trace=25)  # 100-span requests

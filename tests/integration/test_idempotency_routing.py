@@ -21,6 +21,7 @@ from otlp_builders import (
 )
 from processes import llm_attrs, sender_for, stored_span_keys
 from spyglass import semconv
+from spyglass.collector.server import Collector
 from spyglass.collector.store.models import Experiment, SpanRow, TraceMetadata, TraceRow, TraceTag
 
 T0 = 1_700_000_000_000_000_000
@@ -33,49 +34,47 @@ PROMPT_PRICE, COMPLETION_PRICE = 0.15e-6, 0.6e-6  # gpt-4o-mini in the shipped p
 # -- helpers -------------------------------------------------------------------------------
 
 
-def send(collector, *requests, experiment: str | None = None,  # type: ignore[no-untyped-def]
+def send(collector: Collector, *requests, experiment: str | None = None,
          protocol: str = "grpc") -> None:
     """Send each request in turn; each must be fully accepted."""
-    sender = sender_for(protocol, collector.grpc_port, collector.http_port)
-    try:
+    with sender_for(protocol, collector.grpc_port, collector.http_port) as sender:
         for request in requests:
             outcome = sender.send(request, experiment=experiment)
             assert outcome.ok, outcome
             assert outcome.response.partial_success.rejected_spans == 0, outcome.response
-    finally:
-        sender.close()
 
 
 def one_request_each(spans: Sequence[Any], service: str = "agent-app") -> list[Any]:
     return [make_request([span], resource={"service.name": service}) for span in spans]
 
 
-def trace_row(collector, trace_id: bytes) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def trace_row(collector: Collector, trace_id: bytes) -> dict[str, Any]:
     with collector.engine.connect() as connection:
         row = connection.execute(
             select(TraceRow).where(TraceRow.trace_id == trace_id.hex())).mappings().one()
     return dict(row)
 
 
-def span_costs(collector, trace_id: bytes) -> list[float | None]:  # type: ignore[no-untyped-def]
+def span_costs(collector: Collector, trace_id: bytes) -> list[float | None]:
     with collector.engine.connect() as connection:
         return list(connection.scalars(
             select(SpanRow.cost).where(SpanRow.trace_id == trace_id.hex())))
 
 
-def experiment_name(collector, trace_id: bytes) -> str:  # type: ignore[no-untyped-def]
+def experiment_name(collector: Collector, trace_id: bytes) -> str:
     with collector.engine.connect() as connection:
         return connection.scalar(
-            select(Experiment.name).join(TraceRow, TraceRow.experiment_id == Experiment.experiment_id)
+            select(Experiment.name)
+            .join(TraceRow, TraceRow.experiment_id == Experiment.experiment_id)
             .where(TraceRow.trace_id == trace_id.hex()))
 
 
-def experiment_id(collector, name: str) -> int:  # type: ignore[no-untyped-def]
+def experiment_id(collector: Collector, name: str) -> int:
     with collector.engine.connect() as connection:
         return connection.scalar(select(Experiment.experiment_id).where(Experiment.name == name))
 
 
-def create_experiment(collector, name: str) -> int:  # type: ignore[no-untyped-def]
+def create_experiment(collector: Collector, name: str) -> int:
     """Create an experiment the way a client can: a header naming it on some trace."""
     send(collector, make_request([make_span("setup", new_trace_id())]), experiment=name)
     return experiment_id(collector, name)
@@ -89,10 +88,11 @@ def agent_trace(trace_id: bytes, root_status: int = STATUS_OK,
     root = make_span("agent", trace_id, span_id=ROOT_SPAN_ID, start_ns=T0, duration_ns=10_000,
                      status_code=root_status,
                      attributes={"input.value": "what is 2+2?", "output.value": "4"})
-    early = make_span("llm-early", trace_id, span_id=b"early-id", parent=root, start_ns=T0 - 500, duration_ns=3_000,
-                      attributes=llm_attrs(100, 20), status_code=child_status)
-    late = make_span("llm-late", trace_id, span_id=b"late--id", parent=root, start_ns=T0 + 5_000, duration_ns=9_000,
-                     attributes=llm_attrs(50, 10))
+    early = make_span("llm-early", trace_id, span_id=b"early-id", parent=root,
+                      start_ns=T0 - 500, duration_ns=3_000, attributes=llm_attrs(100, 20),
+                      status_code=child_status)
+    late = make_span("llm-late", trace_id, span_id=b"late--id", parent=root,
+                     start_ns=T0 + 5_000, duration_ns=9_000, attributes=llm_attrs(50, 10))
     return [root, early, late]
 
 
@@ -111,7 +111,7 @@ def without_bookkeeping(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
-def test_same_request_twice_is_stored_once(collector, protocol: str) -> None:  # type: ignore[no-untyped-def]
+def test_same_request_twice_is_stored_once(collector: Collector, protocol: str) -> None:
     trace_id = new_trace_id()
     request = make_request(agent_trace(trace_id), resource={"service.name": "agent-app"})
     send(collector, request, protocol=protocol)
@@ -125,7 +125,7 @@ def test_same_request_twice_is_stored_once(collector, protocol: str) -> None:  #
     assert again["span_count"] == 3 and again["total_tokens"] == 180
 
 
-def test_split_reverse_order_trace_equals_single_request_trace(collector) -> None:  # type: ignore[no-untyped-def]
+def test_split_reverse_order_trace_equals_single_request_trace(collector: Collector) -> None:
     whole_id, split_id = new_trace_id(), new_trace_id()
     send(collector, make_request(agent_trace(whole_id), resource={"service.name": "agent-app"}))
     root, early, late = agent_trace(split_id)
@@ -146,7 +146,7 @@ def test_split_reverse_order_trace_equals_single_request_trace(collector) -> Non
     assert split["cost"] == pytest.approx(sum(c or 0 for c in span_costs(collector, split_id)))
 
 
-def test_error_root_makes_error_trace_and_errors_are_counted(collector) -> None:  # type: ignore[no-untyped-def]
+def test_error_root_makes_error_trace_and_errors_are_counted(collector: Collector) -> None:
     trace_id = new_trace_id()
     root, early, late = agent_trace(trace_id, root_status=STATUS_ERROR, child_status=STATUS_ERROR)
     send(collector, *one_request_each([early, late]))
@@ -158,7 +158,7 @@ def test_error_root_makes_error_trace_and_errors_are_counted(collector) -> None:
     assert (row["status"], row["error_count"], row["span_count"]) == ("ERROR", 2, 3)
 
 
-def test_redelivered_mixed_batch_counts_only_new_spans(collector) -> None:  # type: ignore[no-untyped-def]
+def test_redelivered_mixed_batch_counts_only_new_spans(collector: Collector) -> None:
     trace_id = new_trace_id()
     root = make_span("agent", trace_id, start_ns=T0, duration_ns=100_000)
     children = [make_span(f"llm-{i}", trace_id, parent=root, start_ns=T0 + i, duration_ns=10,
@@ -172,7 +172,7 @@ def test_redelivered_mixed_batch_counts_only_new_spans(collector) -> None:  # ty
     assert (row["span_count"], row["input_tokens"], row["output_tokens"]) == (4, 60, 6)
 
 
-def test_trace_tags_and_metadata_from_span_attributes(collector) -> None:  # type: ignore[no-untyped-def]
+def test_trace_tags_and_metadata_from_span_attributes(collector: Collector) -> None:
     trace_id = new_trace_id()
     root = make_span("agent", trace_id, attributes={
         semconv.TRACE_TAGS: json.dumps({"env": "prod", "team": "search"})})
@@ -207,7 +207,7 @@ ROUTES = [  # (case, service.name, header, span attribute, experiment the trace 
 ]
 
 
-def test_experiment_routing(collector) -> None:  # type: ignore[no-untyped-def]
+def test_experiment_routing(collector: Collector) -> None:
     target_id = str(create_experiment(collector, TARGET))
     landed = {}
     for case, service, header, attribute, _ in ROUTES:
@@ -221,7 +221,8 @@ def test_experiment_routing(collector) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("attribute_span", ["first", "last"])
-def test_experiment_does_not_depend_on_arrival_order(collector, attribute_span: str) -> None:  # type: ignore[no-untyped-def]
+def test_experiment_does_not_depend_on_arrival_order(collector: Collector,
+                                                     attribute_span: str) -> None:
     """One trace, four spans each routed differently, in separate requests."""
     target_id = str(create_experiment(collector, TARGET))
     trace_id = new_trace_id()
@@ -240,7 +241,7 @@ def test_experiment_does_not_depend_on_arrival_order(collector, attribute_span: 
     assert trace_row(collector, trace_id)["span_count"] == 4
 
 
-def test_service_name_beats_placeholder_in_any_order(collector) -> None:  # type: ignore[no-untyped-def]
+def test_service_name_beats_placeholder_in_any_order(collector: Collector) -> None:
     landed = []
     for service_first in (True, False):
         trace_id = new_trace_id()

@@ -56,16 +56,17 @@ ENCODINGS = {
         lambda body: json_format.Parse(body, ExportTraceServiceResponse())),
 }
 
-COMPRESSIONS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
-    "gzip": ("gzip", gzip.compress),
-    "deflate": ("deflate", zlib.compress),  # zlib-wrapped, as HTTP defines it
-    "deflate-raw": ("deflate", lambda data: _raw_deflate(data)),  # what some clients send
-}
-
-
 def _raw_deflate(data: bytes) -> bytes:
     compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush()
+
+
+# name → (Content-Encoding header, compressor)
+COMPRESSIONS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
+    "gzip": ("gzip", gzip.compress),
+    "deflate": ("deflate", zlib.compress),  # zlib-wrapped, as HTTP defines it
+    "deflate-raw": ("deflate", _raw_deflate),  # a bare deflate stream, as some clients send
+}
 
 
 # --- helpers --------------------------------------------------------------------------------

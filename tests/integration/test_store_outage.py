@@ -10,16 +10,18 @@ without a restart and new exports are stored.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import httpx
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otlp_builders import make_request, make_span, new_span_id, new_trace_id
 from processes import (
     TcpProxy, assert_retryable, sender_for, span_keys, store_engine, stored_span_keys,
     trace_rows, wait_until,
 )
+from spyglass.collector.server import Collector
 
 RETRY_AFTER_S = 1.5
 REFUSAL_WITHIN_S = 10.0  # three write attempts with short pauses, then the answer
@@ -31,25 +33,25 @@ def pg_proxy(postgres_available: None) -> Iterator[TcpProxy]:
         yield proxy
 
 
-def one_trace_request(name: str):  # type: ignore[no-untyped-def]
+def one_trace_request(name: str) -> ExportTraceServiceRequest:
     trace_id = new_trace_id()
     root = make_span(name, trace_id, span_id=new_span_id())
     return make_request([root, make_span("child", trace_id, parent=root)],
                         resource={"service.name": "outage"})
 
 
-def readyz(collector) -> int:  # type: ignore[no-untyped-def]
+def readyz(collector: Collector) -> int:
     return httpx.get(f"http://127.0.0.1:{collector.http_port}/readyz", timeout=10).status_code
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
-def test_cut_store_refuses_retryably_and_recovers(protocol, pg_proxy, postgres_url,
-                                                  start_collector) -> None:  # type: ignore[no-untyped-def]
+def test_cut_store_refuses_retryably_and_recovers(
+        protocol: str, pg_proxy: TcpProxy, postgres_url: str,
+        start_collector: Callable[..., Collector]) -> None:
     collector = start_collector(pg_proxy.proxied_url(postgres_url), retry_after=RETRY_AFTER_S)
-    sender = sender_for(protocol, collector.grpc_port, collector.http_port)
     before, during, after = (one_trace_request(n) for n in ("before", "during", "after"))
-    try:
+    with sender_for(protocol, collector.grpc_port, collector.http_port) as sender:
         assert sender.send(before).ok
         assert readyz(collector) == 200
 
@@ -63,13 +65,7 @@ def test_cut_store_refuses_retryably_and_recovers(protocol, pg_proxy, postgres_u
         wait_until(lambda: readyz(collector) == 200, 15, "/readyz to recover")
         stored_after = sender.send(after)
         assert stored_after.ok, stored_after
-    finally:
-        sender.close()
 
-    engine = store_engine(postgres_url)
-    try:
+    with store_engine(postgres_url) as engine:
         assert sorted(stored_span_keys(engine)) == sorted(span_keys(before) | span_keys(after))
-        names = {row.name for row in trace_rows(engine).values()}
-        assert names == {"before", "after"}
-    finally:
-        engine.dispose()
+        assert {row.name for row in trace_rows(engine).values()} == {"before", "after"}

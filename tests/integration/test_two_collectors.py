@@ -10,6 +10,7 @@ span stored once.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from collections import defaultdict
@@ -20,7 +21,7 @@ from sqlalchemy import func, select, text
 
 from otlp_builders import make_request, make_span
 from processes import (
-    CollectorProcess, collector_processes, llm_attrs, sender_for, store_engine,
+    CollectorProcess, CollectorProcesses, collector_processes, llm_attrs, sender_for, store_engine,
     stored_span_keys, trace_rows,
 )
 from spyglass.collector.store.migrate import head_revision
@@ -80,19 +81,18 @@ def plan_deliveries(traces: list[list[Any]], collectors: int,
 
 def send_all(procs: list[CollectorProcess], plan: list[tuple[int, list[Any]]], protocol: str,
              failures: list[Any]) -> None:
-    senders = [sender_for(protocol, p.grpc_port, p.http_port) for p in procs]
-    try:
+    with contextlib.ExitStack() as stack:
+        senders = [stack.enter_context(sender_for(protocol, p.grpc_port, p.http_port))
+                   for p in procs]
         for target, spans in plan:
             outcome = senders[target].send(make_request(spans, resource={"service.name": SERVICE}))
             if not outcome.ok or outcome.response.partial_success.rejected_spans:
                 failures.append(outcome)
-    finally:
-        for sender in senders:
-            sender.close()
 
 
 @pytest.mark.postgres
-def test_two_collectors_on_one_database(postgres_url, collector_processes) -> None:  # type: ignore[no-untyped-def]
+def test_two_collectors_on_one_database(postgres_url: str,
+                                        collector_processes: CollectorProcesses) -> None:
     procs = [collector_processes.spawn(postgres_url) for _ in range(2)]  # migrate together
     for proc in procs:
         proc.wait_ready()
@@ -110,8 +110,7 @@ def test_two_collectors_on_one_database(postgres_url, collector_processes) -> No
     assert not failures, f"{len(failures)} request(s) failed, e.g. {failures[0]}\n" + "\n".join(
         p.stderr()[-3000:] for p in procs)
 
-    engine = store_engine(postgres_url)
-    try:
+    with store_engine(postgres_url) as engine:
         stored = stored_span_keys(engine)
         assert len(stored) == len(set(stored)) == TRACES * SPANS_PER_TRACE
         rows = trace_rows(engine)
@@ -120,8 +119,6 @@ def test_two_collectors_on_one_database(postgres_url, collector_processes) -> No
                 select(Experiment.experiment_id).where(Experiment.name == SERVICE)).scalars().all()
             revisions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
             experiment_count = connection.scalar(select(func.count()).select_from(Experiment))
-    finally:
-        engine.dispose()
 
     assert revisions == [(head_revision(),)]
     assert len(experiments) == 1 and experiment_count == 2  # Default + the service's
