@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -47,9 +49,18 @@ def auto_workers() -> int:
 _worker_converter: SpanConverter | None = None
 
 
-def _init_worker(config: ConverterConfig) -> None:
+def _init_worker(config: ConverterConfig, parent_pid: int) -> None:
     global _worker_converter
     _worker_converter = config.build()
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this worker once its collector is gone (even after a SIGKILL, which the
+    executor cannot notice): otherwise orphans would wait on their queue forever."""
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def convert_body(converter: SpanConverter, data: bytes, is_json: bool,
@@ -77,7 +88,7 @@ class Decoder:
             # spawn, not fork: forking a process that runs gRPC threads is unsafe
             self._pool = ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(config,))
+                initializer=_init_worker, initargs=(config, os.getpid()))
 
     async def convert(self, data: bytes, is_json: bool, experiment: str | None) -> ConvertResult:
         if self._pool is None:

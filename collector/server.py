@@ -120,7 +120,8 @@ class Collector:
         try:
             await asyncio.wait_for(asyncio.to_thread(self._ping), 2.0)
         except Exception as exc:
-            return f"store unreachable: {str(exc).splitlines()[0]}"
+            # a timed-out ping raises TimeoutError, whose message is empty
+            return f"store unreachable: {(str(exc).splitlines() or [type(exc).__name__])[0]}"
         return None
 
     # -- embedded use: a background thread with its own loop -----------------------------

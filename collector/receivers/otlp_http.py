@@ -8,6 +8,7 @@ API key when keys are configured.
 
 from __future__ import annotations
 
+import math
 from typing import Awaitable, Callable
 
 from google.rpc import code_pb2
@@ -123,7 +124,8 @@ def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics) ->
     metrics.requests.labels("http", "traces", outcome).inc()
     response = _status(http, code, str(exc), is_json)
     if http == 503:
-        response.headers["Retry-After"] = str(max(1, round(getattr(exc, "retry_after", 1.0))))
+        # whole seconds, rounded up: never tell a sender to come back sooner than configured
+        response.headers["Retry-After"] = str(max(1, math.ceil(getattr(exc, "retry_after", 1.0))))
     return response
 
 

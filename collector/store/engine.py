@@ -16,6 +16,19 @@ from spyglass.errors import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+# A PostgreSQL server that stops answering without closing connections (a network
+# partition, a frozen host) must surface as an error within seconds, not hang exports until
+# their deadline: bound the connect, probe idle connections, and give up on unacknowledged
+# writes. Values a URL sets itself (``?connect_timeout=…``) win over these.
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+
 
 def normalize_url(url: str) -> str:
     """Accept the URL spellings users paste (``postgres://``, ``postgresql://``)."""
@@ -39,7 +52,9 @@ def create_store_engine(url: str, sync: str = "normal") -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url, sync)
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+        defaults = {k: v for k, v in POSTGRES_CONNECT_ARGS.items() if k not in parsed.query}
+        return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8,
+                             connect_args=defaults)
     raise ConfigurationError(
         f"store URL {url!r} names database {backend!r}; Spyglass stores traces in SQLite "
         "(sqlite:///path.db) or PostgreSQL (postgresql+psycopg://…)"

@@ -86,13 +86,11 @@ class CollectorProcess:
             args += ["--" + key.replace("_", "-"), str(value)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SPYGLASS_")}
         with open(self.stderr_path, "wb") as stderr:
+            # a session of its own, so that helpers it spawns (decode workers) can be
+            # stopped with it: a SIGKILLed parent cannot stop them itself
             self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, stderr=stderr,
-                                            cwd=REPO_ROOT, env=env)
-
-    @property
-    def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
+                                            cwd=REPO_ROOT, env=env, start_new_session=True)
 
     @property
     def http_url(self) -> str:
@@ -121,9 +119,9 @@ class CollectorProcess:
         return self
 
     def kill(self) -> None:
-        """SIGKILL: no drain, no cleanup, as when the machine or the OOM killer stops it."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+        """SIGKILL to the collector and its helpers at once: no drain, no cleanup, as when
+        the container or the machine goes down."""
+        self._kill_group()
         self.process.wait(10)
 
     def terminate(self, timeout: float = 30.0) -> int:
@@ -136,6 +134,12 @@ class CollectorProcess:
             self.kill()
             raise AssertionError(f"collector ignored SIGTERM for {timeout}s; stderr:\n"
                                  f"{self.stderr()}") from None
+        finally:
+            self._kill_group()  # anything it left behind
+
+    def _kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 class CollectorProcesses:
@@ -175,8 +179,10 @@ class TcpProxy:
     """Forwards 127.0.0.1:<port> to ``upstream``; :meth:`cut` drops every connection.
 
     While cut, the listening socket is closed, so new connections are refused just as if the
-    database host were down; :meth:`restore` listens on the same port again. Only the proxy's
-    own sockets are closed: the server behind it is never touched.
+    database host were down. :meth:`stall` is a silent partition instead: connections are
+    accepted but no byte passes either way. :meth:`restore` closes what a stall left hanging
+    and forwards again on the same port. Only the proxy's own sockets are closed: the server
+    behind it is never touched.
     """
 
     def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 5432)) -> None:
@@ -186,6 +192,7 @@ class TcpProxy:
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
+        self._stalled = False
         self.restore()
 
     def __enter__(self) -> "TcpProxy":
@@ -199,7 +206,14 @@ class TcpProxy:
         parsed = make_url(url).set(host="127.0.0.1", port=self.port)
         return parsed.render_as_string(hide_password=False)
 
+    def stall(self) -> None:
+        """From now on pass nothing, in either direction, on old and new connections."""
+        self._stalled = True
+
     def restore(self) -> None:
+        if self._stalled:
+            self.cut()  # the stalled connections' streams are broken; their peers must see it
+            self._stalled = False
         with self._lock:
             if self._listener is not None:
                 return
@@ -238,6 +252,10 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:  # the listener was closed by cut()
                 return
+            if self._stalled:  # hold the connection open and silent
+                with self._lock:
+                    self._sockets.add(client)
+                continue
             try:
                 server = socket.create_connection(self.upstream, timeout=5)
                 server.settimeout(None)
@@ -257,7 +275,8 @@ class TcpProxy:
         """Copy one direction until either side closes, then close both."""
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self._stalled:
+                    sink.sendall(data)
         except OSError:
             pass
         with self._lock:

@@ -1,10 +1,11 @@
 """An acknowledged span is a stored span, however the collector process ends.
 
 Real collector subprocesses on SQLite and PostgreSQL take a steady stream of OTLP requests
-(gRPC and HTTP senders in threads). Killed with SIGKILL mid-stream, a collector restarted on
-the same store holds every span whose Export returned OK, and each trace row's span_count
-equals its stored spans; a request left in doubt by the kill can be re-delivered without
-being counted twice. Stopped with SIGTERM, the collector finishes the requests in flight,
+(gRPC and HTTP senders in threads). Killed with SIGKILL mid-stream (the collector and its
+helper processes at once, as when its container dies), a collector restarted on the same
+store holds every span whose Export returned OK, and each trace row's span_count equals its
+stored spans; a request left in doubt by the kill can be re-delivered without being counted
+twice. Stopped with SIGTERM, the collector finishes the requests in flight,
 exits 0, and again every acknowledged span is stored.
 """
 
@@ -16,8 +17,8 @@ import time
 
 from processes import (
     CollectorProcess, CollectorProcesses, SpanSender, assert_trace_counts_match_spans,
-    collector_processes,
-    generated_traces, sender_for, span_keys, store_engine, stored_span_keys, wait_until,
+    collector_processes, generated_traces, sender_for, span_keys, store_engine,
+    stored_span_keys, wait_until,
 )
 
 __all__ = ["collector_processes"]  # the fixture, imported for pytest
@@ -35,8 +36,11 @@ def start_senders(proc: CollectorProcess, stop: threading.Event,
     ]
     for sender in senders:
         sender.start()
-    wait_until(lambda: sum(s.acked_requests for s in senders) >= ACKS_BEFORE_STOPPING, 30,
-               f"{ACKS_BEFORE_STOPPING} acknowledged requests; stderr:\n{proc.stderr()}")
+    try:
+        wait_until(lambda: sum(s.acked_requests for s in senders) >= ACKS_BEFORE_STOPPING, 30,
+                   f"{ACKS_BEFORE_STOPPING} acknowledged requests")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; collector stderr:\n{proc.stderr()}") from None
     return senders
 
 
