@@ -68,7 +68,7 @@ def convert_body(converter: SpanConverter, data: bytes, is_json: bool,
     """Decode one OTLP trace request body and convert its spans (runs anywhere)."""
     parse = decode.parse_json if is_json else decode.parse_protobuf
     request, rejections = parse(data, ExportTraceServiceRequest)
-    result = converter.convert(request.resource_spans, experiment)
+    result = converter.convert(request.resource_spans, experiment, body_bytes=len(data))
     result.rejections[:0] = rejections
     return result
 

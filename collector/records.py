@@ -111,12 +111,18 @@ class SpanConverter:
         self.prices = prices
         self.redaction = redaction
         self.max_attribute_bytes = max_attribute_bytes
+        self._check_sizes = True
 
     def convert(self, resource_spans: Iterable[Any], header_experiment: str | None = None,
-                received_at_ns: int | None = None) -> ConvertResult:
-        """All spans of a request; ``header_experiment`` is the request's experiment header."""
+                received_at_ns: int | None = None, body_bytes: int | None = None) -> ConvertResult:
+        """All spans of a request; ``header_experiment`` is the request's experiment header.
+
+        ``body_bytes``, the decoded body's size, lets a request too small to hold an
+        oversized attribute skip the per-attribute size check.
+        """
         result = ConvertResult()
         received = received_at_ns or time.time_ns()
+        self._check_sizes = body_bytes is None or body_bytes > self.max_attribute_bytes
         for r, rs in enumerate(resource_spans):
             resource = key_values(rs.resource.attributes)
             resource_json = to_json(resource) if resource else None
@@ -140,7 +146,8 @@ class SpanConverter:
         attrs = key_values(span.attributes)
         if self.redaction.enabled:
             self.redaction.apply(attrs)
-        self._truncate_large(attrs, path, result)
+        if self._check_sizes:
+            self._truncate_large(attrs, path, result)
         events = _events(span.events, self.redaction)
         c = normalize(attrs, [(e["name"], e["attributes"]) for e in events] if events else ())
         cost = self.prices.cost(c.model, c.input_tokens, c.output_tokens) if c.model else None

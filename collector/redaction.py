@@ -256,11 +256,14 @@ class RedactionRules:
     def _redact_dict(self, mapping: dict[Any, Any]) -> int:
         changed = 0
         cache = self._key_cache
+        min_length = self._min_length
         for key, value in mapping.items():  # assigning existing keys while iterating is safe
             matches = cache.get(key)
             if matches is None:
                 matches = type(key) is str and self.key_matches(key)
             if not matches:
+                if type(value) is str and len(value) < min_length:
+                    continue  # most attribute values: too short to hold a secret
                 changed += self._redact_slot(mapping, key, value)
             elif value is not None and value != "" and value != REDACTED:
                 mapping[key] = REDACTED

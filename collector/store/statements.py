@@ -8,9 +8,6 @@ still has one source of truth.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
-from sqlalchemy import BigInteger, Float, Integer, SmallInteger
 
 from spyglass.collector.store.models import SpanRow
 
@@ -62,10 +59,19 @@ class Statements:
     def _names(self) -> str:
         return ", ".join(c.name for c in SpanRow.__table__.columns)
 
-    def insert_spans(self, n_rows: int) -> str:
-        """PostgreSQL: insert ``n_rows`` spans given as one array per column, skip those
-        already stored, return the new ones' keys."""
-        return _insert_spans(self, n_rows)
+    # PostgreSQL bulk path: COPY into a staging table, then INSERT … SELECT from it
+    create_staging = ("CREATE TEMP TABLE IF NOT EXISTS spans_staging "
+                      "(LIKE spans INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+
+    @property
+    def copy_into_staging(self) -> str:
+        return f"COPY spans_staging ({self._names}) FROM STDIN"
+
+    @property
+    def insert_from_staging(self) -> str:
+        """Move staged spans into ``spans``, skipping stored ones; returns the new keys."""
+        return (f"INSERT INTO spans ({self._names}) SELECT {self._names} FROM spans_staging "
+                "ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id")
 
     @property
     def insert_spans_each(self) -> str:
@@ -101,27 +107,6 @@ class Statements:
     @property
     def experiment_by_id(self) -> str:
         return f"SELECT experiment_id FROM experiments WHERE experiment_id = {self.param}"
-
-
-@lru_cache(maxsize=64)
-def _insert_spans(st: Statements, n_rows: int) -> str:
-    cols = SpanRow.__table__.columns
-    # one array parameter per column, unnested into rows server-side
-    arrays = ", ".join(f"%s::{_pg_array_type(c.type)}" for c in cols)
-    return (f"INSERT INTO spans ({st._names}) SELECT * FROM unnest({arrays}) "
-            "ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id")
-
-
-def _pg_array_type(type_: object) -> str:
-    if isinstance(type_, SmallInteger):
-        return "int2[]"
-    if isinstance(type_, BigInteger):
-        return "int8[]"
-    if isinstance(type_, Integer):
-        return "int4[]"
-    if isinstance(type_, Float):
-        return "float8[]"
-    return "text[]"
 
 
 SQLITE = Statements("sqlite", "?")

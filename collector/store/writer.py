@@ -228,7 +228,16 @@ class Writer:
         """Insert spans not stored yet; returns the keys of those this call inserted."""
         if self._st.dialect == "sqlite":
             return self._insert_spans_sqlite(cursor, rows)
-        cursor.execute(self._st.insert_spans(len(rows)), [list(col) for col in zip(*rows)])
+        return self._insert_spans_postgres(cursor, rows)
+
+    def _insert_spans_postgres(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
+        # COPY into a per-connection staging table (emptied at every COMMIT), then one
+        # INSERT … SELECT that skips stored spans and returns the keys it inserted.
+        cursor.execute(self._st.create_staging)
+        with cursor.copy(self._st.copy_into_staging) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(self._st.insert_from_staging)
         return set(map(tuple, cursor.fetchall()))
 
     def _insert_spans_sqlite(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
