@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import CollectorProcess, fresh_store  # noqa: E402
 from workload import SPANS_PER_TRACE, build_requests  # noqa: E402
 
+from google.rpc.error_details_pb2 import RetryInfo  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
     ExportTraceServiceRequest,
 )
@@ -139,6 +140,64 @@ def measure(store_kind: str, protocol: str, requests: list[bytes], warmup: list[
             "peak_rss_mib": rss, "collector_cpu_s": cpu}
 
 
+class Flooder(threading.Thread):
+    """Sends requests round-robin without pause until ``deadline``; counts outcomes."""
+
+    def __init__(self, collector: CollectorProcess, requests: list[bytes], offset: int,
+                 deadline: float) -> None:
+        super().__init__(daemon=True)
+        self.collector, self.requests, self.offset, self.deadline = (
+            collector, requests, offset, deadline)
+        self.accepted = self.refused = 0
+
+    def run(self) -> None:
+        channel = grpc.insecure_channel(f"127.0.0.1:{self.collector.grpc_port}", options=[
+            ("grpc.max_send_message_length", 64 << 20)])
+        call = channel.unary_unary(EXPORT)
+        i = self.offset
+        while time.monotonic() < self.deadline:
+            try:
+                call(self.requests[i % len(self.requests)], timeout=60)
+                self.accepted += 1
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                self.refused += 1
+                time.sleep(_retry_delay(exc))  # as OTLP exporters do
+            i += 1
+
+
+OVERLOAD_INFLIGHT_BYTES = 16 << 20
+
+
+def _retry_delay(exc: grpc.RpcError) -> float:
+    """The delay the collector's RetryInfo asks for (1 s if it sent none)."""
+    for key, value in exc.trailing_metadata() or ():
+        if key == "google.rpc.retryinfo-bin":
+            info = RetryInfo.FromString(value)
+            return info.retry_delay.seconds + info.retry_delay.nanos / 1e9
+    return 1.0
+
+
+def overload(requests: list[bytes], senders: int, seconds: float) -> dict[str, float]:
+    """``senders`` clients with no pause between requests, against a SQLite collector whose
+    in-flight limit is lowered so that this many senders exceed it."""
+    with fresh_store("sqlite") as url:
+        collector = CollectorProcess(url, "--max-inflight-bytes", str(OVERLOAD_INFLIGHT_BYTES))
+        try:
+            deadline = time.monotonic() + seconds
+            threads = [Flooder(collector, requests, i * 7, deadline) for i in range(senders)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            rss = collector.peak_rss_mib()
+        finally:
+            collector.stop()
+    return {"accepted": sum(t.accepted for t in threads),
+            "refused": sum(t.refused for t in threads), "peak_rss_mib": rss}
+
+
 def _spans_per_request(body: bytes) -> int:
     request = ExportTraceServiceRequest.FromString(body)
     return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
@@ -180,6 +239,9 @@ def main() -> None:
     parser.add_argument("--traces-per-request", type=int, default=50)
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--protocols", default="grpc,http")
+    parser.add_argument("--overload-senders", type=int, default=48)
+    parser.add_argument("--overload-seconds", type=float, default=15.0,
+                        help="0 skips the overload phase")
     args = parser.parse_args()
 
     per_request = args.traces_per_request * SPANS_PER_TRACE
@@ -203,6 +265,13 @@ def main() -> None:
                   flush=True)
     print("\nratio = spans/s / baseline rows/s (same run). Acks follow COMMIT: figures are "
           "durable spans/s.")
+    if args.overload_seconds > 0:
+        o = overload(requests, args.overload_senders, args.overload_seconds)
+        print(f"\noverload: {args.overload_senders} gRPC senders without pause for "
+              f"{args.overload_seconds:g}s (in-flight limit {OVERLOAD_INFLIGHT_BYTES >> 20} "
+              f"MiB): {o['accepted']} requests accepted, "
+              f"{o['refused']} refused with retry-after, collector peak RSS "
+              f"{o['peak_rss_mib']:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from spyglass.collector.decode import Rejection
 from spyglass.collector.decoding import Decoder
 from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.store.writer import Writer
+from spyglass.errors import OverloadedError
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,33 @@ class Body:
 class IngestPipeline:
     """Decodes, converts and stores OTLP trace requests for one collector."""
 
-    def __init__(self, decoder: Decoder, writer: Writer, metrics: CollectorMetrics) -> None:
+    def __init__(self, decoder: Decoder, writer: Writer, metrics: CollectorMetrics,
+                 max_inflight_bytes: int, retry_after: float) -> None:
         self.decoder = decoder
         self.writer = writer
         self.metrics = metrics
+        self._max_inflight = max_inflight_bytes
+        self._retry_after = retry_after
+        self._inflight = 0  # bytes of request bodies being decoded or waiting for COMMIT
 
     async def export_traces(self, body: Body, protocol: str) -> ExportTraceServiceResponse:
-        """Store the spans of one request; returns after they are committed."""
+        """Store the spans of one request; returns after they are committed.
+
+        Admission is by bytes in flight: past ``max_inflight_bytes`` a request is refused
+        at once (retry later) rather than queued, so memory stays bounded under overload.
+        """
+        size = len(body.data)
+        if self._inflight and self._inflight + size > self._max_inflight:
+            raise OverloadedError(
+                f"{self._inflight} bytes of requests are in flight (limit "
+                f"{self._max_inflight}); retry after {self._retry_after:g}s", self._retry_after)
+        self._inflight += size
+        try:
+            return await self._export(body, protocol)
+        finally:
+            self._inflight -= size
+
+    async def _export(self, body: Body, protocol: str) -> ExportTraceServiceResponse:
         result = await self.decoder.convert(body.data, body.json, body.experiment)
         rejections = result.rejections
         self.metrics.spans_received.labels(protocol).inc(len(result.records) + len(rejections))

@@ -60,6 +60,13 @@ class Collector:
 
     async def start(self) -> None:
         """Open the store (migrating unless told not to), then start both servers."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop(grace=0)  # release whatever did start (ports, writer, store)
+            raise
+
+    async def _start(self) -> None:
         s = self.settings
         _check_tls(s)
         self._stopping = asyncio.Event()
@@ -71,7 +78,8 @@ class Collector:
         workers = auto_workers() if s.decode_workers < 0 else s.decode_workers
         self._decoder = Decoder(ConverterConfig(s.price_file, s.redaction_file, s.redact,
                                                 s.max_attribute_bytes), workers)
-        pipeline = IngestPipeline(self._decoder, self.writer, self.metrics)
+        pipeline = IngestPipeline(self._decoder, self.writer, self.metrics,
+                                  s.max_inflight_bytes, s.retry_after)
         keys = ApiKeys(s.api_keys)
         await self._start_grpc(pipeline, keys)
         await self._start_http(pipeline, keys)
@@ -182,11 +190,16 @@ class Collector:
         self._grpc.add_generic_rpc_handlers((otlp_grpc.trace_service(pipeline),))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         address = f"{s.host}:{s.grpc_port}"
-        if s.tls_cert:
-            creds = grpc.ssl_server_credentials([(_read(s.tls_key), _read(s.tls_cert))])
-            self.grpc_port = self._grpc.add_secure_port(address, creds)
-        else:
-            self.grpc_port = self._grpc.add_insecure_port(address)
+        try:
+            if s.tls_cert:
+                creds = grpc.ssl_server_credentials([(_read(s.tls_key), _read(s.tls_cert))])
+                self.grpc_port = self._grpc.add_secure_port(address, creds)
+            else:
+                self.grpc_port = self._grpc.add_insecure_port(address)
+        except RuntimeError as exc:  # grpc reports a failed bind this way
+            raise ConfigurationError(
+                f"cannot listen for OTLP/gRPC on {address} ({exc}); choose another port with "
+                "--grpc-port / SPYGLASS_GRPC_PORT (0 picks a free one)") from exc
         await self._grpc.start()
 
     async def _start_http(self, pipeline: IngestPipeline, keys: ApiKeys) -> None:

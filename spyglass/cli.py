@@ -22,6 +22,7 @@ from spyglass.errors import SpyglassError
 # flag spelling where it is not simply --field-name
 _FLAG_NAMES = {"api_keys": "--api-key", "migrate": "--migrate/--no-migrate"}
 _MULTIPLE = {"api_keys", "redact"}
+_CHOICES = {"sync": ["normal", "full"], "log_level": ["debug", "info", "warning", "error"]}
 
 
 def _collector_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,6 +37,8 @@ def _collector_options(func: Callable[..., Any]) -> Callable[..., Any]:
             kwargs["type"] = int
         elif f.type in ("float", float):
             kwargs["type"] = float
+        elif f.name in _CHOICES:
+            kwargs["type"] = click.Choice(_CHOICES[f.name], case_sensitive=False)
         func = click.option(flag, f.name, **kwargs)(func)
     return func
 

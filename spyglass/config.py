@@ -65,8 +65,11 @@ class CollectorSettings:
                                       "request size limit after decompression")
     max_attribute_bytes: int = _setting(1 * MiB, "SPYGLASS_MAX_ATTRIBUTE_BYTES", int,
                                         "longer attribute values are truncated")
-    queue_max_spans: int = _setting(50_000, "SPYGLASS_QUEUE_MAX_SPANS", int,
+    queue_max_spans: int = _setting(20_000, "SPYGLASS_QUEUE_MAX_SPANS", int,
                                     "spans waiting for commit before requests are refused")
+    max_inflight_bytes: int = _setting(128 * MiB, "SPYGLASS_MAX_INFLIGHT_BYTES", int,
+                                       "request bytes being decoded or committed before "
+                                       "new requests are refused")
     batch_max_spans: int = _setting(10_000, "SPYGLASS_BATCH_MAX_SPANS", int,
                                     "most spans committed in one transaction")
     decode_workers: int = _setting(-1, "SPYGLASS_DECODE_WORKERS", int,

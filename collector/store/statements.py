@@ -81,6 +81,11 @@ class Statements:
         return (f"INSERT INTO spans ({names}) VALUES ({values}) "
                 "ON CONFLICT (trace_id, span_id) DO NOTHING")
 
+    def span_keys_of_traces(self, n_traces: int) -> str:
+        """(trace_id, span_id) of the stored spans of ``n_traces`` traces."""
+        marks = ", ".join([self.param] * n_traces)
+        return f"SELECT trace_id, span_id FROM spans WHERE trace_id IN ({marks})"
+
     @property
     def upsert_trace(self) -> str:
         least, greatest = ("min", "max") if self.dialect == "sqlite" else ("LEAST", "GREATEST")

@@ -204,8 +204,10 @@ class Writer:
         """Write ``recs`` in one transaction; returns how many spans were new."""
         conn = self._connection()
         cursor = conn.cursor()
+        sqlite = self._st.dialect == "sqlite"
         try:
-            cursor.execute("BEGIN IMMEDIATE") if self._st.dialect == "sqlite" else None
+            if sqlite:  # take the write lock now, not at the first insert (no upgrade deadlock)
+                cursor.execute("BEGIN IMMEDIATE")
             recs = sorted(recs, key=lambda rec: (rec.row[r.TRACE_ID], rec.row[r.SPAN_ID]))
             new_keys = self._insert_spans(cursor, [rec.row for rec in recs])
             fresh = _fresh_records(recs, new_keys)
@@ -214,7 +216,10 @@ class Writer:
             if traces:
                 cursor.executemany(self._st.upsert_trace, traces)
             self._upsert_key_values(cursor, fresh)
-            conn.commit() if self._st.dialect != "sqlite" else cursor.execute("COMMIT")
+            if sqlite:
+                cursor.execute("COMMIT")
+            else:
+                conn.commit()
         except BaseException:
             _rollback(conn, cursor, self._st.dialect)
             self._experiments.rollback()
@@ -243,8 +248,8 @@ class Writer:
     def _insert_spans_sqlite(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
         # executemany is SQLite's fastest insert, but it only reports how many rows it
         # inserted. When that is all of them (no re-delivery: the usual case) we are done;
-        # otherwise redo the batch row by row to learn which spans were new. The writer
-        # holds SQLite's write lock, so nothing else changes the table in between.
+        # otherwise undo it, look up which spans are stored already and insert the others.
+        # The writer holds SQLite's write lock, so nothing changes the table in between.
         cursor.execute("SAVEPOINT spans_batch")
         cursor.executemany(self._st.insert_spans_each, rows)
         if cursor.rowcount == len(rows):
@@ -252,12 +257,23 @@ class Writer:
             return {(row[r.TRACE_ID], row[r.SPAN_ID]) for row in rows}
         cursor.execute("ROLLBACK TO spans_batch")
         cursor.execute("RELEASE spans_batch")
-        new = set()
+        stored = self._stored_keys(cursor, {row[r.TRACE_ID] for row in rows})
+        new_rows, new = [], set()
         for row in rows:
-            cursor.execute(self._st.insert_spans_each, row)
-            if cursor.rowcount == 1:
-                new.add((row[r.TRACE_ID], row[r.SPAN_ID]))
+            key = (row[r.TRACE_ID], row[r.SPAN_ID])
+            if key not in stored and key not in new:
+                new.add(key)
+                new_rows.append(row)
+        cursor.executemany(self._st.insert_spans_each, new_rows)
         return new
+
+    def _stored_keys(self, cursor: Any, trace_ids: set[str]) -> set[tuple[str, str]]:
+        ids, keys = sorted(trace_ids), set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            cursor.execute(self._st.span_keys_of_traces(len(chunk)), chunk)
+            keys.update(map(tuple, cursor.fetchall()))
+        return keys
 
     def _upsert_key_values(self, cursor: Any, fresh: Sequence[SpanRecord]) -> None:
         for table, attr in (("trace_tags", "tags"), ("trace_metadata", "metadata")):
