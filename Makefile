@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.spyglass-installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench proto clean
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
+
+# Regenerates the gRPC modules from proto/spyglass/v1/*.proto with the grpcio-tools pinned in
+# pyproject.toml; tests/unit/test_proto.py runs the same command and fails when they differ.
+proto: $(STAMP)
+	rm -f proto/spyglass/v1/*_pb2.py proto/spyglass/v1/*_pb2.pyi proto/spyglass/v1/*_pb2_grpc.py
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto proto/spyglass/v1/*.proto
 
 clean:
 	rm -rf $(VENV) build *.egg-info spyglass.db spyglass.db-*

@@ -14,6 +14,8 @@ COMPONENTS = {
     "spyglass.collector": "collector",
     "spyglass.instrumentation": "instrumentation",
     "spyglass.evaluator": "evaluator",
+    # generated gRPC modules import each other as `spyglass.v1.*` (their .proto package)
+    "spyglass.v1": "proto/spyglass/v1",
 }
 
 
@@ -32,6 +34,6 @@ PACKAGES, PACKAGE_DIR = _packages()
 setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"": ["*.json", "*.ini", "*.mako", "py.typed"]},
+    package_data={"": ["*.json", "*.ini", "*.mako", "py.typed", "*.pyi", "*.proto"]},
     include_package_data=True,
 )

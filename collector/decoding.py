@@ -13,7 +13,9 @@ import multiprocessing
 import os
 import threading
 import time
+import logging
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -22,6 +24,9 @@ from spyglass.collector import decode
 from spyglass.collector.cost import PriceTable
 from spyglass.collector.records import ConvertResult, SpanConverter
 from spyglass.collector.redaction import RedactionRules
+from spyglass.errors import OverloadedError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +87,34 @@ class Decoder:
     """Converts request bodies inline (``workers=0``) or in a pool of worker processes."""
 
     def __init__(self, config: ConverterConfig, workers: int) -> None:
+        self._config = config
+        self._workers = workers
         self._inline = config.build()  # also validates the configuration up front
-        self._pool: ProcessPoolExecutor | None = None
-        if workers > 0:
-            # spawn, not fork: forking a process that runs gRPC threads is unsafe
-            self._pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(config, os.getpid()))
+        self._pool = self._new_pool() if workers > 0 else None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: forking a process that runs gRPC threads is unsafe
+        return ProcessPoolExecutor(
+            self._workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(self._config, os.getpid()))
 
     async def convert(self, data: bytes, is_json: bool, experiment: str | None) -> ConvertResult:
         if self._pool is None:
             return convert_body(self._inline, data, is_json, experiment)
+        pool = self._pool
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _convert_in_worker, data, is_json,
-                                          experiment)
+        try:
+            return await loop.run_in_executor(pool, _convert_in_worker, data, is_json,
+                                              experiment)
+        except BrokenProcessPool as exc:
+            # a worker died (killed, out of memory): start a fresh pool for what follows;
+            # the requests it held were not stored and are sent back to be retried
+            if self._pool is pool:
+                log.error("a decode worker died (%s); starting new workers", exc)
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+            raise OverloadedError("a decode worker stopped while handling this request; "
+                                  "nothing was stored, send it again") from exc
 
     def close(self) -> None:
         if self._pool is not None:

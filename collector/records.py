@@ -125,6 +125,8 @@ class SpanConverter:
         self._check_sizes = body_bytes is None or body_bytes > self.max_attribute_bytes
         for r, rs in enumerate(resource_spans):
             resource = key_values(rs.resource.attributes)
+            if self.redaction.enabled and resource:
+                self.redaction.apply(resource)
             resource_json = to_json(resource) if resource else None
             route = _route_for_resource(resource, header_experiment)
             for s, ss in enumerate(rs.scope_spans):

@@ -27,22 +27,38 @@ class UnsupportedMediaTypeError(InvalidRequestError):
     """A request uses a content type or content encoding the collector does not speak."""
 
 
-class StoreUnavailableError(SpyglassError):
-    """The trace store cannot be reached or refused a write; the caller should retry after
-    ``retry_after`` s."""
+class RetryableError(SpyglassError):
+    """Nothing was stored, through no fault of the request: send it again after
+    ``retry_after`` seconds (receivers answer UNAVAILABLE / 503 with that delay)."""
 
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class OverloadedError(SpyglassError):
-    """The collector's write queue is full; the caller should retry after ``retry_after`` s."""
+class StoreUnavailableError(RetryableError):
+    """The trace store cannot be reached or refused a write."""
 
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+
+class OverloadedError(RetryableError):
+    """The collector is at its limits (write queue, bytes in flight) or restarting a part."""
 
 
 class MigrationError(SpyglassError):
     """The database schema could not be brought to the version this code needs."""
+
+
+class InvalidFilterError(SpyglassError):
+    """A search filter or order_by clause cannot be parsed or does not fit its fields.
+
+    The message shows the offending text with a caret under the position and says what was
+    expected there; ``text``, ``position`` and ``reason`` carry the same facts for callers
+    that render errors themselves (the query API maps this to INVALID_ARGUMENT).
+    """
+
+    def __init__(self, message: str, *, text: str = "", position: int = 0,
+                 reason: str = "") -> None:
+        super().__init__(message)
+        self.text = text
+        self.position = position
+        self.reason = reason or message

@@ -18,11 +18,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPONENTS = {"spyglass": "spyglass", "collector": "spyglass.collector",
-              "instrumentation": "spyglass.instrumentation", "evaluator": "spyglass.evaluator"}
+              "instrumentation": "spyglass.instrumentation", "evaluator": "spyglass.evaluator",
+              "proto/spyglass/v1": "spyglass.v1"}
 # loaded by Alembic, not importable on their own: the installed wheel runs them instead
 ALEMBIC_SCRIPTS = "spyglass.collector.store.migrations."
 DATA_FILES = ["spyglass/collector/prices.json",
-              "spyglass/collector/store/migrations/script.py.mako"]
+              "spyglass/collector/store/migrations/script.py.mako",
+              # the API's sources and type stubs travel with the generated modules
+              *sorted(f"spyglass/v1/{p.name}" for p in (ROOT / "proto/spyglass/v1").iterdir()
+                      if p.suffix in (".proto", ".pyi"))]
 
 
 def source_modules() -> list[str]:

@@ -15,7 +15,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from spyglass import semconv
 from spyglass.collector.pipeline import Body, IngestPipeline
 from spyglass.errors import (
-    InvalidRequestError, OverloadedError, PayloadTooLargeError, StoreUnavailableError,
+    InvalidRequestError, PayloadTooLargeError, RetryableError,
 )
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
@@ -41,7 +41,7 @@ def trace_service(pipeline: IngestPipeline) -> grpc.GenericRpcHandler:
 
 
 def _outcome(exc: Exception) -> str:
-    if isinstance(exc, (OverloadedError, StoreUnavailableError)):
+    if isinstance(exc, RetryableError):
         return "retry"
     if isinstance(exc, PayloadTooLargeError):
         return "too_large"
@@ -51,8 +51,8 @@ def _outcome(exc: Exception) -> str:
 
 
 async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
-    if isinstance(exc, (OverloadedError, StoreUnavailableError)):
-        delay = getattr(exc, "retry_after", 1.0)
+    if isinstance(exc, RetryableError):
+        delay = exc.retry_after
         await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc),
                             trailing_metadata=retry_metadata(delay, str(exc)))
     if isinstance(exc, PayloadTooLargeError):

@@ -23,7 +23,7 @@ from spyglass.collector.auth import ApiKeys
 from spyglass.collector.metrics import CONTENT_TYPE_LATEST, CollectorMetrics
 from spyglass.collector.pipeline import Body, IngestPipeline
 from spyglass.errors import (
-    InvalidRequestError, OverloadedError, PayloadTooLargeError, StoreUnavailableError,
+    InvalidRequestError, PayloadTooLargeError, RetryableError,
     UnsupportedMediaTypeError,
 )
 
@@ -111,7 +111,7 @@ def _too_large(limit: int) -> str:
 
 
 def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics) -> Response:
-    if isinstance(exc, (OverloadedError, StoreUnavailableError)):
+    if isinstance(exc, RetryableError):
         outcome, http, code = "retry", 503, code_pb2.UNAVAILABLE
     elif isinstance(exc, PayloadTooLargeError):
         outcome, http, code = "too_large", 413, code_pb2.RESOURCE_EXHAUSTED
@@ -125,7 +125,7 @@ def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics) ->
     response = _status(http, code, str(exc), is_json)
     if http == 503:
         # whole seconds, rounded up: never tell a sender to come back sooner than configured
-        response.headers["Retry-After"] = str(max(1, math.ceil(getattr(exc, "retry_after", 1.0))))
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response
 
 
