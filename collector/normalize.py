@@ -413,22 +413,18 @@ def _unquoted(value: Any) -> str | None:
 
 def _first_str(get: _Get, keys: tuple[str, ...]) -> str | None:
     """The first non-empty string among ``keys``; MLflow's JSON-encoded strings are unwrapped."""
-    for key in keys:
-        value = get(key)
-        if type(value) is str and value:
-            if value[0] == '"':
-                value = _unquoted(value)
-                if not value:
-                    continue
-            return value
-    return None
+    return _first(get, keys, ints=False)
 
 
 def _first_id(get: _Get, keys: tuple[str, ...]) -> str | None:
     """The first non-empty string or integer id among ``keys``, as a string."""
+    return _first(get, keys, ints=True)
+
+
+def _first(get: _Get, keys: tuple[str, ...], ints: bool) -> str | None:
     for key in keys:
         value = get(key)
-        if type(value) is int:
+        if ints and type(value) is int:
             return str(value)
         if type(value) is str and value:
             if value[0] == '"':

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger, Boolean, Float, Index, Integer, MetaData, SmallInteger, String, Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
 Id64 = BigInteger().with_variant(Integer(), "sqlite")
@@ -111,28 +111,28 @@ class SpanRow(Base):
     received_at_ns: Mapped[int] = mapped_column(BigInteger)
 
 
-class TraceTag(Base):
-    """A tag on a trace; one row per key so tag filters use the (key, value) index."""
+class _TraceKeyValue:
+    """Columns of a per-trace key/value table: one row per key, so filters use indexes."""
+
+    trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (Index(None, "key", "trace_id"),)
+
+
+class TraceTag(_TraceKeyValue, Base):
+    """A tag on a trace (mutable labels: environment, quality, review state)."""
 
     __tablename__ = "trace_tags"
 
-    trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index(None, "key", "trace_id"),)
-
-
-class TraceMetadata(Base):
+class TraceMetadata(_TraceKeyValue, Base):
     """A metadata entry on a trace (write-once facts: versions, ids, environment)."""
 
     __tablename__ = "trace_metadata"
-
-    trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[str | None] = mapped_column(Text)
-
-    __table_args__ = (Index(None, "key", "trace_id"),)
 
 
 class AssessmentRow(Base):
