@@ -62,3 +62,7 @@ class InvalidFilterError(SpyglassError):
         self.text = text
         self.position = position
         self.reason = reason or message
+
+
+class NotFoundError(SpyglassError):
+    """A named thing (trace, experiment, assessment, dataset) does not exist."""
