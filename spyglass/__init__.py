@@ -1,7 +1,55 @@
-"""Spyglass: OpenTelemetry-native tracing and evaluation for LLM applications."""
+"""Spyglass: OpenTelemetry-native tracing and evaluation for LLM applications.
+
+The public API, re-exported lazily: importing ``spyglass`` loads nothing heavy (no gRPC
+channel, no collector, no pandas) until a function is used.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+_EXPORTS = {
+    "configure": "spyglass.session",
+    "set_experiment": "spyglass.session",
+    "get_experiment_by_name": "spyglass.session",
+    "search_experiments": "spyglass.session",
+    "search_traces": "spyglass.search",
+    "get_trace": "spyglass.annotations",
+    "set_trace_tag": "spyglass.annotations",
+    "delete_trace_tag": "spyglass.annotations",
+    "delete_traces": "spyglass.annotations",
+    "log_expectation": "spyglass.annotations",
+    "log_feedback": "spyglass.annotations",
+    "get_assessment": "spyglass.annotations",
+    "update_assessment": "spyglass.annotations",
+    "delete_assessment": "spyglass.annotations",
+    "override_feedback": "spyglass.annotations",
+    "Trace": "spyglass.entities",
+    "TraceInfo": "spyglass.entities",
+    "TraceData": "spyglass.entities",
+    "Span": "spyglass.entities",
+    "Assessment": "spyglass.entities",
+    "Expectation": "spyglass.entities",
+    "Feedback": "spyglass.entities",
+    "AssessmentSource": "spyglass.entities",
+    "AssessmentError": "spyglass.entities",
+    "Experiment": "spyglass.entities",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spyglass' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

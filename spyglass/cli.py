@@ -33,7 +33,7 @@ def _collector_options(func: Callable[..., Any]) -> Callable[..., Any]:
                                           f"default {_show(f.default)}]"}
         if f.name in _MULTIPLE:
             kwargs.update(multiple=True, default=())
-        elif f.type in ("int", int):
+        elif f.type in ("int", int, "int | None"):
             kwargs["type"] = int
         elif f.type in ("float", float):
             kwargs["type"] = float

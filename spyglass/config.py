@@ -83,6 +83,9 @@ class CollectorSettings:
     redact: tuple[str, ...] = _setting((), "SPYGLASS_REDACT", _parse_list,
                                        "extra built-in redaction patterns, e.g. email")
     log_level: str = _setting("info", "SPYGLASS_LOG_LEVEL", help="debug, info, warning, error")
+    retention_days: int | None = _setting(None, "SPYGLASS_RETENTION_DAYS", int,
+                                          "delete traces older than N days (per-experiment "
+                                          "settings win)")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "CollectorSettings":

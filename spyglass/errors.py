@@ -66,3 +66,20 @@ class InvalidFilterError(SpyglassError):
 
 class NotFoundError(SpyglassError):
     """A named thing (trace, experiment, assessment, dataset) does not exist."""
+
+
+class AlreadyExistsError(SpyglassError):
+    """A thing with that name or id exists already (experiment, dataset)."""
+
+
+class InvalidArgumentError(SpyglassError):
+    """An argument is malformed (an id of the wrong shape, a value that is not JSON, …)."""
+
+
+class CollectorUnavailableError(RetryableError):
+    """The collector cannot be reached; check the address and that it is running."""
+
+
+class FailedPreconditionError(SpyglassError):
+    """The request is well formed but the thing it acts on is not in a state that allows it
+    (overriding an expectation, or a feedback that was already overridden)."""

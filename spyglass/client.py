@@ -1,0 +1,213 @@
+"""The collector API client (gRPC), used by the facade, the CLI and the evaluator.
+
+One :class:`SpyglassClient` per collector address. Calls that the collector answers with
+an error raise the matching :mod:`spyglass.errors` class (the collector names it in the
+``spyglass-error`` trailing metadata; the status code decides otherwise), so callers catch
+``NotFoundError`` or ``InvalidFilterError`` rather than inspect gRPC codes. Transient
+unavailability is retried by gRPC itself (service-config retry policy).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Callable, TypeVar
+
+import grpc
+from google.protobuf import field_mask_pb2
+
+from spyglass import errors
+from spyglass.entities import Assessment, AssessmentSource, Experiment, Trace
+from spyglass.v1 import (
+    assessments_pb2 as apb, assessments_pb2_grpc, experiments_pb2 as epb,
+    experiments_pb2_grpc, traces_pb2 as tpb, traces_pb2_grpc,
+)
+
+T = TypeVar("T")
+
+_RETRY_POLICY = json.dumps({"methodConfig": [{
+    "name": [{"service": "spyglass.v1.TraceService"}, {"service": "spyglass.v1.ExperimentService"},
+             {"service": "spyglass.v1.AssessmentService"}],
+    "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "2s",
+                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+}]})
+
+_BY_STATUS = {
+    grpc.StatusCode.NOT_FOUND: errors.NotFoundError,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExistsError,
+    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgumentError,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.InvalidArgumentError,
+    grpc.StatusCode.UNAVAILABLE: errors.CollectorUnavailableError,
+    grpc.StatusCode.UNAUTHENTICATED: errors.ConfigurationError,
+    grpc.StatusCode.PERMISSION_DENIED: errors.ConfigurationError,
+}
+
+
+def _translate(exc: grpc.RpcError, address: str) -> errors.SpyglassError:
+    """The typed error for a failed call."""
+    details = exc.details() or exc.code().name
+    named = dict(exc.trailing_metadata() or ()).get("spyglass-error")
+    cls = getattr(errors, named, None) if named else None
+    if not (isinstance(cls, type) and issubclass(cls, errors.SpyglassError)):
+        cls = _BY_STATUS.get(exc.code(), errors.SpyglassError)
+    if exc.code() == grpc.StatusCode.UNAVAILABLE and cls is errors.CollectorUnavailableError:
+        details = (f"collector at {address} is unavailable ({details}); check that it runs "
+                   "and that SPYGLASS_COLLECTOR names its gRPC port")
+    return cls(details)
+
+
+class SpyglassClient:
+    """Typed calls to one collector's ``spyglass.v1`` services."""
+
+    def __init__(self, address: str, api_key: str | None = None, *,
+                 root_certificates: bytes | None = None, tls: bool = False,
+                 timeout: float = 60.0) -> None:
+        self.address = address
+        self.timeout = timeout
+        options = [("grpc.service_config", _RETRY_POLICY), ("grpc.enable_retries", 1),
+                   ("grpc.max_receive_message_length", 256 << 20)]
+        if tls or root_certificates:
+            creds = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+            self._channel = grpc.secure_channel(address, creds, options=options)
+        else:
+            self._channel = grpc.insecure_channel(address, options=options)
+        self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        self._traces = traces_pb2_grpc.TraceServiceStub(self._channel)
+        self._experiments = experiments_pb2_grpc.ExperimentServiceStub(self._channel)
+        self._assessments = assessments_pb2_grpc.AssessmentServiceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, method: Callable[..., T], request: Any) -> T:
+        try:
+            return method(request, timeout=self.timeout, metadata=self._metadata)
+        except grpc.RpcError as exc:
+            raise _translate(exc, self.address) from None
+
+    # -- experiments ---------------------------------------------------------------------
+
+    def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> Experiment:
+        request = epb.CreateExperimentRequest(name=name, tags=dict(tags or {}))
+        return Experiment.from_proto(self._call(self._experiments.CreateExperiment, request))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        request = epb.GetExperimentRequest(experiment_id=str(experiment_id))
+        return Experiment.from_proto(self._call(self._experiments.GetExperiment, request))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment called ``name``, or None when there is none."""
+        try:
+            message = self._call(self._experiments.GetExperimentByName,
+                                 epb.GetExperimentByNameRequest(name=name))
+        except errors.NotFoundError:
+            return None
+        return Experiment.from_proto(message)
+
+    def search_experiments(self, filter_string: str | None = None,
+                           max_results: int | None = None,
+                           order_by: Sequence[str] | None = None) -> list[Experiment]:
+        found: list[Experiment] = []
+        token = ""
+        while True:
+            request = epb.SearchExperimentsRequest(
+                filter=filter_string or "", max_results=max_results or 0, page_token=token,
+                order_by=list(order_by or ()))
+            response = self._call(self._experiments.SearchExperiments, request)
+            found.extend(Experiment.from_proto(e) for e in response.experiments)
+            token = response.next_page_token
+            if not token or (max_results and len(found) >= max_results):
+                return found[:max_results] if max_results else found
+
+    def set_experiment_retention(self, experiment_id: str, days: int | None) -> Experiment:
+        request = epb.SetExperimentRetentionRequest(experiment_id=str(experiment_id))
+        if days is not None:
+            request.retention_days = days
+        return Experiment.from_proto(self._call(self._experiments.SetExperimentRetention,
+                                                request))
+
+    # -- traces ----------------------------------------------------------------------------
+
+    def search_trace_pages(self, experiment_ids: Sequence[str] = (), filter_string: str = "",
+                           order_by: Sequence[str] = (), max_results: int | None = None,
+                           page_token: str = "", page_size: int = 100,
+                           include_spans: bool = True) -> Iterator[tuple[list[Trace], str]]:
+        """Pages of traces as the collector streams them, with each page's next token."""
+        request = tpb.SearchTracesRequest(
+            experiment_ids=[str(e) for e in experiment_ids], filter=filter_string or "",
+            order_by=list(order_by), page_size=page_size, page_token=page_token or "",
+            include_spans=include_spans)
+        if max_results is not None:
+            request.max_results = max_results
+        try:
+            for page in self._traces.SearchTraces(request, timeout=self.timeout,
+                                                  metadata=self._metadata):
+                yield [Trace.from_proto(t) for t in page.traces], page.next_page_token
+        except grpc.RpcError as exc:
+            raise _translate(exc, self.address) from None
+
+    def get_trace(self, trace_id: str) -> Trace:
+        return Trace.from_proto(self._call(self._traces.GetTrace,
+                                           tpb.GetTraceRequest(trace_id=trace_id)))
+
+    def batch_get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
+        response = self._call(self._traces.BatchGetTraces,
+                              tpb.BatchGetTracesRequest(trace_ids=list(trace_ids)))
+        return [Trace.from_proto(t) for t in response.traces]
+
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        self._call(self._traces.SetTraceTag,
+                   tpb.SetTraceTagRequest(trace_id=trace_id, key=key, value=str(value)))
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        self._call(self._traces.DeleteTraceTag,
+                   tpb.DeleteTraceTagRequest(trace_id=trace_id, key=key))
+
+    def set_trace_metadata(self, trace_id: str, metadata: Mapping[str, str]) -> None:
+        request = tpb.SetTraceMetadataRequest(
+            trace_id=trace_id, metadata={k: str(v) for k, v in metadata.items()})
+        self._call(self._traces.SetTraceMetadata, request)
+
+    def delete_traces(self, trace_ids: Sequence[str] | None = None,
+                      experiment_id: str | None = None, max_timestamp_ms: int | None = None,
+                      max_traces: int | None = None) -> int:
+        request = tpb.DeleteTracesRequest(trace_ids=list(trace_ids or ()))
+        if experiment_id is not None:
+            request.experiment_id = str(experiment_id)
+        if max_timestamp_ms is not None:
+            request.max_timestamp_ms = max_timestamp_ms
+        if max_traces is not None:
+            request.max_traces = max_traces
+        return self._call(self._traces.DeleteTraces, request).deleted_count
+
+    # -- assessments -----------------------------------------------------------------------
+
+    def create_assessment(self, message: apb.Assessment) -> Assessment:
+        request = apb.CreateAssessmentRequest(assessment=message)
+        return Assessment.from_proto(self._call(self._assessments.CreateAssessment, request))
+
+    def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
+        request = apb.GetAssessmentRequest(trace_id=trace_id, assessment_id=assessment_id)
+        return Assessment.from_proto(self._call(self._assessments.GetAssessment, request))
+
+    def update_assessment(self, message: apb.Assessment, paths: Sequence[str]) -> Assessment:
+        request = apb.UpdateAssessmentRequest(
+            assessment=message, update_mask=field_mask_pb2.FieldMask(paths=list(paths)))
+        return Assessment.from_proto(self._call(self._assessments.UpdateAssessment, request))
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        request = apb.DeleteAssessmentRequest(trace_id=trace_id, assessment_id=assessment_id)
+        self._call(self._assessments.DeleteAssessment, request)
+
+    def override_feedback(self, trace_id: str, old_assessment_id: str, value: Any,
+                          rationale: str | None = None,
+                          source: AssessmentSource | None = None,
+                          metadata: Mapping[str, str] | None = None) -> Assessment:
+        request = apb.OverrideFeedbackRequest(
+            trace_id=trace_id, old_assessment_id=old_assessment_id,
+            value_json=json.dumps(value), metadata=dict(metadata or {}))
+        if rationale is not None:
+            request.rationale = rationale
+        if source is not None:
+            request.source.CopyFrom(source.to_proto())
+        return Assessment.from_proto(self._call(self._assessments.OverrideFeedback, request))

@@ -1,0 +1,256 @@
+"""The objects users hold: traces, spans, assessments, experiments.
+
+Plain dataclasses built from the API's messages (``from_proto``). JSON-valued fields
+(span inputs/outputs/attributes, assessment values) arrive as JSON text and are decoded
+here, so users see dicts, lists and strings, never JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from spyglass.v1 import assessments_pb2, experiments_pb2, traces_pb2
+
+
+def _json(text: str | None) -> Any:
+    if text is None or text == "":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _opt(message: Any, name: str) -> Any:
+    return getattr(message, name) if message.HasField(name) else None
+
+
+@dataclass
+class AssessmentSource:
+    """Who made an assessment: a person (HUMAN), a judge model (LLM_JUDGE) or code (CODE)."""
+
+    source_type: str = "CODE"
+    source_id: str | None = None
+
+    def to_proto(self) -> assessments_pb2.AssessmentSource:
+        return assessments_pb2.AssessmentSource(
+            source_type=assessments_pb2.AssessmentSource.SourceType.Value(self.source_type.upper()),
+            source_id=self.source_id or "")
+
+
+@dataclass
+class AssessmentError:
+    """Why a feedback has no value (a scorer raised, a judge could not answer)."""
+
+    error_code: str
+    error_message: str = ""
+    stack_trace: str | None = None
+
+
+@dataclass
+class Assessment:
+    """An expectation or a feedback on a trace (or one of its spans)."""
+
+    name: str
+    value: Any = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    source: AssessmentSource = field(default_factory=AssessmentSource)
+    rationale: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    run_id: str | None = None
+    assessment_id: str | None = None
+    create_time_ms: int | None = None
+    last_update_time_ms: int | None = None
+    valid: bool = True
+    overrides: str | None = None
+
+    @staticmethod
+    def from_proto(message: assessments_pb2.Assessment) -> "Assessment":
+        common = dict(
+            name=message.name, trace_id=message.trace_id, span_id=_opt(message, "span_id"),
+            source=AssessmentSource(
+                assessments_pb2.AssessmentSource.SourceType.Name(message.source.source_type),
+                message.source.source_id or None),
+            rationale=_opt(message, "rationale"), metadata=dict(message.metadata),
+            run_id=_opt(message, "run_id"), assessment_id=message.assessment_id,
+            create_time_ms=message.create_time_ms,
+            last_update_time_ms=message.last_update_time_ms, valid=message.valid,
+            overrides=_opt(message, "overrides"))
+        if message.WhichOneof("value") == "expectation":
+            return Expectation(value=_json(message.expectation.value_json), **common)
+        fb = message.feedback
+        error = None
+        if fb.HasField("error"):
+            error = AssessmentError(fb.error.error_code, fb.error.error_message,
+                                    _opt(fb.error, "stack_trace"))
+        return Feedback(value=_json(_opt(fb, "value_json")), error=error, **common)
+
+
+@dataclass
+class Expectation(Assessment):
+    """Ground truth for a trace: what it should have produced (any JSON value)."""
+
+
+@dataclass
+class Feedback(Assessment):
+    """A judgement of a trace: a score, a label, a verdict — or the error that prevented one."""
+
+    error: AssessmentError | None = None
+
+
+@dataclass
+class Span:
+    """One step of a trace, with its canonical GenAI fields and raw OTel data."""
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    name: str
+    span_type: str
+    start_time_ns: int
+    end_time_ns: int
+    status: str
+    status_message: str = ""
+    inputs: Any = None
+    outputs: Any = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    model: str | None = None
+    provider: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    cost: float | None = None
+
+    @property
+    def duration_ms(self) -> float:
+        return (self.end_time_ns - self.start_time_ns) / 1e6
+
+    @staticmethod
+    def from_proto(m: traces_pb2.Span) -> "Span":
+        usage = m.token_usage
+        return Span(
+            trace_id=m.trace_id, span_id=m.span_id, parent_id=_opt(m, "parent_span_id"),
+            name=m.name, span_type=m.span_type, start_time_ns=m.start_time_ns,
+            end_time_ns=m.end_time_ns,
+            status=traces_pb2.Span.StatusCode.Name(m.status_code).removeprefix("STATUS_CODE_"),
+            status_message=m.status_message, inputs=_json(_opt(m, "inputs")),
+            outputs=_json(_opt(m, "outputs")), attributes=_json(m.attributes) or {},
+            events=_json(_opt(m, "events")) or [], model=_opt(m, "model"),
+            provider=_opt(m, "provider"), input_tokens=_opt(usage, "input_tokens"),
+            output_tokens=_opt(usage, "output_tokens"),
+            total_tokens=_opt(usage, "total_tokens"), cost=_opt(m, "cost"))
+
+
+@dataclass
+class TraceInfo:
+    """What is known about a trace as a whole."""
+
+    trace_id: str
+    experiment_id: str
+    request_time: int  # ms since the epoch, when the trace started
+    execution_duration: int | None  # ms
+    state: str  # OK | ERROR | IN_PROGRESS
+    name: str | None = None
+    request_preview: str | None = None
+    response_preview: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    trace_metadata: dict[str, str] = field(default_factory=dict)
+    assessments: list[Assessment] = field(default_factory=list)
+    session_id: str | None = None
+    user_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    cost: float = 0.0
+    span_count: int = 0
+
+    @property
+    def expectations(self) -> dict[str, Any]:
+        """``{name: value}`` of the trace's valid expectations (the latest of each name)."""
+        return {a.name: a.value for a in self.assessments
+                if isinstance(a, Expectation) and a.valid}
+
+    @staticmethod
+    def from_proto(m: traces_pb2.TraceInfo) -> "TraceInfo":
+        usage = m.token_usage
+        return TraceInfo(
+            trace_id=m.trace_id, experiment_id=m.experiment_id, request_time=m.request_time,
+            execution_duration=_opt(m, "execution_duration_ms"),
+            state=traces_pb2.TraceInfo.State.Name(m.state), name=_opt(m, "name"),
+            request_preview=_opt(m, "request_preview"),
+            response_preview=_opt(m, "response_preview"), tags=dict(m.tags),
+            trace_metadata=dict(m.trace_metadata),
+            assessments=[Assessment.from_proto(a) for a in m.assessments],
+            session_id=_opt(m, "session_id"), user_id=_opt(m, "user_id"),
+            input_tokens=_opt(usage, "input_tokens"), output_tokens=_opt(usage, "output_tokens"),
+            total_tokens=_opt(usage, "total_tokens"), cost=m.cost, span_count=m.span_count)
+
+
+@dataclass
+class TraceData:
+    """The spans of a trace, in start-time order."""
+
+    spans: list[Span] = field(default_factory=list)
+
+    @property
+    def root_span(self) -> Span | None:
+        """The span without a parent (the earliest, should a trace have several)."""
+        roots = [s for s in self.spans if s.parent_id is None]
+        return min(roots, key=lambda s: s.start_time_ns) if roots else None
+
+    def _get_root_span(self) -> Span | None:
+        """Same as :attr:`root_span` (published examples call it by this name)."""
+        return self.root_span
+
+    @property
+    def request(self) -> Any:
+        root = self.root_span
+        return root.inputs if root else None
+
+    @property
+    def response(self) -> Any:
+        root = self.root_span
+        return root.outputs if root else None
+
+
+@dataclass
+class Trace:
+    """A trace: its info and its spans."""
+
+    info: TraceInfo
+    data: TraceData
+
+    def search_spans(self, name: str | None = None, span_type: str | None = None,
+                     span_id: str | None = None) -> list[Span]:
+        """The spans matching every criterion given (all spans when none is)."""
+        return [s for s in self.data.spans
+                if (name is None or s.name == name)
+                and (span_type is None or s.span_type == str(span_type).upper())
+                and (span_id is None or s.span_id == span_id)]
+
+    @staticmethod
+    def from_proto(m: traces_pb2.Trace) -> "Trace":
+        spans = sorted((Span.from_proto(s) for s in m.spans), key=lambda s: s.start_time_ns)
+        return Trace(TraceInfo.from_proto(m.info), TraceData(spans))
+
+
+@dataclass
+class Experiment:
+    """A named group of traces (an app, a version, a team's work)."""
+
+    experiment_id: str
+    name: str
+    lifecycle_stage: str = "active"
+    creation_time: int | None = None  # ms
+    last_update_time: int | None = None  # ms
+    tags: dict[str, str] = field(default_factory=dict)
+    retention_days: int | None = None
+
+    @staticmethod
+    def from_proto(m: experiments_pb2.Experiment) -> "Experiment":
+        return Experiment(m.experiment_id, m.name, m.lifecycle_stage, m.creation_time_ms,
+                          m.last_update_time_ms, dict(m.tags), _opt(m, "retention_days"))

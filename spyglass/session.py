@@ -1,0 +1,139 @@
+"""The process's connection to a collector, and its active experiment.
+
+``configure(collector="host:port")`` talks to a running collector; with no address (and no
+``SPYGLASS_COLLECTOR``) the embedded mode starts the real collector in this process, on
+loopback ports the OS picks, over ``sqlite:///./spyglass.db`` (or ``SPYGLASS_STORE``). Any
+API used before ``configure`` configures the defaults. Several processes may embed a
+collector over the same SQLite file at once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from spyglass import semconv
+from spyglass.client import SpyglassClient
+from spyglass.entities import Experiment
+from spyglass.errors import AlreadyExistsError
+
+
+@dataclass
+class _State:
+    client: SpyglassClient
+    collector: Any = None  # the embedded spyglass.collector.server.Collector, if any
+    experiment: Experiment | None = None
+
+
+_lock = threading.RLock()
+_state: _State | None = None
+_before_read: list[Callable[[], None]] = []
+
+
+def configure(collector: str | None = None, experiment: str | None = None,
+              api_key: str | None = None, store: str | None = None) -> None:
+    """Choose the collector this process talks to (None: embedded) and, optionally, the
+    active experiment by name. Calling it again replaces the previous configuration."""
+    global _state
+    with _lock:
+        _shutdown()
+        address = collector or os.environ.get("SPYGLASS_COLLECTOR") or None
+        api_key = api_key or _first_key(os.environ.get("SPYGLASS_API_KEY"))
+        embedded = None
+        if address is None:
+            embedded = _start_embedded(store, api_key)
+            address = f"127.0.0.1:{embedded.grpc_port}"
+        _state = _State(SpyglassClient(address, api_key), embedded)
+    if experiment:
+        set_experiment(experiment)
+
+
+def client() -> SpyglassClient:
+    """The configured client (configuring the defaults on first use)."""
+    if _state is None:
+        with _lock:
+            if _state is None:
+                configure()
+    assert _state is not None
+    return _state.client
+
+
+def embedded_collector() -> Any:
+    """The collector this process runs itself (None when talking to a remote one)."""
+    client()
+    return _state.collector if _state else None
+
+
+def before_read(hook: Callable[[], None]) -> None:
+    """Register ``hook`` to run before every read (the SDK flushes pending spans there)."""
+    if hook not in _before_read:
+        _before_read.append(hook)
+
+
+def run_before_read() -> None:
+    for hook in list(_before_read):
+        hook()
+
+
+def set_experiment(name: str) -> Experiment:
+    """Get or create the experiment called ``name`` and make it the active one."""
+    c = client()
+    experiment = c.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            experiment = c.create_experiment(name)
+        except AlreadyExistsError:  # another process created it just now
+            experiment = c.get_experiment_by_name(name)
+    assert experiment is not None and _state is not None
+    _state.experiment = experiment
+    return experiment
+
+
+def active_experiment_id() -> str:
+    """The active experiment's id (the default experiment's when none was set)."""
+    client()
+    if _state is not None and _state.experiment is not None:
+        return _state.experiment.experiment_id
+    return semconv.DEFAULT_EXPERIMENT_ID
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return client().get_experiment_by_name(name)
+
+
+def search_experiments(filter_string: str | None = None, max_results: int | None = None,
+                       order_by: list[str] | None = None) -> list[Experiment]:
+    return client().search_experiments(filter_string, max_results, order_by)
+
+
+def _first_key(keys: str | None) -> str | None:
+    if not keys:
+        return None
+    return next((k.strip() for k in keys.split(",") if k.strip()), None)
+
+
+def _start_embedded(store: str | None, api_key: str | None) -> Any:
+    from spyglass.collector.server import Collector
+    from spyglass.config import CollectorSettings
+
+    settings = CollectorSettings.load(store=store, host="127.0.0.1", grpc_port=0,
+                                      http_port=0, decode_workers=0)
+    collector = Collector(settings).start_background()
+    atexit.register(_shutdown)
+    return collector
+
+
+def _shutdown() -> None:
+    """Close the client and stop the embedded collector (runs at interpreter exit too)."""
+    global _state
+    with _lock:
+        state, _state = _state, None
+    if state is None:
+        return
+    run_before_read()  # pending spans reach the collector before it stops
+    state.client.close()
+    if state.collector is not None:
+        state.collector.stop_background()
