@@ -21,6 +21,7 @@ import uvicorn
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 
+from spyglass.collector import api
 from spyglass.collector.auth import ApiKeys, GrpcAuthInterceptor
 from spyglass.collector.decoding import ConverterConfig, Decoder, auto_workers
 from spyglass.collector.metrics import CollectorMetrics
@@ -28,6 +29,7 @@ from spyglass.collector.pipeline import IngestPipeline
 from spyglass.collector.receivers import otlp_grpc, otlp_http
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
+from spyglass.collector.store.retention import RetentionTask
 from spyglass.collector.store.writer import Writer
 from spyglass.config import CollectorSettings
 from spyglass.errors import ConfigurationError
@@ -45,6 +47,7 @@ class Collector:
         self.metrics = CollectorMetrics()
         self.engine: Engine | None = None
         self.writer: Writer | None = None
+        self.retention: RetentionTask | None = None
         self.grpc_port: int | None = None
         self.http_port: int | None = None
         self._grpc: grpc.aio.Server | None = None
@@ -75,6 +78,8 @@ class Collector:
         self.writer = Writer(self.engine, self.metrics, max_queue_spans=s.queue_max_spans,
                              max_batch_spans=s.batch_max_spans, retry_after=s.retry_after)
         self.writer.start()
+        self.retention = RetentionTask(self.engine, s.retention_days)
+        self.retention.start()
         workers = auto_workers() if s.decode_workers < 0 else s.decode_workers
         self._decoder = Decoder(ConverterConfig(s.price_file, s.redaction_file, s.redact,
                                                 s.max_attribute_bytes), workers)
@@ -100,6 +105,8 @@ class Collector:
         if self._http_task is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._http_task, grace)
+        if self.retention is not None:
+            await asyncio.to_thread(self.retention.stop)
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close, grace)
         if self._decoder is not None:
@@ -188,6 +195,7 @@ class Collector:
                      ("grpc.max_send_message_length", limit)],
         )
         self._grpc.add_generic_rpc_handlers((otlp_grpc.trace_service(pipeline),))
+        api.add_to_server(self._grpc, self.engine)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         address = f"{s.host}:{s.grpc_port}"
         try:

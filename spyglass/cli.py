@@ -98,6 +98,141 @@ def db_upgrade(store: str | None) -> None:
                f"{migrate.current_revision(engine)}")
 
 
+_collector_option = click.option(
+    "--collector", default=None,
+    help="host:port of a collector's gRPC port [env SPYGLASS_COLLECTOR; default: embedded, "
+         "over SPYGLASS_STORE or ./spyglass.db]")
+_experiment_option = click.option(
+    "--experiment", "-e", "experiments", multiple=True,
+    help="experiment name or id (repeatable; default: the default experiment)")
+
+
+def _connect(collector_address: str | None) -> Any:
+    from spyglass import session
+
+    session.configure(collector=collector_address)
+    return session
+
+
+def _experiment_ids(session: Any, names: tuple[str, ...]) -> list[str] | None:
+    ids = []
+    for name in names:
+        experiment = session.get_experiment_by_name(name)
+        if experiment is None and not name.isdigit():
+            raise click.BadParameter(f"no experiment named {name!r}", param_hint="--experiment")
+        ids.append(experiment.experiment_id if experiment else name)
+    return ids or None
+
+
+@cli.group()
+def traces() -> None:
+    """Search, show and delete traces."""
+
+
+@traces.command("search")
+@_collector_option
+@_experiment_option
+@click.option("--filter", "filter_string", default=None, help="e.g. \"tags.env = 'prod'\"")
+@click.option("--order-by", multiple=True, help="e.g. 'attributes.timestamp_ms DESC'")
+@click.option("--limit", type=int, default=25, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+def traces_search(collector: str | None, experiments: tuple[str, ...],
+                  filter_string: str | None, order_by: tuple[str, ...], limit: int,
+                  fmt: str) -> None:
+    """List traces matching a filter, newest first."""
+    session = _connect(collector)
+    from spyglass.search import search_traces
+
+    found = search_traces(_experiment_ids(session, experiments), filter_string,
+                          list(order_by) or None, max_results=limit, return_type="list")
+    rows = [_trace_summary(t) for t in found]
+    click.echo(_render(rows, fmt))
+
+
+@traces.command("get")
+@_collector_option
+@click.argument("trace_id")
+def traces_get(collector: str | None, trace_id: str) -> None:
+    """Show one trace as JSON: its info, spans and assessments."""
+    import dataclasses
+    import json
+
+    _connect(collector)
+    from spyglass.annotations import get_trace
+
+    click.echo(json.dumps(dataclasses.asdict(get_trace(trace_id)), indent=2, default=str))
+
+
+@traces.command("delete")
+@_collector_option
+@click.argument("trace_ids", nargs=-1)
+@click.option("--experiment", "experiment", default=None, help="with --older-than-days")
+@click.option("--older-than-days", type=float, default=None)
+def traces_delete(collector: str | None, trace_ids: tuple[str, ...], experiment: str | None,
+                  older_than_days: float | None) -> None:
+    """Delete traces by id, or an experiment's traces older than N days."""
+    import time
+
+    session = _connect(collector)
+    from spyglass.annotations import delete_traces
+
+    if not trace_ids and (experiment is None or older_than_days is None):
+        raise click.UsageError("give trace ids, or --experiment with --older-than-days")
+    max_ts = None
+    if older_than_days is not None:
+        max_ts = int((time.time() - older_than_days * 86400) * 1000)
+    experiment_id = (_experiment_ids(session, (experiment,)) or [None])[0] if experiment else None
+    deleted = delete_traces(experiment_id, max_ts, trace_ids=list(trace_ids) or None)
+    click.echo(f"deleted {deleted} trace(s)")
+
+
+@cli.group()
+def experiments() -> None:
+    """List experiments."""
+
+
+@experiments.command("list")
+@_collector_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+def experiments_list(collector: str | None, fmt: str) -> None:
+    """Every experiment with its id."""
+    session = _connect(collector)
+    rows = [{"experiment_id": e.experiment_id, "name": e.name,
+             "retention_days": e.retention_days} for e in session.search_experiments()]
+    click.echo(_render(rows, fmt))
+
+
+def _trace_summary(trace: Any) -> dict[str, Any]:
+    info = trace.info
+    return {"trace_id": info.trace_id, "name": info.name, "state": info.state,
+            "request_time": info.request_time, "duration_ms": info.execution_duration,
+            "spans": len(trace.data.spans), "tokens": info.total_tokens, "cost": info.cost,
+            "tags": ",".join(f"{k}={v}" for k, v in info.tags.items())}
+
+
+def _render(rows: list[dict[str, Any]], fmt: str) -> str:
+    import csv
+    import io
+    import json
+
+    if fmt == "json":
+        return json.dumps(rows, indent=2, default=str)
+    if fmt == "csv":
+        out = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        return out.getvalue().rstrip("\n")
+    if not rows:
+        return "(none)"
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
+    lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in cols) for r in rows]
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Console entry point: typed errors become one readable line and exit status 1."""
     try:

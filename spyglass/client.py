@@ -36,7 +36,7 @@ _BY_STATUS = {
     grpc.StatusCode.NOT_FOUND: errors.NotFoundError,
     grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExistsError,
     grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgumentError,
-    grpc.StatusCode.FAILED_PRECONDITION: errors.InvalidArgumentError,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPreconditionError,
     grpc.StatusCode.UNAVAILABLE: errors.CollectorUnavailableError,
     grpc.StatusCode.UNAUTHENTICATED: errors.ConfigurationError,
     grpc.StatusCode.PERMISSION_DENIED: errors.ConfigurationError,

@@ -56,7 +56,9 @@ Semantics:
   values that are JSON numbers (``-?digits[.digits][e[+-]dd]``, at most 100 characters
   after trimming whitespace, exponent of at most two digits) take part: ``'abc'``, ``'1e999'``
   or ``''`` never match and never make the query fail. TRUE/FALSE match the values ``true`` /
-  ``false`` (any case) only. Feedback and expectations count only while valid.
+  ``false`` (any case) only. Feedback and expectations count only while valid; their
+  ``value`` column holds JSON as the write path stores it (SQLite skips a value that is not
+  JSON, PostgreSQL's ``::jsonb`` cast would reject the query).
 * Times are milliseconds; the literal is converted to nanoseconds so the stored columns are
   compared as they are (the ``(experiment_id, start_time_ns)`` index stays usable).
 * LIKE is case-sensitive on both stores (SQLite runs it as GLOB with the pattern
@@ -78,13 +80,13 @@ from __future__ import annotations
 import contextlib
 import operator
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Iterator, Sequence, Union
 
 from sqlalchemy import (
-    ColumnElement, Double, Text, and_, case, cast, false, func, literal, literal_column, not_,
-    or_, select, true,
+    BigInteger, ColumnElement, Double, Text, and_, case, cast, false, func, literal,
+    literal_column, not_, or_, select, true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -95,15 +97,15 @@ from spyglass.errors import InvalidFilterError
 
 MAX_FILTER_LENGTH = 100_000
 MAX_DEPTH = 100
-MAX_CONDITIONS = 256  # SQLite parses AND/OR chains into trees at most 1000 deep
+MAX_CONDITIONS = 256  # n ORs make an expression n deep; SQLite allows 1000
 MAX_IN_VALUES = 1_000
 MAX_NUMBER_LENGTH = 100
 
 # ---------------------------------------------------------------------------------------
 # AST
 
-Literal = Union[str, int, float, bool]
-Value = Union[Literal, tuple[Literal, ...], None]
+Scalar = str | int | float | bool
+Value = Scalar | tuple[Scalar, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,7 @@ class Not:
     item: Node
 
 
-Node = Union[Comparison, And, Or, Not]
+Node = Comparison | And | Or | Not
 
 # ---------------------------------------------------------------------------------------
 # Fields and what each kind of field accepts
@@ -287,9 +289,9 @@ class _Lexer:
             return self._string(pos)
         if char in "(),":
             return _Token("punct", pos, pos + 1, char)
-        for spelling in ("!=", "<>", "<=", ">=", "==", "=", "<", ">"):
+        for spelling, op in _OP_TOKENS.items():  # two-character spellings first
             if self.text.startswith(spelling, pos):
-                return _Token("op", pos, pos + len(spelling), _OP_TOKENS[spelling])
+                return _Token("op", pos, pos + len(spelling), op)
         number = _NUMBER_TOKEN.match(self.text, pos)
         if number:
             return self._number(pos, number.end())
@@ -396,7 +398,8 @@ class _Parser:
         if self.tok.kind == "eof":
             return "the end of the text"
         spelling = self.source.text[self.tok.pos:self.tok.end]
-        return repr(spelling if len(spelling) <= 40 else spelling[:40] + "…")
+        spelling = spelling if len(spelling) <= 40 else spelling[:40] + "…"
+        return spelling if self.tok.kind == "string" else f"'{spelling}'"
 
     def spelling(self, token: _Token) -> str:
         return self.source.text[token.pos:token.end]
@@ -496,7 +499,7 @@ class _Parser:
         self.advance()
         return result
 
-    def operand(self, op: str) -> list[tuple[Literal, int]]:
+    def operand(self, op: str) -> list[tuple[Scalar, int]]:
         if op in _PRESENCE:
             return []
         if op not in _LISTS:
@@ -515,7 +518,7 @@ class _Parser:
         self.advance()
         return values
 
-    def literal(self, op: str) -> tuple[Literal, int]:
+    def literal(self, op: str) -> tuple[Scalar, int]:
         token = self.tok
         if token.kind in ("string", "number"):
             self.advance()
@@ -531,7 +534,7 @@ class _Parser:
                         f"found {self.found()}{hint}")
 
 
-def _join(kind: type[And] | type[Or], items: list[Node]) -> Node:
+def _join(kind: type[And | Or], items: list[Node]) -> Node:
     if len(items) == 1:
         return items[0]
     flat: list[Node] = []
@@ -570,7 +573,7 @@ class _Checker:
         self.parser, self.field, self.kind = parser, field, _kind_of(field)
         self.name = parser.spelling(path)
 
-    def value(self, op: str, op_pos: int, literals: list[tuple[Literal, int]]) -> Value:
+    def value(self, op: str, op_pos: int, literals: list[tuple[Scalar, int]]) -> Value:
         if op not in self.kind.ops:
             raise self.parser.fail(f"{self.name} cannot be compared with {op}; use "
                                    f"{', '.join(self.kind.ops)}", op_pos)
@@ -578,11 +581,12 @@ class _Checker:
         if op in _PRESENCE:
             return None
         if op in _LISTS:
-            self.same_types(literals)
+            if self.kind is _KEY_VALUE:  # the literals' type picks how values compare
+                self.same_types(literals)
             return tuple(values)
         return values[0]
 
-    def literal(self, op: str, value: Literal, pos: int) -> Literal:
+    def literal(self, op: str, value: Scalar, pos: int) -> Scalar:
         if op in _LIKES:
             return self.pattern(op, value, pos)
         check = {"number": self.number, "enum": self.choice, "key_value": self.any_value}
@@ -591,7 +595,7 @@ class _Checker:
     def fail(self, reason: str, pos: int) -> InvalidFilterError:
         return self.parser.fail(reason, pos)
 
-    def pattern(self, op: str, value: Literal, pos: int) -> str:
+    def pattern(self, op: str, value: Scalar, pos: int) -> str:
         if not isinstance(value, str):
             raise self.fail(f"{op} needs a string pattern such as '%word%', got "
                             f"{_show(value)}", pos)
@@ -600,13 +604,13 @@ class _Checker:
                             "(write \\\\ for a backslash)", pos)
         return value
 
-    def text(self, op: str, value: Literal, pos: int) -> str:
+    def text(self, op: str, value: Scalar, pos: int) -> str:
         if not isinstance(value, str):
             raise self.fail(f"{self.name} is text: compare it with a quoted string such as "
                             f"'{_show(value)}'", pos)
         return value
 
-    def number(self, op: str, value: Literal, pos: int) -> int | float:
+    def number(self, op: str, value: Scalar, pos: int) -> int | float:
         if isinstance(value, str) and self.field == Field("trace", "experiment_id"):
             if re.fullmatch(r"\s*[0-9]{1,19}\s*", value):
                 return int(value)
@@ -615,18 +619,18 @@ class _Checker:
             raise self.fail(f"{self.name} needs a number, got {_show(value)}", pos)
         return value
 
-    def choice(self, op: str, value: Literal, pos: int) -> str:
+    def choice(self, op: str, value: Scalar, pos: int) -> str:
         if isinstance(value, str) and value.upper() in self.kind.choices:
             return value.upper()
         choices = ", ".join(f"'{c}'" for c in self.kind.choices)
         raise self.fail(f"{self.name} is one of {choices}, got {_show(value)}", pos)
 
-    def any_value(self, op: str, value: Literal, pos: int) -> Literal:
+    def any_value(self, op: str, value: Scalar, pos: int) -> Scalar:
         if op in _ORDERING and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise self.fail(f"'{op}' needs a number, got {_show(value)}", pos)
         return value
 
-    def same_types(self, literals: list[tuple[Literal, int]]) -> None:
+    def same_types(self, literals: list[tuple[Scalar, int]]) -> None:
         first = _literal_type(literals[0][0])
         for value, pos in literals[1:]:
             if _literal_type(value) != first:
@@ -634,13 +638,13 @@ class _Checker:
                                 f"got {_show(value)} after {first}s", pos)
 
 
-def _literal_type(value: Literal) -> str:
+def _literal_type(value: Scalar) -> str:
     if isinstance(value, bool):
         return "boolean"
     return "string" if isinstance(value, str) else "number"
 
 
-def _show(value: Literal) -> str:
+def _show(value: Scalar) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, str):
@@ -717,11 +721,14 @@ class _Compiler:
         self.postgres = dialect == "postgresql"
 
     def node(self, node: Node) -> ColumnElement[bool]:
+        return self.normalized(_normalize(node))
+
+    def normalized(self, node: Node) -> ColumnElement[bool]:
         if isinstance(node, Comparison):
             return self.comparison(node)
         if isinstance(node, Not):
-            return not_(self.node(node.item))
-        parts = [self.node(item) for item in node.items]
+            return not_(self.comparison(node.item))  # type: ignore[arg-type]
+        parts = [self.normalized(item) for item in node.items]
         return and_(*parts) if isinstance(node, And) else or_(*parts)
 
     def comparison(self, c: Comparison) -> ColumnElement[bool]:
@@ -847,9 +854,9 @@ class _Compiler:
     def number_condition(self, expr: ColumnElement, op: str, value: Value,
                          ) -> ColumnElement[bool]:
         if op in _LISTS:
-            values = list(value)  # type: ignore[arg-type]
+            values = [_number_literal(v) for v in value]  # type: ignore[union-attr]
             return expr.in_(values) if op == "IN" else expr.not_in(values)
-        return _COMPARE[op](expr, value)
+        return _COMPARE[op](expr, _number_literal(value))  # type: ignore[arg-type]
 
     def text_condition(self, expr: ColumnElement, op: str, value: Value) -> ColumnElement[bool]:
         if op == "LIKE":
@@ -864,6 +871,31 @@ class _Compiler:
         return _COMPARE[op](expr, value)
 
 
+def _normalize(node: Node, negate: bool = False) -> Node:
+    """NOT pushed down to the comparisons (De Morgan; sound because every compiled
+    comparison is TRUE or FALSE, never NULL), then each group's deepest member first.
+
+    SQLite's parser has a fixed stack (100 entries in many builds): ``a AND (b OR (c AND
+    (…)))`` costs it several entries per level and overflows at ~30 levels, while the
+    same tree written ``(((…) AND c) OR b) AND a`` costs one per level.
+    """
+    if isinstance(node, Not):
+        return _normalize(node.item, not negate)
+    if isinstance(node, Comparison):
+        return Not(node) if negate else node
+    kind: type[And | Or] = type(node)
+    if negate:
+        kind = Or if kind is And else And
+    items = sorted((_normalize(item, negate) for item in node.items), key=_depth, reverse=True)
+    return _join(kind, items)
+
+
+def _depth(node: Node) -> int:
+    if isinstance(node, (And, Or)):
+        return 1 + max(_depth(item) for item in node.items)
+    return 0
+
+
 def _exists(trace_id: ColumnElement, *conditions: ColumnElement[bool],
             source: object = None) -> ColumnElement[bool]:
     """``EXISTS (SELECT 1 FROM <table of trace_id> WHERE trace_id = traces.trace_id AND …)``."""
@@ -874,7 +906,7 @@ def _exists(trace_id: ColumnElement, *conditions: ColumnElement[bool],
 
 
 def _span_status(op: str, value: Value) -> ColumnElement[bool]:
-    def matches(status: Literal) -> ColumnElement[bool]:
+    def matches(status: Scalar) -> ColumnElement[bool]:
         is_error = _S.status_code == _STATUS_CODE_ERROR
         return is_error if status == "ERROR" else not_(is_error)
 
@@ -894,20 +926,26 @@ def _boolean_condition(text: ColumnElement, op: str, value: Value) -> ColumnElem
     return func.lower(text).in_(["true" if b else "false" for b in sorted(wanted)])
 
 
-def _map(value: Value, convert: Callable[[Literal], Literal]) -> Value:
+def _map(value: Value, convert: Callable[[Scalar], Scalar]) -> Value:
     if isinstance(value, tuple):
         return tuple(convert(v) for v in value)
     return value if value is None or isinstance(value, str) else convert(value)
 
 
-def _bindable(value: Literal) -> Literal:
+def _number_literal(value: float) -> ColumnElement:
+    """A number bound with its own type (BIGINT or DOUBLE PRECISION), never the compared
+    column's: a fraction must not be cast to an integer column's type on its way in."""
+    return literal(value, Double() if isinstance(value, float) else BigInteger())
+
+
+def _bindable(value: Scalar) -> Scalar:
     """Integers beyond 64 bits bind as doubles (both drivers refuse them as integers)."""
     if isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
         return float(value)
     return value
 
 
-def _ms_to_ns(value: Literal) -> Literal:
+def _ms_to_ns(value: Scalar) -> Scalar:
     """Milliseconds → nanoseconds, exactly (Decimal), as an int when whole."""
     nanos = Decimal(str(value)) * 1_000_000
     if nanos == nanos.to_integral_value():

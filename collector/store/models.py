@@ -37,6 +37,19 @@ class Experiment(Base):
     lifecycle_stage: Mapped[str] = mapped_column(String(32), default="active")
     created_time_ms: Mapped[int] = mapped_column(BigInteger)
     last_update_time_ms: Mapped[int] = mapped_column(BigInteger)
+    # traces that started more than this many days ago are deleted; None: the collector's
+    # global --retention-days (or kept forever when that is unset too)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class ExperimentTag(Base):
+    """A free-form label on an experiment (team, app version, owner)."""
+
+    __tablename__ = "experiment_tags"
+
+    experiment_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
 
 
 class TraceRow(Base):

@@ -1,0 +1,20 @@
+"""The query and write API (``spyglass.v1`` gRPC services), served on the collector's gRPC
+port beside OTLP and protected by the same API keys.
+
+Each module exposes ``add_to_server(server, engine)``; the services read and write the
+store directly (never through the span writer's queue), running database calls in worker
+threads so the event loop keeps serving OTLP.
+"""
+
+from __future__ import annotations
+
+import grpc
+from sqlalchemy import Engine
+
+
+def add_to_server(server: grpc.aio.Server, engine: Engine) -> None:
+    """Register every spyglass.v1 service on ``server``."""
+    from spyglass.collector.api import assessments, traces
+
+    traces.add_to_server(server, engine)
+    assessments.add_to_server(server, engine)
