@@ -8,7 +8,7 @@ keeps serving OTLP while a search runs. Errors become statuses in ``api/errors.p
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import grpc
 from sqlalchemy import Engine

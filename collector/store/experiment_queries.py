@@ -13,7 +13,8 @@ Values are quoted with ``'`` or ``"`` (a quote inside is written twice). LIKE is
 case-sensitive on SQLite and PostgreSQL alike, ILIKE is not; ``%`` and ``_`` are wildcards
 and a backslash escapes them. Sort keys are ``name``, ``creation_time_ms``,
 ``last_update_time_ms`` or ``experiment_id``, each ``ASC`` (default) or ``DESC``; ties and the
-default order go by ``experiment_id``. Pages are keyset-paged, like trace search.
+default order go by ``experiment_id``; names sort by code point on both stores. Pages are
+keyset-paged, like trace search.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement, Connection, Engine, exists, insert, select, update,
@@ -120,7 +122,7 @@ def search_experiments(engine: Engine, filter_text: str, order_by: Sequence[str]
     limit = min(max_results or SEARCH_DEFAULT, SEARCH_MAX)
     dialect = engine.dialect.name
     conditions = parse_filter(filter_text, dialect)
-    keys = _sort_keys(order_by)
+    keys = _sort_keys(order_by, dialect)
     search = fingerprint("experiments", filter_text, list(order_by))
     labels = [key.expr.label(f"sort_{i}") for i, key in enumerate(keys)]
     query = select(Experiment.__table__, *labels).where(*conditions)
@@ -191,7 +193,7 @@ def _with_tags(connection: Connection, rows: Sequence[Any]) -> list[pb.Experimen
     return [experiment_message(row, tags.get(row.experiment_id, {})) for row in rows]
 
 
-def _sort_keys(order_by: Sequence[str]) -> list[SortKey]:
+def _sort_keys(order_by: Sequence[str], dialect: str) -> list[SortKey]:
     keys = []
     for item in order_by:
         match = re.fullmatch(r"\s*(\w+)(?:\s+(ASC|DESC))?\s*", item, re.IGNORECASE)
@@ -201,7 +203,10 @@ def _sort_keys(order_by: Sequence[str]) -> list[SortKey]:
                                        f"{', '.join(_ORDER_FIELDS)}, each optionally followed "
                                        "by ASC or DESC")
         descending = (match.group(2) or "ASC").upper() == "DESC"  # type: ignore[union-attr]
-        keys.append(SortKey(_ORDER_FIELDS[field], descending))
+        expr = _ORDER_FIELDS[field]
+        if field == "name" and dialect == "postgresql":
+            expr = expr.collate("C")  # code point order, as on SQLite
+        keys.append(SortKey(expr, descending))
     return keys + [SortKey(_E.experiment_id, False)]
 
 
@@ -278,7 +283,7 @@ def _like_to_glob(pattern: str) -> str:
 
 
 def _filter_error(text: str, pos: int, reason: str) -> InvalidFilterError:
-    found = text[pos:pos + 30] or "the end of the filter"
-    message = (f"invalid experiment filter: {reason}, found {found!r}\n  {text}\n"
-               f"  {' ' * pos}^")
+    rest = text[pos:].strip()
+    found = repr(rest[:30]) if rest else "the end of the filter"
+    message = f"invalid experiment filter: {reason}, found {found}\n  {text}\n  {' ' * pos}^"
     return InvalidFilterError(message, text=text, position=pos, reason=reason)

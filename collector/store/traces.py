@@ -2,8 +2,10 @@
 
 Search pages use keyset pagination. A page token is opaque to clients: base64 of JSON holding
 the sort-key values of the page's last trace, a snapshot bound (the highest ingest sequence
-``traces.id`` when the search began) and a fingerprint of the search it belongs to. Traces
-that arrive while a client pages therefore never appear in, or shift, later pages; the
+``traces.id`` the first page's statement could see) and a fingerprint of the search it belongs
+to. Traces that arrive while a client pages therefore never appear in, or shift, later pages
+(with one writer; two collectors committing out of id order on one PostgreSQL database can let
+a trace committed just after the first page, with a lower id, show up later); the
 default order (newest first by ``traces.id``, which never changes) also keeps a trace from
 repeating when a late root span moves its start time. With a user-chosen sort key that can
 change (``attributes.timestamp_ms``, a tag), a trace whose key changes mid-pagination may
@@ -28,7 +30,8 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement, Connection, Engine, and_, delete, false, func, or_, select,
@@ -107,7 +110,7 @@ class SortKey:
     descending: bool
 
     @classmethod
-    def of(cls, clause: ColumnElement) -> "SortKey":
+    def of(cls, clause: ColumnElement) -> SortKey:
         """Unwrap ``expr [ASC|DESC] [NULLS LAST]`` as built by ``compile_order_by``."""
         element = clause
         if getattr(element, "modifier", None) is operators.nulls_last_op:
@@ -224,9 +227,9 @@ def search_page(engine: Engine, search: Search, page_token: str, limit: int) -> 
                                        "without a page token")
         snapshot = token["snap"]
         query = query.where(_T.id <= snapshot, keyset_after(search.keys, token["after"]))
-    else:  # the snapshot bound: traces stored from now on are not part of this search
+    else:  # the statement sees what is committed now; its newest id bounds later pages
         newest = select(func.max(_T.id)).scalar_subquery()
-        query = query.add_columns(newest.label("snapshot")).where(_T.id <= newest)
+        query = query.add_columns(newest.label("snapshot"))
         snapshot = None
     query = query.order_by(*search.order).limit(limit + 1)
     with engine.connect() as connection:
@@ -342,7 +345,7 @@ def _spans(connection: Connection, ids: list[str]) -> dict[str, list[pb.Span]]:
     return out
 
 
-def _key_values(connection: Connection, model: type[TraceTag] | type[TraceMetadata],
+def _key_values(connection: Connection, model: type[TraceTag | TraceMetadata],
                 ids: list[str]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = defaultdict(dict)
     c = model.__table__.c
@@ -373,7 +376,7 @@ def set_metadata(engine: Engine, trace_id: str, entries: dict[str, str]) -> None
     set_key_values(engine, TraceMetadata, trace_id, entries)
 
 
-def set_key_values(engine: Engine, model: type[TraceTag] | type[TraceMetadata],
+def set_key_values(engine: Engine, model: type[TraceTag | TraceMetadata],
                    trace_id: str, entries: dict[str, str]) -> None:
     trace_id = parse_trace_id(trace_id)
     with write_transaction(engine) as connection:
@@ -442,11 +445,16 @@ def require_experiment(connection: Connection, experiment_id: int) -> None:
 
 
 def _delete(connection: Connection, ids: Sequence[str]) -> int:
-    """Delete the rows of these trace ids from every table; the number of traces rows."""
-    for model in (AssessmentRow, TraceTag, TraceMetadata, SpanRow):
+    """Delete the rows of these trace ids from every table; the number of traces rows.
+
+    The traces rows go first: the span writer locks a trace's row before its tags, so taking
+    the row lock first never waits in a cycle with it (PostgreSQL).
+    """
+    deleted = connection.execute(delete(TraceRow.__table__).where(_T.trace_id.in_(ids))).rowcount
+    for model in (SpanRow, TraceTag, TraceMetadata, AssessmentRow):
         table = model.__table__
         connection.execute(delete(table).where(table.c.trace_id.in_(ids)))
-    return connection.execute(delete(TraceRow.__table__).where(_T.trace_id.in_(ids))).rowcount
+    return deleted
 
 
 def delete_traces(engine: Engine, trace_ids: Sequence[str], experiment_id: str | None,
