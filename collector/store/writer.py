@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from spyglass.collector import records as r
 from spyglass.collector.metrics import CollectorMetrics
-from spyglass.collector.records import SpanRecord
+from spyglass.collector.records import ExperimentRef, SpanRecord
 from spyglass.collector.store import aggregate
 from spyglass.collector.store.checkpoint import Checkpointer
 from spyglass.collector.store.engine import sqlite_path
@@ -211,7 +211,10 @@ class Writer:
             recs = sorted(recs, key=lambda rec: (rec.row[r.TRACE_ID], rec.row[r.SPAN_ID]))
             new_keys = self._insert_spans(cursor, [rec.row for rec in recs])
             fresh = _fresh_records(recs, new_keys)
-            with_ids = [(rec, self._experiments.resolve(cursor, rec.experiment)) for rec in fresh]
+            resolved: dict[ExperimentRef, int] = {}  # a request's spans share a few refs
+            for ref in {rec.experiment for rec in fresh}:
+                resolved[ref] = self._experiments.resolve(cursor, ref)
+            with_ids = [(rec, resolved[rec.experiment]) for rec in fresh]
             traces = aggregate.trace_rows(with_ids)
             if traces:
                 cursor.executemany(self._st.upsert_trace, traces)
