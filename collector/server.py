@@ -105,12 +105,16 @@ class Collector:
         if self._http_task is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._http_task, grace)
+        # Both servers have stopped and in-flight requests are answered, so nothing needs
+        # the event loop any more: close the rest directly. (Not through asyncio.to_thread:
+        # at interpreter exit, when the embedded collector stops, the thread pools that
+        # to_thread uses are already shut down.)
         if self.retention is not None:
-            await asyncio.to_thread(self.retention.stop)
+            self.retention.stop()
         if self.writer is not None:
-            await asyncio.to_thread(self.writer.close, grace)
+            self.writer.close(grace)
         if self._decoder is not None:
-            await asyncio.to_thread(self._decoder.close)
+            self._decoder.close()
         if self.engine is not None:
             self.engine.dispose()
         log.info("collector stopped")

@@ -1,9 +1,9 @@
 """The trace path end to end on the embedded default: `make demo`.
 
-Starts the real collector in-process on ./spyglass.db (SQLite, loopback ports the OS
-picks), traces a small customer-support "LLM app" with the standard OpenTelemetry SDK and
-the official OTLP exporters (gRPC and HTTP), and reads the stored traces back: canonical
-GenAI fields, token totals and cost per trace.
+`spyglass.configure()` starts the real collector in-process on ./spyglass.db (SQLite,
+loopback ports the OS picks). A small customer-support "LLM app" is traced with the
+standard OpenTelemetry SDK and the official OTLP exporters (gRPC and HTTP), and the traces
+are read back through the query API: canonical GenAI fields, token totals and cost.
 
 No OpenAI key is needed: the app's model calls are simulated spans that carry the OTel
 GenAI attributes a real instrumented call would.
@@ -21,9 +21,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from spyglass.collector.server import Collector
-from spyglass.collector.store.queries import recent_traces
-from spyglass.config import CollectorSettings
+import spyglass
+from spyglass import session
 
 KNOWLEDGE = {"refund": "Full refunds within 30 days with receipt.",
              "shipping": "Standard: 5-7 days. Express available.",
@@ -63,16 +62,17 @@ def answer(tracer, question: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    settings = CollectorSettings.load(grpc_port=0, http_port=0, decode_workers=0)
-    collector = Collector(settings).start_background()
-    print(f"collector: store {settings.store}, OTLP/gRPC 127.0.0.1:{collector.grpc_port}, "
-          f"OTLP/HTTP 127.0.0.1:{collector.http_port}")
+    spyglass.configure()  # embedded: the collector runs in this process over ./spyglass.db
+    experiment = spyglass.set_experiment("support-bot-demo")
+    collector = session.embedded_collector()
+    print(f"collector: OTLP/gRPC 127.0.0.1:{collector.grpc_port}, "
+          f"OTLP/HTTP 127.0.0.1:{collector.http_port}, store {collector.settings.store}")
     exporters = {
         "grpc": GrpcExporter(endpoint=f"127.0.0.1:{collector.grpc_port}", insecure=True),
         "http": HttpExporter(endpoint=f"http://127.0.0.1:{collector.http_port}/v1/traces"),
     }
     for protocol, exporter in exporters.items():
-        provider = TracerProvider(resource=Resource.create({"service.name": "support-bot-demo"}))
+        provider = TracerProvider(resource=Resource.create({"service.name": experiment.name}))
         provider.add_span_processor(BatchSpanProcessor(exporter))
         tracer = provider.get_tracer("spyglass.examples.demo")
         for question in QUESTIONS[:2] if protocol == "grpc" else QUESTIONS[2:]:
@@ -80,12 +80,20 @@ def main() -> None:
         provider.shutdown()  # flushes: returns once the collector acknowledged (= committed)
         print(f"sent 2 traces over OTLP/{protocol}")
 
-    print(f"\n{'trace id':<34}{'experiment':<18}{'root':<9}{'status':<8}{'spans':>6}"
-          f"{'tokens':>8}{'cost $':>11}{'ms':>8}")
-    for t in recent_traces(collector.engine, limit=8):  # type: ignore[arg-type]
-        print(f"{t.trace_id:<34}{t.experiment:<18}{t.name or '-':<9}{t.status:<8}"
-              f"{t.span_count:>6}{t.total_tokens:>8}{t.cost:>11.6f}{t.duration_ms or 0:>8.1f}")
-    collector.stop_background()
+    frame = spyglass.search_traces(max_results=8, extract_fields=[
+        "span.inputs.question", "span.`chat gpt-4o-mini`.attributes.gen_ai.usage.input_tokens"])
+    print(f"\n{len(frame)} newest traces of experiment {experiment.name!r}:")
+    print(frame[["trace_id", "state", "execution_duration", "span.inputs.question",
+                 "span.`chat gpt-4o-mini`.attributes.gen_ai.usage.input_tokens"]]
+          .to_string(index=False))
+    refunds = spyglass.search_traces(filter_string="trace.text LIKE '%refund%'",
+                                     return_type="list")
+    for trace in refunds:
+        spyglass.log_expectation(trace_id=trace.info.trace_id, name="key_information",
+                                 value={"must_mention": ["30 days", "receipt"]})
+    errors = spyglass.search_traces(filter_string="attributes.status = 'ERROR'")
+    print(f"\nlogged an expectation on {len(refunds)} refund trace(s); "
+          f"{len(errors)} trace(s) in the experiment ended in ERROR")
     print("\nThe traces are in ./spyglass.db; run `make demo` again to add more.")
 
 

@@ -102,6 +102,7 @@ def test_two_processes_embed_collectors_over_one_sqlite_file(tmp_path: Path) -> 
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
+        assert "Traceback" not in err, err  # the embedded collector stops cleanly at exit
         counts.append(int(out.strip().splitlines()[-1]))
     assert all(20 <= c <= 40 for c in counts)  # each sees its own 20, maybe the other's too
     final = subprocess.run([sys.executable, "-c", "import spyglass; spyglass.set_experiment("
