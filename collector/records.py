@@ -111,7 +111,6 @@ class SpanConverter:
         self.prices = prices
         self.redaction = redaction
         self.max_attribute_bytes = max_attribute_bytes
-        self._check_sizes = True
 
     def convert(self, resource_spans: Iterable[Any], header_experiment: str | None = None,
                 received_at_ns: int | None = None, body_bytes: int | None = None) -> ConvertResult:
@@ -122,7 +121,7 @@ class SpanConverter:
         """
         result = ConvertResult()
         received = received_at_ns or time.time_ns()
-        self._check_sizes = body_bytes is None or body_bytes > self.max_attribute_bytes
+        check_sizes = body_bytes is None or body_bytes > self.max_attribute_bytes
         for r, rs in enumerate(resource_spans):
             resource = key_values(rs.resource.attributes)
             if self.redaction.enabled and resource:
@@ -134,13 +133,14 @@ class SpanConverter:
                 for i, span in enumerate(ss.spans):
                     path = f"resourceSpans[{r}].scopeSpans[{s}].spans[{i}]"
                     record = self._record(span, path, route, resource_json, scope_json,
-                                          received, result)
+                                          received, result, check_sizes)
                     if record is not None:
                         result.records.append(record)
         return result
 
     def _record(self, span: Any, path: str, route: ExperimentRef, resource_json: str | None,
-                scope_json: str | None, received: int, result: ConvertResult) -> SpanRecord | None:
+                scope_json: str | None, received: int, result: ConvertResult,
+                check_sizes: bool) -> SpanRecord | None:
         problem = _id_problem(span)
         if problem:
             result.rejections.append(Rejection(path, problem))
@@ -148,7 +148,7 @@ class SpanConverter:
         attrs = key_values(span.attributes)
         if self.redaction.enabled:
             self.redaction.apply(attrs)
-        if self._check_sizes:
+        if check_sizes:
             self._truncate_large(attrs, path, result)
         events = _events(span.events, self.redaction)
         c = normalize(attrs, [(e["name"], e["attributes"]) for e in events] if events else ())
