@@ -16,12 +16,12 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.models import AssessmentRow
 from spyglass.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from spyglass.v1 import assessments_pb2 as pb
@@ -344,7 +344,7 @@ def create_assessment(engine: Engine, message: pb.Assessment) -> pb.Assessment:
     """Store a new assessment (one INSERT) and return it as stored. The trace need not
     exist yet."""
     values = new_assessment_values(message, _now_ms())
-    with _writing(engine) as connection:
+    with write_transaction(engine) as connection:
         connection.execute(_INSERT, values)
     return _as_proto(values)
 
@@ -362,7 +362,7 @@ def update_assessment(engine: Engine, message: pb.Assessment,
     :func:`updated_columns`); return the assessment as stored afterwards."""
     trace_id, assessment_id = _check_ids(message.trace_id, message.assessment_id,
                                          "assessment.")
-    with _writing(engine) as connection:
+    with write_transaction(engine) as connection:
         current = dict(_fetch(connection, trace_id, assessment_id, lock=True)._mapping)
         changes = updated_columns(current, message, paths, _now_ms())
         connection.execute(_TABLE.update()
@@ -373,7 +373,7 @@ def update_assessment(engine: Engine, message: pb.Assessment,
 def delete_assessment(engine: Engine, trace_id: str, assessment_id: str) -> None:
     """Delete one assessment of one trace, or NotFoundError."""
     trace_id, assessment_id = _check_ids(trace_id, assessment_id)
-    with _writing(engine) as connection:
+    with write_transaction(engine) as connection:
         deleted = connection.execute(_TABLE.delete().where(
             _TABLE.c.assessment_id == assessment_id, _TABLE.c.trace_id == trace_id))
         if deleted.rowcount == 0:
@@ -389,7 +389,7 @@ def override_feedback(engine: Engine, request: pb.OverrideFeedbackRequest) -> pb
     value = check_json(request.value_json, "value_json")
     source = source_columns(request.source)
     now = _now_ms()
-    with _writing(engine) as connection:
+    with write_transaction(engine) as connection:
         old = _fetch(connection, trace_id, old_id, lock=True)
         if old.kind != FEEDBACK:
             raise FailedPreconditionError(
@@ -449,16 +449,6 @@ def _already_invalid(connection: Connection, trace_id: str,
     return FailedPreconditionError(
         f"feedback {old_id} is marked invalid (valid = false) and nothing replaces it; set "
         "it valid again with UpdateAssessment before overriding it")
-
-
-@contextmanager
-def _writing(engine: Engine) -> Iterator[Connection]:
-    """A connection in a write transaction (BEGIN IMMEDIATE on SQLite), committed on exit."""
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            connection.execution_options(sqlite_begin="IMMEDIATE")
-        with connection.begin():
-            yield connection
 
 
 def _as_proto(values: dict[str, Any]) -> pb.Assessment:

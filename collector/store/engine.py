@@ -7,9 +7,11 @@ timeout so that two processes can share one file. PostgreSQL goes through psycop
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from spyglass.errors import ConfigurationError
@@ -59,6 +61,18 @@ def create_store_engine(url: str, sync: str = "normal") -> Engine:
         f"store URL {url!r} names database {backend!r}; Spyglass stores traces in SQLite "
         "(sqlite:///path.db) or PostgreSQL (postgresql+psycopg://…)"
     )
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that does not deadlock with the span writer: BEGIN IMMEDIATE on
+    SQLite (take the write lock up front instead of upgrading a read lock), plain on
+    PostgreSQL. Committed on exit, rolled back on an exception."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            yield connection
 
 
 def sqlite_path(engine: Engine) -> Path | None:

@@ -31,9 +31,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from spyglass.collector.store.models import Experiment, ExperimentTag
+from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.traces import (
     SortKey, check_key, decode_token, encode_token, fingerprint, keyset_after,
-    parse_experiment_id, write_transaction,
+    parse_experiment_id,
 )
 from spyglass.errors import (
     AlreadyExistsError, InvalidArgumentError, InvalidFilterError, NotFoundError,

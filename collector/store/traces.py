@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 import re
@@ -40,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import operators
 
 from spyglass.collector.store.assessments import assessments_for_traces
+from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.filters import compile_filter, compile_order_by
 from spyglass.collector.store.models import (
     AssessmentRow, Experiment, SpanRow, TraceMetadata, TraceRow, TraceTag,
@@ -61,18 +61,6 @@ _NS_PER_MS = 1_000_000
 
 
 # -- shared helpers (experiment queries and retention use them too) -----------------------
-
-@contextlib.contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A write transaction that does not deadlock with the span writer: BEGIN IMMEDIATE on
-    SQLite (take the write lock up front instead of upgrading a read lock), plain on
-    PostgreSQL."""
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            connection.execution_options(sqlite_begin="IMMEDIATE")
-        with connection.begin():
-            yield connection
-
 
 def encode_token(payload: dict[str, Any]) -> str:
     """An opaque page token: URL-safe base64 of compact JSON."""
