@@ -8,6 +8,7 @@ still has one source of truth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from spyglass.collector.store.models import SpanRow
 
@@ -50,12 +51,13 @@ def _trace_merge(least: str, greatest: str) -> str:
 
 @dataclass(frozen=True)
 class Statements:
-    """SQL text for one dialect (``param`` is the DBAPI placeholder)."""
+    """SQL text for one dialect (``param`` is the DBAPI placeholder), each built once: the
+    writer asks for them on every batch."""
 
     dialect: str
     param: str
 
-    @property
+    @cached_property
     def _names(self) -> str:
         return ", ".join(c.name for c in SpanRow.__table__.columns)
 
@@ -63,17 +65,17 @@ class Statements:
     create_staging = ("CREATE TEMP TABLE IF NOT EXISTS spans_staging "
                       "(LIKE spans INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
 
-    @property
+    @cached_property
     def copy_into_staging(self) -> str:
         return f"COPY spans_staging ({self._names}) FROM STDIN"
 
-    @property
+    @cached_property
     def insert_from_staging(self) -> str:
         """Move staged spans into ``spans``, skipping stored ones; returns the new keys."""
         return (f"INSERT INTO spans ({self._names}) SELECT {self._names} FROM spans_staging "
                 "ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id")
 
-    @property
+    @cached_property
     def insert_spans_each(self) -> str:
         """One span per execution (for executemany); spans already stored are skipped."""
         names = self._names
@@ -86,7 +88,7 @@ class Statements:
         marks = ", ".join([self.param] * n_traces)
         return f"SELECT trace_id, span_id FROM spans WHERE trace_id IN ({marks})"
 
-    @property
+    @cached_property
     def upsert_trace(self) -> str:
         least, greatest = ("min", "max") if self.dialect == "sqlite" else ("LEAST", "GREATEST")
         values = ", ".join([self.param] * len(TRACE_COLUMNS))
@@ -98,18 +100,18 @@ class Statements:
         return (f"INSERT INTO {table} (trace_id, key, value) VALUES ({p}, {p}, {p}) "
                 "ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value")
 
-    @property
+    @cached_property
     def create_experiment(self) -> str:
         p = self.param
         return ("INSERT INTO experiments (name, lifecycle_stage, created_time_ms, "
                 f"last_update_time_ms) VALUES ({p}, 'active', {p}, {p}) "
                 "ON CONFLICT (name) DO NOTHING")
 
-    @property
+    @cached_property
     def experiment_by_name(self) -> str:
         return f"SELECT experiment_id FROM experiments WHERE name = {self.param}"
 
-    @property
+    @cached_property
     def experiment_by_id(self) -> str:
         return f"SELECT experiment_id FROM experiments WHERE experiment_id = {self.param}"
 
