@@ -37,12 +37,21 @@ _EXPORTS = {
     "AssessmentSource": "spyglass.entities",
     "AssessmentError": "spyglass.entities",
     "Experiment": "spyglass.entities",
+    "trace": "spyglass.instrumentation.decorator",
+    "start_span": "spyglass.instrumentation.spans",
+    "get_current_active_span": "spyglass.instrumentation.spans",
+    "update_current_trace": "spyglass.instrumentation.spans",
+    "flush": "spyglass.instrumentation.tracing",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+_SUBMODULES = ("openai",)  # `spyglass.openai.autolog()` works after a bare `import spyglass`
+
+__all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'spyglass' has no attribute {name!r}")

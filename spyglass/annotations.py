@@ -31,6 +31,7 @@ def delete_traces(experiment_id: str | None = None, max_timestamp_millis: int | 
                   max_traces: int | None = None,
                   trace_ids: Sequence[str] | None = None) -> int:
     """Delete the given traces, or those of ``experiment_id`` older than the timestamp."""
+    session.run_before_read()  # spans still pending would bring a deleted trace back
     return session.client().delete_traces(trace_ids, experiment_id, max_timestamp_millis,
                                            max_traces)
 

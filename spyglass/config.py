@@ -93,6 +93,53 @@ class CollectorSettings:
         return load_settings(cls, env, overrides)
 
 
+def _parse_ratio(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _parse_positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class TracingSettings:
+    """How the in-app SDK traces: sampling, content capture and the export queue."""
+
+    sampling_ratio: float | None = _setting(
+        None, "SPYGLASS_SAMPLING_RATIO", _parse_ratio,
+        "share of new traces recorded, 0 to 1 (unset: OTEL_TRACES_SAMPLER, else all)")
+    capture_content: bool = _setting(
+        True, "SPYGLASS_CAPTURE_CONTENT", _parse_bool,
+        "record inputs, outputs, prompts and responses (false: only structure, timings "
+        "and token counts)")
+    export_queue_size: int = _setting(
+        20_000, "SPYGLASS_EXPORT_QUEUE_SIZE", _parse_positive_int,
+        "finished spans waiting for export; more are dropped and counted")
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "TracingSettings":
+        """Resolve every field (``overrides`` > ``env`` > default); bad values raise
+        :class:`ConfigurationError` naming the argument or variable."""
+        for name, (expected, valid) in _TRACING_ARGUMENTS.items():
+            value = overrides.get(name)
+            if value is not None and (isinstance(value, bool) or not valid(value)):
+                raise ConfigurationError(f"{name}={value!r} is not valid: pass {expected}")
+        return load_settings(cls, env, overrides)
+
+
+_TRACING_ARGUMENTS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "sampling_ratio": ("a number from 0 to 1",
+                       lambda v: isinstance(v, (int, float)) and 0 <= v <= 1),
+    "export_queue_size": ("a positive integer", lambda v: isinstance(v, int) and v >= 1),
+}
+
+
 def load_settings(cls: type, env: Mapping[str, str] | None, overrides: Mapping[str, Any]) -> Any:
     """Build the settings dataclass ``cls`` from overrides, the environment and defaults."""
     env = os.environ if env is None else env

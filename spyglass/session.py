@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from spyglass import semconv
 from spyglass.client import SpyglassClient
+from spyglass.config import TracingSettings
 from spyglass.entities import Experiment
 from spyglass.errors import AlreadyExistsError
 
@@ -26,18 +27,40 @@ class _State:
     client: SpyglassClient
     collector: Any = None  # the embedded spyglass.collector.server.Collector, if any
     experiment: Experiment | None = None
+    api_key: str | None = None
+    tracing: TracingSettings | None = None
+
+
+@dataclass(frozen=True)
+class ExportTarget:
+    """Where the in-app SDK sends spans: the configured collector's OTLP ports."""
+
+    grpc_address: str  # host:port of the OTLP/gRPC (and API) port
+    http_address: str | None  # host:port of the OTLP/HTTP port, when known (embedded mode)
+    api_key: str | None
 
 
 _lock = threading.RLock()
 _state: _State | None = None
 _before_read: list[Callable[[], None]] = []
+_on_configure: list[Callable[[], None]] = []
 
 
 def configure(collector: str | None = None, experiment: str | None = None,
-              api_key: str | None = None, store: str | None = None) -> None:
+              api_key: str | None = None, store: str | None = None, *,
+              sampling_ratio: float | None = None, capture_content: bool | None = None,
+              export_queue_size: int | None = None) -> None:
     """Choose the collector this process talks to (None: embedded) and, optionally, the
-    active experiment by name. Calling it again replaces the previous configuration."""
+    active experiment by name. Calling it again replaces the previous configuration.
+
+    Tracing options (None: ``SPYGLASS_*`` variable, else default): ``sampling_ratio``
+    (0 to 1, share of new traces recorded), ``capture_content`` (False: no inputs, outputs,
+    prompts or responses recorded) and ``export_queue_size`` (spans waiting for export).
+    """
     global _state
+    tracing = TracingSettings.load(sampling_ratio=sampling_ratio,
+                                   capture_content=capture_content,
+                                   export_queue_size=export_queue_size)
     with _lock:
         _shutdown()
         address = collector or os.environ.get("SPYGLASS_COLLECTOR") or None
@@ -46,7 +69,10 @@ def configure(collector: str | None = None, experiment: str | None = None,
         if address is None:
             embedded = _start_embedded(store, api_key)
             address = f"127.0.0.1:{embedded.grpc_port}"
-        _state = _State(SpyglassClient(address, api_key), embedded)
+        _state = _State(SpyglassClient(address, api_key), embedded, api_key=api_key,
+                        tracing=tracing)
+        for hook in list(_on_configure):
+            hook()
     if experiment:
         set_experiment(experiment)
 
@@ -76,6 +102,37 @@ def before_read(hook: Callable[[], None]) -> None:
 def run_before_read() -> None:
     for hook in list(_before_read):
         hook()
+
+
+def on_configure(hook: Callable[[], None]) -> None:
+    """Register ``hook`` to run after every :func:`configure` (the SDK re-targets export)."""
+    if hook not in _on_configure:
+        _on_configure.append(hook)
+
+
+def export_target() -> ExportTarget:
+    """The configured collector's OTLP addresses and API key (configuring on first use)."""
+    c = client()
+    state = _state
+    assert state is not None
+    http = state.collector.http_port if state.collector is not None else None
+    return ExportTarget(c.address, f"127.0.0.1:{http}" if http else None, state.api_key)
+
+
+def tracing_settings() -> TracingSettings:
+    """The tracing options given to :func:`configure`, else from the environment."""
+    state = _state
+    if state is not None and state.tracing is not None:
+        return state.tracing
+    return TracingSettings.load()
+
+
+def current_experiment_id() -> str | None:
+    """The id of the experiment :func:`set_experiment` chose, None when none was (never
+    configures: the SDK calls this for every span)."""
+    state = _state
+    experiment = state.experiment if state is not None else None
+    return experiment.experiment_id if experiment is not None else None
 
 
 def set_experiment(name: str) -> Experiment:
