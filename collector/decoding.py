@@ -17,16 +17,21 @@ import logging
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from spyglass.collector import decode
 from spyglass.collector.cost import PriceTable
+from spyglass.collector.log_records import LogConverter, LogConvertResult
 from spyglass.collector.records import ConvertResult, SpanConverter
 from spyglass.collector.redaction import RedactionRules
 from spyglass.errors import OverloadedError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +57,13 @@ def auto_workers() -> int:
 
 
 _worker_converter: SpanConverter | None = None
+_worker_log_converter: LogConverter | None = None
 
 
 def _init_worker(config: ConverterConfig, parent_pid: int) -> None:
-    global _worker_converter
+    global _worker_converter, _worker_log_converter
     _worker_converter = config.build()
+    _worker_log_converter = log_converter(_worker_converter)
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
 
 
@@ -78,9 +85,28 @@ def convert_body(converter: SpanConverter, data: bytes, is_json: bool,
     return result
 
 
+def convert_logs_body(converter: LogConverter, data: bytes, is_json: bool) -> LogConvertResult:
+    """Decode one OTLP logs request body and convert its log records (runs anywhere)."""
+    parse = decode.parse_json if is_json else decode.parse_protobuf
+    request, rejections = parse(data, ExportLogsServiceRequest)
+    result = converter.convert(request.resource_logs, body_bytes=len(data))
+    result.rejections[:0] = rejections
+    return result
+
+
+def log_converter(spans: SpanConverter) -> LogConverter:
+    """The log converter that goes with ``spans``: same redaction rules and size limit."""
+    return LogConverter(spans.redaction, spans.max_attribute_bytes)
+
+
 def _convert_in_worker(data: bytes, is_json: bool, experiment: str | None) -> ConvertResult:
     assert _worker_converter is not None, "worker started without its initializer"
     return convert_body(_worker_converter, data, is_json, experiment)
+
+
+def _convert_logs_in_worker(data: bytes, is_json: bool) -> LogConvertResult:
+    assert _worker_log_converter is not None, "worker started without its initializer"
+    return convert_logs_body(_worker_log_converter, data, is_json)
 
 
 class Decoder:
@@ -90,6 +116,7 @@ class Decoder:
         self._config = config
         self._workers = workers
         self._inline = config.build()  # also validates the configuration up front
+        self._inline_logs = log_converter(self._inline)
         self._pool = self._new_pool() if workers > 0 else None
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -99,13 +126,23 @@ class Decoder:
             initializer=_init_worker, initargs=(self._config, os.getpid()))
 
     async def convert(self, data: bytes, is_json: bool, experiment: str | None) -> ConvertResult:
+        """Decode a trace request and convert its spans."""
         if self._pool is None:
             return convert_body(self._inline, data, is_json, experiment)
+        return await self._in_worker(_convert_in_worker, data, is_json, experiment)
+
+    async def convert_logs(self, data: bytes, is_json: bool) -> LogConvertResult:
+        """Decode a logs request and convert its log records."""
+        if self._pool is None:
+            return convert_logs_body(self._inline_logs, data, is_json)
+        return await self._in_worker(_convert_logs_in_worker, data, is_json)
+
+    async def _in_worker(self, function: Callable[..., T], *args: Any) -> T:
         pool = self._pool
+        assert pool is not None
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(pool, _convert_in_worker, data, is_json,
-                                              experiment)
+            return await loop.run_in_executor(pool, function, *args)
         except BrokenProcessPool as exc:
             # a worker died (killed, out of memory): start a fresh pool for what follows;
             # the requests it held were not stored and are sent back to be retried

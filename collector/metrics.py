@@ -39,6 +39,21 @@ class CollectorMetrics:
             buckets=(1, 10, 50, 100, 500, 1000, 2500, 5000, 10000, 25000), registry=r)
         self.store_errors = Counter(
             "spyglass_store_errors", "Failed write transactions by kind", ["kind"], registry=r)
+        self.log_records_received = Counter(
+            "spyglass_log_records_received", "Log records decoded from OTLP requests",
+            ["protocol"], registry=r)
+        self.log_records_rejected = Counter(
+            "spyglass_log_records_rejected",
+            "Log records not stored: no span context, or bad ids / undecodable",
+            ["protocol", "reason"], registry=r)
+        self.log_records_attached = Counter(
+            "spyglass_log_records_attached",
+            "Log records applied to their span: on arrival (span_stored) or when the span "
+            "came later (span_arrived)", ["when"], registry=r)
+        self.log_records_pending = Counter(
+            "spyglass_log_records_pending",
+            "Log records stored to wait for their span (not stored yet when they came)",
+            registry=r)
 
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format."""

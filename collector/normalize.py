@@ -70,8 +70,9 @@ _INPUT_TOKEN_KEYS = ("llm.token_count.prompt", "gen_ai.usage.input_tokens",
 _OUTPUT_TOKEN_KEYS = ("llm.token_count.completion", "gen_ai.usage.output_tokens",
                       "gen_ai.usage.completion_tokens")
 _TOTAL_TOKEN_KEYS = ("llm.token_count.total", "llm.usage.total_tokens")
-_MODEL_KEYS = (MLFLOW_MODEL, "llm.model_name", "gen_ai.response.model",
-               "gen_ai.request.model", "llm.response.model", "llm.request.model")
+_MODEL_KEYS = (MLFLOW_MODEL, "llm.model_name", "embedding.model_name",  # OpenInference
+               "gen_ai.response.model", "gen_ai.request.model", "llm.response.model",
+               "llm.request.model")
 _PROVIDER_KEYS = (MLFLOW_PROVIDER, "llm.provider", "llm.system", "gen_ai.provider.name",
                   "gen_ai.system", "llm.vendor")
 _SESSION_KEYS = ("session.id", "gen_ai.conversation.id",
@@ -177,6 +178,9 @@ def normalize(attributes: Mapping[str, Any],
     )
     _fill_tokens(get, result)
     result.span_type = _span_type(get, result)
+    if (result.span_type == "EMBEDDING" and result.total_tokens is None
+            and result.output_tokens is None):  # an embedding's input is all it uses
+        result.total_tokens = result.input_tokens
     return result
 
 

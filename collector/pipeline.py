@@ -1,8 +1,9 @@
 """The ingest pipeline both receivers share: decode → convert → queue → wait for COMMIT.
 
-A receiver hands over the raw body and gets back the OTLP response to send, or a typed
-error (:mod:`spyglass.errors`) that it maps to its protocol's status. Nothing is
-acknowledged before the writer has committed the request's spans.
+A receiver hands over the raw body of a trace or logs request and gets back the OTLP
+response to send, or a typed error (:mod:`spyglass.errors`) that it maps to its protocol's
+status. Nothing is acknowledged before the writer has committed the request's spans or log
+records.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Awaitable, Callable, TypeVar
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess, ExportTraceServiceResponse,
 )
@@ -22,6 +27,8 @@ from spyglass.collector.store.writer import Writer
 from spyglass.errors import OverloadedError
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 MAX_PROBLEMS_IN_MESSAGE = 5
 
@@ -36,7 +43,7 @@ class Body:
 
 
 class IngestPipeline:
-    """Decodes, converts and stores OTLP trace requests for one collector."""
+    """Decodes, converts and stores OTLP trace and logs requests for one collector."""
 
     def __init__(self, decoder: Decoder, writer: Writer, metrics: CollectorMetrics,
                  max_inflight_bytes: int, retry_after: float) -> None:
@@ -53,6 +60,14 @@ class IngestPipeline:
         Admission is by bytes in flight: past ``max_inflight_bytes`` a request is refused
         at once (retry later) rather than queued, so memory stays bounded under overload.
         """
+        return await self._admitted(body, lambda: self._export(body, protocol))
+
+    async def export_logs(self, body: Body, protocol: str) -> ExportLogsServiceResponse:
+        """Store the log records of one request that belong to a span; returns after they
+        are committed. Admission as for traces (the same bytes-in-flight budget)."""
+        return await self._admitted(body, lambda: self._export_logs(body, protocol))
+
+    async def _admitted(self, body: Body, export: Callable[[], Awaitable[R]]) -> R:
         size = len(body.data)
         if self._inflight and self._inflight + size > self._max_inflight:
             raise OverloadedError(
@@ -60,7 +75,7 @@ class IngestPipeline:
                 f"{self._max_inflight}); retry after {self._retry_after:g}s", self._retry_after)
         self._inflight += size
         try:
-            return await self._export(body, protocol)
+            return await export()
         finally:
             self._inflight -= size
 
@@ -72,18 +87,50 @@ class IngestPipeline:
             self.metrics.spans_rejected.labels(protocol).inc(len(rejections))
         future = self.writer.submit(result.records)
         await asyncio.wrap_future(future)
-        return _response(rejections, result.warnings)
+        message = _message(rejections, result.warnings, "span(s)")
+        if message is None:
+            return ExportTraceServiceResponse()
+        log.info("partial success: %s", message)
+        return ExportTraceServiceResponse(partial_success=ExportTracePartialSuccess(
+            rejected_spans=len(rejections), error_message=message))
+
+    async def _export_logs(self, body: Body, protocol: str) -> ExportLogsServiceResponse:
+        result = await self.decoder.convert_logs(body.data, body.json)
+        self.metrics.log_records_received.labels(protocol).inc(len(result.rows) + result.refused)
+        if result.rejections:
+            self.metrics.log_records_rejected.labels(protocol, "invalid").inc(
+                len(result.rejections))
+        if result.without_span:
+            self.metrics.log_records_rejected.labels(protocol, "no_span").inc(
+                len(result.without_span))
+        await asyncio.wrap_future(self.writer.submit_logs(result.rows))
+        warnings = result.warnings
+        if result.without_span:
+            warnings = [_without_span(result.without_span)] + warnings
+        message = _message(result.rejections, warnings, "log record(s)", result.refused)
+        if message is None:
+            return ExportLogsServiceResponse()
+        # debug: apps that send all their logs would otherwise fill the collector's log
+        log.debug("partial success: %s", message)
+        return ExportLogsServiceResponse(partial_success=ExportLogsPartialSuccess(
+            rejected_log_records=result.refused, error_message=message))
 
 
-def _response(rejections: list[Rejection], warnings: list[str]) -> ExportTraceServiceResponse:
+def _without_span(paths: list[str]) -> str:
+    return (f"{len(paths)} log record(s) without a trace and span id were dropped (first: "
+            f"{paths[0]}); Spyglass keeps the log records of spans (GenAI events become the "
+            "span's inputs and outputs, other records its events), so emit them inside a span")
+
+
+def _message(rejections: list[Rejection], warnings: list[str], items: str,
+             refused: int | None = None) -> str | None:
+    """The ``partial_success`` message, or None when everything was stored as sent."""
     if not rejections and not warnings:
-        return ExportTraceServiceResponse()
+        return None
+    refused = len(rejections) if refused is None else refused
     problems = [f"{p.path}: {p.reason}" for p in rejections] + warnings
     shown = "; ".join(problems[:MAX_PROBLEMS_IN_MESSAGE])
     more = len(problems) - MAX_PROBLEMS_IN_MESSAGE
-    head = (f"rejected {len(rejections)} span(s), the others were stored: " if rejections
+    head = (f"rejected {refused} {items}, the others were stored: " if refused
             else "stored with warnings: ")
-    message = head + shown + (f"; and {more} more" if more > 0 else "")
-    log.info("partial success: %s", message)
-    return ExportTraceServiceResponse(partial_success=ExportTracePartialSuccess(
-        rejected_spans=len(rejections), error_message=message))
+    return head + shown + (f"; and {more} more" if more > 0 else "")

@@ -28,7 +28,7 @@ SPAN_COLUMNS: tuple[str, ...] = tuple(c.name for c in SpanRow.__table__.columns)
 _I = {name: i for i, name in enumerate(SPAN_COLUMNS)}
 TRACE_ID, SPAN_ID, PARENT = _I["trace_id"], _I["span_id"], _I["parent_span_id"]
 NAME, START, END, STATUS = _I["name"], _I["start_time_ns"], _I["end_time_ns"], _I["status_code"]
-INPUTS, OUTPUTS, COST = _I["inputs"], _I["outputs"], _I["cost"]
+INPUTS, OUTPUTS, COST, EVENTS = _I["inputs"], _I["outputs"], _I["cost"], _I["events"]
 IN_TOK, OUT_TOK, TOTAL_TOK = _I["input_tokens"], _I["output_tokens"], _I["total_tokens"]
 SESSION, USER, RECEIVED = _I["session_id"], _I["user_id"], _I["received_at_ns"]
 
@@ -98,7 +98,7 @@ def to_json(value: Any) -> str:
     return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _clean_text(text: str) -> str:
+def clean_text(text: str) -> str:
     # PostgreSQL TEXT cannot hold NUL; JSON columns escape it, plain columns need this.
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
@@ -149,15 +149,15 @@ class SpanConverter:
         if self.redaction.enabled:
             self.redaction.apply(attrs)
         if check_sizes:
-            self._truncate_large(attrs, path, result)
+            truncate_large(attrs, self.max_attribute_bytes, path, result.warnings)
         events = _events(span.events, self.redaction)
         c = normalize(attrs, [(e["name"], e["attributes"]) for e in events] if events else ())
         cost = self.prices.cost(c.model, c.input_tokens, c.output_tokens) if c.model else None
         row = (
             span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex() or None,
-            _clean_text(span.name), span.kind, c.span_type,
+            clean_text(span.name), span.kind, c.span_type,
             span.start_time_unix_nano, span.end_time_unix_nano or span.start_time_unix_nano,
-            span.status.code, _clean_text(span.status.message) or None,
+            span.status.code, clean_text(span.status.message) or None,
             c.inputs, c.outputs, c.model, c.provider,
             c.input_tokens, c.output_tokens, c.total_tokens, cost, c.session_id, c.user_id,
             to_json(attrs), to_json(events) if events else None, _links_json(span.links),
@@ -170,15 +170,16 @@ class SpanConverter:
             metadata=_string_map(attrs.get(semconv.TRACE_METADATA)),
         )
 
-    def _truncate_large(self, attrs: dict[str, Any], path: str, result: ConvertResult) -> None:
-        limit = self.max_attribute_bytes
-        for key, value in attrs.items():
-            if isinstance(value, str) and len(value) > limit // 4 and len(value.encode()) > limit:
-                attrs[key] = value.encode()[:limit].decode(errors="ignore")
-                result.warnings.append(
-                    f"{path}: attribute {key!r} is {len(value.encode())} bytes, truncated to "
-                    f"{limit} (raise --max-attribute-bytes to keep more)"
-                )
+
+def truncate_large(attrs: dict[str, Any], limit: int, path: str, warnings: list[str]) -> None:
+    """Cut string values over ``limit`` bytes down to it, with a warning naming each."""
+    for key, value in attrs.items():
+        if isinstance(value, str) and len(value) > limit // 4 and len(value.encode()) > limit:
+            attrs[key] = value.encode()[:limit].decode(errors="ignore")
+            warnings.append(
+                f"{path}: attribute {key!r} is {len(value.encode())} bytes, truncated to "
+                f"{limit} (raise --max-attribute-bytes to keep more)"
+            )
 
 
 def _id_problem(span: Any) -> str | None:
@@ -240,7 +241,7 @@ def _events(events: Any, redaction: RedactionRules) -> list[dict[str, Any]]:
         attrs = key_values(event.attributes)
         if redaction.enabled and attrs:
             redaction.apply(attrs)
-        out.append({"name": _clean_text(event.name), "time_unix_nano": event.time_unix_nano,
+        out.append({"name": clean_text(event.name), "time_unix_nano": event.time_unix_nano,
                     "attributes": attrs})
     return out
 

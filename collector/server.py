@@ -198,8 +198,9 @@ class Collector:
             options=[("grpc.max_receive_message_length", limit),
                      ("grpc.max_send_message_length", limit)],
         )
-        self._grpc.add_generic_rpc_handlers((otlp_grpc.trace_service(pipeline),))
-        api.add_to_server(self._grpc, self.engine)
+        self._grpc.add_generic_rpc_handlers((otlp_grpc.trace_service(pipeline),
+                                             otlp_grpc.logs_service(pipeline)))
+        api.add_to_server(self._grpc, self.engine, s.price_file)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         address = f"{s.host}:{s.grpc_port}"
         try:

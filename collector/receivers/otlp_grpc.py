@@ -1,12 +1,13 @@
-"""OTLP/gRPC receiver: ``opentelemetry.proto.collector.trace.v1.TraceService/Export``.
+"""OTLP/gRPC receivers: ``opentelemetry.proto.collector.trace.v1.TraceService/Export`` and
+``opentelemetry.proto.collector.logs.v1.LogsService/Export``.
 
-The handler takes the raw request bytes (no grpc-side deserializer) so that the shared
-decoder can keep the valid spans of a request in which one span is undecodable.
+The handlers take the raw request bytes (no grpc-side deserializer) so that the shared
+decoder can keep the valid spans (log records) of a request in which one is undecodable.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -19,25 +20,35 @@ from spyglass.errors import (
 )
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
 
 
 def trace_service(pipeline: IngestPipeline) -> grpc.GenericRpcHandler:
     """The generic handler serving TraceService/Export for ``pipeline``."""
+    return _export_service(pipeline, TRACE_SERVICE, "traces", pipeline.export_traces)
 
+
+def logs_service(pipeline: IngestPipeline) -> grpc.GenericRpcHandler:
+    """The generic handler serving LogsService/Export for ``pipeline``."""
+    return _export_service(pipeline, LOGS_SERVICE, "logs", pipeline.export_logs)
+
+
+def _export_service(pipeline: IngestPipeline, service: str, signal: str,
+                    export_body: Callable[[Body, str], Awaitable[Any]]) -> grpc.GenericRpcHandler:
     async def export(request: bytes, context: grpc.aio.ServicerContext) -> Any:
         metadata = dict(context.invocation_metadata() or ())
         body = Body(request, experiment=metadata.get(semconv.EXPERIMENT_HEADER))
         try:
-            response = await pipeline.export_traces(body, "grpc")
+            response = await export_body(body, "grpc")
         except Exception as exc:  # mapped to a status below; unknown ones become INTERNAL
-            pipeline.metrics.requests.labels("grpc", "traces", _outcome(exc)).inc()
+            pipeline.metrics.requests.labels("grpc", signal, _outcome(exc)).inc()
             await _abort(context, exc)
-        pipeline.metrics.requests.labels("grpc", "traces", "ok").inc()
+        pipeline.metrics.requests.labels("grpc", signal, "ok").inc()
         return response
 
     handler = grpc.unary_unary_rpc_method_handler(
         export, request_deserializer=None, response_serializer=lambda m: m.SerializeToString())
-    return grpc.method_handlers_generic_handler(TRACE_SERVICE, {"Export": handler})
+    return grpc.method_handlers_generic_handler(service, {"Export": handler})
 
 
 def _outcome(exc: Exception) -> str:

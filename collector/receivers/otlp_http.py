@@ -1,4 +1,5 @@
-"""OTLP/HTTP receiver (``POST /v1/traces``) and the collector's HTTP endpoints.
+"""OTLP/HTTP receiver (``POST /v1/traces``, ``POST /v1/logs``) and the collector's HTTP
+endpoints.
 
 Bodies may be protobuf or JSON, gzip- or deflate-compressed; the answer uses the request's
 encoding. Errors carry a ``google.rpc.Status`` body, as the OTLP/HTTP spec asks.
@@ -9,7 +10,7 @@ API key when keys are configured.
 from __future__ import annotations
 
 import math
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from google.rpc import code_pb2
 from starlette.applications import Starlette
@@ -35,24 +36,9 @@ def create_app(pipeline: IngestPipeline, keys: ApiKeys, max_request_bytes: int,
                ready: Callable[[], Awaitable[str | None]]) -> Starlette:
     """The ASGI app; ``ready`` returns None when the collector can take traffic, else why not."""
     metrics = pipeline.metrics
-
-    async def traces(request: Request) -> Response:
-        is_json = _content_type(request) == JSON_TYPE
-        try:
-            problem = keys.problem(request.headers.get("authorization"))
-            if problem:
-                metrics.requests.labels("http", "traces", "unauthenticated").inc()
-                return _status(401, code_pb2.UNAUTHENTICATED, problem, is_json)
-            is_json = _is_json(request)
-            data = await _read_body(request, max_request_bytes)
-            body = Body(data, json=is_json,
-                        experiment=request.headers.get(semconv.EXPERIMENT_HEADER))
-            response = await pipeline.export_traces(body, "http")
-        except Exception as exc:
-            return _error_response(exc, is_json, metrics)
-        metrics.requests.labels("http", "traces", "ok").inc()
-        payload = decode.encode_response(response, json=is_json)
-        return Response(payload, media_type=JSON_TYPE if is_json else PROTOBUF_TYPES[0])
+    traces = _export_endpoint(pipeline.export_traces, "traces", keys, max_request_bytes,
+                              metrics)
+    logs = _export_endpoint(pipeline.export_logs, "logs", keys, max_request_bytes, metrics)
 
     async def healthz(_request: Request) -> Response:
         return Response("ok\n", media_type="text/plain")
@@ -71,10 +57,37 @@ def create_app(pipeline: IngestPipeline, keys: ApiKeys, max_request_bytes: int,
 
     return Starlette(routes=[
         Route("/v1/traces", traces, methods=["POST"]),
+        Route("/v1/logs", logs, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ])
+
+
+def _export_endpoint(export: Callable[[Body, str], Awaitable[Any]], signal: str, keys: ApiKeys,
+                     max_request_bytes: int, metrics: CollectorMetrics,
+                     ) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``POST /v1/<signal>``: auth, content type, body, export, answer."""
+
+    async def endpoint(request: Request) -> Response:
+        is_json = _content_type(request) == JSON_TYPE
+        try:
+            problem = keys.problem(request.headers.get("authorization"))
+            if problem:
+                metrics.requests.labels("http", signal, "unauthenticated").inc()
+                return _status(401, code_pb2.UNAUTHENTICATED, problem, is_json)
+            is_json = _is_json(request)
+            data = await _read_body(request, max_request_bytes)
+            body = Body(data, json=is_json,
+                        experiment=request.headers.get(semconv.EXPERIMENT_HEADER))
+            response = await export(body, "http")
+        except Exception as exc:
+            return _error_response(exc, is_json, metrics, signal)
+        metrics.requests.labels("http", signal, "ok").inc()
+        payload = decode.encode_response(response, json=is_json)
+        return Response(payload, media_type=JSON_TYPE if is_json else PROTOBUF_TYPES[0])
+
+    return endpoint
 
 
 def _content_type(request: Request) -> str:
@@ -110,7 +123,8 @@ def _too_large(limit: int) -> str:
             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE) or raise the collector's --max-request-bytes")
 
 
-def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics) -> Response:
+def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics,
+                    signal: str) -> Response:
     if isinstance(exc, RetryableError):
         outcome, http, code = "retry", 503, code_pb2.UNAVAILABLE
     elif isinstance(exc, PayloadTooLargeError):
@@ -121,7 +135,7 @@ def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics) ->
         outcome, http, code = "invalid", 400, code_pb2.INVALID_ARGUMENT
     else:
         raise exc
-    metrics.requests.labels("http", "traces", outcome).inc()
+    metrics.requests.labels("http", signal, outcome).inc()
     response = _status(http, code, str(exc), is_json)
     if http == 503:
         # whole seconds, rounded up: never tell a sender to come back sooner than configured

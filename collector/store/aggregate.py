@@ -44,11 +44,12 @@ def _trace_row(trace_id: str, items: Sequence[tuple[SpanRecord, int]]) -> tuple:
 
 def _root_fields(root: tuple) -> tuple:
     status = "ERROR" if root[r.STATUS] == r.STATUS_ERROR else "OK"
-    return (root[r.NAME], root[r.SPAN_ID], status, _preview(root[r.INPUTS]),
-            _preview(root[r.OUTPUTS]))
+    return (root[r.NAME], root[r.SPAN_ID], status, preview(root[r.INPUTS]),
+            preview(root[r.OUTPUTS]))
 
 
-def _preview(text: str | None) -> str | None:
+def preview(text: str | None) -> str | None:
+    """A trace's request/response preview of its root span's inputs/outputs JSON."""
     return text if text is None or len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS]
 
 

@@ -8,7 +8,9 @@ never locked out for long; a failed pass (the store is down, say) is logged and 
 one tries again: retention never stops the collector.
 
 The thread always runs, even without a global setting, because per-experiment settings can
-be changed through the API at any time; an idle pass costs one small query.
+be changed through the API at any time; an idle pass costs one small query. Each pass also
+deletes log records of spans received more than a day ago (:func:`log_events.purge_expired`):
+what they gave their span stays in the span.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 
 from sqlalchemy import Engine
 
+from spyglass.collector.store import log_events
 from spyglass.collector.store.experiment_queries import MAX_RETENTION_DAYS, retention_policies
 from spyglass.collector.store.traces import delete_traces_before
 from spyglass.errors import ConfigurationError
@@ -83,15 +86,18 @@ class RetentionTask:
 
     def run_once(self) -> int:
         """One pass; errors are logged, never raised (the next pass tries again)."""
-        deleted = 0
+        deleted = expired = 0
         try:
             deleted = run_pass(self.engine, self.global_days, batch=self.batch,
                                stop=self._stop)
+            expired = log_events.purge_expired(self.engine)
         except Exception as exc:  # a store outage must not end retention or the collector
             log.warning("trace retention pass failed, retrying in %.0fs: %s", self.interval,
                         (str(exc).strip().splitlines() or [type(exc).__name__])[0])
         else:
             if deleted:
                 log.info("trace retention deleted %d trace(s) past their retention", deleted)
+            if expired:
+                log.debug("deleted %d log record(s) of spans received over a day ago", expired)
         self.passes += 1
         return deleted

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from spyglass.collector.store.models import SpanRow
+from spyglass.collector.store.models import SpanLogEvent, SpanRow
 
 TRACE_COLUMNS: tuple[str, ...] = (
     "trace_id", "experiment_id", "experiment_rank", "name", "root_span_id", "status",
@@ -114,6 +114,95 @@ class Statements:
     @cached_property
     def experiment_by_id(self) -> str:
         return f"SELECT experiment_id FROM experiments WHERE experiment_id = {self.param}"
+
+    # --- log records of spans (store/log_events.py) ---------------------------------------
+
+    any_log_event = "SELECT 1 FROM span_log_events LIMIT 1"
+
+    @cached_property
+    def insert_log_event(self) -> str:
+        columns = [c.name for c in SpanLogEvent.__table__.columns]
+        values = ", ".join([self.param] * len(columns))
+        return (f"INSERT INTO span_log_events ({', '.join(columns)}) VALUES ({values}) "
+                "ON CONFLICT (trace_id, span_id, record_key) DO NOTHING")
+
+    _LOG_COLUMNS = ("trace_id", "span_id", "kind", "time_unix_nano", "seq", "record_key",
+                    "content")
+    _SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "inputs", "outputs",
+                     "attributes", "events")
+
+    def _lookup(self, columns: tuple[str, ...], table: str, keys: tuple[str, ...],
+                n_keys: int) -> str:
+        """``columns`` of the rows of ``table`` matching any of ``n_keys`` key tuples (values
+        of ``keys``), one index probe per tuple; parameters from :meth:`key_params`.
+
+        On PostgreSQL the probe is a LATERAL subquery behind ``OFFSET 0``, so the primary
+        key index is used even before the table has statistics (right after a bulk load
+        the planner would otherwise scan the whole table).
+        """
+        names = ", ".join(f"x.{c}" for c in columns)
+        if self.dialect == "postgresql":
+            arrays = ", ".join(["%s::text[]"] * len(keys))
+            where = " AND ".join(f"y.{k} = p.{k}" for k in keys)
+            return (f"SELECT {names} FROM unnest({arrays}) AS p({', '.join(keys)}) "
+                    f"JOIN LATERAL (SELECT {', '.join(columns)} FROM {table} y "
+                    f"WHERE {where} OFFSET 0) x ON true")
+        row = "(" + ", ".join(["?"] * len(keys)) + ")"
+        on = " AND ".join(f"x.{k} = p.{k}" for k in keys)
+        return (f"WITH p({', '.join(keys)}) AS (VALUES {', '.join([row] * n_keys)}) "
+                f"SELECT {names} FROM p JOIN {table} x ON {on}")
+
+    def key_params(self, key_tuples: list[tuple[str, ...]]) -> list:
+        """Parameters of a :meth:`_lookup` statement for these key tuples."""
+        if self.dialect == "postgresql":
+            return [list(column) for column in zip(*key_tuples)]
+        return [value for key in key_tuples for value in key]
+
+    def log_events_of(self, n_pairs: int) -> str:
+        """Rows of (trace_id, span_id) pairs."""
+        return self._lookup(self._LOG_COLUMNS, "span_log_events", ("trace_id", "span_id"),
+                            n_pairs)
+
+    def log_events_of_traces(self, n_traces: int) -> str:
+        """Rows of whole traces, one probe per trace (callers filter the spans they want);
+        key tuples ``(trace_id,)``."""
+        return self._lookup(self._LOG_COLUMNS, "span_log_events", ("trace_id",), n_traces)
+
+    def spans_of(self, n_pairs: int) -> str:
+        return self._lookup(self._SPAN_COLUMNS, "spans", ("trace_id", "span_id"), n_pairs)
+
+    @cached_property
+    def update_span_content(self) -> str:
+        p = self.param
+        return (f"UPDATE spans SET inputs = {p}, outputs = {p}, events = {p} "
+                f"WHERE trace_id = {p} AND span_id = {p}")
+
+    @cached_property
+    def update_root_previews(self) -> str:
+        p = self.param
+        return (f"UPDATE traces SET request_preview = {p}, response_preview = {p} "
+                f"WHERE trace_id = {p} AND root_span_id = {p}")
+
+    # PostgreSQL: a log writer takes each trace's row lock (inserting a row without spans
+    # where none exists yet, deleted again before COMMIT), so that it and a span writer of
+    # the same trace run one after the other, never both unaware of each other.
+    lock_traces = (
+        "INSERT INTO traces (trace_id, experiment_id, experiment_rank, status, input_tokens, "
+        "output_tokens, total_tokens, cost, span_count, error_count, created_at_ns, "
+        "last_span_at_ns) SELECT t, 0, 0, 'IN_PROGRESS', 0, 0, 0, 0, 0, 0, %s, %s "
+        "FROM unnest(%s::text[]) AS t ORDER BY t "
+        "ON CONFLICT (trace_id) DO UPDATE SET last_span_at_ns = traces.last_span_at_ns "
+        "RETURNING trace_id, span_count")
+    drop_trace_placeholders = ("DELETE FROM traces WHERE trace_id = ANY(%s) "
+                               "AND span_count = 0")
+
+    @cached_property
+    def purge_log_events(self) -> str:
+        """Delete up to a number of rows received before a time (parameters: time, limit)."""
+        p = self.param
+        return ("DELETE FROM span_log_events WHERE (trace_id, span_id, record_key) IN "
+                "(SELECT trace_id, span_id, record_key FROM span_log_events "
+                f"WHERE received_at_ns < {p} LIMIT {p})")
 
 
 SQLITE = Statements("sqlite", "?")

@@ -1,12 +1,13 @@
 """The write path: a bounded queue in front of one writer thread that commits in groups.
 
-Receivers submit each request's spans and wait for the future; the writer takes every
-request waiting (up to ``max_batch_spans``), writes them in ONE transaction and resolves
-all their futures after COMMIT returns. Acknowledgement therefore always follows a durable
-commit, and durability costs one commit per group, not per request.
+Receivers submit each request's spans (or log records) and wait for the future; the writer
+takes every request waiting (up to ``max_batch_spans``), writes them in ONE transaction
+(spans and log records in one each) and resolves all their futures after COMMIT returns.
+Acknowledgement therefore always follows a durable commit, and durability costs one commit
+per group, not per request.
 
-When the queue holds ``max_queue_spans`` spans, :meth:`Writer.submit` raises
-:class:`OverloadedError` at once (backpressure, not growth).
+When the queue holds ``max_queue_spans`` items, :meth:`Writer.submit` and
+:meth:`Writer.submit_logs` raise :class:`OverloadedError` at once (backpressure, not growth).
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from spyglass.collector import records as r
 from spyglass.collector.metrics import CollectorMetrics
+from spyglass.collector.log_records import LogEventRow
 from spyglass.collector.records import ExperimentRef, SpanRecord
-from spyglass.collector.store import aggregate
+from spyglass.collector.store import aggregate, log_events
 from spyglass.collector.store.checkpoint import Checkpointer
 from spyglass.collector.store.engine import sqlite_path
 from spyglass.collector.store.experiments import ExperimentResolver
@@ -34,6 +36,8 @@ from spyglass.errors import OverloadedError, SpyglassError, StoreUnavailableErro
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # attempts for one group when the database is unreachable, deadlocks or is busy
 WRITE_ATTEMPTS = 3
 RETRY_PAUSE_S = 0.2
@@ -41,7 +45,8 @@ RETRY_PAUSE_S = 0.2
 
 @dataclass(slots=True)
 class _Pending:
-    records: list[SpanRecord]
+    records: list[SpanRecord] | list[LogEventRow]
+    logs: bool = False  # log records, not spans
     future: Future = field(default_factory=Future)
 
 
@@ -82,8 +87,15 @@ class Writer:
         self._thread.start()
 
     def submit(self, records: list[SpanRecord]) -> "Future[int]":
-        """Queue ``records``; the future gives the number of newly stored spans after COMMIT."""
-        pending = _Pending(records)
+        """Queue ``records``; the future gives their number after COMMIT."""
+        return self._enqueue(_Pending(records))
+
+    def submit_logs(self, rows: list[LogEventRow]) -> "Future[int]":
+        """Queue log records of spans; the future gives their number after COMMIT."""
+        return self._enqueue(_Pending(rows, logs=True))
+
+    def _enqueue(self, pending: _Pending) -> "Future[int]":
+        records = pending.records
         if not records:
             pending.future.set_result(0)
             return pending.future
@@ -141,8 +153,17 @@ class Writer:
             return group
 
     def _commit_group(self, group: list[_Pending]) -> None:
+        spans = [p for p in group if not p.logs]
+        logs = [p for p in group if p.logs]
+        if spans:
+            self._commit_part(spans, self._write, "spans")
+        if logs:
+            self._commit_part(logs, self._write_logs, "log records")
+
+    def _commit_part(self, group: list[_Pending], write: Callable[[list], None],
+                     what: str) -> None:
         try:
-            self._write_with_retries([rec for p in group for rec in p.records])
+            self._write_with_retries(write, [rec for p in group for rec in p.records])
         except StoreUnavailableError as exc:
             for p in group:
                 p.future.set_exception(exc)
@@ -150,22 +171,22 @@ class Writer:
         except self._db_errors as exc:
             if len(group) > 1:  # find the request the database refuses; commit the others
                 for p in group:
-                    self._commit_group([p])
+                    self._commit_part([p], write, what)
                 return
-            log.error("the store refused a request's spans: %s", exc)
+            log.error("the store refused a request's %s: %s", what, exc)
             group[0].future.set_exception(SpyglassError(
-                f"the store refused these spans: {_short(exc)}; nothing from this request was "
-                "stored. Check the span values named in the error."))
+                f"the store refused these {what}: {_short(exc)}; nothing from this request "
+                "was stored. Check the values named in the error."))
             return
         for p in group:
             p.future.set_result(len(p.records))
 
-    def _write_with_retries(self, recs: list[SpanRecord]) -> None:
+    def _write_with_retries(self, write: Callable[[list], None], items: list) -> None:
         last: BaseException | None = None
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 started = time.perf_counter()
-                inserted = self._write(recs)
+                write(items)
             except self._db_errors as exc:
                 self._discard_connection()
                 kind = _retryable_kind(exc)
@@ -176,8 +197,6 @@ class Writer:
                 time.sleep(RETRY_PAUSE_S * (attempt + 1))
                 continue
             self._metrics.commit_latency.observe(time.perf_counter() - started)
-            self._metrics.commit_spans.observe(len(recs))
-            self._metrics.spans_stored.inc(inserted)
             return
         raise StoreUnavailableError(
             f"the trace store is unavailable ({_short(last)}); nothing was acknowledged, "
@@ -200,25 +219,48 @@ class Writer:
             pass
         self._conn = None
 
-    def _write(self, recs: Sequence[SpanRecord]) -> int:
-        """Write ``recs`` in one transaction; returns how many spans were new."""
+    def _write(self, recs: Sequence[SpanRecord]) -> None:
+        """Write spans in one transaction, applying log records that wait for them."""
+        fresh, attached = self._transaction(lambda cursor: self._write_spans(cursor, recs))
+        self._metrics.commit_spans.observe(len(recs))
+        self._metrics.spans_stored.inc(len(fresh))
+        if attached:
+            self._metrics.log_records_attached.labels("span_arrived").inc(attached)
+
+    def _write_spans(self, cursor: Any,
+                     recs: Sequence[SpanRecord]) -> tuple[list[SpanRecord], int]:
+        """The spans' statements; returns the newly stored records and the number of log
+        records applied to them."""
+        recs = sorted(recs, key=lambda rec: (rec.row[r.TRACE_ID], rec.row[r.SPAN_ID]))
+        new_keys = self._insert_spans(cursor, [rec.row for rec in recs])
+        fresh = _fresh_records(recs, new_keys)
+        resolved: dict[ExperimentRef, int] = {}  # a request's spans share a few refs
+        for ref in {rec.experiment for rec in fresh}:
+            resolved[ref] = self._experiments.resolve(cursor, ref)
+        with_ids = [(rec, resolved[rec.experiment]) for rec in fresh]
+        traces = aggregate.trace_rows(with_ids)
+        if traces:  # takes the traces' row locks (PostgreSQL) before looking for logs
+            cursor.executemany(self._st.upsert_trace, traces)
+        self._upsert_key_values(cursor, fresh)
+        attached = log_events.attach_to_new_spans(cursor, self._st, [rec.row for rec in fresh])
+        return fresh, attached
+
+    def _write_logs(self, rows: Sequence[LogEventRow]) -> None:
+        """Write log records of spans in one transaction, applying them to stored spans."""
+        counts = self._transaction(
+            lambda cursor: log_events.write_log_rows(cursor, self._st, rows))
+        self._metrics.log_records_attached.labels("span_stored").inc(counts.attached)
+        self._metrics.log_records_pending.inc(counts.pending)
+
+    def _transaction(self, body: Callable[[Any], T]) -> T:
+        """Run ``body(cursor)`` in one transaction on the write connection; its result."""
         conn = self._connection()
         cursor = conn.cursor()
         sqlite = self._st.dialect == "sqlite"
         try:
             if sqlite:  # take the write lock now, not at the first insert (no upgrade deadlock)
                 cursor.execute("BEGIN IMMEDIATE")
-            recs = sorted(recs, key=lambda rec: (rec.row[r.TRACE_ID], rec.row[r.SPAN_ID]))
-            new_keys = self._insert_spans(cursor, [rec.row for rec in recs])
-            fresh = _fresh_records(recs, new_keys)
-            resolved: dict[ExperimentRef, int] = {}  # a request's spans share a few refs
-            for ref in {rec.experiment for rec in fresh}:
-                resolved[ref] = self._experiments.resolve(cursor, ref)
-            with_ids = [(rec, resolved[rec.experiment]) for rec in fresh]
-            traces = aggregate.trace_rows(with_ids)
-            if traces:
-                cursor.executemany(self._st.upsert_trace, traces)
-            self._upsert_key_values(cursor, fresh)
+            result = body(cursor)
             if sqlite:
                 cursor.execute("COMMIT")
             else:
@@ -230,7 +272,7 @@ class Writer:
         finally:
             cursor.close()
         self._experiments.commit()
-        return len(fresh)
+        return result
 
     def _insert_spans(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
         """Insert spans not stored yet; returns the keys of those this call inserted."""

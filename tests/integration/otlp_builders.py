@@ -1,4 +1,5 @@
-"""Small builders for OTLP trace export requests, for tests that talk OTLP without an SDK.
+"""Small builders for OTLP trace and logs export requests, for tests that talk OTLP without
+an SDK.
 
 Typical use::
 
@@ -8,6 +9,9 @@ Typical use::
     request = make_request([root, child], resource={"service.name": "shop"})
     body = request.SerializeToString()          # application/x-protobuf
     doc = to_otlp_json(request)                 # application/json (hex ids), a dict
+
+Log records: ``make_logs_request([make_log_record(trace_id, span_id, event_name=...,
+body={...})])``; ``to_otlp_json`` converts either kind of request.
 
 Ids are raw ``bytes`` (16 for a trace, 8 for a span) as in the protobuf; :func:`hex_id`
 gives the lower-case hex the collector stores. Attribute values are plain Python values
@@ -22,16 +26,20 @@ import time
 from typing import Any, Iterable, Mapping, Sequence
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import (
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
 )
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 __all__ = [
     "STATUS_ERROR", "STATUS_OK", "STATUS_UNSET", "any_value", "hex_id", "key_values",
-    "make_request", "make_span", "new_span_id", "new_trace_id", "to_otlp_json",
+    "make_log_record", "make_logs_request", "make_request", "make_span", "new_span_id",
+    "new_trace_id", "to_otlp_json",
 ]
 
 STATUS_UNSET = Status.STATUS_CODE_UNSET
@@ -131,8 +139,46 @@ def make_request(
     )])
 
 
-def to_otlp_json(request: ExportTraceServiceRequest) -> dict[str, Any]:
-    """The request in OTLP/JSON form: lowerCamelCase keys, integer enums, hex ids.
+def make_log_record(
+    trace_id: bytes = b"",
+    span_id: bytes = b"",
+    *,
+    event_name: str = "",
+    body: Any = None,
+    attributes: Mapping[str, Any] | None = None,
+    time_ns: int | None = None,
+    severity_text: str = "",
+    severity_number: int = 0,
+) -> LogRecord:
+    """One log record, of span ``span_id`` of trace ``trace_id`` (empty: no span context);
+    ``body`` is a plain Python value (dict → kvlist), ``None`` for no body."""
+    record = LogRecord(
+        time_unix_nano=time.time_ns() if time_ns is None else time_ns,
+        trace_id=trace_id, span_id=span_id, event_name=event_name,
+        attributes=key_values(attributes), severity_text=severity_text,
+        severity_number=severity_number,  # type: ignore[arg-type]
+    )
+    if body is not None:
+        record.body.CopyFrom(any_value(body))
+    return record
+
+
+def make_logs_request(
+    records: Iterable[LogRecord],
+    *,
+    resource: Mapping[str, Any] | None = None,
+    scope_name: str = "spyglass-tests",
+) -> ExportLogsServiceRequest:
+    """A logs export request holding ``records`` under one resource and one scope."""
+    return ExportLogsServiceRequest(resource_logs=[ResourceLogs(
+        resource=Resource(attributes=key_values(resource)),
+        scope_logs=[ScopeLogs(scope=InstrumentationScope(name=scope_name),
+                              log_records=list(records))],
+    )])
+
+
+def to_otlp_json(request: Message) -> dict[str, Any]:
+    """A trace or logs request in OTLP/JSON form: lowerCamelCase keys, integer enums, hex ids.
 
     Returns a dict (``json.dumps`` it to send), so a test can still break a field first.
     """
@@ -143,6 +189,10 @@ def to_otlp_json(request: ExportTraceServiceRequest) -> dict[str, Any]:
                 _ids_to_hex(span)
                 for link in span.get("links", []):
                     _ids_to_hex(link)
+    for resource_logs in doc.get("resourceLogs", []):
+        for scope_logs in resource_logs.get("scopeLogs", []):
+            for record in scope_logs.get("logRecords", []):
+                _ids_to_hex(record)
     return doc
 
 

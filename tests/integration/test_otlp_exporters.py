@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping
 
 import grpc
 import pytest
@@ -30,11 +30,12 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
     OTLPSpanExporter as HttpSpanExporter,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, Tracer
 from sqlalchemy import Engine, text
 
+from otel_sdk import RecordingExporter
 from spyglass.collector.cost import PriceTable
 from spyglass.collector.server import Collector
 
@@ -161,25 +162,6 @@ CONVENTIONS = [
 
 
 # --- exporting through the SDK --------------------------------------------------------------
-
-
-class RecordingExporter(SpanExporter):
-    """Wraps an exporter and keeps each export's result, so a failed export fails the test."""
-
-    def __init__(self, inner: SpanExporter) -> None:
-        self.inner = inner
-        self.results: list[SpanExportResult] = []
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        result = self.inner.export(spans)
-        self.results.append(result)
-        return result
-
-    def shutdown(self) -> None:
-        self.inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return self.inner.force_flush(timeout_millis)
 
 
 def otlp_exporter(kind: str, collector: Collector, compression: Any = None,
