@@ -24,10 +24,13 @@ from spyglass.v1 import (
 )
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 _RETRY_POLICY = json.dumps({"methodConfig": [{
     "name": [{"service": "spyglass.v1.TraceService"}, {"service": "spyglass.v1.ExperimentService"},
-             {"service": "spyglass.v1.AssessmentService"}],
+             {"service": "spyglass.v1.AssessmentService"},
+             {"service": "spyglass.v1.DatasetService"},
+             {"service": "spyglass.v1.EvaluationService"}],
     "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "2s",
                     "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
 }]})
@@ -72,6 +75,7 @@ class SpyglassClient:
         else:
             self._channel = grpc.insecure_channel(address, options=options)
         self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        self._stubs: dict[Any, Any] = {}
         self._traces = traces_pb2_grpc.TraceServiceStub(self._channel)
         self._experiments = experiments_pb2_grpc.ExperimentServiceStub(self._channel)
         self._assessments = assessments_pb2_grpc.AssessmentServiceStub(self._channel)
@@ -79,11 +83,38 @@ class SpyglassClient:
     def close(self) -> None:
         self._channel.close()
 
-    def _call(self, method: Callable[..., T], request: Any) -> T:
+    def stub(self, stub_class: Callable[[grpc.Channel], S]) -> S:
+        """A stub of ``stub_class`` (e.g. ``DatasetServiceStub``) on this client's channel,
+        made once and cached, so other modules can call services this class does not wrap;
+        call its methods through :meth:`call` to get the same errors and metadata."""
+        found = self._stubs.get(stub_class)
+        if found is None:
+            found = self._stubs[stub_class] = stub_class(self._channel)
+        return found
+
+    def call(self, method: Callable[..., T], request: Any, *,
+             timeout: float | None = None) -> T:
+        """``method(request)`` of a stub with this client's API key and timeout; a failed
+        call raises the matching :mod:`spyglass.errors` class."""
         try:
-            return method(request, timeout=self.timeout, metadata=self._metadata)
+            return method(request, timeout=timeout or self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise _translate(exc, self.address) from None
+
+    def call_future(self, method: Any, request: Any, *, timeout: float | None = None) -> Any:
+        """Start ``method(request)`` without waiting for it (``method.future``): a
+        client-streaming call can then be fed while it runs. Wait with :meth:`result`."""
+        return method.future(request, timeout=timeout or self.timeout, metadata=self._metadata)
+
+    def result(self, future: Any) -> Any:
+        """The response of a call started by :meth:`call_future`, errors translated as in
+        :meth:`call`."""
+        try:
+            return future.result()
+        except grpc.RpcError as exc:
+            raise _translate(exc, self.address) from None
+
+    _call = call  # the name the methods below use
 
     # -- experiments ---------------------------------------------------------------------
 

@@ -33,8 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from spyglass.collector.store.models import Experiment, ExperimentTag
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.traces import (
-    SortKey, check_key, decode_token, encode_token, fingerprint, keyset_after,
-    parse_experiment_id,
+    SortKey, check_key, fingerprint, keyset_page, parse_experiment_id,
 )
 from spyglass.errors import (
     AlreadyExistsError, InvalidArgumentError, InvalidFilterError, NotFoundError,
@@ -125,23 +124,8 @@ def search_experiments(engine: Engine, filter_text: str, order_by: Sequence[str]
     conditions = parse_filter(filter_text, dialect)
     keys = _sort_keys(order_by, dialect)
     search = fingerprint("experiments", filter_text, list(order_by))
-    labels = [key.expr.label(f"sort_{i}") for i, key in enumerate(keys)]
-    query = select(Experiment.__table__, *labels).where(*conditions)
-    if page_token:
-        after = decode_token(page_token, search)["after"]
-        if len(after) != len(keys):
-            raise InvalidArgumentError("page_token does not fit this search; start again "
-                                       "without a page token")
-        query = query.where(keyset_after(keys, after))
-    query = query.order_by(*(k.expr.desc() if k.descending else k.expr.asc() for k in keys))
-    with engine.connect() as connection:
-        rows = connection.execute(query.limit(limit + 1)).all()
-        page = _with_tags(connection, rows[:limit])
-    if len(rows) <= limit:
-        return page, ""
-    last = rows[limit - 1]._mapping
-    return page, encode_token({"q": search,
-                               "after": [last[f"sort_{i}"] for i in range(len(keys))]})
+    query = select(Experiment.__table__).where(*conditions)
+    return keyset_page(engine, query, keys, search, page_token, limit, _with_tags)
 
 
 def set_retention(engine: Engine, experiment_id: str, days: int | None) -> pb.Experiment:

@@ -207,6 +207,23 @@ def _kind_of(field: Field) -> _Kind:
     return _KEY_VALUE
 
 
+@dataclass(frozen=True, slots=True)
+class FieldSet:
+    """The fields of one search's filters; the grammar, literal checks and SQL for values
+    are shared. ``resolve`` maps a path's segments (text, was-backticked) to a Field (None
+    when unknown), ``kind_of`` says what a field accepts, ``unknown`` words the error for
+    an unknown field. Trace search uses :data:`TRACE_FIELD_SET`; other searches (datasets)
+    bring their own and compile with a :class:`Compiler` subclass."""
+
+    resolve: Callable[[tuple[tuple[str, bool], ...]], Field | None]
+    kind_of: Callable[[Field], _Kind]
+    unknown: Callable[[str], str]
+
+
+# what a field of another search may be (see FieldSet)
+TEXT_KIND, NUMBER_KIND, KEY_VALUE_KIND = _TEXT, _NUMBER, _KEY_VALUE
+
+
 def _quote_key(key: str) -> str:
     if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_\-]*", key):
         return key
@@ -373,8 +390,9 @@ def _unexpected_character(char: str) -> str:
 class _Parser:
     """Recursive descent over the grammar in the module docstring."""
 
-    def __init__(self, source: _Source) -> None:
+    def __init__(self, source: _Source, fields: FieldSet | None = None) -> None:
         self.source = source
+        self.fields = fields or TRACE_FIELD_SET
         self.lexer = _Lexer(source)
         self.tok = self.lexer.token_at(0)
         self.depth = 0
@@ -469,9 +487,9 @@ class _Parser:
         return Comparison(field, op, _Checker(self, field, path).value(op, op_pos, literals))
 
     def field(self, path: _Token) -> Field:
-        field = _resolve(path.value)  # type: ignore[arg-type]
+        field = self.fields.resolve(path.value)  # type: ignore[arg-type]
         if field is None:
-            raise self.fail(_unknown_field(self.spelling(path)), path.pos)
+            raise self.fail(self.fields.unknown(self.spelling(path)), path.pos)
         return field
 
     def operator(self, path: _Token) -> str:
@@ -566,11 +584,14 @@ def _unknown_field(spelling: str) -> str:
     return f"unknown field '{spelling}'; {hint}fields are {FIELDS_HELP}"
 
 
+TRACE_FIELD_SET = FieldSet(_resolve, _kind_of, _unknown_field)
+
+
 class _Checker:
     """Checks an operator and its literals against a field; normalizes the value."""
 
     def __init__(self, parser: _Parser, field: Field, path: _Token) -> None:
-        self.parser, self.field, self.kind = parser, field, _kind_of(field)
+        self.parser, self.field, self.kind = parser, field, parser.fields.kind_of(field)
         self.name = parser.spelling(path)
 
     def value(self, op: str, op_pos: int, literals: list[tuple[Scalar, int]]) -> Value:
@@ -652,15 +673,16 @@ def _show(value: Scalar) -> str:
     return repr(value)
 
 
-def parse_filter(text: str) -> Node | None:
-    """The AST of a filter string; None when it is empty or only whitespace."""
+def parse_filter(text: str, fields: FieldSet | None = None) -> Node | None:
+    """The AST of a filter string over ``fields`` (default: trace search's); None when it
+    is empty or only whitespace."""
     if not isinstance(text, str):
         raise InvalidFilterError(f"a filter is a string, got {type(text).__name__}")
     source = _Source(text, "filter")
     source.check_size()
     if not text.strip():
         return None
-    return _Parser(source).parse()
+    return _Parser(source, fields).parse()
 
 
 # ---------------------------------------------------------------------------------------
@@ -869,6 +891,9 @@ class _Compiler:
             values = list(value)  # type: ignore[arg-type]
             return expr.in_(values) if op == "IN" else expr.not_in(values)
         return _COMPARE[op](expr, value)
+
+
+Compiler = _Compiler  # other searches subclass it, overriding comparison() (see FieldSet)
 
 
 def _normalize(node: Node, negate: bool = False) -> Node:

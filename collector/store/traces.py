@@ -128,6 +128,31 @@ def keyset_after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElemen
     return or_(*branches)
 
 
+def keyset_page(engine: Engine, query: Any, keys: Sequence[SortKey], search: str,
+                page_token: str, limit: int,
+                messages: Callable[[Connection, Sequence[Any]], list[Any]],
+                ) -> tuple[list[Any], str]:
+    """One page (at most ``limit`` rows) of ``query`` in the order of ``keys`` (the last one
+    unique), resuming after ``page_token``, as ``messages(connection, rows)``; and the token
+    of the next page ("" when none follows). ``search`` is the search's fingerprint."""
+    query = query.add_columns(*(k.expr.label(f"sort_{i}") for i, k in enumerate(keys)))
+    if page_token:
+        after = decode_token(page_token, search)["after"]
+        if len(after) != len(keys):
+            raise InvalidArgumentError("page_token does not fit this search; start again "
+                                       "without a page token")
+        query = query.where(keyset_after(keys, after))
+    query = query.order_by(*(k.expr.desc() if k.descending else k.expr.asc() for k in keys))
+    with engine.connect() as connection:
+        rows = connection.execute(query.limit(limit + 1)).all()
+        page = messages(connection, rows[:limit])
+    if len(rows) <= limit:
+        return page, ""
+    last = rows[limit - 1]._mapping
+    return page, encode_token({"q": search,
+                               "after": [last[f"sort_{i}"] for i in range(len(keys))]})
+
+
 def check_key(key: str, what: str = "key") -> str:
     """A tag or metadata key: 1 to 250 characters."""
     if not key:
