@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.spyglass-installed
 
-.PHONY: demo test install bench proto clean
+.PHONY: demo demo-ingest test install bench proto clean
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,13 +17,18 @@ $(STAMP): pyproject.toml setup.py
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(PY) examples/customer_support_bot.py
+
+demo-ingest: $(STAMP)
 	$(PY) examples/ingest_demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# `make bench BENCH=evaluate` runs benchmarks/evaluate.py; see README "Performance".
+BENCH ?= ingest
 bench: $(STAMP)
-	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/$(BENCH).py
 
 # Regenerates the gRPC modules from proto/spyglass/v1/*.proto with the grpcio-tools pinned in
 # pyproject.toml; tests/unit/test_proto.py runs the same command and fails when they differ.

@@ -1,1 +1,25 @@
-"""Evaluation library and service (built by the evaluator issues)."""
+"""Evaluation library: ``evaluate()`` with scorers and LLM judges, datasets, stored runs.
+
+Names are exported lazily (importing ``spyglass.evaluator`` loads neither pandas nor gRPC
+stubs until one is used)::
+
+    from spyglass.evaluator import evaluate, get_evaluation_run, search_evaluation_runs
+    from spyglass.evaluator import compare_runs, EvaluationResult
+"""
+
+from __future__ import annotations
+
+from spyglass.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "evaluate": "spyglass.evaluator.harness",
+    "EvaluationResult": "spyglass.evaluator.results",
+    "get_evaluation_run": "spyglass.evaluator.runs",
+    "search_evaluation_runs": "spyglass.evaluator.runs",
+    "get_evaluation_results": "spyglass.evaluator.runs",
+    "compare_runs": "spyglass.evaluator.compare",
+    "RunComparison": "spyglass.evaluator.compare",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -233,6 +233,18 @@ def _render(rows: list[dict[str, Any]], fmt: str) -> str:
     return "\n".join(lines)
 
 
+def _register_components() -> None:
+    """Command groups that live beside their component (imported here: they are light)."""
+    from spyglass.evaluator.cli import eval_group
+    from spyglass.evaluator.datasets.cli import datasets
+
+    cli.add_command(eval_group)
+    cli.add_command(datasets)
+
+
+_register_components()
+
+
 def main() -> None:
     """Console entry point: typed errors become one readable line and exit status 1."""
     try:

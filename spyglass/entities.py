@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from spyglass.v1 import assessments_pb2, experiments_pb2, traces_pb2
+from spyglass.v1 import assessments_pb2, evaluation_pb2, experiments_pb2, traces_pb2
 
 
 def _json(text: str | None) -> Any:
@@ -254,3 +254,100 @@ class Experiment:
     def from_proto(m: experiments_pb2.Experiment) -> "Experiment":
         return Experiment(m.experiment_id, m.name, m.lifecycle_stage, m.creation_time_ms,
                           m.last_update_time_ms, dict(m.tags), _opt(m, "retention_days"))
+
+
+@dataclass
+class EvaluationRun:
+    """One ``evaluate()`` run as stored: what was evaluated with which scorers, its status,
+    metrics (``"<scorer>/score"`` …, NaN where nothing was scored) and judge usage."""
+
+    run_id: str
+    experiment_id: str
+    name: str
+    status: str  # RUNNING | FINISHED | FAILED
+    model_id: str | None = None
+    dataset_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+    dataset_version: int | None = None
+    scorers: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    record_count: int = 0
+    start_time_ms: int | None = None
+    end_time_ms: int | None = None
+    error_message: str | None = None
+    judge_input_tokens: int = 0
+    judge_output_tokens: int = 0
+    judge_cost: float | None = None  # USD, from the collector's price table
+    judge_usage: list[dict[str, Any]] = field(default_factory=list)  # per judge model
+
+    @staticmethod
+    def from_proto(m: evaluation_pb2.EvaluationRun) -> "EvaluationRun":
+        usage = m.judge_usage
+        return EvaluationRun(
+            run_id=m.run_id, experiment_id=m.experiment_id, name=m.name,
+            status=evaluation_pb2.EvaluationRun.Status.Name(m.status),
+            model_id=_opt(m, "model_id"), dataset_id=_opt(m, "dataset_id"),
+            dataset_name=_opt(m, "dataset_name"), dataset_digest=_opt(m, "dataset_digest"),
+            dataset_version=_opt(m, "dataset_version"),
+            scorers=[{"name": s.name, "source_type": s.source_type, "source_id": s.source_id,
+                      "aggregations": list(s.aggregations)} for s in m.scorers],
+            metrics=dict(sorted(m.metrics.items())), record_count=m.record_count,
+            start_time_ms=m.start_time_ms, end_time_ms=_opt(m, "end_time_ms"),
+            error_message=_opt(m, "error_message"), judge_input_tokens=usage.input_tokens,
+            judge_output_tokens=usage.output_tokens, judge_cost=_opt(usage, "cost"),
+            judge_usage=[{"model": u.model, "input_tokens": u.input_tokens,
+                          "output_tokens": u.output_tokens, "cost": _opt(u, "cost")}
+                         for u in usage.models])
+
+
+@dataclass
+class EvaluationScore:
+    """One score of one record of an evaluation run (and the feedback it wrote)."""
+
+    name: str
+    value: Any = None
+    score: float | None = None
+    rationale: str | None = None
+    error: AssessmentError | None = None
+    source: AssessmentSource = field(default_factory=AssessmentSource)
+    metadata: dict[str, str] = field(default_factory=dict)
+    assessment_id: str | None = None
+
+
+@dataclass
+class EvaluationRecord:
+    """One evaluated record of a run: its inputs, outputs, expectations, trace and scores."""
+
+    row_index: int
+    input_hash: str
+    inputs: dict[str, Any]
+    expectations: dict[str, Any]
+    outputs: Any = None
+    trace_id: str | None = None
+    dataset_record_id: str | None = None
+    error: str | None = None
+    scores: list[EvaluationScore] = field(default_factory=list)
+
+    @staticmethod
+    def from_proto(m: evaluation_pb2.EvaluationRecord) -> "EvaluationRecord":
+        return EvaluationRecord(
+            row_index=m.row_index, input_hash=m.input_hash, inputs=_json(m.inputs_json) or {},
+            expectations=_json(m.expectations_json) or {},
+            outputs=_json(_opt(m, "outputs_json")), trace_id=_opt(m, "trace_id"),
+            dataset_record_id=_opt(m, "dataset_record_id"), error=_opt(m, "error"),
+            scores=[_evaluation_score(s) for s in m.scores])
+
+
+def _evaluation_score(m: evaluation_pb2.EvaluationScore) -> EvaluationScore:
+    error = None
+    if m.HasField("error"):
+        error = AssessmentError(m.error.error_code, m.error.error_message,
+                                _opt(m.error, "stack_trace"))
+    return EvaluationScore(
+        name=m.name, value=_json(_opt(m, "value_json")), score=_opt(m, "score"),
+        rationale=_opt(m, "rationale"), error=error,
+        source=AssessmentSource(
+            assessments_pb2.AssessmentSource.SourceType.Name(m.source.source_type),
+            m.source.source_id or None),
+        metadata=dict(m.metadata), assessment_id=_opt(m, "assessment_id"))

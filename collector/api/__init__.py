@@ -12,9 +12,13 @@ import grpc
 from sqlalchemy import Engine
 
 
-def add_to_server(server: grpc.aio.Server, engine: Engine) -> None:
-    """Register every spyglass.v1 service on ``server``."""
-    from spyglass.collector.api import assessments, traces
+def add_to_server(server: grpc.aio.Server, engine: Engine,
+                  price_file: str | None = None) -> None:
+    """Register every spyglass.v1 service on ``server`` (``price_file``: the collector's
+    ``--price-file``, for services that price tokens)."""
+    from spyglass.collector.api import assessments, datasets, evaluation, traces
 
     traces.add_to_server(server, engine)
     assessments.add_to_server(server, engine)
+    datasets.add_to_server(server, engine)
+    evaluation.add_to_server(server, engine, price_file)

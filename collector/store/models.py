@@ -9,7 +9,8 @@ PostgreSQL store them as written without a per-row parse on the hot path.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Float, Index, Integer, MetaData, SmallInteger, String, Text,
+    BigInteger, Boolean, Float, Index, Integer, MetaData, PrimaryKeyConstraint, SmallInteger,
+    String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -179,3 +180,209 @@ class AssessmentRow(Base):
         Index(None, "name", "kind", "trace_id"),
         Index(None, "run_id"),
     )
+
+
+class SpanLogEvent(Base):
+    """An OTLP log record that belongs to a span (issue 4): GenAI events and other logs.
+
+    Kept while the span is missing (it may arrive later, at another collector) and after,
+    so that events of one span delivered in several requests are merged whole: the span's
+    canonical inputs/outputs and log-derived events are recomputed from all its rows. Rows
+    are deleted a day after they came (see ``store/log_events.py``).
+    """
+
+    __tablename__ = "span_log_events"
+
+    trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    span_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # hash of the record's protobuf bytes: a re-delivered record is the same row
+    record_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # message | choice | details | event
+    event_name: Mapped[str | None] = mapped_column(String(256))
+    time_unix_nano: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(Integer)  # position in its request (ties in time)
+    content: Mapped[str] = mapped_column(Text)  # JSON
+    received_at_ns: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index(None, "received_at_ns"),)
+
+
+# -- evaluation datasets (migration 0004) ------------------------------------------------
+
+
+class DatasetRow(Base):
+    """A named, versioned evaluation dataset; ``version``, ``digest`` and ``record_count``
+    describe its current records.
+
+    ``digest_sum`` is the running sum (mod 2**256, hex) of the current records' content
+    hashes: a merge adds the new hashes and subtracts the replaced ones, so the digest
+    follows the content without re-reading every record.
+    """
+
+    __tablename__ = "datasets"
+
+    dataset_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(16))
+    digest_sum: Mapped[str] = mapped_column(String(64))
+    record_count: Mapped[int] = mapped_column(BigInteger)
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+    last_update_time_ms: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(String(256))
+    last_updated_by: Mapped[str | None] = mapped_column(String(256))
+
+
+class DatasetTag(Base):
+    """A label on a dataset (not versioned)."""
+
+    __tablename__ = "dataset_tags"
+
+    dataset_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+class DatasetExperiment(Base):
+    """A link between a dataset and an experiment it belongs to."""
+
+    __tablename__ = "dataset_experiments"
+
+    dataset_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+    __table_args__ = (Index(None, "experiment_id", "dataset_id"),)
+
+
+class DatasetVersionRow(Base):
+    """What one version of a dataset holds and which change made it."""
+
+    __tablename__ = "dataset_versions"
+
+    dataset_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(16))
+    record_count: Mapped[int] = mapped_column(BigInteger)
+    inserted_count: Mapped[int] = mapped_column(BigInteger)
+    updated_count: Mapped[int] = mapped_column(BigInteger)
+    deleted_count: Mapped[int] = mapped_column(BigInteger)
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(String(256))
+
+
+class _DatasetRecordState:
+    """The columns of one state of a dataset record (JSON columns hold JSON text).
+
+    Record ids sort in insertion order (they start with the insert time in hex), so
+    ``(dataset_id, dataset_record_id)`` is both the key and the paging order.
+    """
+
+    dataset_id: Mapped[str] = mapped_column(String(40))
+    dataset_record_id: Mapped[str] = mapped_column(String(40))
+    input_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical inputs
+    inputs: Mapped[str] = mapped_column(Text)
+    expectations: Mapped[str] = mapped_column(Text)
+    outputs: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[str] = mapped_column(Text)
+    source_type: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[str | None] = mapped_column(String(256))
+    content_hash: Mapped[str] = mapped_column(String(64))  # what the digest sums
+    version: Mapped[int] = mapped_column(BigInteger)  # the version that wrote this state
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+    last_update_time_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class DatasetRecordRow(_DatasetRecordState, Base):
+    """A dataset's current records: one per canonical inputs."""
+
+    __tablename__ = "dataset_records"
+
+    __table_args__ = (PrimaryKeyConstraint("dataset_id", "dataset_record_id"),
+                      UniqueConstraint("dataset_id", "input_hash"))
+
+
+class DatasetRecordHistory(_DatasetRecordState, Base):
+    """Replaced and deleted record states, kept so that old versions stay readable: a
+    state written in ``version`` and replaced in ``superseded_in`` belongs to the
+    versions in between (``version <= v < superseded_in``)."""
+
+    __tablename__ = "dataset_record_history"
+
+    superseded_in: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (PrimaryKeyConstraint("dataset_id", "dataset_record_id", "version"),)
+
+
+class EvaluationRunRow(Base):
+    """One evaluation run: what was evaluated with which scorers, its status and metrics.
+
+    JSON columns: ``scorers`` (list of {name, source_type, source_id, aggregations}),
+    ``metrics`` ({key: number or null for NaN}), ``judge_usage`` (list of per-model usage).
+    """
+
+    __tablename__ = "evaluation_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    name: Mapped[str] = mapped_column(String(256))
+    model_id: Mapped[str | None] = mapped_column(String(256))
+    dataset_id: Mapped[str | None] = mapped_column(String(64))
+    dataset_name: Mapped[str | None] = mapped_column(String(256))
+    dataset_digest: Mapped[str | None] = mapped_column(String(128))
+    dataset_version: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    scorers: Mapped[str] = mapped_column(Text)
+    metrics: Mapped[str | None] = mapped_column(Text)
+    record_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    start_time_ms: Mapped[int] = mapped_column(BigInteger)
+    end_time_ms: Mapped[int | None] = mapped_column(BigInteger)
+    judge_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    judge_output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    judge_cost: Mapped[float | None] = mapped_column(Float)
+    judge_usage: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(None, "experiment_id", "start_time_ms"),
+        Index(None, "dataset_id"),
+        Index(None, "model_id"),
+    )
+
+
+class EvaluationRecordRow(Base):
+    """One record of an evaluation run: what was scored, on which trace. Keyed by the
+    record's position in the evaluated data, so a retried batch finds what it logged."""
+
+    __tablename__ = "evaluation_records"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    row_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_record_id: Mapped[str | None] = mapped_column(String(64))
+    input_hash: Mapped[str] = mapped_column(String(64))
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    inputs: Mapped[str] = mapped_column(Text)  # JSON object
+    outputs: Mapped[str | None] = mapped_column(Text)  # JSON
+    expectations: Mapped[str] = mapped_column(Text)  # JSON object
+    error: Mapped[str | None] = mapped_column(Text)
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index(None, "trace_id"),)
+
+
+class EvaluationResultRow(Base):
+    """One score of one record of a run (per scorer, or per Feedback name a scorer gave);
+    ``assessment_id`` is the feedback written on the record's trace for it."""
+
+    __tablename__ = "evaluation_results"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    row_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)  # JSON
+    score: Mapped[float | None] = mapped_column(Float)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # JSON {code, message, stack}
+    source_type: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str | None] = mapped_column(String(256))
+    metadata_json: Mapped[str | None] = mapped_column("metadata", Text)
+    assessment_id: Mapped[str | None] = mapped_column(String(64))

@@ -28,6 +28,7 @@ from spyglass.v1 import (
     assessments_pb2, common_pb2, experiments_pb2, experiments_pb2_grpc, traces_pb2,
     traces_pb2_grpc,
 )
+from spyglass.v1 import datasets_pb2, evaluation_pb2
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,7 +44,9 @@ PROTOC_OUTPUTS = ("--python_out", "--pyi_out", "--grpc_python_out")
 FILES = {"spyglass/v1/common.proto": common_pb2.DESCRIPTOR,
          "spyglass/v1/traces.proto": traces_pb2.DESCRIPTOR,
          "spyglass/v1/assessments.proto": assessments_pb2.DESCRIPTOR,
-         "spyglass/v1/experiments.proto": experiments_pb2.DESCRIPTOR}
+         "spyglass/v1/experiments.proto": experiments_pb2.DESCRIPTOR,
+         "spyglass/v1/evaluation.proto": evaluation_pb2.DESCRIPTOR,
+         "spyglass/v1/datasets.proto": datasets_pb2.DESCRIPTOR}
 SERVICES = {
     "TraceService": ["SearchTraces", "GetTrace", "BatchGetTraces", "SetTraceTag",
                      "DeleteTraceTag", "SetTraceMetadata", "DeleteTraces"],
@@ -51,8 +54,16 @@ SERVICES = {
                           "SearchExperiments", "SetExperimentRetention"],
     "AssessmentService": ["CreateAssessment", "GetAssessment", "UpdateAssessment",
                           "DeleteAssessment", "OverrideFeedback"],
+    "EvaluationService": ["CreateEvaluationRun", "LogEvaluationResults",
+                          "FinishEvaluationRun", "GetEvaluationRun", "SearchEvaluationRuns",
+                          "ListEvaluationResults"],
+    "DatasetService": ["CreateDataset", "GetDataset", "SearchDatasets", "DeleteDataset",
+                       "SetDatasetTags", "AddDatasetExperiments", "RemoveDatasetExperiments",
+                       "MergeRecords", "ListRecords", "DeleteRecords", "ListDatasetVersions"],
 }
 STREAMING_METHODS = {"spyglass.v1.TraceService.SearchTraces"}
+# a merge's records arrive in chunks and are committed once, when the stream ends
+CLIENT_STREAMING_METHODS = {"spyglass.v1.DatasetService.MergeRecords"}
 
 
 def proto_sources() -> list[str]:
@@ -164,10 +175,11 @@ def test_service_has_exactly_its_methods(service_name: str) -> None:
     assert [m.name for m in descriptor.methods] == SERVICES[service_name]
 
 
-def test_only_search_traces_streams_and_only_from_the_server() -> None:
+def test_streaming_methods_are_the_ones_meant_to_stream() -> None:
     streaming = {m.full_name for m in all_methods() if m.server_streaming}
     assert streaming == STREAMING_METHODS
-    assert not [m.full_name for m in all_methods() if m.client_streaming]
+    client_streaming = {m.full_name for m in all_methods() if m.client_streaming}
+    assert client_streaming == CLIENT_STREAMING_METHODS
     search = traces_pb2.DESCRIPTOR.services_by_name["TraceService"].methods_by_name[
         "SearchTraces"]
     assert search.output_type.full_name == "spyglass.v1.SearchTracesPage"
@@ -183,6 +195,8 @@ def test_only_search_traces_streams_and_only_from_the_server() -> None:
      "SearchExperimentsResponse"),
     ("ExperimentService.SetExperimentRetention", "SetExperimentRetentionRequest",
      "Experiment"),
+    ("DatasetService.MergeRecords", "MergeRecordsRequest", "MergeRecordsResponse"),
+    ("DatasetService.ListRecords", "ListRecordsRequest", "ListRecordsResponse"),
 ])
 def test_method_types(method: str, request_type: str, response_type: str) -> None:
     (found,) = [m for m in all_methods() if m.full_name == f"spyglass.v1.{method}"]
@@ -203,6 +217,11 @@ def test_update_assessment_takes_a_standard_field_mask() -> None:
     (experiments_pb2.Experiment, ["retention_days"]),
     (traces_pb2.SearchTracesRequest, ["max_results"]),
     (experiments_pb2.SetExperimentRetentionRequest, ["retention_days"]),
+    (evaluation_pb2.EvaluationScore, ["value_json", "score", "rationale", "assessment_id"]),
+    (evaluation_pb2.EvaluationRun, ["model_id", "dataset_id", "end_time_ms", "error_message"]),
+    (evaluation_pb2.JudgeUsage, ["cost"]),
+    (datasets_pb2.GetDatasetRequest, ["version"]),
+    (datasets_pb2.ListRecordsRequest, ["version"]),
 ])
 def test_fields_whose_absence_matters_track_presence(message: type, fields: list[str]) -> None:
     by_name = message.DESCRIPTOR.fields_by_name

@@ -1,0 +1,164 @@
+"""``compare_runs(run_a, run_b)``: what changed between two evaluation runs.
+
+Metric by metric (``b - a`` for every metric either run has) and record by record: records
+of the two runs are matched by their dataset record id when both have one, otherwise by the
+hash of their inputs (so two runs over the same questions compare even without a
+dataset), and every score whose value or numeric score differs is listed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from spyglass.entities import EvaluationRecord, EvaluationRun, EvaluationScore
+from spyglass.evaluator.runs import get_evaluation_results, get_evaluation_run
+
+SHOWN_CHANGES = 10  # changed scores str() lists
+CHANGED_COLUMNS = ["dataset_record_id", "input_hash", "inputs", "score_name", "score_a",
+                   "score_b", "delta", "value_a", "value_b", "trace_id_a", "trace_id_b"]
+
+
+@dataclass
+class RunComparison:
+    """Two runs side by side: ``metric_deltas`` maps each metric to ``b - a`` (NaN when
+    either is missing or NaN); ``metrics`` and ``changed`` are DataFrames."""
+
+    run_a: EvaluationRun
+    run_b: EvaluationRun
+    metric_deltas: dict[str, float]
+    metrics: Any  # DataFrame: metric, run_a, run_b, delta
+    changed: Any  # DataFrame, one row per (record, score) that changed: CHANGED_COLUMNS
+    matched_records: int
+    only_in_a: int
+    only_in_b: int
+
+    def __str__(self) -> str:
+        a, b = self.run_a, self.run_b
+        lines = [f"{_label(a)}  →  {_label(b)}",
+                 f"records: {self.matched_records} matched, {self.only_in_a} only in A, "
+                 f"{self.only_in_b} only in B; {len(self.changed)} score(s) changed"]
+        for row in self.metrics.itertuples(index=False):
+            lines.append(f"  {row.metric:<40} {_num(row.run_a):>9} → {_num(row.run_b):>9}  "
+                         f"({_signed(row.delta)})")
+        if len(self.changed):
+            lines.append("changed scores:")
+        for row in self.changed.head(SHOWN_CHANGES).itertuples(index=False):
+            lines.append(f"  {short(row.inputs):<50} {row.score_name}: "
+                         f"{short(row.value_a, 30)} → {short(row.value_b, 30)}")
+        if len(self.changed) > SHOWN_CHANGES:
+            lines.append(f"  … {len(self.changed) - SHOWN_CHANGES} more in .changed")
+        return "\n".join(lines)
+
+
+def compare_runs(run_a: str | EvaluationRun, run_b: str | EvaluationRun) -> RunComparison:
+    """Compare two runs (ids or EvaluationRun objects) metric by metric and row by row."""
+    import pandas as pd
+
+    a, b = _run(run_a), _run(run_b)
+    keys = list(dict.fromkeys([*a.metrics, *b.metrics]))
+    deltas = {k: _delta(a.metrics.get(k), b.metrics.get(k)) for k in keys}
+    metrics = pd.DataFrame({"metric": keys, "run_a": [a.metrics.get(k, math.nan) for k in keys],
+                            "run_b": [b.metrics.get(k, math.nan) for k in keys],
+                            "delta": [deltas[k] for k in keys]})
+    pairs, only_a, only_b = match_records(get_evaluation_results(a.run_id),
+                                          get_evaluation_results(b.run_id))
+    rows = [row for ra, rb in pairs for row in _changed_scores(ra, rb)]
+    changed = pd.DataFrame(rows, columns=CHANGED_COLUMNS)
+    changed["delta"] = changed["delta"].astype(float)
+    return RunComparison(a, b, deltas, metrics, changed, len(pairs), len(only_a), len(only_b))
+
+
+def match_records(a: list[EvaluationRecord], b: list[EvaluationRecord]
+                  ) -> tuple[list[tuple[EvaluationRecord, EvaluationRecord]],
+                             list[EvaluationRecord], list[EvaluationRecord]]:
+    """Pairs of records of the two runs (by dataset record id, then by inputs hash), and
+    those left unmatched on each side."""
+    pairs: list[tuple[EvaluationRecord, EvaluationRecord]] = []
+    by_id = {r.dataset_record_id: r for r in b if r.dataset_record_id}
+    left_a, used = [], set()
+    for record in a:
+        other = by_id.get(record.dataset_record_id) if record.dataset_record_id else None
+        if other is not None and id(other) not in used:
+            pairs.append((record, other))
+            used.add(id(other))
+        else:
+            left_a.append(record)
+    by_hash: dict[str, list[EvaluationRecord]] = defaultdict(list)
+    for record in b:
+        if id(record) not in used:
+            by_hash[record.input_hash].append(record)
+    unmatched_a = []
+    for record in left_a:
+        candidates = by_hash.get(record.input_hash)
+        if candidates:
+            other = candidates.pop(0)
+            pairs.append((record, other))
+            used.add(id(other))
+        else:
+            unmatched_a.append(record)
+    unmatched_b = [r for r in b if id(r) not in used]
+    pairs.sort(key=lambda p: p[0].row_index)
+    return pairs, unmatched_a, unmatched_b
+
+
+def _changed_scores(a: EvaluationRecord, b: EvaluationRecord) -> Iterable[list[Any]]:
+    scores_a = {s.name: s for s in a.scores}
+    scores_b = {s.name: s for s in b.scores}
+    for name in dict.fromkeys([*scores_a, *scores_b]):
+        sa, sb = scores_a.get(name), scores_b.get(name)
+        score_a, score_b = _score(sa), _score(sb)
+        value_a, value_b = _value(sa), _value(sb)
+        if _same(score_a, score_b) and value_a == value_b:
+            continue
+        yield [a.dataset_record_id or b.dataset_record_id, a.input_hash, a.inputs, name,
+               score_a, score_b, _delta(score_a, score_b), value_a, value_b, a.trace_id,
+               b.trace_id]
+
+
+def _run(run: str | EvaluationRun) -> EvaluationRun:
+    return run if isinstance(run, EvaluationRun) else get_evaluation_run(run)
+
+
+def _score(score: EvaluationScore | None) -> float:
+    return score.score if score is not None and score.score is not None else math.nan
+
+
+def _value(score: EvaluationScore | None) -> Any:
+    if score is None:
+        return None
+    return score.value if score.error is None else f"error: {score.error.error_message}"
+
+
+def _same(x: float, y: float) -> bool:
+    return (math.isnan(x) and math.isnan(y)) or x == y
+
+
+def _delta(a: float | None, b: float | None) -> float:
+    if a is None or b is None:
+        return math.nan
+    return b - a
+
+
+def _label(run: EvaluationRun) -> str:
+    return f"{run.name} ({run.model_id or 'no model id'}, {run.run_id[:8]})"
+
+
+def _num(value: float) -> str:
+    return "nan" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def _signed(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:+.3f}"
+
+
+def short(value: Any, limit: int = 48) -> str:
+    """``value`` as one line of at most ``limit`` characters ("-" for None)."""
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -1,0 +1,30 @@
+"""Scorers: functions and classes that score one evaluated row.
+
+- :func:`scorer` turns a function declaring any of ``inputs``, ``outputs``, ``expectations``,
+  ``trace`` into a scorer; :class:`Scorer` is the base class of class-based ones.
+- LLM judges (:class:`Correctness`, :class:`Guidelines`, ..., :func:`make_judge`) ask an
+  OpenAI-compatible model for a yes/no verdict with a rationale.
+- Heuristic scorers (:class:`ExactMatch`, :class:`Contains`, ...) need no model.
+
+``evaluate()`` calls :meth:`Scorer.run`, which returns :class:`ScoreResult` rows and never
+raises.
+"""
+
+from .base import AGGREGATIONS, Scorer, ScorerInputError
+from .decorator import scorer
+from .embedding import EmbeddingSimilarity
+from .heuristics import Contains, ExactMatch, JsonSchema, JsonValid, RegexMatch
+from .judges import (Correctness, ExpectationsGuidelines, Guidelines, JudgeError, JudgeScorer,
+                     RelevanceToQuery, RetrievalGroundedness, RetrievalRelevance,
+                     RetrievalSufficiency, Safety, make_judge)
+from .results import Feedback, ScoreResult
+from .trace_metrics import Latency, TokenCount
+
+__all__ = [
+    "scorer", "Scorer", "ScoreResult", "Feedback", "ScorerInputError", "AGGREGATIONS",
+    "JudgeScorer", "JudgeError", "Correctness", "Guidelines", "ExpectationsGuidelines",
+    "RelevanceToQuery", "Safety", "RetrievalGroundedness", "RetrievalRelevance",
+    "RetrievalSufficiency", "make_judge",
+    "ExactMatch", "Contains", "RegexMatch", "JsonValid", "JsonSchema", "Latency", "TokenCount",
+    "EmbeddingSimilarity",
+]

@@ -1,0 +1,129 @@
+"""The :class:`Scorer` base class: one named way of scoring a row, run safely.
+
+Subclasses implement ``__call__`` declaring any of ``inputs``, ``outputs``, ``expectations``
+and ``trace``; :meth:`Scorer.run` passes exactly those, turns the return value into
+:class:`~spyglass.evaluator.scorers.results.ScoreResult` rows and never raises: an exception
+becomes a result carrying the error, so one bad row or scorer never stops an evaluation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+
+from spyglass.errors import InvalidArgumentError
+
+from .arguments import declared_arguments, select
+from .results import ScoreResult, error_result, to_results
+
+if TYPE_CHECKING:
+    from spyglass.entities import Trace
+
+AGGREGATIONS = ("min", "max", "mean", "median", "p90", "std", "count", "error_count")
+"""Aggregations ``evaluate()`` computes over a scorer's per-row scores, besides the mean."""
+
+
+class ScorerInputError(InvalidArgumentError):
+    """A row lacks what a scorer needs (e.g. Correctness without an expected answer); it is
+    recorded as that row's error for the scorer."""
+
+
+def snake_case(name: str) -> str:
+    """``RelevanceToQuery`` → ``relevance_to_query`` (default scorer names)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def check_aggregations(aggregations: Sequence[str] | None, owner: str) -> list[str] | None:
+    """The aggregations as a list, or an InvalidArgumentError naming the unknown ones."""
+    if aggregations is None:
+        return None
+    if isinstance(aggregations, str):
+        aggregations = [aggregations]
+    unknown = [a for a in aggregations if a not in AGGREGATIONS]
+    if unknown:
+        raise InvalidArgumentError(f"scorer {owner!r}: unknown aggregation(s) {unknown}; "
+                                   f"choose from {', '.join(AGGREGATIONS)}")
+    return list(aggregations)
+
+
+def check_name(name: Any, owner: str) -> str:
+    if not isinstance(name, str) or not name.strip() or "/" in name:
+        raise InvalidArgumentError(f"{owner}: name must be a non-empty string without '/' "
+                                   f"(it becomes the '<name>/score' column), got {name!r}")
+    return name
+
+
+class Scorer:
+    """Base class of every scorer; subclass it and implement ``__call__``.
+
+    ``name`` defaults to the class name in snake_case; ``aggregations`` lists the extra
+    aggregations ``evaluate()`` reports for it. Code scorers have source type ``CODE`` and
+    their name as source id; LLM judges override both.
+    """
+
+    name: str = "scorer"
+    aggregations: list[str] | None = None
+    source_type: ClassVar[str] = "CODE"
+    _declared: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = snake_case(cls.__name__)
+        if "__call__" in cls.__dict__:
+            cls._declared = declared_arguments(cls.__dict__["__call__"], cls.__name__)
+
+    def __init__(self, *, name: str | None = None,
+                 aggregations: Sequence[str] | None = None) -> None:
+        if name is not None:
+            self.name = check_name(name, type(self).__name__)
+        if aggregations is not None:
+            self.aggregations = check_aggregations(aggregations, self.name)
+
+    @property
+    def source_id(self) -> str:
+        return self.name
+
+    @property
+    def needs_trace(self) -> bool:
+        """True when the scorer reads the row's trace (``evaluate()`` then fetches it)."""
+        return "trace" in self._declared
+
+    @property
+    def declared_arguments(self) -> tuple[str, ...]:
+        return self._declared
+
+    def missing(self, what: str) -> ScorerInputError:
+        """The per-row error for a row lacking ``what`` ("Correctness needs ...")."""
+        return ScorerInputError(f"{type(self).__name__} needs {what}")
+
+    def __call__(self, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__ declaring "
+                                  "any of inputs, outputs, expectations, trace")
+
+    def run(self, *, inputs: dict | None, outputs: Any, expectations: dict | None,
+            trace: "Trace | None" = None) -> list[ScoreResult]:
+        """Score one row; never raises (an exception becomes a result with ``error`` set)."""
+        row = {"inputs": inputs if inputs is not None else {}, "outputs": outputs,
+               "expectations": expectations if expectations is not None else {},
+               "trace": trace}
+        try:
+            raw = self(**select(self._declared, row))
+            if inspect.isawaitable(raw):
+                raw = asyncio.run(_awaited(raw))
+            if isinstance(raw, ScoreResult):
+                return [raw]
+            return to_results(raw, name=self.name, source_type=self.source_type,
+                              source_id=self.source_id)
+        except Exception as exc:  # a scorer's failure is a per-row result, never a crash
+            return [error_result(self.name, exc, source_type=self.source_type,
+                                 source_id=self.source_id, usage=getattr(exc, "usage", None))]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable

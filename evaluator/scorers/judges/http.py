@@ -1,0 +1,162 @@
+"""JSON requests to a judge endpoint over one pooled HTTP client, retried when that can help.
+
+Judges send a row's requests straight through the HTTP client the ``openai`` package is built
+on (``httpx``, or ``httpx2`` in recent releases) rather than through ``openai.OpenAI``: the
+request is a plain JSON post and its answer a few fields of JSON, and the ``openai`` client's
+request building and response models cost about as much CPU again as the HTTP exchange —
+which, with many judges running on one interpreter, caps evaluation throughput.
+
+The retry policy follows the ``openai`` client's documented one, with ``tenacity``: requests
+answered 408, 409, 429 or 5xx (or ``x-should-retry: true``), and requests that got no answer
+(connection errors, timeouts), are sent again up to ``max_retries`` times, after the wait the
+server asked for (``Retry-After-Ms``, ``Retry-After`` in seconds or as an HTTP date) or else an
+exponential backoff with jitter (0.5 s doubling, at most 8 s). A server asking for more than
+two minutes is not waited for.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import importlib
+import time
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import orjson
+from tenacity import (Retrying, RetryCallState, retry_if_exception_type, stop_after_attempt,
+                      wait_exponential_jitter)
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+
+MAX_RETRY_AFTER_S = 120.0
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+class EndpointStatusError(Exception):
+    """The endpoint answered with an error status (after any retries)."""
+
+    def __init__(self, status: int, detail: str, headers: Any) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+
+    @property
+    def retryable(self) -> bool:
+        should = (self.headers.get("x-should-retry") or "").lower()
+        if should in ("true", "false"):
+            return should == "true"
+        return self.status in RETRY_STATUSES or self.status >= 500
+
+    def retry_after_s(self) -> float | None:
+        """The wait the server asked for, in seconds (None when it did not say)."""
+        try:
+            return float(self.headers["retry-after-ms"]) / 1000
+        except (KeyError, TypeError, ValueError):
+            pass
+        value = self.headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value) if value.strip() else None
+            return when.timestamp() - time.time() if when is not None else None
+
+
+class _Transient(Exception):
+    """Raised inside the retry loop for an answer worth asking again."""
+
+    def __init__(self, error: EndpointStatusError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _WaitAsAsked(wait_base):
+    """The server's Retry-After when it gave one, else exponential backoff with jitter."""
+
+    def __init__(self) -> None:
+        self._backoff = wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.25)
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        asked = _asked_wait(retry_state)
+        if asked is not None and 0 <= asked <= MAX_RETRY_AFTER_S:
+            return asked
+        return self._backoff(retry_state)
+
+
+class _StopWhenAskedTooMuch(stop_base):
+    """Give up at once when the server asks for a wait longer than ``MAX_RETRY_AFTER_S``."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        asked = _asked_wait(retry_state)
+        return asked is not None and asked > MAX_RETRY_AFTER_S
+
+
+def _asked_wait(retry_state: RetryCallState) -> float | None:
+    outcome = retry_state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    return exc.error.retry_after_s() if isinstance(exc, _Transient) else None
+
+
+class JsonEndpoint:
+    """POSTs JSON to one endpoint on a shared, pooled HTTP client (thread-safe)."""
+
+    def __init__(self, client: Any, base_url: str, max_retries: int) -> None:
+        self.client = client
+        self.base_url = base_url
+        self.max_retries = max_retries
+        library = http_library()
+        self._retrying = Retrying(
+            stop=stop_after_attempt(max_retries + 1) | _StopWhenAskedTooMuch(),
+            wait=_WaitAsAsked(),
+            retry=retry_if_exception_type((_Transient, library.TransportError)),
+            reraise=True)
+
+    def post(self, path: str, body: dict) -> dict:
+        """The JSON object answered to ``body`` at ``path``. Raises
+        :class:`EndpointStatusError` for an error status (once retries are spent), the HTTP
+        library's ``TransportError`` when no answer came, ``ValueError`` for a non-JSON one."""
+        try:
+            return self._retrying(self._send, path, orjson.dumps(body))
+        except _Transient as exc:
+            raise exc.error from None
+
+    def _send(self, path: str, content: bytes) -> dict:
+        response = self.client.post(path, content=content,
+                                    headers={"Content-Type": "application/json"})
+        if response.status_code >= 400:
+            error = EndpointStatusError(response.status_code, _detail(response),
+                                        response.headers)
+            if error.retryable:
+                raise _Transient(error)
+            raise error
+        answer = orjson.loads(response.content)
+        if not isinstance(answer, dict):
+            raise ValueError(f"the answer is JSON but not an object ({response.text[:80]!r})")
+        return answer
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _detail(response: Any) -> str:
+    """The error message of an error answer (OpenAI's ``{"error": {"message": ...}}``)."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.text[:200] or response.reason_phrase
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message) if message else response.text[:200]
+
+
+@cache
+def http_library() -> ModuleType:
+    """The HTTP library the installed ``openai`` is built on (``httpx2`` or ``httpx``)."""
+    import openai
+
+    return importlib.import_module(next(
+        c.__module__.split(".")[0] for c in openai.DefaultHttpxClient.__mro__
+        if c.__name__ == "Client" and c.__module__.startswith("httpx")))

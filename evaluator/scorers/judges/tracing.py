@@ -1,0 +1,134 @@
+"""Judge calls as traces of their own, in an experiment of their own.
+
+A judge scores a row of the app, but its own model call is not part of the app's behaviour:
+each judgement is a separate trace (an ``EVALUATOR`` root span with the model call as an
+``LLM`` child carrying model and token usage, so the collector prices it), started outside
+whatever trace is current on the calling thread.
+
+Those traces go to the experiment ``"<active experiment> (judge calls)"`` (or the one named by
+``SPYGLASS_JUDGE_EXPERIMENT``), created on first use, so that searching the app's experiment —
+e.g. to build a dataset from its traces — never picks up judge calls. Each judge trace is
+tagged ``spyglass.judge = <scorer name>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, Iterator
+
+from opentelemetry import context as otel_context
+
+from spyglass import semconv
+
+if TYPE_CHECKING:
+    from spyglass.instrumentation.spans import LiveSpan
+
+logger = logging.getLogger("spyglass.evaluator")
+
+JUDGE_TAG = "spyglass.judge"
+"""Trace tag naming the judge (scorer) that made a judge trace."""
+EXPERIMENT_SUFFIX = " (judge calls)"
+
+_lock = threading.Lock()
+# per configured client (a new configure() starts afresh): (active id, configured name) → id
+_experiments: "weakref.WeakKeyDictionary[Any, dict[tuple, str | None]]" = \
+    weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def judge_trace(judge: str, model_id: str, inputs: Any) -> Iterator["LiveSpan"]:
+    """The root span of a judgement, in a new trace detached from the current context."""
+    from spyglass.instrumentation.spans import start_span, update_current_trace
+
+    experiment_id = judge_experiment_id()
+    token = otel_context.attach(otel_context.Context())
+    try:
+        with start_span(f"judge:{judge}", span_type="EVALUATOR",
+                        attributes={"spyglass.judge.name": judge,
+                                    "spyglass.judge.model": model_id}) as span:
+            _route(span, experiment_id)
+            update_current_trace(tags={JUDGE_TAG: judge})
+            span.set_inputs(inputs)
+            yield span
+    finally:
+        otel_context.detach(token)
+
+
+@contextlib.contextmanager
+def model_call_span(model: str, provider: str,
+                    messages: list[dict]) -> Iterator["LiveSpan"]:
+    """The span of one request to the judge model (child of the current judge span)."""
+    from spyglass.instrumentation.spans import start_span
+
+    with start_span("chat.completions", span_type="LLM",
+                    attributes={"gen_ai.operation.name": "chat",
+                                "gen_ai.provider.name": provider,
+                                "gen_ai.request.model": model}) as span:
+        _route(span, judge_experiment_id())
+        span.set_inputs({"messages": messages})
+        yield span
+
+
+def record_response(span: "LiveSpan", response: dict, content: str | None) -> None:
+    """Model, token usage and answer text of a chat completion (its JSON answer), on its
+    span."""
+    usage = response.get("usage")
+    attributes: dict[str, Any] = {}
+    if response.get("model"):
+        attributes["gen_ai.response.model"] = response["model"]
+    if isinstance(usage, dict):
+        attributes["gen_ai.usage.input_tokens"] = usage.get("prompt_tokens") or 0
+        attributes["gen_ai.usage.output_tokens"] = usage.get("completion_tokens") or 0
+    span.set_attributes(attributes)
+    if content is not None:
+        span.set_outputs({"content": content})
+
+
+def _route(span: "LiveSpan", experiment_id: str | None) -> None:
+    """Every span of a judge trace names the judge experiment (set after the SDK stamped
+    the active one at span start, so this value is the one exported)."""
+    if experiment_id is not None:
+        span.set_attribute(semconv.EXPERIMENT_ID, experiment_id)
+
+
+def judge_experiment_id() -> str | None:
+    """The id of the experiment judge traces go to (got or created once per configured
+    client and active experiment); None — the active experiment — when that cannot be done."""
+    from spyglass import session
+
+    client = session.client()
+    key = (session.current_experiment_id(), os.environ.get("SPYGLASS_JUDGE_EXPERIMENT"))
+    known = _experiments.get(client)
+    if known is not None and key in known:
+        return known[key]
+    with _lock:
+        known = _experiments.setdefault(client, {})
+        if key not in known:
+            known[key] = _get_or_create(client, *key)
+        return known[key]
+
+
+def _get_or_create(client: Any, active_id: str | None, configured: str | None) -> str | None:
+    from spyglass.errors import AlreadyExistsError, SpyglassError
+
+    try:
+        name = configured
+        if not name:
+            active = client.get_experiment(active_id) if active_id else None
+            name = (active.name if active else semconv.DEFAULT_EXPERIMENT_NAME) \
+                + EXPERIMENT_SUFFIX
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            try:
+                experiment = client.create_experiment(name, tags={JUDGE_TAG: "true"})
+            except AlreadyExistsError:  # another process made it just now
+                experiment = client.get_experiment_by_name(name)
+        return experiment.experiment_id if experiment else None
+    except SpyglassError as exc:
+        logger.warning("judge traces stay in the active experiment: could not get or create "
+                       "their own experiment (%s)", exc)
+        return None

@@ -1,0 +1,157 @@
+"""What a scorer returns, and how any accepted return value becomes :class:`ScoreResult` rows.
+
+Users return whatever is natural — ``True``, ``0.75``, ``"yes"``, a :class:`Feedback`, a list
+of them, or ``None`` when the row does not apply — and :func:`to_results` turns it into the one
+shape ``evaluate()`` consumes. A value of a type it does not accept becomes an error result
+that names the accepted types, so a mistake shows in the results table instead of crashing the
+run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from spyglass import entities
+from spyglass.errors import SpyglassError
+
+_YES_NO = {"yes": 1.0, "no": 0.0}
+
+
+@dataclass
+class Feedback:
+    """A scorer's judgement of one row: a value, why, and optionally its own name.
+
+    ``error`` (a message or the exception itself) marks a judgement that could not be made;
+    ``name`` is required only when a scorer returns several feedbacks for the same row.
+    """
+
+    value: Any = None
+    rationale: str | None = None
+    name: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    error: str | BaseException | None = None
+
+
+@dataclass
+class ScoreResult:
+    """One named score of one row, as ``evaluate()`` records and writes it back."""
+
+    name: str
+    value: Any = None
+    score: float = math.nan
+    rationale: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    source_type: str = "CODE"
+    source_id: str = ""
+    usage: dict | None = None
+    stack_trace: str | None = None
+
+    @property
+    def scored(self) -> bool:
+        """True when the row got a score (not an error, not "not applicable")."""
+        return self.error is None and not math.isnan(self.score)
+
+
+def score_of(value: Any) -> float:
+    """The float a value stands for: bools and yes/no as 1.0/0.0, numbers as themselves."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        return _YES_NO.get(value.strip().lower(), math.nan)
+    return math.nan
+
+
+def error_message(exc: BaseException) -> str:
+    """A one-line message: Spyglass's own errors speak for themselves, others get their type."""
+    text = str(exc) or repr(exc)
+    return text if isinstance(exc, SpyglassError) else f"{type(exc).__name__}: {text}"
+
+
+def error_result(name: str, exc: BaseException, *, source_type: str, source_id: str,
+                 usage: dict | None = None) -> ScoreResult:
+    """The result recorded when scoring a row raised ``exc``."""
+    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return ScoreResult(name=name, error=error_message(exc), error_type=type(exc).__name__,
+                       source_type=source_type, source_id=source_id, usage=usage,
+                       stack_trace=stack)
+
+
+def to_results(raw: Any, *, name: str, source_type: str, source_id: str) -> list[ScoreResult]:
+    """Normalise a scorer's return value (see the module docstring) into results."""
+    common = dict(source_type=source_type, source_id=source_id)
+    raw = _plain(raw)
+    if isinstance(raw, (list, tuple)):
+        return _from_list(list(raw), name, common)
+    if isinstance(raw, (Feedback, entities.Feedback)):
+        return [_from_feedback(raw, raw.name or name, common)]
+    if raw is None or isinstance(raw, (bool, numbers.Real, str)):
+        return [ScoreResult(name=name, value=_plain(raw), score=score_of(raw), **common)]
+    raise TypeError(f"scorer {name!r} returned a {type(raw).__name__}; return a bool, int, "
+                    "float, str, Feedback, a list of Feedback, or None (not applicable)")
+
+
+def _from_list(items: list[Any], name: str, common: dict) -> list[ScoreResult]:
+    if not items:
+        return [ScoreResult(name=name, **common)]
+    wrong = [type(i).__name__ for i in items if not isinstance(i, (Feedback, entities.Feedback))]
+    if wrong:
+        raise TypeError(f"scorer {name!r} returned a list holding {', '.join(sorted(set(wrong)))}"
+                        "; a list may hold only Feedback objects")
+    if len(items) == 1:
+        return [_from_feedback(items[0], items[0].name or name, common)]
+    names = [i.name for i in items]
+    if None in names or len(set(names)) != len(names):
+        raise ValueError(f"scorer {name!r} returned {len(items)} Feedback objects named "
+                         f"{names}; give each Feedback a distinct name= so each gets its own "
+                         "columns")
+    return [_from_feedback(i, i.name, common) for i in items]
+
+
+def _from_feedback(fb: Feedback | entities.Feedback, name: str, common: dict) -> ScoreResult:
+    error, error_type = _feedback_error(fb.error)
+    value = None if error else _plain(fb.value)
+    return ScoreResult(name=name, value=value, score=math.nan if error else score_of(value),
+                       rationale=fb.rationale, error=error, error_type=error_type,
+                       metadata={str(k): _text(v) for k, v in (fb.metadata or {}).items()},
+                       **common)
+
+
+def _feedback_error(error: Any) -> tuple[str | None, str | None]:
+    if error is None:
+        return None, None
+    if isinstance(error, BaseException):
+        return error_message(error), type(error).__name__
+    if isinstance(error, entities.AssessmentError):
+        return error.error_message or error.error_code, error.error_code
+    return str(error), "ScorerError"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and the like as plain Python values (they must serialise to JSON)."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return str(value)

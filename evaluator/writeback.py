@@ -1,0 +1,128 @@
+"""Writing scored rows back through the collector API, in batches, while rows still run.
+
+Rows are queued as they complete; a background thread sends them with
+``LogEvaluationResults`` whenever ``batch_size`` rows are waiting or ``max_delay_s`` has
+passed, so write-back costs one round trip per batch rather than one per score and overlaps
+with the evaluation. The collector stores each batch in one transaction (records, scores,
+feedback and expectations on the traces) and skips rows it already has, so a batch that is
+retried after a lost answer is not written twice. A batch that cannot be written is kept
+as the writer's ``error``; the evaluation itself goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+from typing import Any
+
+from spyglass.evaluator.execution import RowOutcome
+from spyglass.evaluator.scorers.results import ScoreResult
+from spyglass.instrumentation.serialize import to_json
+from spyglass.v1 import assessments_pb2 as apb
+from spyglass.v1 import evaluation_pb2 as pb
+
+logger = logging.getLogger("spyglass.evaluator")
+
+BATCH_SIZE = 100
+MAX_DELAY_S = 0.5
+_STOP = object()
+
+
+class ResultWriter:
+    """Sends finished rows of one run to the collector in batches (module docstring)."""
+
+    def __init__(self, client: Any, run_id: str, batch_size: int = BATCH_SIZE,
+                 max_delay_s: float = MAX_DELAY_S) -> None:
+        from spyglass.v1 import evaluation_pb2_grpc
+
+        self._client = client
+        self._stub = client.stub(evaluation_pb2_grpc.EvaluationServiceStub)
+        self._run_id = run_id
+        self._batch_size = batch_size
+        self._max_delay_s = max_delay_s
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self.error: Exception | None = None
+        self.records_logged = 0
+        self._thread = threading.Thread(target=self._loop, name="spyglass-eval-writeback",
+                                        daemon=True)
+        self._thread.start()
+
+    def add(self, outcome: RowOutcome) -> None:
+        self._queue.put(outcome)
+
+    def close(self) -> None:
+        """Send what is still queued and stop; ``error`` tells whether every batch went."""
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def _loop(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[RowOutcome] = []
+            item = self._queue.get()
+            while item is not _STOP:
+                batch.append(item)
+                if len(batch) >= self._batch_size:
+                    break
+                try:
+                    item = self._queue.get(timeout=self._max_delay_s)
+                except queue.Empty:
+                    break
+            stopping = item is _STOP
+            if batch:
+                self._send(batch)
+
+    def _send(self, batch: list[RowOutcome]) -> None:
+        request = pb.LogEvaluationResultsRequest(
+            run_id=self._run_id, records=[record_message(o) for o in batch])
+        try:
+            response = self._client.call(self._stub.LogEvaluationResults, request)
+        except Exception as exc:  # kept for evaluate() to report; the rows go on
+            logger.warning("writing %d evaluated rows of run %s failed: %s", len(batch),
+                           self._run_id, exc)
+            self.error = self.error or exc
+            return
+        self.records_logged += response.records_logged + response.records_skipped
+
+
+def record_message(outcome: RowOutcome) -> pb.EvaluationRecord:
+    """One evaluated row as the API message (scores, trace, what to log on it)."""
+    record, prediction = outcome.record, outcome.prediction
+    message = pb.EvaluationRecord(
+        row_index=record.index, inputs_json=to_json(record.inputs),
+        expectations_json=to_json(record.expectations),
+        log_expectations=prediction.created_trace and bool(record.expectations),
+        scores=[score_message(s) for s in outcome.scores])
+    if record.dataset_record_id:
+        message.dataset_record_id = record.dataset_record_id
+    if prediction.trace_id:
+        message.trace_id = prediction.trace_id
+    if prediction.outputs is not None:
+        message.outputs_json = to_json(prediction.outputs)
+    if prediction.error is not None:
+        message.error = prediction.error
+    return message
+
+
+def score_message(result: ScoreResult) -> pb.EvaluationScore:
+    """One score as the API message; its feedback on the trace is made from it."""
+    message = pb.EvaluationScore(
+        name=result.name, metadata={str(k): str(v) for k, v in result.metadata.items()},
+        source=apb.AssessmentSource(
+            source_type=apb.AssessmentSource.SourceType.Value(result.source_type.upper()),
+            source_id=result.source_id or ""))
+    if result.value is not None and result.error is None:
+        message.value_json = to_json(result.value)
+    if not math.isnan(result.score) and result.error is None:
+        message.score = result.score
+    if result.rationale is not None:
+        message.rationale = result.rationale
+    if result.error is not None:
+        message.error.error_code = result.error_type or "ScorerError"
+        message.error.error_message = result.error
+        if getattr(result, "stack_trace", None):
+            message.error.stack_trace = result.stack_trace
+    return message
+
