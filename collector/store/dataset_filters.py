@@ -17,7 +17,6 @@ A tag compares as in trace search: a number literal compares numerically, and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, literal_column, select
@@ -26,8 +25,7 @@ from spyglass.collector.store.filters import (
     KEY_VALUE_KIND, NUMBER_KIND, TEXT_KIND, Comparison, Compiler, Field, FieldSet, parse_filter,
 )
 from spyglass.collector.store.models import DatasetRow, DatasetTag
-from spyglass.collector.store.traces import SortKey
-from spyglass.errors import InvalidArgumentError
+from spyglass.collector.store.traces import SortKey, parse_sort_keys
 
 _DATASETS = DatasetRow.__table__
 _D = _DATASETS.c
@@ -43,6 +41,7 @@ COLUMNS: dict[str, tuple[ColumnElement, object]] = {
 }
 _ALIASES = {"created_time": "create_time", "creation_time": "create_time"}
 SORTABLE = ("name", "create_time", "last_update_time", "record_count")
+_SORT_COLUMNS = {name: COLUMNS[name][0] for name in SORTABLE}
 HELP = (f"{', '.join(COLUMNS)} or tags.<key> (quote unusual keys in backticks: "
         "tags.`my key`)")
 
@@ -102,16 +101,5 @@ def compile_filter(text: str, dialect: str) -> ColumnElement[bool] | None:
 def sort_keys(order_by: Sequence[str], dialect: str) -> list[SortKey]:
     """The ORDER BY keys, ending with dataset_id for a stable order; default
     last_update_time DESC."""
-    keys = []
-    for item in order_by or ["last_update_time DESC"]:
-        match = re.fullmatch(r"\s*(\w+)(?:\s+(ASC|DESC))?\s*", item, re.IGNORECASE)
-        field = match and _ALIASES.get(match.group(1).lower(), match.group(1).lower())
-        if field not in SORTABLE:
-            raise InvalidArgumentError(f"cannot sort datasets by {item!r}; use "
-                                       f"{', '.join(SORTABLE)}, each optionally followed by "
-                                       "ASC or DESC")
-        expr = COLUMNS[field][0]
-        if field == "name" and dialect == "postgresql":
-            expr = expr.collate("C")  # code point order, as on SQLite
-        keys.append(SortKey(expr, (match.group(2) or "ASC").upper() == "DESC"))  # type: ignore[union-attr]
-    return keys + [SortKey(_D.dataset_id, False)]
+    return parse_sort_keys(order_by or ["last_update_time DESC"], _SORT_COLUMNS, _D.dataset_id,
+                           "datasets", dialect, aliases=_ALIASES)

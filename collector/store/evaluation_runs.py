@@ -36,7 +36,7 @@ from spyglass.collector.store.models import (
 )
 from spyglass.collector.store.traces import (
     SortKey, decode_token, encode_token, fingerprint, keyset_after, parse_experiment_id,
-    require_experiment,
+    parse_sort_keys, require_experiment,
 )
 from spyglass.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from spyglass.v1 import assessments_pb2 as apb
@@ -60,6 +60,7 @@ _ORDER_FIELDS: dict[str, ColumnElement] = {
     "start_time": _R.start_time_ms, "end_time": _R.end_time_ms, "name": _R.name,
     "model_id": _R.model_id, "status": _R.status,
 }
+_ORDER_ALIASES = {"start_time_ms": "start_time", "end_time_ms": "end_time"}
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 # columns a score's result row shares with the feedback written for it
 _SHARED_WITH_FEEDBACK = ("name", "value", "rationale", "error", "source_type", "source_id",
@@ -379,19 +380,9 @@ def _conditions(request: pb.SearchEvaluationRunsRequest) -> list[ColumnElement[b
 
 def _sort_keys(order_by: Sequence[str], dialect: str) -> list[SortKey]:
     """The requested keys (default newest first), then run_id so the order is total."""
-    keys = []
-    for item in order_by or ["start_time DESC"]:
-        match = re.fullmatch(r"\s*(\w+?)(?:_ms)?(?:\s+(ASC|DESC))?\s*", item, re.IGNORECASE)
-        field = match and match.group(1).lower()
-        if field not in _ORDER_FIELDS:
-            raise InvalidArgumentError(f"cannot sort evaluation runs by {item!r}; use "
-                                       f"{', '.join(_ORDER_FIELDS)}, each optionally followed "
-                                       "by ASC or DESC")
-        expr = _ORDER_FIELDS[field]
-        if field in ("name", "model_id") and dialect == "postgresql":
-            expr = expr.collate("C")  # code point order, as on SQLite
-        keys.append(SortKey(expr, (match.group(2) or "ASC").upper() == "DESC"))  # type: ignore[union-attr]
-    return keys + [SortKey(_R.run_id, False)]
+    return parse_sort_keys(order_by or ["start_time DESC"], _ORDER_FIELDS, _R.run_id,
+                           "evaluation runs", dialect, aliases=_ORDER_ALIASES,
+                           text_fields=("name", "model_id"))
 
 
 def list_results(engine: Engine, request: pb.ListEvaluationResultsRequest

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from spyglass.collector.store.models import Experiment, ExperimentTag
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.traces import (
-    SortKey, check_key, fingerprint, keyset_page, parse_experiment_id,
+    SortKey, check_key, fingerprint, keyset_page, parse_experiment_id, parse_sort_keys,
 )
 from spyglass.errors import (
     AlreadyExistsError, InvalidArgumentError, InvalidFilterError, NotFoundError,
@@ -179,20 +179,7 @@ def _with_tags(connection: Connection, rows: Sequence[Any]) -> list[pb.Experimen
 
 
 def _sort_keys(order_by: Sequence[str], dialect: str) -> list[SortKey]:
-    keys = []
-    for item in order_by:
-        match = re.fullmatch(r"\s*(\w+)(?:\s+(ASC|DESC))?\s*", item, re.IGNORECASE)
-        field = match and match.group(1).lower()
-        if field not in _ORDER_FIELDS:
-            raise InvalidArgumentError(f"cannot sort experiments by {item!r}; use "
-                                       f"{', '.join(_ORDER_FIELDS)}, each optionally followed "
-                                       "by ASC or DESC")
-        descending = (match.group(2) or "ASC").upper() == "DESC"  # type: ignore[union-attr]
-        expr = _ORDER_FIELDS[field]
-        if field == "name" and dialect == "postgresql":
-            expr = expr.collate("C")  # code point order, as on SQLite
-        keys.append(SortKey(expr, descending))
-    return keys + [SortKey(_E.experiment_id, False)]
+    return parse_sort_keys(order_by, _ORDER_FIELDS, _E.experiment_id, "experiments", dialect)
 
 
 # -- the filter ----------------------------------------------------------------------------

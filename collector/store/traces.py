@@ -29,7 +29,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -107,6 +107,30 @@ class SortKey:
         if modifier in (operators.desc_op, operators.asc_op):
             return cls(element.element, modifier is operators.desc_op)  # type: ignore[attr-defined]
         return cls(element, False)
+
+
+def parse_sort_keys(order_by: Sequence[str], fields: Mapping[str, ColumnElement],
+                    tiebreak: ColumnElement, what: str, dialect: str, *,
+                    aliases: Mapping[str, str] | None = None,
+                    text_fields: Iterable[str] = ("name",)) -> list[SortKey]:
+    """ORDER BY keys for ``order_by`` items ``field [ASC|DESC]`` over ``fields`` (``aliases``
+    maps other spellings onto them), ending with ``tiebreak`` so the order is total. Text
+    fields sort by code point on PostgreSQL too, as on SQLite."""
+    aliases = aliases or {}
+    text_fields = set(text_fields)
+    keys = []
+    for item in order_by:
+        match = re.fullmatch(r"\s*(\w+)(?:\s+(ASC|DESC))?\s*", item, re.IGNORECASE)
+        field = match and aliases.get(match.group(1).lower(), match.group(1).lower())
+        if field not in fields:
+            raise InvalidArgumentError(f"cannot sort {what} by {item!r}; use "
+                                       f"{', '.join(fields)}, each optionally followed by "
+                                       "ASC or DESC")
+        expr = fields[field]
+        if field in text_fields and dialect == "postgresql":
+            expr = expr.collate("C")
+        keys.append(SortKey(expr, (match.group(2) or "ASC").upper() == "DESC"))  # type: ignore[union-attr]
+    return keys + [SortKey(tiebreak, False)]
 
 
 def keyset_after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
