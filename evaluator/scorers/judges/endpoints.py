@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import threading
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from spyglass.errors import ConfigurationError
 
 from .http import JsonEndpoint, http_library
 from .model import Endpoint
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _clients: dict[Endpoint, Any] = {}
@@ -30,31 +32,31 @@ _limiters: dict[str, "_EndpointLimiter"] = {}
 
 def openai_client(endpoint: Endpoint, owner: str) -> Any:
     """The shared ``openai.OpenAI`` client for ``endpoint`` (created on first use)."""
-    client = _clients.get(endpoint)
-    if client is not None:
-        return client
-    with _lock:
-        client = _clients.get(endpoint)
-        if client is None:
-            client = _clients[endpoint] = _new_client(endpoint, owner)
-    return client
+    return _shared(_clients, endpoint, lambda: _new_client(endpoint, owner))
 
 
 def json_endpoint(endpoint: Endpoint, owner: str) -> JsonEndpoint:
     """The shared JSON poster for ``endpoint`` (created on first use)."""
-    poster = _json_endpoints.get(endpoint)
-    if poster is not None:
-        return poster
+    return _shared(_json_endpoints, endpoint, lambda: _new_json_endpoint(endpoint, owner))
+
+
+def _shared(cache: dict[Endpoint, T], endpoint: Endpoint, make: Callable[[], T]) -> T:
+    """``cache[endpoint]``, made once under the lock (judges run on many threads)."""
+    found = cache.get(endpoint)
+    if found is not None:
+        return found
     with _lock:
-        poster = _json_endpoints.get(endpoint)
-        if poster is None:
-            _check_key(endpoint, owner)
-            client = _http_client(endpoint, base_url=endpoint.base_url,
-                                  timeout=endpoint.timeout_s,
-                                  headers={"Authorization": f"Bearer {endpoint.api_key}"})
-            poster = _json_endpoints[endpoint] = JsonEndpoint(client, endpoint.base_url,
-                                                              endpoint.http_retries)
-    return poster
+        found = cache.get(endpoint)
+        if found is None:
+            found = cache[endpoint] = make()
+    return found
+
+
+def _new_json_endpoint(endpoint: Endpoint, owner: str) -> JsonEndpoint:
+    _check_key(endpoint, owner)
+    client = _http_client(endpoint, base_url=endpoint.base_url, timeout=endpoint.timeout_s,
+                          headers={"Authorization": f"Bearer {endpoint.api_key}"})
+    return JsonEndpoint(client, endpoint.base_url, endpoint.http_retries)
 
 
 def _check_key(endpoint: Endpoint, owner: str) -> None:
