@@ -140,11 +140,12 @@ def start_span(name: str, span_type: str = "UNKNOWN",
 
 def begin_span(name: str, span_type: str = "UNKNOWN",
                attributes: Mapping[str, Any] | None = None,
-               parent: LiveSpan | otel_trace.Span | otel_context.Context | None = None
-               ) -> LiveSpan:
+               parent: LiveSpan | otel_trace.Span | otel_context.Context | None = None,
+               kind: otel_trace.SpanKind = otel_trace.SpanKind.INTERNAL) -> LiveSpan:
     """Start a span that is not made current; the caller ends it with ``.end()``.
 
-    ``parent``: a span or context to nest under (default: the current span)."""
+    ``parent``: a span or context to nest under (default: the current span); ``kind``: the
+    OTel span kind (CLIENT for a call to a model provider)."""
     if parent is None or isinstance(parent, otel_context.Context):
         context = parent
     elif isinstance(parent, LiveSpan):
@@ -155,7 +156,7 @@ def begin_span(name: str, span_type: str = "UNKNOWN",
         raise InvalidArgumentError(
             f"begin_span(parent=...) takes a LiveSpan, an OTel span or an OTel context, "
             f"not {type(parent).__name__}")
-    otel_span = get_tracer().start_span(_key(name), context=context,
+    otel_span = get_tracer().start_span(_key(name), context=context, kind=kind,
                                         attributes=span_attributes(span_type, attributes))
     return LiveSpan(otel_span)
 

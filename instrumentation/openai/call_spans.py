@@ -18,8 +18,7 @@ from spyglass.instrumentation.openai import conventions as gen
 from spyglass.instrumentation.openai.request import given, materialized, recorded_inputs, \
     request_attributes, span_name
 from spyglass.instrumentation.openai.response import response_attributes
-from spyglass.instrumentation.spans import LiveSpan, span_attributes
-from spyglass.instrumentation.tracing import get_tracer
+from spyglass.instrumentation.spans import LiveSpan, begin_span
 
 logger = logging.getLogger("spyglass.instrumentation.openai")
 
@@ -44,10 +43,8 @@ def start(endpoint: Endpoint, resource: Any, kwargs: dict[str, Any]
     try:
         recorded = given(call_kwargs)
         attributes = request_attributes(endpoint.api, endpoint.operation, recorded, resource)
-        otel_span = get_tracer().start_span(
-            span_name(endpoint.operation, recorded.get("model")), kind=SpanKind.CLIENT,
-            attributes=span_attributes(endpoint.span_type, attributes))
-        span = LiveSpan(otel_span)
+        span = begin_span(span_name(endpoint.operation, recorded.get("model")),
+                          endpoint.span_type, attributes, kind=SpanKind.CLIENT)
         span.set_inputs(recorded_inputs(recorded))
         return span, call_kwargs
     except Exception:
