@@ -6,8 +6,7 @@ channel, no collector, no pandas) until a function is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from spyglass.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -49,16 +48,4 @@ _SUBMODULES = ("openai",)  # `spyglass.openai.autolog()` works after a bare `imp
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'spyglass' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)
