@@ -30,7 +30,8 @@ _RETRY_POLICY = json.dumps({"methodConfig": [{
     "name": [{"service": "spyglass.v1.TraceService"}, {"service": "spyglass.v1.ExperimentService"},
              {"service": "spyglass.v1.AssessmentService"},
              {"service": "spyglass.v1.DatasetService"},
-             {"service": "spyglass.v1.EvaluationService"}],
+             {"service": "spyglass.v1.EvaluationService"},
+             {"service": "spyglass.v1.EvaluationJobService"}],
     "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "2s",
                     "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
 }]})

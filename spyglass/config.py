@@ -108,6 +108,51 @@ def _parse_positive_int(text: str) -> int:
 
 
 @dataclass(frozen=True)
+class EvaluatorSettings:
+    """Everything ``spyglass evaluator serve`` can be told; each field has a flag and an env
+    var (and a key in the ``[evaluator]`` table of the config file)."""
+
+    collector: str = _setting("127.0.0.1:4317", "SPYGLASS_COLLECTOR",
+                              help="host:port of a collector's gRPC port")
+    api_key: str | None = _setting(None, "SPYGLASS_API_KEY",
+                                   lambda text: (_parse_list(text) or (None,))[0],
+                                   "API key sent to the collector (the first of a "
+                                   "comma-separated list)")
+    tls: bool = _setting(False, "SPYGLASS_COLLECTOR_TLS", _parse_bool,
+                         "connect to the collector over TLS")
+    tls_ca: str | None = _setting(None, "SPYGLASS_COLLECTOR_CA",
+                                  help="PEM file of the CA that signed the collector's "
+                                       "certificate (implies TLS)")
+    concurrency: int = _setting(16, "SPYGLASS_EVALUATOR_CONCURRENCY", _parse_positive_int,
+                                "rows scored at once by this process")
+    scorers_modules: tuple[str, ...] = _setting(
+        (), "SPYGLASS_SCORERS_MODULE", _parse_list,
+        "modules whose scorers jobs may name, comma-separated (e.g. mypkg.scorers)")
+    host: str = _setting("127.0.0.1", "SPYGLASS_EVALUATOR_HOST",
+                         help="address of the /healthz, /readyz and /metrics port")
+    http_port: int = _setting(4319, "SPYGLASS_EVALUATOR_HTTP_PORT", int,
+                              "port of /healthz, /readyz and /metrics (0: any)")
+    lease_seconds: float = _setting(30.0, "SPYGLASS_EVALUATOR_LEASE_SECONDS", float,
+                                    "how long a claimed chunk stays this worker's without a "
+                                    "renewal (renewed every third of it)")
+    poll_seconds: float = _setting(1.0, "SPYGLASS_EVALUATOR_POLL_SECONDS", float,
+                                   "pause between claims when there is no work")
+    judge_rate_limit: float | None = _setting(
+        None, "SPYGLASS_EVALUATOR_JUDGE_RATE_LIMIT", float,
+        "judge requests per second per endpoint for the whole service, shared among the "
+        "live workers (unset: no limit)")
+    shutdown_grace: float = _setting(20.0, "SPYGLASS_EVALUATOR_SHUTDOWN_GRACE", float,
+                                     "seconds to finish rows in flight on SIGTERM before "
+                                     "leases are given back")
+    log_level: str = _setting("info", "SPYGLASS_LOG_LEVEL", help="debug, info, warning, error")
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "EvaluatorSettings":
+        """Resolve every field: ``overrides`` (None means unset) > ``env`` > default."""
+        return load_settings(cls, env, overrides)
+
+
+@dataclass(frozen=True)
 class TracingSettings:
     """How the in-app SDK traces: sampling, content capture and the export queue."""
 

@@ -28,7 +28,7 @@ from spyglass.v1 import (
     assessments_pb2, common_pb2, experiments_pb2, experiments_pb2_grpc, traces_pb2,
     traces_pb2_grpc,
 )
-from spyglass.v1 import datasets_pb2, evaluation_pb2
+from spyglass.v1 import datasets_pb2, evaluation_pb2, jobs_pb2
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,7 +46,8 @@ FILES = {"spyglass/v1/common.proto": common_pb2.DESCRIPTOR,
          "spyglass/v1/assessments.proto": assessments_pb2.DESCRIPTOR,
          "spyglass/v1/experiments.proto": experiments_pb2.DESCRIPTOR,
          "spyglass/v1/evaluation.proto": evaluation_pb2.DESCRIPTOR,
-         "spyglass/v1/datasets.proto": datasets_pb2.DESCRIPTOR}
+         "spyglass/v1/datasets.proto": datasets_pb2.DESCRIPTOR,
+         "spyglass/v1/jobs.proto": jobs_pb2.DESCRIPTOR}
 SERVICES = {
     "TraceService": ["SearchTraces", "GetTrace", "BatchGetTraces", "SetTraceTag",
                      "DeleteTraceTag", "SetTraceMetadata", "DeleteTraces"],
@@ -60,6 +61,10 @@ SERVICES = {
     "DatasetService": ["CreateDataset", "GetDataset", "SearchDatasets", "DeleteDataset",
                        "SetDatasetTags", "AddDatasetExperiments", "RemoveDatasetExperiments",
                        "MergeRecords", "ListRecords", "DeleteRecords", "ListDatasetVersions"],
+    "EvaluationJobService": ["SubmitJob", "GetJob", "ListJobs", "CancelJob", "CreateMonitor",
+                             "GetMonitor", "ListMonitors", "UpdateMonitor", "DeleteMonitor",
+                             "Heartbeat", "ClaimWork", "RenewLease", "LogWorkResults",
+                             "ReleaseLease"],
 }
 STREAMING_METHODS = {"spyglass.v1.TraceService.SearchTraces"}
 # a merge's records arrive in chunks and are committed once, when the stream ends
