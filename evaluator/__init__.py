@@ -5,6 +5,7 @@ stubs until one is used)::
 
     from spyglass.evaluator import evaluate, get_evaluation_run, search_evaluation_runs
     from spyglass.evaluator import compare_runs, EvaluationResult
+    from spyglass.evaluator import submit_job, wait_for_job, create_monitor  # the service
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ _EXPORTS = {
     "get_evaluation_results": "spyglass.evaluator.runs",
     "compare_runs": "spyglass.evaluator.compare",
     "RunComparison": "spyglass.evaluator.compare",
+    **dict.fromkeys(["submit_job", "get_job", "list_jobs", "cancel_job", "wait_for_job"],
+                    "spyglass.evaluator.service.jobs"),
+    **dict.fromkeys(["create_monitor", "get_monitor", "list_monitors", "update_monitor",
+                     "delete_monitor"], "spyglass.evaluator.service.monitors"),
 }
 
 __all__ = sorted(_EXPORTS)

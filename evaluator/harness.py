@@ -27,7 +27,7 @@ from spyglass.evaluator.results import (
     TABLE, EvaluationResult, build_table, check_aggregations, compute_metrics,
 )
 from spyglass.evaluator.scorers import Scorer
-from spyglass.evaluator.writeback import ResultWriter
+from spyglass.evaluator.writeback import ResultWriter, run_sender
 
 logger = logging.getLogger("spyglass.evaluator")
 
@@ -75,7 +75,7 @@ def _run(client: Any, run_id: str, records: list[Record], scorers: list[Scorer],
     """The rows evaluated and written back, and why write-back failed (None when it did
     not); the run is marked FAILED if the evaluation itself breaks off."""
     predictor = Predictor(predict_fn, run_id)
-    writer = ResultWriter(client, run_id)
+    writer = ResultWriter(run_sender(client, run_id), f"run {run_id}")
     bar = progress(len(records))
 
     def done(outcome: RowOutcome) -> None:

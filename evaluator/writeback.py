@@ -1,12 +1,13 @@
 """Writing scored rows back through the collector API, in batches, while rows still run.
 
-Rows are queued as they complete; a background thread sends them with
-``LogEvaluationResults`` whenever ``batch_size`` rows are waiting or ``max_delay_s`` has
-passed, so write-back costs one round trip per batch rather than one per score and overlaps
-with the evaluation. The collector stores each batch in one transaction (records, scores,
-feedback and expectations on the traces) and skips rows it already has, so a batch that is
-retried after a lost answer is not written twice. A batch that cannot be written is kept
-as the writer's ``error``; the evaluation itself goes on.
+Rows are queued as they complete; a background thread sends them whenever ``batch_size``
+rows are waiting or ``max_delay_s`` has passed, so write-back costs one round trip per batch
+rather than one per score and overlaps with the evaluation. What sends a batch is given to
+the writer: ``evaluate()`` uses ``LogEvaluationResults`` (:func:`run_sender`), the evaluator
+service ``LogWorkResults`` with its lease. The collector stores each batch in one
+transaction (records, scores, feedback and expectations on the traces) and skips rows it
+already has, so a batch that is retried after a lost answer is not written twice. A batch
+that cannot be written is kept as the writer's ``error``; the evaluation itself goes on.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import logging
 import math
 import queue
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 from spyglass.evaluator.execution import RowOutcome
 from spyglass.evaluator.scorers.results import ScoreResult
@@ -30,16 +32,18 @@ MAX_DELAY_S = 0.5
 _STOP = object()
 
 
+Sender = Callable[[list[RowOutcome]], int]
+"""Sends one batch of rows; returns how many the collector has now (logged or skipped)."""
+
+
 class ResultWriter:
-    """Sends finished rows of one run to the collector in batches (module docstring)."""
+    """Sends finished rows in batches with ``send`` (module docstring); ``what`` names
+    where they go in log messages (e.g. ``"run <id>"``)."""
 
-    def __init__(self, client: Any, run_id: str, batch_size: int = BATCH_SIZE,
+    def __init__(self, send: Sender, what: str, batch_size: int = BATCH_SIZE,
                  max_delay_s: float = MAX_DELAY_S) -> None:
-        from spyglass.v1 import evaluation_pb2_grpc
-
-        self._client = client
-        self._stub = client.stub(evaluation_pb2_grpc.EvaluationServiceStub)
-        self._run_id = run_id
+        self._send_batch = send
+        self._what = what
         self._batch_size = batch_size
         self._max_delay_s = max_delay_s
         self._queue: queue.Queue[Any] = queue.Queue()
@@ -62,12 +66,13 @@ class ResultWriter:
         while not stopping:
             batch: list[RowOutcome] = []
             item = self._queue.get()
+            due = time.monotonic() + self._max_delay_s  # the first row waits at most this
             while item is not _STOP:
                 batch.append(item)
                 if len(batch) >= self._batch_size:
                     break
                 try:
-                    item = self._queue.get(timeout=self._max_delay_s)
+                    item = self._queue.get(timeout=max(0.0, due - time.monotonic()))
                 except queue.Empty:
                     break
             stopping = item is _STOP
@@ -75,16 +80,27 @@ class ResultWriter:
                 self._send(batch)
 
     def _send(self, batch: list[RowOutcome]) -> None:
-        request = pb.LogEvaluationResultsRequest(
-            run_id=self._run_id, records=[record_message(o) for o in batch])
         try:
-            response = self._client.call(self._stub.LogEvaluationResults, request)
-        except Exception as exc:  # kept for evaluate() to report; the rows go on
-            logger.warning("writing %d evaluated rows of run %s failed: %s", len(batch),
-                           self._run_id, exc)
+            self.records_logged += self._send_batch(batch)
+        except Exception as exc:  # kept for the caller to report; the rows go on
+            logger.warning("writing %d evaluated rows of %s failed: %s", len(batch),
+                           self._what, exc)
             self.error = self.error or exc
-            return
-        self.records_logged += response.records_logged + response.records_skipped
+
+
+def run_sender(client: Any, run_id: str) -> Sender:
+    """Sends batches of an evaluation run with ``LogEvaluationResults``."""
+    from spyglass.v1 import evaluation_pb2_grpc
+
+    stub = client.stub(evaluation_pb2_grpc.EvaluationServiceStub)
+
+    def send(batch: list[RowOutcome]) -> int:
+        request = pb.LogEvaluationResultsRequest(
+            run_id=run_id, records=[record_message(o) for o in batch])
+        response = client.call(stub.LogEvaluationResults, request)
+        return response.records_logged + response.records_skipped
+
+    return send
 
 
 def record_message(outcome: RowOutcome) -> pb.EvaluationRecord:

@@ -8,48 +8,28 @@ Components are imported inside the commands: ``spyglass --version`` stays instan
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
+import os
 import sys
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from spyglass import __version__
+from spyglass.cli_options import settings_from_options, settings_options
 from spyglass.config import CollectorSettings
 from spyglass.errors import SpyglassError
+from spyglass.settings_file import CONFIG_ENV
 
 # flag spelling where it is not simply --field-name
 _FLAG_NAMES = {"api_keys": "--api-key", "migrate": "--migrate/--no-migrate"}
 _MULTIPLE = {"api_keys", "redact"}
-_CHOICES = {"sync": ["normal", "full"], "log_level": ["debug", "info", "warning", "error"]}
 
-
-def _collector_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for f in reversed(dataclasses.fields(CollectorSettings)):
-        flag = _FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
-        kwargs: dict[str, Any] = {"default": None, "show_envvar": False,
-                                  "help": f"{f.metadata['help']} [env {f.metadata['env']}; "
-                                          f"default {_show(f.default)}]"}
-        if f.name in _MULTIPLE:
-            kwargs.update(multiple=True, default=())
-        elif f.type in ("int", int, "int | None"):
-            kwargs["type"] = int
-        elif f.type in ("float", float):
-            kwargs["type"] = float
-        elif f.name in _CHOICES:
-            kwargs["type"] = click.Choice(_CHOICES[f.name], case_sensitive=False)
-        func = click.option(flag, f.name, **kwargs)(func)
-    return func
-
-
-def _show(value: Any) -> str:
-    return "none" if value in (None, ()) else str(value)
+_collector_options = settings_options(CollectorSettings, _FLAG_NAMES, _MULTIPLE)
 
 
 def _settings(options: dict[str, Any]) -> CollectorSettings:
-    overrides = {k: (tuple(v) or None) if k in _MULTIPLE else v for k, v in options.items()}
-    return CollectorSettings.load(**overrides)
+    return settings_from_options(CollectorSettings, options, _MULTIPLE)
 
 
 def _setup_logging(level: str) -> None:
@@ -59,8 +39,15 @@ def _setup_logging(level: str) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="spyglass")
-def cli() -> None:
+@click.option("--config", "config_file", metavar="PATH", default=None,
+              help="settings file with [collector] and [evaluator] tables (see "
+                   f"deploy/spyglass.example.toml) [env {CONFIG_ENV}]; flags and SPYGLASS_* "
+                   "variables win over it")
+def cli(config_file: str | None) -> None:
     """Spyglass: OpenTelemetry-native tracing and evaluation for LLM applications."""
+    if config_file is not None:
+        # the environment carries it to every settings lookup of this process
+        os.environ[CONFIG_ENV] = config_file
 
 
 @cli.group()
@@ -237,9 +224,13 @@ def _register_components() -> None:
     """Command groups that live beside their component (imported here: they are light)."""
     from spyglass.evaluator.cli import eval_group
     from spyglass.evaluator.datasets.cli import datasets
+    from spyglass.evaluator.service.cli import evaluator
+    from spyglass.evaluator.service.monitor_cli import monitors
 
     cli.add_command(eval_group)
     cli.add_command(datasets)
+    cli.add_command(evaluator)
+    cli.add_command(monitors)
 
 
 _register_components()

@@ -1,4 +1,5 @@
-"""Settings: explicit arguments beat ``SPYGLASS_*`` environment variables beat defaults.
+"""Settings: explicit arguments beat ``SPYGLASS_*`` environment variables beat the
+configuration file (``spyglass.toml``, see :mod:`spyglass.settings_file`) beat defaults.
 
 Each setting is declared once, with its environment variable and parser, so the CLI, the
 embedded mode and the tests all resolve configuration the same way (the pattern
@@ -10,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 from spyglass.errors import ConfigurationError
+from spyglass.settings_file import file_values
 
 MiB = 1024 * 1024
 
@@ -46,7 +48,10 @@ def _setting(default: Any, env: str, parse: Callable[[str], Any] = str, help: st
 
 @dataclass(frozen=True)
 class CollectorSettings:
-    """Everything the collector process can be told; each field has a flag and an env var."""
+    """Everything the collector process can be told; each field has a flag and an env var
+    (and a key in the ``[collector]`` table of the config file)."""
+
+    config_section: ClassVar[str] = "collector"
 
     store: str = _setting("sqlite:///./spyglass.db", "SPYGLASS_STORE",
                           help="database URL: sqlite:///path.db or postgresql+psycopg://…")
@@ -89,7 +94,8 @@ class CollectorSettings:
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "CollectorSettings":
-        """Resolve every field: ``overrides`` (None means unset) > ``env`` > default."""
+        """Resolve every field: ``overrides`` (None means unset) > ``env`` > the config file
+        ``env[SPYGLASS_CONFIG]`` names > default."""
         return load_settings(cls, env, overrides)
 
 
@@ -111,6 +117,8 @@ def _parse_positive_int(text: str) -> int:
 class EvaluatorSettings:
     """Everything ``spyglass evaluator serve`` can be told; each field has a flag and an env
     var (and a key in the ``[evaluator]`` table of the config file)."""
+
+    config_section: ClassVar[str] = "evaluator"
 
     collector: str = _setting("127.0.0.1:4317", "SPYGLASS_COLLECTOR",
                               help="host:port of a collector's gRPC port")
@@ -148,7 +156,8 @@ class EvaluatorSettings:
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "EvaluatorSettings":
-        """Resolve every field: ``overrides`` (None means unset) > ``env`` > default."""
+        """Resolve every field: ``overrides`` (None means unset) > ``env`` > the config file
+        ``env[SPYGLASS_CONFIG]`` names > default."""
         return load_settings(cls, env, overrides)
 
 
@@ -178,6 +187,9 @@ class TracingSettings:
         return load_settings(cls, env, overrides)
 
 
+CONFIG_FILE_SETTINGS: tuple[type, ...] = (CollectorSettings, EvaluatorSettings)
+"""The settings classes with a table in the config file (their ``config_section``)."""
+
 _TRACING_ARGUMENTS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "sampling_ratio": ("a number from 0 to 1",
                        lambda v: isinstance(v, (int, float)) and 0 <= v <= 1),
@@ -186,12 +198,15 @@ _TRACING_ARGUMENTS: dict[str, tuple[str, Callable[[Any], bool]]] = {
 
 
 def load_settings(cls: type, env: Mapping[str, str] | None, overrides: Mapping[str, Any]) -> Any:
-    """Build the settings dataclass ``cls`` from overrides, the environment and defaults."""
+    """Build the settings dataclass ``cls`` from overrides, the environment, the config file
+    (for classes with a ``config_section``; TracingSettings has none: the SDK runs inside
+    applications, which are configured by their environment) and defaults."""
     env = os.environ if env is None else env
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(overrides) - names
     if unknown:
         raise ConfigurationError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(names)}")
+    from_file = file_values(cls, env, {c.config_section: c for c in CONFIG_FILE_SETTINGS})
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if overrides.get(f.name) is not None:
@@ -199,6 +214,8 @@ def load_settings(cls: type, env: Mapping[str, str] | None, overrides: Mapping[s
             continue
         raw = env.get(f.metadata["env"])
         if raw is None or raw == "":
+            if f.name in from_file:
+                values[f.name] = from_file[f.name]
             continue
         try:
             values[f.name] = f.metadata["parse"](raw)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from spyglass.v1 import assessments_pb2, evaluation_pb2, experiments_pb2, traces_pb2
+from spyglass.v1 import assessments_pb2, evaluation_pb2, experiments_pb2, jobs_pb2, traces_pb2
 
 
 def _json(text: str | None) -> Any:
@@ -351,3 +351,153 @@ def _evaluation_score(m: evaluation_pb2.EvaluationScore) -> EvaluationScore:
             assessments_pb2.AssessmentSource.SourceType.Name(m.source.source_type),
             m.source.source_id or None),
         metadata=dict(m.metadata), assessment_id=_opt(m, "assessment_id"))
+
+
+def _scorer_refs(refs: Any) -> list[dict[str, Any]]:
+    """Scorer references as users write them: ``{"type": ..., **params}``."""
+    specs = []
+    for ref in refs:
+        params = _json(ref.params_json)
+        params = params if isinstance(params, dict) else ({} if params is None else
+                                                          {"params": params})
+        specs.append({"type": ref.type, **{k: v for k, v in params.items() if k != "type"}})
+    return specs
+
+
+@dataclass
+class ScorerErrors:
+    """Rows where one scorer (score name) failed in a job, with the latest message."""
+
+    name: str
+    count: int
+    last_error: str
+
+
+@dataclass
+class EvaluationJob:
+    """A job of the evaluator service: what it scores, with which scorers, and how far it
+    got. ``input`` is ``{"dataset": ..., "version": ...}`` for a dataset, or
+    ``{"experiment": ..., "filter_string": ..., "start_time_ms": ..., "end_time_ms": ...,
+    "max_traces": ..., "expectations_dataset": ...}`` for traces (absent keys: not given)."""
+
+    job_id: str
+    name: str
+    experiment_id: str
+    status: str  # PENDING | RUNNING | FINISHED | FAILED | CANCELLED
+    input: dict[str, Any] = field(default_factory=dict)
+    scorers: list[dict[str, Any]] = field(default_factory=list)
+    build_dataset: str | None = None
+    run_id: str = ""
+    monitor_id: str | None = None
+    error_message: str | None = None
+    total_rows: int = 0
+    rows_done: int = 0
+    rows_with_errors: int = 0
+    chunk_size: int = 0
+    chunks_total: int = 0
+    chunks_done: int = 0
+    chunks_leased: int = 0
+    chunks_failed: int = 0
+    errors: list[ScorerErrors] = field(default_factory=list)
+    eta_seconds: float | None = None
+    created_time_ms: int = 0
+    started_time_ms: int | None = None
+    finished_time_ms: int | None = None
+
+    @property
+    def is_done(self) -> bool:
+        """True once the job finished, failed or was cancelled (it changes no more)."""
+        return self.status in ("FINISHED", "FAILED", "CANCELLED")
+
+    @property
+    def fraction_done(self) -> float:
+        """Rows stored / rows to score (1.0 for a job with no rows)."""
+        return self.rows_done / self.total_rows if self.total_rows else 1.0
+
+    @staticmethod
+    def from_proto(m: jobs_pb2.EvaluationJob) -> "EvaluationJob":
+        source = m.input.WhichOneof("source")
+        if source == "dataset":
+            job_input: dict[str, Any] = {"dataset": m.input.dataset.dataset}
+            if m.input.dataset.HasField("version"):
+                job_input["version"] = m.input.dataset.version
+        elif source == "traces":
+            t = m.input.traces
+            job_input = {"experiment": t.experiment or "0"}
+            job_input.update({k: v for k, v in (
+                ("filter_string", t.filter_string), ("start_time_ms", _opt(t, "start_time_ms")),
+                ("end_time_ms", _opt(t, "end_time_ms")), ("max_traces", t.max_traces),
+                ("expectations_dataset", t.expectations_dataset)) if v})
+        else:
+            job_input = {}
+        return EvaluationJob(
+            job_id=m.job_id, name=m.name, experiment_id=m.experiment_id,
+            status=jobs_pb2.JobStatus.Name(m.status), input=job_input,
+            scorers=_scorer_refs(m.scorers), build_dataset=m.build_dataset or None,
+            run_id=m.run_id, monitor_id=m.monitor_id or None,
+            error_message=_opt(m, "error_message"), total_rows=m.total_rows,
+            rows_done=m.rows_done, rows_with_errors=m.rows_with_errors,
+            chunk_size=m.chunk_size, chunks_total=m.chunks_total, chunks_done=m.chunks_done,
+            chunks_leased=m.chunks_leased, chunks_failed=m.chunks_failed,
+            errors=[ScorerErrors(e.name, e.count, e.last_error) for e in m.errors],
+            eta_seconds=_opt(m, "eta_seconds"), created_time_ms=m.created_time_ms,
+            started_time_ms=_opt(m, "started_time_ms"),
+            finished_time_ms=_opt(m, "finished_time_ms"))
+
+
+@dataclass
+class WindowScore:
+    """One score name's figures in a monitor's time window (``mean`` NaN when none)."""
+
+    name: str
+    count: int
+    mean: float
+    error_count: int
+
+
+@dataclass
+class MonitorWindow:
+    """A monitor's results over one time window ending now (``"1h"``, ``"24h"``, ``"7d"``)."""
+
+    window: str
+    rows: int
+    scores: list[WindowScore] = field(default_factory=list)
+
+    @staticmethod
+    def from_proto(m: jobs_pb2.MonitorWindow) -> "MonitorWindow":
+        return MonitorWindow(m.window, m.rows, [WindowScore(s.name, s.count, s.mean,
+                                                            s.error_count) for s in m.scores])
+
+
+@dataclass
+class Monitor:
+    """Continuous evaluation of an experiment's new traces: filter, sample rate, scorers,
+    counters, and (from ``get_monitor``) metrics per time window."""
+
+    monitor_id: str
+    name: str
+    experiment_id: str
+    sample_rate: float
+    enabled: bool
+    filter_string: str | None = None
+    scorers: list[dict[str, Any]] = field(default_factory=list)
+    quiet_period_seconds: float = 30.0
+    job_id: str = ""
+    run_id: str = ""
+    created_time_ms: int = 0
+    traces_seen: int = 0
+    traces_sampled: int = 0
+    traces_scored: int = 0
+    last_check_time_ms: int | None = None
+    windows: list[MonitorWindow] = field(default_factory=list)
+
+    @staticmethod
+    def from_proto(m: jobs_pb2.Monitor) -> "Monitor":
+        return Monitor(
+            monitor_id=m.monitor_id, name=m.name, experiment_id=m.experiment_id,
+            sample_rate=m.sample_rate, enabled=m.enabled, filter_string=m.filter_string or None,
+            scorers=_scorer_refs(m.scorers), quiet_period_seconds=m.quiet_period_seconds,
+            job_id=m.job_id, run_id=m.run_id, created_time_ms=m.created_time_ms,
+            traces_seen=m.traces_seen, traces_sampled=m.traces_sampled,
+            traces_scored=m.traces_scored, last_check_time_ms=_opt(m, "last_check_time_ms"),
+            windows=[MonitorWindow.from_proto(w) for w in m.windows])

@@ -9,6 +9,7 @@ this module, so what the collector accepts is exactly what a worker can resolve.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Collection
@@ -63,8 +64,9 @@ def check_ref(ref_type: str, params_json: str, registered: Collection[str],
     hint = (f"registered by the running evaluators: {', '.join(sorted(registered))}"
             if registered else "no running evaluator registered custom scorers "
             "(start one with --scorers-module mypkg.scorers)")
-    close = [b for b in BUILTIN_SCORERS if b.lower() == kind.lower()]
-    also = f"; did you mean {close[0]!r}?" if close else ""
+    close = ([b for b in BUILTIN_SCORERS if b.lower() == kind.lower()]
+             or difflib.get_close_matches(kind, [*BUILTIN_SCORERS, *registered], 1, 0.8))
+    also = f" (did you mean {close[0]!r}?)" if close else ""
     shape = "" if _NAME.fullmatch(kind) else "; an import path looks like 'package.module:name'"
     raise InvalidArgumentError(
         f"{where}: unknown scorer {kind!r}{also}{shape}. Use a built-in scorer "

@@ -16,9 +16,10 @@ def add_to_server(server: grpc.aio.Server, engine: Engine,
                   price_file: str | None = None) -> None:
     """Register every spyglass.v1 service on ``server`` (``price_file``: the collector's
     ``--price-file``, for services that price tokens)."""
-    from spyglass.collector.api import assessments, datasets, evaluation, traces
+    from spyglass.collector.api import assessments, datasets, evaluation, jobs, traces
 
     traces.add_to_server(server, engine)
     assessments.add_to_server(server, engine)
     datasets.add_to_server(server, engine)
     evaluation.add_to_server(server, engine, price_file)
+    jobs.add_to_server(server, engine, price_file)

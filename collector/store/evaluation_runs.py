@@ -71,6 +71,13 @@ _SHARED_WITH_FEEDBACK = ("name", "value", "rationale", "error", "source_type", "
 
 def create_run(engine: Engine, request: pb.CreateEvaluationRunRequest) -> pb.EvaluationRun:
     """A new RUNNING run (id and start time assigned here) in an existing experiment."""
+    with write_transaction(engine) as connection:
+        return create_run_in(connection, request)
+
+
+def create_run_in(connection: Connection,
+                  request: pb.CreateEvaluationRunRequest) -> pb.EvaluationRun:
+    """:func:`create_run` inside a transaction the caller holds (an evaluation job's)."""
     experiment_id = parse_experiment_id(request.experiment_id or "0")
     now = _now_ms()
     values = {
@@ -86,9 +93,8 @@ def create_run(engine: Engine, request: pb.CreateEvaluationRunRequest) -> pb.Eva
         "metrics": None, "record_count": 0, "error_message": None, "start_time_ms": now,
         "end_time_ms": None, "judge_input_tokens": 0, "judge_output_tokens": 0,
         "judge_cost": None, "judge_usage": None}
-    with write_transaction(engine) as connection:
-        require_experiment(connection, experiment_id)
-        connection.execute(_RUNS.insert(), values)
+    require_experiment(connection, experiment_id)
+    connection.execute(_RUNS.insert(), values)
     return run_to_proto(values)
 
 
@@ -100,17 +106,23 @@ def finish_run(engine: Engine, request: pb.FinishEvaluationRunRequest,
     if status not in ("FINISHED", "FAILED"):
         raise InvalidArgumentError(f"status must be FINISHED or FAILED to finish run {run_id}, "
                                    f"not {status}")
-    usage = _judge_usage(request.judge_usage, prices)
-    changes = {
-        "status": status, "end_time_ms": _now_ms(),
-        "metrics": json.dumps(_metrics(request.metrics)),
-        "error_message": request.error_message if request.HasField("error_message") else None,
-        **usage}
+    usage = judge_usage_columns(request.judge_usage, prices)
+    error = request.error_message if request.HasField("error_message") else None
     with write_transaction(engine) as connection:
-        if not connection.execute(update(_RUNS).where(_R.run_id == run_id)
-                                  .values(changes)).rowcount:
-            raise _run_not_found(run_id)
+        finish_run_in(connection, run_id, status, request.metrics, error, usage)
     return get_run(engine, run_id)
+
+
+def finish_run_in(connection: Connection, run_id: str, status: str, metrics: Any,
+                  error_message: str | None, usage: dict[str, Any] | None = None) -> None:
+    """Finish a run inside a transaction the caller holds: ``status`` (FINISHED or FAILED),
+    ``metrics`` ({key: number}, NaN kept), and the judge usage columns when given."""
+    changes = {"status": status, "end_time_ms": _now_ms(),
+               "metrics": json.dumps(_metrics(metrics)), "error_message": error_message,
+               **(usage or {})}
+    if not connection.execute(update(_RUNS).where(_R.run_id == run_id)
+                              .values(changes)).rowcount:
+        raise _run_not_found(run_id)
 
 
 def get_run(engine: Engine, run_id: str) -> pb.EvaluationRun:
@@ -157,8 +169,9 @@ def check_run_id(value: str, field: str = "run_id") -> str:
 # -- log results -------------------------------------------------------------------------------
 
 @dataclass
-class _Batch:
-    """The rows one LogEvaluationResults request writes, by record."""
+class ResultsBatch:
+    """The rows one LogEvaluationResults request writes, by record (checked, not yet
+    written): made by :func:`results_batch`, written by :func:`log_results_in`."""
 
     records: dict[int, dict[str, Any]] = field(default_factory=dict)
     results: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -172,26 +185,34 @@ def log_results(engine: Engine,
     if len(request.records) > MAX_RECORDS_PER_BATCH:
         raise InvalidArgumentError(f"{len(request.records)} records in one request; send at "
                                    f"most {MAX_RECORDS_PER_BATCH} per LogEvaluationResults")
-    batch = _build_batch(run_id, request.records, _now_ms())
+    batch = results_batch(run_id, request.records, _now_ms())
     with write_transaction(engine) as connection:
-        _require_running(connection, run_id)
-        done = _logged_rows(connection, run_id, batch.records)
-        fresh = [i for i in batch.records if i not in done]
-        _insert(connection, _RECORDS, [batch.records[i] for i in fresh])
-        _insert(connection, _RESULTS, [r for i in fresh for r in batch.results[i]])
-        assessments = [a for i in fresh for a in batch.assessments[i]]
-        _insert(connection, _ASSESSMENTS, assessments)
-        if fresh:
-            connection.execute(update(_RUNS).where(_R.run_id == run_id)
-                               .values(record_count=_R.record_count + len(fresh)))
+        return log_results_in(connection, run_id, batch)
+
+
+def log_results_in(connection: Connection, run_id: str,
+                   batch: ResultsBatch) -> pb.LogEvaluationResultsResponse:
+    """Write a checked batch inside a transaction the caller holds (an evaluation job's
+    lease check shares it): rows the run already has are skipped whole."""
+    _require_running(connection, run_id)
+    done = _logged_rows(connection, run_id, batch.records)
+    fresh = [i for i in batch.records if i not in done]
+    _insert(connection, _RECORDS, [batch.records[i] for i in fresh])
+    _insert(connection, _RESULTS, [r for i in fresh for r in batch.results[i]])
+    assessments = [a for i in fresh for a in batch.assessments[i]]
+    _insert(connection, _ASSESSMENTS, assessments)
+    if fresh:
+        connection.execute(update(_RUNS).where(_R.run_id == run_id)
+                           .values(record_count=_R.record_count + len(fresh)))
     return pb.LogEvaluationResultsResponse(records_logged=len(fresh),
                                            records_skipped=len(done),
                                            assessments_logged=len(assessments))
 
 
-def _build_batch(run_id: str, records: Iterable[pb.EvaluationRecord], now: int) -> _Batch:
+def results_batch(run_id: str, records: Iterable[pb.EvaluationRecord],
+                  now: int) -> ResultsBatch:
     """Every row of the batch, checked before the transaction starts (pure)."""
-    batch = _Batch()
+    batch = ResultsBatch()
     for position, record in enumerate(records):
         where = f"records[{position}]"
         if record.row_index < 0:
@@ -469,7 +490,7 @@ def _scorers(scorers: Iterable[pb.EvaluationScorer]) -> list[dict[str, Any]]:
     return out
 
 
-def _judge_usage(models: Iterable[pb.ModelUsage], prices: PriceTable) -> dict[str, Any]:
+def judge_usage_columns(models: Iterable[pb.ModelUsage], prices: PriceTable) -> dict[str, Any]:
     """Run columns for the judge usage: totals, the cost of the priced models, per model."""
     per_model, costs = [], []
     for n, usage in enumerate(models):

@@ -386,3 +386,129 @@ class EvaluationResultRow(Base):
     source_id: Mapped[str | None] = mapped_column(String(256))
     metadata_json: Mapped[str | None] = mapped_column("metadata", Text)
     assessment_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# -- evaluation jobs, leases, workers and monitors (migration 0006) ----------------------
+
+
+class EvaluationJobRow(Base):
+    """A job of the evaluator service: what it scores with which scorers, its run, its
+    status. ``input`` is the JobInput message as JSON; ``scorers`` a JSON list of
+    {type, params_json}. A monitor's job has ``monitor_id`` and grows as traces arrive."""
+
+    __tablename__ = "evaluation_jobs"
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    experiment_id: Mapped[int] = mapped_column(BigInteger)
+    monitor_id: Mapped[str | None] = mapped_column(String(32))
+    input: Mapped[str] = mapped_column(Text)
+    scorers: Mapped[str] = mapped_column(Text)
+    build_dataset: Mapped[str | None] = mapped_column(String(256))
+    run_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # PENDING RUNNING FINISHED FAILED CANCELLED
+    error_message: Mapped[str | None] = mapped_column(Text)
+    total_rows: Mapped[int] = mapped_column(BigInteger)
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    chunks_total: Mapped[int] = mapped_column(Integer)
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+    started_time_ms: Mapped[int | None] = mapped_column(BigInteger)
+    finished_time_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(None, "created_time_ms", "job_id"),
+        Index(None, "status", "created_time_ms"),
+        Index(None, "monitor_id"),
+    )
+
+
+class EvaluationJobItem(Base):
+    """One row of a job, snapshotted at submit (or when a monitor takes a trace): a trace
+    to score, or a dataset record with its inputs, expectations and outputs (JSON)."""
+
+    __tablename__ = "evaluation_job_items"
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    row_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    dataset_record_id: Mapped[str | None] = mapped_column(String(64))
+    inputs: Mapped[str | None] = mapped_column(Text)
+    expectations: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "job_id", "trace_id"),)
+
+
+class EvaluationJobChunk(Base):
+    """The rows ``first_row`` .. ``first_row + row_count - 1`` of a job, leased to one
+    worker at a time. ``state``: PENDING, LEASED (``lease_*`` say to whom and until when),
+    DONE, FAILED (``last_error`` says why) or CANCELLED. ``priority`` 0 (monitors) is
+    claimed before 1 (jobs)."""
+
+    __tablename__ = "evaluation_job_chunks"
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chunk_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_row: Mapped[int] = mapped_column(Integer)
+    row_count: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+    lease_id: Mapped[str | None] = mapped_column(String(32))
+    lease_owner: Mapped[str | None] = mapped_column(String(256))
+    lease_expires_ms: Mapped[int | None] = mapped_column(BigInteger)
+    lease_seconds: Mapped[float | None] = mapped_column(Float)
+    claims: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    finished_time_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(None, "state", "priority", "created_time_ms"),
+        Index(None, "lease_id"),
+    )
+
+
+class EvaluationWorker(Base):
+    """An evaluator worker as its heartbeats describe it (``scorer_names``: JSON list of
+    the names its --scorers-module registered)."""
+
+    __tablename__ = "evaluation_workers"
+
+    worker_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    concurrency: Mapped[int] = mapped_column(Integer)
+    scorer_names: Mapped[str] = mapped_column(Text)
+    stopping: Mapped[bool] = mapped_column(Boolean)
+    first_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index(None, "last_seen_ms"),)
+
+
+class MonitorRow(Base):
+    """Continuous evaluation of an experiment's new traces. ``cursor`` is the ingest
+    sequence (``traces.id``) up to which every trace has been decided; ``traces_seen`` and
+    ``traces_sampled`` count the complete matching traces passed and the sampled ones."""
+
+    __tablename__ = "evaluation_monitors"
+
+    monitor_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    experiment_id: Mapped[int] = mapped_column(BigInteger)
+    filter_string: Mapped[str] = mapped_column(Text)
+    sample_rate: Mapped[float] = mapped_column(Float)
+    scorers: Mapped[str] = mapped_column(Text)
+    quiet_period_seconds: Mapped[float] = mapped_column(Float)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    job_id: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[str] = mapped_column(String(64))
+    cursor: Mapped[int] = mapped_column(BigInteger)
+    traces_seen: Mapped[int] = mapped_column(BigInteger)
+    traces_sampled: Mapped[int] = mapped_column(BigInteger)
+    last_check_ms: Mapped[int | None] = mapped_column(BigInteger)
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(None, "enabled", "last_check_ms"),
+        Index(None, "experiment_id"),
+    )

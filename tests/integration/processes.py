@@ -2,7 +2,8 @@
 
 * :class:`CollectorProcess` runs ``python -m spyglass.cli collector start`` as a real child
   process on free loopback ports, waits for ``/readyz``, keeps its stderr in a file for the
-  failure message, and stops it with SIGTERM or SIGKILL.
+  failure message, and stops it with SIGTERM or SIGKILL (all but the start is
+  :class:`ChildProcess`, which other servers' helpers share).
 * :class:`TcpProxy` sits between a collector and PostgreSQL (127.0.0.1:5432) so a test can
   cut the database off (every connection closed, new ones refused) and restore it, without
   ever touching the real server.
@@ -71,11 +72,71 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str,
 # -- collector subprocesses ----------------------------------------------------------------
 
 
-class CollectorProcess:
+class ChildProcess:
+    """A server in a child process of its own session (so that helpers it spawns stop with
+    it) with an HTTP port serving ``/readyz``; what it wrote goes to a file that
+    :meth:`output` reads for failure messages. Subclasses start ``self.process``."""
+
+    name: str
+    http_port: int
+    process: subprocess.Popen  # type: ignore[type-arg]
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def output(self) -> str:
+        raise NotImplementedError
+
+    def is_ready(self) -> bool:
+        try:
+            return httpx.get(self.http_url + "/readyz", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> Self:
+        deadline = time.monotonic() + timeout
+        while not self.is_ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.process.returncode} "
+                                     f"before it was ready; output:\n{self.output()}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"{self.name} not ready within {timeout}s; output:\n"
+                                     f"{self.output()}")
+            time.sleep(0.05)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL to the process and its helpers at once: no drain, no cleanup, as when
+        the container or the machine goes down."""
+        self._kill_group()
+        self.process.wait(10)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait for the exit status (SIGKILL if it does not exit in time)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"{self.name} ignored SIGTERM for {timeout}s; output:\n"
+                                 f"{self.output()}") from None
+        finally:
+            self._kill_group()  # anything it left behind
+
+    def _kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+class CollectorProcess(ChildProcess):
     """``spyglass collector start`` in a child process on free loopback ports."""
 
     def __init__(self, store: str, log_dir: Path, name: str = "collector",
                  **settings: object) -> None:
+        self.name = name
         self.store = store
         self.grpc_port = free_port()
         self.http_port = free_port()
@@ -92,54 +153,10 @@ class CollectorProcess:
                                             stdout=subprocess.DEVNULL, stderr=stderr,
                                             cwd=REPO_ROOT, env=env, start_new_session=True)
 
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
-    def is_ready(self) -> bool:
-        try:
-            return httpx.get(self.http_url + "/readyz", timeout=1.0).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> "CollectorProcess":
-        deadline = time.monotonic() + timeout
-        while not self.is_ready():
-            if self.process.poll() is not None:
-                raise AssertionError(f"collector exited with {self.process.returncode} before "
-                                     f"it was ready; stderr:\n{self.stderr()}")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"collector not ready within {timeout}s; stderr:\n"
-                                     f"{self.stderr()}")
-            time.sleep(0.05)
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL to the collector and its helpers at once: no drain, no cleanup, as when
-        the container or the machine goes down."""
-        self._kill_group()
-        self.process.wait(10)
-
-    def terminate(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait for the exit status (SIGKILL if it does not exit in time)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"collector ignored SIGTERM for {timeout}s; stderr:\n"
-                                 f"{self.stderr()}") from None
-        finally:
-            self._kill_group()  # anything it left behind
-
-    def _kill_group(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+    output = stderr
 
 
 class CollectorProcesses:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 
@@ -80,3 +81,87 @@ def test_configuration_errors_are_one_line_and_exit_1(tmp_path) -> None:  # type
     assert proc.returncode == 1
     assert "error: store URL" in proc.stderr and "PostgreSQL" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+class _RecordingCollector:
+    """Stands in for the collector: `collector start` resolves settings and hands them here."""
+
+    started: list[CollectorSettings] = []
+
+    def __init__(self, settings: CollectorSettings) -> None:
+        self.started.append(settings)
+
+    async def serve(self) -> None:
+        return None
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[CollectorSettings]:
+    from spyglass.collector import server
+
+    _RecordingCollector.started = []
+    monkeypatch.setattr(server, "Collector", _RecordingCollector)
+    return _RecordingCollector.started
+
+
+CONFIG = """
+[collector]
+store = "sqlite:///from-file.db"
+host = "0.0.0.0"
+grpc_port = 5317
+http_port = 5318
+api_keys = ["file-key"]
+migrate = true
+"""
+
+
+def test_collector_start_flag_beats_env_beats_file_beats_default(
+        tmp_path, recorded: list[CollectorSettings]) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "spyglass.toml"
+    path.write_text(CONFIG)
+    result = CliRunner().invoke(
+        cli, ["--config", str(path), "collector", "start", "--grpc-port", "7317", "--no-migrate"],
+        env={"SPYGLASS_CONFIG": None, "SPYGLASS_HTTP_PORT": "6318", "SPYGLASS_API_KEY": None,
+             "SPYGLASS_GRPC_PORT": "6317", "SPYGLASS_STORE": None, "SPYGLASS_HOST": None})
+    assert result.exit_code == 0, result.output
+    (s,) = recorded
+    assert s.grpc_port == 7317 and s.migrate is False          # flags beat env and file
+    assert s.http_port == 6318                                  # env beats file
+    assert (s.store, s.host, s.api_keys) == ("sqlite:///from-file.db", "0.0.0.0",
+                                             ("file-key",))     # file beats default
+    assert s.queue_max_spans == 20_000                          # default
+
+
+def test_config_file_from_the_environment_and_config_flag_wins_over_it(
+        tmp_path, recorded: list[CollectorSettings]) -> None:  # type: ignore[no-untyped-def]
+    by_env, by_flag = tmp_path / "env.toml", tmp_path / "flag.toml"
+    by_env.write_text("[collector]\ngrpc_port = 1111\n")
+    by_flag.write_text("[collector]\ngrpc_port = 2222\n")
+    env = {"SPYGLASS_CONFIG": str(by_env), "SPYGLASS_GRPC_PORT": None}
+    assert CliRunner().invoke(cli, ["collector", "start"], env=env).exit_code == 0
+    assert CliRunner().invoke(cli, ["--config", str(by_flag), "collector", "start"],
+                              env=env).exit_code == 0
+    assert [s.grpc_port for s in recorded] == [1111, 2222]
+
+
+def test_bad_config_file_is_one_line_naming_the_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "spyglass.toml"
+    path.write_text("[collector]\ngrpc_port = true\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "spyglass.cli", "--config", str(path), "collector", "start"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SPYGLASS_")})
+    assert proc.returncode == 1
+    assert f"error: config file {path}: [collector] grpc_port = True has the wrong type" in \
+        proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_db_upgrade_reads_the_store_from_the_config_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "from-config.db"
+    path = tmp_path / "spyglass.toml"
+    path.write_text(f'[collector]\nstore = "sqlite:///{db}"\n')
+    result = CliRunner().invoke(cli, ["--config", str(path), "db", "upgrade"],
+                                env={"SPYGLASS_CONFIG": None, "SPYGLASS_STORE": None})
+    assert result.exit_code == 0, result.output
+    assert db.exists() and f"is at revision {migrate.head_revision()}" in result.output

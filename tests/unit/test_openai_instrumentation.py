@@ -150,7 +150,9 @@ class _BrokenStream(openai.Stream):
     def __next__(self) -> ChatCompletionChunk:
         for item in self._items:
             return item
-        raise openai.APIConnectionError(request=None)  # type: ignore[arg-type]
+        # a real request object of the HTTP library this openai is built on (httpx or httpx2)
+        request = openai.DefaultHttpxClient().build_request("POST", "http://127.0.0.1:9/v1")
+        raise openai.APIConnectionError(request=request)
 
     def close(self) -> None:
         pass

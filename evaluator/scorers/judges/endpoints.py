@@ -7,12 +7,17 @@ base URL after a limit was set use it too, and the strictest rate asked for wins
 sits in the HTTP transport (``pyrate_limiter``'s httpx transport), so every request pays a
 permit — including retries after a 429 or 5xx, which honour ``Retry-After``.
 
+The evaluator service also sets a rate of its own for every endpoint (:func:`set_service_rate`:
+its share of a service-wide limit, which changes as workers come and go); unlike a judge's
+``rate_limit`` it may go up as well as down, and a judge's stricter rate still wins.
+
 Judges post through :func:`json_endpoint` (a pooled HTTP client, see :mod:`.http`); scorers
 that want the ``openai`` client's response models (embeddings) use :func:`openai_client`.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from fractions import Fraction
 from typing import Any, Callable, TypeVar
@@ -28,6 +33,7 @@ _lock = threading.Lock()
 _clients: dict[Endpoint, Any] = {}
 _json_endpoints: dict[Endpoint, JsonEndpoint] = {}
 _limiters: dict[str, "_EndpointLimiter"] = {}
+_service_rate: float | None = None
 
 
 def openai_client(endpoint: Endpoint, owner: str) -> Any:
@@ -71,7 +77,7 @@ def _http_client(endpoint: Endpoint, **settings: Any) -> Any:
     one is set for its base URL (by this judge or another one)."""
     import openai
 
-    if endpoint.rate_limit is not None:
+    if endpoint.rate_limit is not None or _service_rate is not None:
         _limiter(endpoint.base_url, endpoint.rate_limit)
     limiter = _limiters.get(endpoint.base_url)
     if limiter is not None:
@@ -89,28 +95,64 @@ def _new_client(endpoint: Endpoint, owner: str) -> Any:
 
 
 class _EndpointLimiter:
-    """The permits of one endpoint; asking for a stricter rate tightens it for every client."""
+    """The permits of one endpoint, at the strictest of the rates judges asked for (asking
+    for a stricter one tightens it for every client) and the service's rate, if set."""
 
-    def __init__(self) -> None:
+    def __init__(self, service_rate: float | None = None) -> None:
         self.rate = float("inf")
+        self._asked = float("inf")
+        self._service = service_rate
         self._limiter: Any = None
+        self._apply()
 
     def tighten(self, rate: float) -> None:
-        if rate < self.rate:
+        if rate < self._asked:
+            self._asked = rate
+            self._apply()
+
+    def set_service_rate(self, rate: float | None) -> None:
+        self._service = rate
+        self._apply()
+
+    def _apply(self) -> None:
+        rate = min(self._asked, self._service if self._service is not None else float("inf"))
+        if rate == self.rate:
+            return
+        self._limiter = None
+        if rate != float("inf"):
             from pyrate_limiter import Limiter, Rate
 
             per = Fraction(rate).limit_denominator(1000)  # n requests per d seconds
             self._limiter = Limiter(Rate(per.numerator, per.denominator * 1000), buffer_ms=1)
-            self.rate = rate
+        self.rate = rate
 
     def try_acquire(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self._limiter.try_acquire(name, *args, **kwargs)
+        limiter = self._limiter
+        return True if limiter is None else limiter.try_acquire(name, *args, **kwargs)
 
 
-def _limiter(base_url: str, rate: float) -> _EndpointLimiter:
-    limiter = _limiters.setdefault(base_url, _EndpointLimiter())
-    limiter.tighten(rate)
+def _limiter(base_url: str, rate: float | None = None) -> _EndpointLimiter:
+    limiter = _limiters.get(base_url)
+    if limiter is None:
+        limiter = _limiters[base_url] = _EndpointLimiter(_service_rate)
+    if rate is not None:
+        limiter.tighten(rate)
     return limiter
+
+
+def set_service_rate(rate: float | None) -> None:
+    """Pace every endpoint at ``rate`` requests per second (None: no service rate), those
+    already in use and those first used later; a judge's own stricter ``rate_limit`` still
+    wins. Call it before the judges first run: a client made while no rate of any kind was
+    set has no limiter in its transport."""
+    global _service_rate
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise ConfigurationError(f"the judge rate must be a number of requests per second "
+                                 f"> 0, got {rate!r}")
+    with _lock:
+        _service_rate = rate
+        for limiter in _limiters.values():
+            limiter.set_service_rate(rate)
 
 
 def _limited_transport(limiter: _EndpointLimiter) -> Any:
@@ -133,3 +175,4 @@ def reset() -> None:
         _clients.clear()
         _json_endpoints.clear()
         _limiters.clear()
+    set_service_rate(None)

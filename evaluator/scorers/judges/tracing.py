@@ -8,7 +8,9 @@ whatever trace is current on the calling thread.
 Those traces go to the experiment ``"<active experiment> (judge calls)"`` (or the one named by
 ``SPYGLASS_JUDGE_EXPERIMENT``), created on first use, so that searching the app's experiment —
 e.g. to build a dataset from its traces — never picks up judge calls. Each judge trace is
-tagged ``spyglass.judge = <scorer name>``.
+tagged ``spyglass.judge = <scorer name>``. The evaluator service scores jobs of many
+experiments in one process, so it names the app's experiment per scoring call instead
+(:func:`scoring_experiment`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import os
 import threading
 import weakref
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Iterator
 
 from opentelemetry import context as otel_context
@@ -33,10 +36,23 @@ JUDGE_TAG = "spyglass.judge"
 """Trace tag naming the judge (scorer) that made a judge trace."""
 EXPERIMENT_SUFFIX = " (judge calls)"
 
+_scored_experiment: ContextVar[str | None] = ContextVar("spyglass_judge_scored_experiment",
+                                                       default=None)
 _lock = threading.Lock()
 # per configured client (a new configure() starts afresh): (active id, configured name) → id
 _experiments: "weakref.WeakKeyDictionary[Any, dict[tuple, str | None]]" = \
     weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def scoring_experiment(experiment_id: str | None) -> Iterator[None]:
+    """Judge calls made inside score rows of ``experiment_id`` (rather than of the active
+    experiment): their traces go to ``"<that experiment> (judge calls)"``."""
+    token = _scored_experiment.set(experiment_id)
+    try:
+        yield
+    finally:
+        _scored_experiment.reset(token)
 
 
 @contextlib.contextmanager
@@ -101,7 +117,8 @@ def judge_experiment_id() -> str | None:
     from spyglass import session
 
     client = session.client()
-    key = (session.current_experiment_id(), os.environ.get("SPYGLASS_JUDGE_EXPERIMENT"))
+    scored = _scored_experiment.get() or session.current_experiment_id()
+    key = (scored, os.environ.get("SPYGLASS_JUDGE_EXPERIMENT"))
     known = _experiments.get(client)
     if known is not None and key in known:
         return known[key]

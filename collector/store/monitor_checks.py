@@ -1,0 +1,149 @@
+"""Monitors looking for new traces: the check that turns an experiment's newly complete,
+matching, sampled traces into rows and chunks of the monitor's job.
+
+A monitor is due when it is enabled and its last check is :data:`MONITOR_CHECK_SECONDS` old;
+ClaimWork checks due monitors before it leases a chunk, so monitors need no process of
+their own. A check, in one transaction with the monitor's row locked (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL: a monitor another claim is checking is skipped), looks at the
+experiment's traces after the monitor's cursor (ingest sequence ``traces.id``), oldest
+first, at most :data:`SCAN_LIMIT`:
+
+* a trace is complete when its root span has ended (status is not IN_PROGRESS) and no span
+  has arrived for the quiet period; one still IN_PROGRESS after :data:`STUCK_AFTER_NS` is
+  given up on. Both are *decided*; the cursor moves over the leading run of decided traces,
+  so nothing behind it is looked at again;
+* complete traces that match the filter are *seen*; a trace is *sampled* when
+  ``int(sha256(monitor_id + trace_id)[:8], 16) / 2**32 < sample_rate`` — the same draw at
+  every check, so re-checking never changes the answer;
+* sampled traces that are not rows of the monitor's job yet become new rows (the next row
+  indexes) in new chunks. Complete traces beyond an undecided one are taken at once too;
+  they are counted as seen and sampled when the cursor passes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, or_, select, update
+
+from spyglass.collector.store.datasets import now_ms
+from spyglass.collector.store.engine import write_transaction
+from spyglass.collector.store.filters import compile_filter
+from spyglass.collector.store.job_completion import JOBS, lock_job
+from spyglass.collector.store.job_rows import (
+    ITEMS, MONITOR_PRIORITY, insert_chunks, insert_items,
+)
+from spyglass.collector.store.models import MonitorRow, TraceRow
+
+MONITOR_CHECK_SECONDS = 1.0
+SCAN_LIMIT = 5000
+STUCK_AFTER_NS = 3600 * 1_000_000_000
+
+MONITORS = MonitorRow.__table__
+_M = MONITORS.c
+_T = TraceRow.__table__.c
+
+
+@dataclass
+class _Scan:
+    """What one check found: where the cursor moves, the traces it passes that count as
+    seen and sampled, and the sampled traces to add as rows."""
+
+    cursor: int
+    seen: int
+    sampled: int
+    new_traces: list[str]
+
+
+def sampled(monitor_id: str, trace_id: str, rate: float) -> bool:
+    """The monitor's deterministic draw for a trace (module docstring)."""
+    digest = hashlib.sha256((monitor_id + trace_id).encode()).hexdigest()
+    return int(digest[:8], 16) / 2**32 < rate
+
+
+def check_due_monitors(engine: Engine) -> int:
+    """Check every due monitor, each in its own transaction; returns rows added."""
+    now = now_ms()
+    with engine.connect() as connection:
+        due = list(connection.scalars(select(_M.monitor_id).where(*_due(now))))
+    return sum(check_monitor(engine, monitor_id) for monitor_id in due)
+
+
+def check_monitor(engine: Engine, monitor_id: str) -> int:
+    """One check of one monitor, if it is still due (module docstring); rows added."""
+    with write_transaction(engine) as connection:
+        now = now_ms()
+        query = select(MONITORS).where(_M.monitor_id == monitor_id, *_due(now))
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        monitor = connection.execute(query).first()
+        if monitor is None:
+            return 0
+        scan = _scan(connection, monitor, now * 1_000_000)
+        if scan.new_traces:
+            _append_rows(connection, monitor.job_id, scan.new_traces, now)
+        connection.execute(update(MONITORS).where(_M.monitor_id == monitor_id).values(
+            cursor=scan.cursor, traces_seen=_M.traces_seen + scan.seen,
+            traces_sampled=_M.traces_sampled + scan.sampled, last_check_ms=now))
+    return len(scan.new_traces)
+
+
+def _due(now: int) -> list[Any]:
+    since = now - int(MONITOR_CHECK_SECONDS * 1000)
+    return [_M.enabled.is_(True), or_(_M.last_check_ms.is_(None), _M.last_check_ms <= since)]
+
+
+def _scan(connection: Connection, monitor: Any, now_ns: int) -> _Scan:
+    rows = connection.execute(
+        select(_T.id, _T.trace_id, _T.status, _T.last_span_at_ns, _T.created_at_ns)
+        .where(_T.experiment_id == monitor.experiment_id, _T.id > monitor.cursor)
+        .order_by(_T.id).limit(SCAN_LIMIT)).all()
+    quiet_before = now_ns - int(monitor.quiet_period_seconds * 1e9)
+    complete = [r for r in rows
+                if r.status != "IN_PROGRESS" and r.last_span_at_ns <= quiet_before]
+    done = {r.id for r in complete}
+    passed = 0
+    for row in rows:
+        stuck = row.status == "IN_PROGRESS" and row.created_at_ns <= now_ns - STUCK_AFTER_NS
+        if row.id not in done and not stuck:
+            break
+        passed += 1
+    matching = _matching(connection, monitor.filter_string, [r.id for r in complete])
+    chosen = {r.trace_id for r in complete if r.id in matching
+              and sampled(monitor.monitor_id, r.trace_id, monitor.sample_rate)}
+    taken = _already_rows(connection, monitor.job_id, chosen)
+    behind = rows[:passed]
+    return _Scan(cursor=behind[-1].id if behind else monitor.cursor,
+                 seen=sum(1 for r in behind if r.id in matching),
+                 sampled=sum(1 for r in behind if r.trace_id in chosen),
+                 new_traces=[r.trace_id for r in complete
+                             if r.trace_id in chosen and r.trace_id not in taken])
+
+
+def _matching(connection: Connection, filter_string: str, ids: Sequence[int]) -> set[int]:
+    """The ids among ``ids`` whose traces match the filter (all of them without one)."""
+    condition = compile_filter(filter_string, connection.dialect.name)
+    if condition is None or not ids:
+        return set(ids)
+    return set(connection.scalars(select(_T.id).where(_T.id.in_(ids), condition)))
+
+
+def _already_rows(connection: Connection, job_id: str, trace_ids: set[str]) -> set[str]:
+    if not trace_ids:
+        return set()
+    return set(connection.scalars(select(ITEMS.c.trace_id).where(
+        ITEMS.c.job_id == job_id, ITEMS.c.trace_id.in_(sorted(trace_ids)))))
+
+
+def _append_rows(connection: Connection, job_id: str, trace_ids: list[str], now: int) -> None:
+    """The traces as the job's next rows, in new chunks of the job's chunk size."""
+    job = lock_job(connection, job_id)
+    insert_items(connection, job_id, job.total_rows, [{"trace_id": t} for t in trace_ids])
+    chunks = insert_chunks(connection, job_id, job.chunks_total, job.total_rows,
+                           len(trace_ids), job.chunk_size, MONITOR_PRIORITY, now)
+    connection.execute(update(JOBS).where(JOBS.c.job_id == job_id).values(
+        total_rows=JOBS.c.total_rows + len(trace_ids),
+        chunks_total=JOBS.c.chunks_total + chunks))
