@@ -76,9 +76,13 @@ class EvaluatorProcess(ChildProcess):
 
     output = log
 
+    def get(self, path: str) -> httpx.Response:
+        """``GET`` one of the worker's HTTP endpoints (``/healthz``, ``/readyz``, ...)."""
+        return httpx.get(self.http_url + path, timeout=5.0)
+
     def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         """Every sample of ``/metrics`` by (sample name, labels)."""
-        reply = httpx.get(self.http_url + "/metrics", timeout=5.0)
+        reply = self.get("/metrics")
         assert reply.status_code == 200, f"{self.name} /metrics: {reply.status_code}"
         return {(sample.name, frozenset(sample.labels.items())): sample.value
                 for family in text_string_to_metric_families(reply.text)
