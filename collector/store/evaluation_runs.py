@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,6 +34,7 @@ from spyglass.collector.store.models import (
     AssessmentRow, EvaluationRecordRow, EvaluationResultRow, EvaluationRunRow,
 )
 from spyglass.collector.store.traces import (
+    check_hex_id,
     SortKey, decode_token, encode_token, fingerprint, keyset_after, parse_experiment_id,
     parse_sort_keys, require_experiment,
 )
@@ -61,7 +61,6 @@ _ORDER_FIELDS: dict[str, ColumnElement] = {
     "model_id": _R.model_id, "status": _R.status,
 }
 _ORDER_ALIASES = {"start_time_ms": "start_time", "end_time_ms": "end_time"}
-_RUN_ID = re.compile(r"[0-9a-f]{32}")
 # columns a score's result row shares with the feedback written for it
 _SHARED_WITH_FEEDBACK = ("name", "value", "rationale", "error", "source_type", "source_id",
                          "metadata")
@@ -158,12 +157,8 @@ def run_to_proto(row: Any) -> pb.EvaluationRun:
 
 def check_run_id(value: str, field: str = "run_id") -> str:
     """A run id as the server made it (32 lower-case hex characters)."""
-    text = value.strip().lower()
-    if not _RUN_ID.fullmatch(text):
-        raise InvalidArgumentError(f"{field} {value[:80]!r} is not an evaluation run id: "
-                                   "expected the 32 hex characters CreateEvaluationRun "
-                                   "returned")
-    return text
+    return check_hex_id(value, field, "an evaluation run id", "as CreateEvaluationRun "
+                        "returned them")
 
 
 # -- log results -------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ it is created (in the job's experiment) when it does not exist.
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +32,7 @@ from spyglass.collector.store.job_specs import (
     resolve_experiment, run_scorers,
 )
 from spyglass.collector.store.models import DatasetExperiment
-from spyglass.collector.store.traces import SortKey, fingerprint, keyset_page
+from spyglass.collector.store.traces import SortKey, check_hex_id, fingerprint, keyset_page
 from spyglass.errors import (
     AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError,
 )
@@ -43,7 +42,6 @@ from spyglass.v1 import jobs_pb2 as pb
 LIST_DEFAULT, LIST_MAX = 100, 1000
 
 _J = JOBS.c
-_JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass
@@ -179,11 +177,7 @@ def list_jobs(engine: Engine, request: pb.ListJobsRequest) -> pb.ListJobsRespons
 
 
 def check_job_id(value: str) -> str:
-    text = value.strip().lower()
-    if not _JOB_ID.fullmatch(text):
-        raise InvalidArgumentError(f"job_id {value[:80]!r} is not a job id: expected the 32 "
-                                   "hex characters SubmitJob returned")
-    return text
+    return check_hex_id(value, "job_id", "a job id", "as SubmitJob returned them")
 
 
 def job_not_found(job_id: str) -> NotFoundError:

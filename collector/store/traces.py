@@ -54,7 +54,7 @@ MAX_KEY_LENGTH = 250
 IN_CHUNK = 1000  # ids per IN (...) list; pages are at most PAGE_SIZE_MAX traces
 
 _T = TraceRow.__table__.c
-_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
 _STATES = {"OK": pb.TraceInfo.OK, "ERROR": pb.TraceInfo.ERROR,
            "IN_PROGRESS": pb.TraceInfo.IN_PROGRESS}
 _NS_PER_MS = 1_000_000
@@ -208,10 +208,16 @@ def parse_experiment_id(text: str) -> int:
 
 def parse_trace_id(text: str) -> str:
     """A trace id as stored: 32 lower-case hex characters."""
+    return check_hex_id(text, "trace id", "a trace id", "as OTel prints them")
+
+
+def check_hex_id(text: str, field: str, kind: str, origin: str) -> str:
+    """An id of 32 hex characters (trace, evaluation run, job, monitor), lower-cased; else an
+    error naming the ``field``, the ``kind`` of id and where such ids come from."""
     value = text.strip().lower()
-    if not _TRACE_ID.fullmatch(value):
-        raise InvalidArgumentError(f"trace id {text[:80]!r} is not a trace id: expected 32 hex "
-                                   "characters, as OTel prints them")
+    if not _HEX_ID.fullmatch(value):
+        raise InvalidArgumentError(f"{field} {text[:80]!r} is not {kind}: expected 32 hex "
+                                   f"characters, {origin}")
     return value
 
 

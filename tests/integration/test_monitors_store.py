@@ -131,7 +131,8 @@ def test_window_metrics_after_results(engine: Engine) -> None:
     monitor = create(engine, quiet_period_seconds=0)
     ids = old_traces(engine, 3)
     claim = job_leases.claim_work(engine, pb.ClaimWorkRequest(worker_id="w"))
-    assert [i.trace_id for i in claim.items] == ids and claim.job.monitor_id
+    assert [i.trace_id for i in claim.items] == ids
+    assert claim.job.monitor_id == monitor.monitor_id
     values = [1.0, 0.0, None]
     records = [epb.EvaluationRecord(row_index=item.row_index, trace_id=item.trace_id,
                                     scores=[_score(v)]) for item, v in zip(claim.items, values)]
