@@ -487,8 +487,9 @@ class EvaluationWorker(Base):
 
 class MonitorRow(Base):
     """Continuous evaluation of an experiment's new traces. ``cursor`` is the ingest
-    sequence (``traces.id``) up to which every trace has been decided; ``traces_seen`` and
-    ``traces_sampled`` count the complete matching traces passed and the sampled ones."""
+    sequence (``traces.id``) up to which every trace has been looked at; ``waiting`` (a
+    JSON list of ``traces.id``) holds those looked at but not decided yet; ``traces_seen``
+    and ``traces_sampled`` count the complete matching traces decided and the sampled ones."""
 
     __tablename__ = "evaluation_monitors"
 
@@ -503,6 +504,7 @@ class MonitorRow(Base):
     job_id: Mapped[str] = mapped_column(String(32))
     run_id: Mapped[str] = mapped_column(String(64))
     cursor: Mapped[int] = mapped_column(BigInteger)
+    waiting: Mapped[str] = mapped_column(Text)
     traces_seen: Mapped[int] = mapped_column(BigInteger)
     traces_sampled: Mapped[int] = mapped_column(BigInteger)
     last_check_ms: Mapped[int | None] = mapped_column(BigInteger)

@@ -5,24 +5,26 @@ A monitor is due when it is enabled and its last check is :data:`MONITOR_CHECK_S
 ClaimWork checks due monitors before it leases a chunk, so monitors need no process of
 their own. A check, in one transaction with the monitor's row locked (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL: a monitor another claim is checking is skipped), looks at the
-experiment's traces after the monitor's cursor (ingest sequence ``traces.id``), oldest
-first, at most :data:`SCAN_LIMIT`:
+experiment's traces that are *waiting* (looked at before, not yet decided) and those after
+the monitor's cursor (ingest sequence ``traces.id``), oldest first, at most
+:data:`SCAN_LIMIT` new ones:
 
 * a trace is complete when its root span has ended (status is not IN_PROGRESS) and no span
   has arrived for the quiet period; one still IN_PROGRESS after :data:`STUCK_AFTER_NS` is
-  given up on. Both are *decided*; the cursor moves over the leading run of decided traces,
-  so nothing behind it is looked at again;
+  given up on. Both are *decided*. The cursor moves past every trace looked at; those not
+  decided yet wait (at most :data:`WAITING_MAX`, the oldest given up beyond that), so a
+  long-running trace, or one whose root never arrives, holds back nothing but itself;
 * complete traces that match the filter are *seen*; a trace is *sampled* when
   ``int(sha256(monitor_id + trace_id)[:8], 16) / 2**32 < sample_rate`` — the same draw at
   every check, so re-checking never changes the answer;
 * sampled traces that are not rows of the monitor's job yet become new rows (the next row
-  indexes) in new chunks. Complete traces beyond an undecided one are taken at once too;
-  they are counted as seen and sampled when the cursor passes them.
+  indexes) in new chunks. Each trace is decided once, so it is counted and taken once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,7 @@ from spyglass.collector.store.models import MonitorRow, TraceRow
 MONITOR_CHECK_SECONDS = 1.0
 SCAN_LIMIT = 5000
 STUCK_AFTER_NS = 3600 * 1_000_000_000
+WAITING_MAX = 10_000
 
 MONITORS = MonitorRow.__table__
 _M = MONITORS.c
@@ -49,10 +52,11 @@ _T = TraceRow.__table__.c
 
 @dataclass
 class _Scan:
-    """What one check found: where the cursor moves, the traces it passes that count as
-    seen and sampled, and the sampled traces to add as rows."""
+    """What one check found: where the cursor moves, the traces still waiting, how many
+    decided traces count as seen and sampled, and the sampled traces to add as rows."""
 
     cursor: int
+    waiting: list[int]
     seen: int
     sampled: int
     new_traces: list[str]
@@ -86,7 +90,8 @@ def check_monitor(engine: Engine, monitor_id: str) -> int:
         if scan.new_traces:
             _append_rows(connection, monitor.job_id, scan.new_traces, now)
         connection.execute(update(MONITORS).where(_M.monitor_id == monitor_id).values(
-            cursor=scan.cursor, traces_seen=_M.traces_seen + scan.seen,
+            cursor=scan.cursor, waiting=json.dumps(scan.waiting),
+            traces_seen=_M.traces_seen + scan.seen,
             traces_sampled=_M.traces_sampled + scan.sampled, last_check_ms=now))
     return len(scan.new_traces)
 
@@ -97,30 +102,36 @@ def _due(now: int) -> list[Any]:
 
 
 def _scan(connection: Connection, monitor: Any, now_ns: int) -> _Scan:
-    rows = connection.execute(
-        select(_T.id, _T.trace_id, _T.status, _T.last_span_at_ns, _T.created_at_ns)
-        .where(_T.experiment_id == monitor.experiment_id, _T.id > monitor.cursor)
+    waiting = json.loads(monitor.waiting or "[]")
+    columns = (_T.id, _T.trace_id, _T.status, _T.last_span_at_ns, _T.created_at_ns)
+    fresh = connection.execute(
+        select(*columns).where(_T.experiment_id == monitor.experiment_id,
+                               _T.id > monitor.cursor)
         .order_by(_T.id).limit(SCAN_LIMIT)).all()
+    rows = _rows_by_id(connection, columns, waiting) + list(fresh)
     quiet_before = now_ns - int(monitor.quiet_period_seconds * 1e9)
     complete = [r for r in rows
                 if r.status != "IN_PROGRESS" and r.last_span_at_ns <= quiet_before]
     done = {r.id for r in complete}
-    passed = 0
-    for row in rows:
-        stuck = row.status == "IN_PROGRESS" and row.created_at_ns <= now_ns - STUCK_AFTER_NS
-        if row.id not in done and not stuck:
-            break
-        passed += 1
-    matching = _matching(connection, monitor.filter_string, [r.id for r in complete])
-    chosen = {r.trace_id for r in complete if r.id in matching
-              and sampled(monitor.monitor_id, r.trace_id, monitor.sample_rate)}
-    taken = _already_rows(connection, monitor.job_id, chosen)
-    behind = rows[:passed]
-    return _Scan(cursor=behind[-1].id if behind else monitor.cursor,
-                 seen=sum(1 for r in behind if r.id in matching),
-                 sampled=sum(1 for r in behind if r.trace_id in chosen),
-                 new_traces=[r.trace_id for r in complete
-                             if r.trace_id in chosen and r.trace_id not in taken])
+    undecided = [r.id for r in rows if r.id not in done and not (
+        r.status == "IN_PROGRESS" and r.created_at_ns <= now_ns - STUCK_AFTER_NS)]
+    matching = _matching(connection, monitor.filter_string, sorted(done))
+    chosen = [r.trace_id for r in complete if r.id in matching
+              and sampled(monitor.monitor_id, r.trace_id, monitor.sample_rate)]
+    taken = _already_rows(connection, monitor.job_id, set(chosen))
+    return _Scan(cursor=fresh[-1].id if fresh else monitor.cursor,
+                 waiting=undecided[-WAITING_MAX:], seen=len(matching), sampled=len(chosen),
+                 new_traces=[t for t in chosen if t not in taken])
+
+
+def _rows_by_id(connection: Connection, columns: Sequence[Any], ids: Sequence[int]
+                ) -> list[Any]:
+    """The waiting traces that still exist, oldest first (deleted ones are forgotten)."""
+    found: list[Any] = []
+    for start in range(0, len(ids), 1000):
+        found += connection.execute(select(*columns).where(_T.id.in_(ids[start:start + 1000]))
+                                    .order_by(_T.id)).all()
+    return found
 
 
 def _matching(connection: Connection, filter_string: str, ids: Sequence[int]) -> set[int]:

@@ -90,8 +90,8 @@ def create_monitor(engine: Engine, request: pb.CreateMonitorRequest) -> pb.Monit
             "monitor_id": monitor_id, "name": name, "experiment_id": experiment_id,
             "filter_string": request.filter_string, "sample_rate": rate,
             "scorers": json.dumps(scorers), "quiet_period_seconds": quiet, "enabled": True,
-            "job_id": job_id, "run_id": run.run_id, "cursor": cursor, "traces_seen": 0,
-            "traces_sampled": 0, "last_check_ms": None, "created_time_ms": now})
+            "job_id": job_id, "run_id": run.run_id, "cursor": cursor, "waiting": "[]",
+            "traces_seen": 0, "traces_sampled": 0, "last_check_ms": None, "created_time_ms": now})
     return get_monitor(engine, monitor_id)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.models import TraceRow
@@ -32,3 +32,14 @@ def insert_traces(engine: Engine, n: int, *, experiment_id: int = 0, name: str =
     with write_transaction(engine) as connection:
         connection.execute(TraceRow.__table__.insert(), rows)
     return ids
+
+
+def finish_traces(engine: Engine, trace_ids: list[str], *, last_span_ns: int | None = None
+                  ) -> None:
+    """The root spans of these traces have ended (status OK), their last span at
+    ``last_span_ns`` (default: long ago, beyond any quiet period)."""
+    t = TraceRow.__table__.c
+    ended = time.time_ns() - 10**12 if last_span_ns is None else last_span_ns
+    with write_transaction(engine) as connection:
+        connection.execute(update(TraceRow.__table__).where(t.trace_id.in_(trace_ids))
+                           .values(status="OK", last_span_at_ns=ended))

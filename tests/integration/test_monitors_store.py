@@ -6,8 +6,8 @@ What it proves:
   deterministic draw picks, each becoming one row of the monitor's job however often the
   monitor checks;
 * a trace whose last span arrived within the quiet period waits, and is taken once the
-  quiet period has passed; a trace still IN_PROGRESS is not taken (and holds the cursor),
-  one IN_PROGRESS for over an hour is given up on;
+  quiet period has passed; a trace still IN_PROGRESS is not taken until it ends, and
+  does not hold back the traces after it; one IN_PROGRESS for over an hour is given up on;
 * the filter applies; ``include_existing`` decides whether stored traces count; a paused
   monitor takes nothing and catches up when resumed;
 * window metrics count the rows and scores logged for the monitor's traces.
@@ -32,7 +32,7 @@ from spyglass.collector.store.models import EvaluationJobItem
 from spyglass.errors import AlreadyExistsError, InvalidFilterError
 from spyglass.v1 import evaluation_pb2 as epb
 from spyglass.v1 import jobs_pb2 as pb
-from stored_traces import insert_traces
+from stored_traces import finish_traces, insert_traces
 
 OLD = 10**12  # ns before now: far beyond any quiet period
 HOUR_NS = 3600 * 10**9
@@ -96,9 +96,17 @@ def test_quiet_period_and_in_progress_traces(engine: Engine) -> None:
     monitor_checks.check_due_monitors(engine)
     assert rows_of(engine, monitor) == ready + recent  # quiet now; once each
     state = monitors.get_monitor(engine, monitor.monitor_id)
-    # the cursor stops at the running trace: only the stuck and the ready one are passed
-    assert (state.traces_seen, state.traces_sampled) == (1, 1)
+    assert (state.traces_seen, state.traces_sampled) == (2, 2)  # each counted once
     assert stuck[0] not in rows_of(engine, monitor) and running[0] not in rows_of(engine, monitor)
+    # the running trace waits without holding back the traces after it
+    later = old_traces(engine, 2)
+    monitor_checks.check_due_monitors(engine)
+    assert rows_of(engine, monitor) == ready + recent + later
+    finish_traces(engine, running)  # its root span ends, no span since long ago
+    monitor_checks.check_due_monitors(engine)
+    assert rows_of(engine, monitor) == ready + recent + later + running
+    state = monitors.get_monitor(engine, monitor.monitor_id)
+    assert (state.traces_seen, state.traces_sampled) == (5, 5)
 
 
 def test_filter_and_include_existing(engine: Engine) -> None:

@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.Column("job_id", sa.String(32), nullable=False),
         sa.Column("run_id", sa.String(64), nullable=False),
         sa.Column("cursor", sa.BigInteger, nullable=False),
+        sa.Column("waiting", sa.Text, nullable=False),
         sa.Column("traces_seen", sa.BigInteger, nullable=False),
         sa.Column("traces_sampled", sa.BigInteger, nullable=False),
         sa.Column("last_check_ms", sa.BigInteger),
