@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.util.re import parse_env_headers
 
 from spyglass.errors import ConfigurationError
-from spyglass.session import ExportTarget
+from spyglass.session import CollectorTls, ExportTarget
 
 PROTOCOLS = ("grpc", "http/protobuf")
 DEFAULT_HTTP_PORT = 4318
@@ -32,6 +33,7 @@ class ExportPlan:
     endpoint: str | None
     headers: dict[str, str] | None
     label: str
+    tls: CollectorTls | None = None
 
     def exporter(self) -> SpanExporter:
         if self.protocol == "grpc":
@@ -40,14 +42,23 @@ class ExportPlan:
             )
             if self.endpoint is None:
                 return OTLPSpanExporter()
-            return OTLPSpanExporter(endpoint=self.endpoint, insecure=True,
+            return OTLPSpanExporter(endpoint=self.endpoint, insecure=self.tls is None,
+                                    credentials=self._grpc_credentials(),
                                     headers=self.headers or None)
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
             OTLPSpanExporter as HttpSpanExporter,
         )
         if self.endpoint is None:
             return HttpSpanExporter()
-        return HttpSpanExporter(endpoint=self.endpoint, headers=self.headers or None)
+        return HttpSpanExporter(endpoint=self.endpoint, headers=self.headers or None,
+                                certificate_file=self.tls.ca_file if self.tls else None)
+
+    def _grpc_credentials(self) -> Any:
+        if self.tls is None:
+            return None
+        import grpc
+
+        return grpc.ssl_channel_credentials(root_certificates=self.tls.root_certificates())
 
 
 def export_plan(target: ExportTarget, env: Mapping[str, str] | None = None) -> ExportPlan:
@@ -63,12 +74,14 @@ def export_plan(target: ExportTarget, env: Mapping[str, str] | None = None) -> E
     if endpoint:  # the OTLP exporters read the OTEL_* variables themselves
         return ExportPlan(protocol, None, None, f"{endpoint} ({protocol})")
     headers = _headers(env, target.api_key)
+    secure = " over TLS" if target.tls else ""
     if protocol == "grpc":
         return ExportPlan(protocol, target.grpc_address, headers,
-                          f"{target.grpc_address} (OTLP/gRPC)")
+                          f"{target.grpc_address} (OTLP/gRPC{secure})", target.tls)
     host = target.grpc_address.rsplit(":", 1)[0]
-    url = f"http://{target.http_address or f'{host}:{DEFAULT_HTTP_PORT}'}/v1/traces"
-    return ExportPlan(protocol, url, headers, f"{url} (OTLP/HTTP)")
+    scheme = "https" if target.tls else "http"
+    url = f"{scheme}://{target.http_address or f'{host}:{DEFAULT_HTTP_PORT}'}/v1/traces"
+    return ExportPlan(protocol, url, headers, f"{url} (OTLP/HTTP)", target.tls)
 
 
 def _headers(env: Mapping[str, str], api_key: str | None) -> dict[str, str]:

@@ -19,7 +19,7 @@ from spyglass.settings_file import file_values
 MiB = 1024 * 1024
 
 
-def _parse_bool(text: str) -> bool:
+def parse_bool(text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
@@ -60,7 +60,7 @@ class CollectorSettings:
     http_port: int = _setting(4318, "SPYGLASS_HTTP_PORT", int, "OTLP/HTTP port (0: any)")
     api_keys: tuple[str, ...] = _setting((), "SPYGLASS_API_KEY", _parse_list,
                                          "accepted API keys, comma-separated (none: no auth)")
-    migrate: bool = _setting(True, "SPYGLASS_MIGRATE", _parse_bool,
+    migrate: bool = _setting(True, "SPYGLASS_MIGRATE", parse_bool,
                              "apply database migrations at start")
     sync: str = _setting("normal", "SPYGLASS_SYNC", _parse_sync,
                          "SQLite durability: normal (survives a crash) or full (power loss)")
@@ -126,7 +126,7 @@ class EvaluatorSettings:
                                    lambda text: (_parse_list(text) or (None,))[0],
                                    "API key sent to the collector (the first of a "
                                    "comma-separated list)")
-    tls: bool = _setting(False, "SPYGLASS_COLLECTOR_TLS", _parse_bool,
+    tls: bool = _setting(False, "SPYGLASS_COLLECTOR_TLS", parse_bool,
                          "connect to the collector over TLS")
     tls_ca: str | None = _setting(None, "SPYGLASS_COLLECTOR_CA",
                                   help="PEM file of the CA that signed the collector's "
@@ -169,7 +169,7 @@ class TracingSettings:
         None, "SPYGLASS_SAMPLING_RATIO", _parse_ratio,
         "share of new traces recorded, 0 to 1 (unset: OTEL_TRACES_SAMPLER, else all)")
     capture_content: bool = _setting(
-        True, "SPYGLASS_CAPTURE_CONTENT", _parse_bool,
+        True, "SPYGLASS_CAPTURE_CONTENT", parse_bool,
         "record inputs, outputs, prompts and responses (false: only structure, timings "
         "and token counts)")
     export_queue_size: int = _setting(

@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 from spyglass import semconv
 from spyglass.client import SpyglassClient
-from spyglass.config import TracingSettings
+from spyglass.config import TracingSettings, parse_bool
 from spyglass.entities import Experiment
-from spyglass.errors import AlreadyExistsError
+from spyglass.errors import AlreadyExistsError, ConfigurationError
 
 
 @dataclass
@@ -29,6 +29,26 @@ class _State:
     experiment: Experiment | None = None
     api_key: str | None = None
     tracing: TracingSettings | None = None
+    tls: "CollectorTls | None" = None
+
+
+@dataclass(frozen=True)
+class CollectorTls:
+    """How to reach a collector that serves TLS (``--tls-cert``): trust the system's CAs,
+    or the CA in the PEM file ``ca_file``."""
+
+    ca_file: str | None = None
+
+    def root_certificates(self) -> bytes | None:
+        if self.ca_file is None:
+            return None
+        try:
+            with open(self.ca_file, "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the collector's CA file {self.ca_file} "
+                                     f"(--tls-ca, tls_ca= or SPYGLASS_COLLECTOR_CA): {exc.strerror}"
+                                     ) from exc
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,7 @@ class ExportTarget:
     grpc_address: str  # host:port of the OTLP/gRPC (and API) port
     http_address: str | None  # host:port of the OTLP/HTTP port, when known (embedded mode)
     api_key: str | None
+    tls: CollectorTls | None = None  # None: plaintext
 
 
 _lock = threading.RLock()
@@ -49,9 +70,14 @@ _on_configure: list[Callable[[], None]] = []
 def configure(collector: str | None = None, experiment: str | None = None,
               api_key: str | None = None, store: str | None = None, *,
               sampling_ratio: float | None = None, capture_content: bool | None = None,
-              export_queue_size: int | None = None) -> None:
+              export_queue_size: int | None = None, tls: bool | None = None,
+              tls_ca: str | None = None) -> None:
     """Choose the collector this process talks to (None: embedded) and, optionally, the
     active experiment by name. Calling it again replaces the previous configuration.
+
+    A remote collector that serves TLS needs ``tls=True`` (``SPYGLASS_COLLECTOR_TLS``) or
+    ``tls_ca=`` the PEM file of the CA that signed its certificate
+    (``SPYGLASS_COLLECTOR_CA``); both the API calls and the SDK's span export use it.
 
     Tracing options (None: ``SPYGLASS_*`` variable, else default): ``sampling_ratio``
     (0 to 1, share of new traces recorded), ``capture_content`` (False: no inputs, outputs,
@@ -65,12 +91,15 @@ def configure(collector: str | None = None, experiment: str | None = None,
         _shutdown()
         address = collector or os.environ.get("SPYGLASS_COLLECTOR") or None
         api_key = api_key or _first_key(os.environ.get("SPYGLASS_API_KEY"))
-        embedded = None
+        embedded, secure = None, None
         if address is None:
             embedded = _start_embedded(store, api_key)
             address = f"127.0.0.1:{embedded.grpc_port}"
-        _state = _State(SpyglassClient(address, api_key), embedded, api_key=api_key,
-                        tracing=tracing)
+        else:
+            secure = _collector_tls(tls, tls_ca)
+        client = SpyglassClient(address, api_key, tls=secure is not None,
+                                root_certificates=secure.root_certificates() if secure else None)
+        _state = _State(client, embedded, api_key=api_key, tracing=tracing, tls=secure)
         for hook in list(_on_configure):
             hook()
     if experiment:
@@ -116,7 +145,8 @@ def export_target() -> ExportTarget:
     state = _state
     assert state is not None
     http = state.collector.http_port if state.collector is not None else None
-    return ExportTarget(c.address, f"127.0.0.1:{http}" if http else None, state.api_key)
+    return ExportTarget(c.address, f"127.0.0.1:{http}" if http else None, state.api_key,
+                        state.tls)
 
 
 def tracing_settings() -> TracingSettings:
@@ -164,6 +194,20 @@ def get_experiment_by_name(name: str) -> Experiment | None:
 def search_experiments(filter_string: str | None = None, max_results: int | None = None,
                        order_by: list[str] | None = None) -> list[Experiment]:
     return client().search_experiments(filter_string, max_results, order_by)
+
+
+def _collector_tls(tls: bool | None, tls_ca: str | None) -> CollectorTls | None:
+    """TLS settings for a remote collector: arguments, else SPYGLASS_COLLECTOR_TLS /
+    SPYGLASS_COLLECTOR_CA; None for plaintext."""
+    ca_file = tls_ca or os.environ.get("SPYGLASS_COLLECTOR_CA") or None
+    if tls is None:
+        text = os.environ.get("SPYGLASS_COLLECTOR_TLS", "")
+        try:
+            tls = parse_bool(text)
+        except ValueError as exc:
+            raise ConfigurationError(f"SPYGLASS_COLLECTOR_TLS={text!r} is not valid: {exc}"
+                                     ) from None
+    return CollectorTls(ca_file) if tls or ca_file else None
 
 
 def _first_key(keys: str | None) -> str | None:

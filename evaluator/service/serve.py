@@ -19,16 +19,18 @@ import threading
 import time
 from typing import Any, Callable
 
-from spyglass import session
-from spyglass.client import SpyglassClient
-from spyglass.config import EvaluatorSettings
-from spyglass.errors import ConfigurationError, SpyglassError
 from spyglass.evaluator.service import refs
 from spyglass.evaluator.service.connection import Connection, Readiness
 from spyglass.evaluator.service.heartbeat import Heartbeat, new_worker_id
 from spyglass.evaluator.service.http import HealthServer, health_app
 from spyglass.evaluator.service.metrics import WorkerMetrics
 from spyglass.evaluator.service.worker import Worker, WorkerOptions
+
+from spyglass import session
+from spyglass.client import SpyglassClient
+from spyglass.config import EvaluatorSettings
+from spyglass.errors import ConfigurationError, SpyglassError
+from spyglass.session import CollectorTls
 
 logger = logging.getLogger("spyglass.evaluator.service")
 
@@ -42,8 +44,9 @@ def serve(settings: EvaluatorSettings, stop: threading.Event | None = None,
     threads may still be alive: the caller should exit the process)."""
     check_settings(settings)
     registry = refs.load_modules(settings.scorers_modules)
-    client = SpyglassClient(settings.collector, settings.api_key, tls=settings.tls,
-                            root_certificates=_read_ca(settings.tls_ca))
+    secure = CollectorTls(settings.tls_ca) if settings.tls or settings.tls_ca else None
+    client = SpyglassClient(settings.collector, settings.api_key, tls=secure is not None,
+                            root_certificates=secure.root_certificates() if secure else None)
     _configure_sdk(settings)
     stop = stop or threading.Event()
     readiness = Readiness()
@@ -120,23 +123,11 @@ def check_settings(settings: EvaluatorSettings) -> None:
         raise ConfigurationError("; ".join(problems))
 
 
-def _read_ca(path: str | None) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the collector's CA file {path} "
-                                 f"(--tls-ca / SPYGLASS_COLLECTOR_CA): {exc.strerror}") from exc
-
-
 def _configure_sdk(settings: EvaluatorSettings) -> None:
-    """Judges trace their model calls through the in-process SDK: to the same collector."""
-    session.configure(collector=settings.collector, api_key=settings.api_key)
-    if settings.tls or settings.tls_ca:
-        logger.warning("the tracing SDK does not speak TLS: traces of judge calls will not "
-                       "reach %s (scores and feedback do)", settings.collector)
+    """Judges trace their model calls through the in-process SDK: to the same collector,
+    over TLS when the worker's API calls use it."""
+    session.configure(collector=settings.collector, api_key=settings.api_key,
+                      tls=settings.tls, tls_ca=settings.tls_ca)
 
 
 def _on_signals(stop: threading.Event) -> Callable[[], None]:

@@ -272,3 +272,36 @@ def test_tls_clients_not_trusting_the_certificate_are_refused(tls_collector: Col
             raw_grpc_export(channel, span_body("untrusted"))
     assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
     assert stored_span_names(tls_collector) == set()
+
+
+def test_the_sdk_session_traces_and_searches_over_tls(
+        tls_collector: Collector, certificate: tuple[Path, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``spyglass.configure(tls_ca=...)``: the API calls and the span export both use TLS."""
+    import spyglass
+    from spyglass import session
+
+    for variable in ("SPYGLASS_COLLECTOR_TLS", "SPYGLASS_COLLECTOR_CA"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("SPYGLASS_COLLECTOR_CA", str(certificate[0]))  # as the variable
+    spyglass.configure(collector=f"127.0.0.1:{tls_collector.grpc_port}")
+    try:
+        @spyglass.trace(name="answer-over-tls")
+        def answer(question: str) -> str:
+            return question.upper()
+
+        assert answer("hi") == "HI"
+        spyglass.flush()
+        found = spyglass.search_traces(return_type="list")
+        assert [t.data.root_span.name for t in found] == ["answer-over-tls"]
+    finally:
+        session._shutdown()
+
+
+def test_the_sdk_session_refuses_an_unreadable_ca_file(tmp_path: Path) -> None:
+    import spyglass
+    from spyglass.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"cannot read the collector's CA file .*"
+                                                 r"missing\.pem"):
+        spyglass.configure(collector="127.0.0.1:9", tls_ca=str(tmp_path / "missing.pem"))

@@ -14,7 +14,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
 from spyglass.config import TracingSettings
 from spyglass.errors import ConfigurationError
 from spyglass.instrumentation.exporters import ExportPlan, export_plan
-from spyglass.session import ExportTarget
+from spyglass.session import CollectorTls, ExportTarget
 
 REMOTE = ExportTarget("collector.internal:4317", None, "key-1")
 EMBEDDED = ExportTarget("127.0.0.1:5001", "127.0.0.1:5002", None)
@@ -40,6 +40,24 @@ def test_http_protocol_uses_the_embedded_http_port_or_the_default_one() -> None:
                                   "OTEL_EXPORTER_OTLP_HEADERS": "x-team=support"})
     assert remote.endpoint == "http://collector.internal:4318/v1/traces"
     assert remote.headers == {"x-team": "support", "authorization": "Bearer key-1"}
+
+
+def test_a_tls_collector_gets_tls_exports_on_both_protocols(tmp_path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked until a connection is made")
+    secure = ExportTarget("collector.internal:4317", None, "key-1", CollectorTls(str(ca)))
+    grpc_plan = export_plan(secure, {})
+    assert (grpc_plan.endpoint, grpc_plan.tls, grpc_plan.label) == (
+        "collector.internal:4317", CollectorTls(str(ca)),
+        "collector.internal:4317 (OTLP/gRPC over TLS)")
+    exporter = grpc_plan.exporter()
+    assert isinstance(exporter, GrpcSpanExporter)
+    exporter.shutdown()
+    http_plan = export_plan(secure, {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})
+    assert http_plan.endpoint == "https://collector.internal:4318/v1/traces"
+    exporter = http_plan.exporter()
+    assert isinstance(exporter, HttpSpanExporter)
+    exporter.shutdown()
 
 
 def test_headers_variable_may_carry_its_own_authorization() -> None:
