@@ -31,7 +31,8 @@ from spyglass.collector.store.assessments import (
 )
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.models import (
-    AssessmentRow, EvaluationRecordRow, EvaluationResultRow, EvaluationRunRow,
+    AssessmentRow, EvaluationJobRow, EvaluationRecordRow, EvaluationResultRow,
+    EvaluationRunRow,
 )
 from spyglass.collector.store.traces import (
     check_hex_id,
@@ -108,8 +109,23 @@ def finish_run(engine: Engine, request: pb.FinishEvaluationRunRequest,
     usage = judge_usage_columns(request.judge_usage, prices)
     error = request.error_message if request.HasField("error_message") else None
     with write_transaction(engine) as connection:
+        _refuse_job_run(connection, run_id)
         finish_run_in(connection, run_id, status, request.metrics, error, usage)
     return get_run(engine, run_id)
+
+
+def _refuse_job_run(connection: Connection, run_id: str) -> None:
+    """A job's (or monitor's) run ends with its job: finishing it by hand would leave the
+    job's workers unable to store their rows."""
+    jobs = EvaluationJobRow.__table__.c
+    owner = connection.execute(select(jobs.job_id, jobs.monitor_id)
+                               .where(jobs.run_id == run_id)).first()
+    if owner is None:
+        return
+    how = (f"pause or delete its monitor {owner.monitor_id}" if owner.monitor_id else
+           f"cancel the job instead (spyglass eval cancel {owner.job_id})")
+    raise FailedPreconditionError(f"evaluation run {run_id} belongs to evaluation job "
+                                  f"{owner.job_id} and ends with it; {how}")
 
 
 def finish_run_in(connection: Connection, run_id: str, status: str, metrics: Any,

@@ -1,9 +1,9 @@
 """Leasing chunks of jobs to workers: claim, renew, log results under a lease, release.
 
-A claim takes one claimable chunk — PENDING, or LEASED with an expired lease — monitors'
-chunks first, then the oldest: on PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED`` (two
-claimers never wait on, or take, the same chunk), on SQLite inside ``BEGIN IMMEDIATE``
-(claims run one at a time). A chunk whose rows are all stored already (its worker lost
+A claim takes one claimable chunk — LEASED with an expired lease first, else PENDING
+(monitors' chunks first, then the oldest; a paused monitor's chunks wait): on PostgreSQL
+with ``SELECT … FOR UPDATE SKIP LOCKED`` (two claimers never wait on, or take, the same
+chunk), on SQLite inside ``BEGIN IMMEDIATE`` (claims run one at a time). A chunk whose rows are all stored already (its worker lost
 the lease just before releasing it) is marked DONE instead of leased. Each claim makes a
 new lease id, so a worker whose lease expired and was claimed again finds its lease gone:
 its calls fail with FAILED_PRECONDITION ("lease … lost"). A lease that expired but was not
@@ -36,7 +36,7 @@ from spyglass.collector.store.job_messages import job_message
 from spyglass.collector.store.job_rows import CHUNKS, ITEMS
 from spyglass.collector.store.job_specs import new_id
 from spyglass.collector.store.models import EvaluationRecordRow
-from spyglass.collector.store.monitor_checks import check_due_monitors
+from spyglass.collector.store.monitor_checks import MONITORS, check_due_monitors
 from spyglass.collector.store.workers import check_worker_id, touch_worker
 from spyglass.errors import FailedPreconditionError, InvalidArgumentError
 from spyglass.v1 import jobs_pb2 as pb
@@ -80,13 +80,21 @@ def claim_work(engine: Engine, request: pb.ClaimWorkRequest) -> pb.ClaimWorkResp
 
 
 def _next_chunk(connection: Connection, now: int) -> Any:
-    claimable = or_(_C.state == "PENDING",
-                    and_(_C.state == "LEASED", _C.lease_expires_ms < now))
-    query = (select(CHUNKS).where(claimable)
-             .order_by(_C.priority, _C.created_time_ms, _C.job_id, _C.chunk_index).limit(1))
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return connection.execute(query).first()
+    """The chunk to lease: an expired lease first (older work), else the first PENDING one
+    (monitors' before jobs', then oldest). Two index-ordered LIMIT 1 queries rather than one
+    OR, so a claim never sorts the whole backlog. A paused monitor's chunks wait."""
+    paused = select(MONITORS.c.job_id).where(MONITORS.c.enabled.is_(False))
+    for claimable, order in (
+            ((_C.state == "LEASED", _C.lease_expires_ms < now), (_C.lease_expires_ms,)),
+            ((_C.state == "PENDING",), (_C.priority, _C.created_time_ms))):
+        query = (select(CHUNKS).where(*claimable, _C.job_id.not_in(paused))
+                 .order_by(*order, _C.job_id, _C.chunk_index).limit(1))
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        chunk = connection.execute(query).first()
+        if chunk is not None:
+            return chunk
+    return None
 
 
 def _lease(connection: Connection, chunk: Any, job: Any, items: list[Any], worker_id: str,

@@ -35,6 +35,8 @@ def new_id() -> str:
 
 
 def check_length(value: str, limit: int, field: str) -> str:
+    if "\x00" in value:
+        raise InvalidArgumentError(f"{field} contains a NUL character (\\x00); remove it")
     if len(value) > limit:
         raise InvalidArgumentError(f"{field} has {len(value)} characters; at most {limit} are "
                                    "allowed")

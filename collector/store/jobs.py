@@ -163,6 +163,9 @@ def list_jobs(engine: Engine, request: pb.ListJobsRequest) -> pb.ListJobsRespons
         raise InvalidArgumentError(f"max_results must be between 0 and {LIST_MAX} (0 = "
                                    f"{LIST_DEFAULT}), got {request.max_results}")
     query = select(JOBS)
+    if request.status not in pb.JobStatus.values():
+        raise InvalidArgumentError(f"status {request.status} is not a job status; use one of "
+                                   f"{', '.join(pb.JobStatus.keys()[1:])} or leave it unset")
     if request.status:
         query = query.where(_J.status == pb.JobStatus.Name(request.status))
     if not request.include_monitors:

@@ -465,6 +465,7 @@ class EvaluationJobChunk(Base):
 
     __table_args__ = (
         Index(None, "state", "priority", "created_time_ms"),
+        Index(None, "state", "lease_expires_ms"),
         Index(None, "lease_id"),
     )
 

@@ -19,6 +19,11 @@ the monitor's cursor (ingest sequence ``traces.id``), oldest first, at most
   every check, so re-checking never changes the answer;
 * sampled traces that are not rows of the monitor's job yet become new rows (the next row
   indexes) in new chunks. Each trace is decided once, so it is counted and taken once.
+
+On PostgreSQL the cursor does not pass traces stored in the last :data:`SETTLE_NS` (see
+:func:`_settled`), which delays only monitors whose quiet period is shorter than that. A
+trace that moves into the monitor's experiment after the monitor looked at it (a later span
+named a higher-ranked experiment) is not scored.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ MONITOR_CHECK_SECONDS = 1.0
 SCAN_LIMIT = 5000
 STUCK_AFTER_NS = 3600 * 1_000_000_000
 WAITING_MAX = 10_000
+SETTLE_NS = 10 * 1_000_000_000
 
 MONITORS = MonitorRow.__table__
 _M = MONITORS.c
@@ -104,11 +110,11 @@ def _due(now: int) -> list[Any]:
 def _scan(connection: Connection, monitor: Any, now_ns: int) -> _Scan:
     waiting = json.loads(monitor.waiting or "[]")
     columns = (_T.id, _T.trace_id, _T.status, _T.last_span_at_ns, _T.created_at_ns)
-    fresh = connection.execute(
+    fresh = _settled(connection, connection.execute(
         select(*columns).where(_T.experiment_id == monitor.experiment_id,
                                _T.id > monitor.cursor)
-        .order_by(_T.id).limit(SCAN_LIMIT)).all()
-    rows = _rows_by_id(connection, columns, waiting) + list(fresh)
+        .order_by(_T.id).limit(SCAN_LIMIT)).all(), now_ns)
+    rows = _rows_by_id(connection, columns, waiting, monitor.experiment_id) + fresh
     quiet_before = now_ns - int(monitor.quiet_period_seconds * 1e9)
     complete = [r for r in rows
                 if r.status != "IN_PROGRESS" and r.last_span_at_ns <= quiet_before]
@@ -124,13 +130,30 @@ def _scan(connection: Connection, monitor: Any, now_ns: int) -> _Scan:
                  new_traces=[t for t in chosen if t not in taken])
 
 
-def _rows_by_id(connection: Connection, columns: Sequence[Any], ids: Sequence[int]
-                ) -> list[Any]:
-    """The waiting traces that still exist, oldest first (deleted ones are forgotten)."""
+def _settled(connection: Connection, rows: Sequence[Any], now_ns: int) -> list[Any]:
+    """The leading rows the cursor may pass. On PostgreSQL a trace's id is drawn when its
+    row is inserted but seen only when its transaction commits, so with several collectors
+    a lower id can appear after a higher one: the cursor stops at the first trace stored
+    less than :data:`SETTLE_NS` ago (SQLite commits one writer at a time, in id order)."""
+    if connection.dialect.name != "postgresql":
+        return list(rows)
+    young = now_ns - SETTLE_NS
+    settled = 0
+    while settled < len(rows) and rows[settled].created_at_ns <= young:
+        settled += 1
+    return list(rows[:settled])
+
+
+def _rows_by_id(connection: Connection, columns: Sequence[Any], ids: Sequence[int],
+                experiment_id: int) -> list[Any]:
+    """The waiting traces still in the experiment, oldest first (deleted ones, and those
+    that moved to another experiment, are forgotten)."""
     found: list[Any] = []
     for start in range(0, len(ids), 1000):
-        found += connection.execute(select(*columns).where(_T.id.in_(ids[start:start + 1000]))
-                                    .order_by(_T.id)).all()
+        found += connection.execute(
+            select(*columns).where(_T.id.in_(ids[start:start + 1000]),
+                                   _T.experiment_id == experiment_id)
+            .order_by(_T.id)).all()
     return found
 
 

@@ -118,7 +118,8 @@ def list_monitors(engine: Engine, request: pb.ListMonitorsRequest) -> pb.ListMon
 
 
 def _find(connection: Connection, ref: str, lock: bool = False) -> Any:
-    if not ref.strip():
+    ref = ref.strip()  # as CreateMonitor stores names
+    if not ref:
         raise InvalidArgumentError("monitor is empty; name a monitor by its id or name")
     query = select(MONITORS).where(or_(_M.monitor_id == ref, _M.name == ref))
     if lock and connection.dialect.name == "postgresql":

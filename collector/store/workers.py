@@ -33,6 +33,8 @@ def check_worker_id(worker_id: str) -> str:
     if not worker_id.strip():
         raise InvalidArgumentError("worker_id is empty; each worker process sends a unique "
                                    "id such as 'host:pid:random'")
+    if "\x00" in worker_id:
+        raise InvalidArgumentError("worker_id contains a NUL character (\\x00); remove it")
     if len(worker_id) > WORKER_ID_MAX:
         raise InvalidArgumentError(f"worker_id has {len(worker_id)} characters; at most "
                                    f"{WORKER_ID_MAX} are allowed")

@@ -412,3 +412,22 @@ def test_a_chunk_stored_whole_is_done_when_claimed_again(client: SpyglassClient,
     assert release(jobs, other, "b").job_status == pb.FINISHED
     done = jobs("GetJob", pb.GetJobRequest(job_id=job.job_id))
     assert (done.chunks_done, done.rows_done) == (2, 3)
+
+
+def test_a_jobs_run_ends_with_its_job_and_odd_list_requests_are_refused(
+        client: SpyglassClient, jobs: Callable) -> None:
+    make_dataset(client, "qa", [{"inputs": {"q": "1"}}])
+    job = jobs("SubmitJob", pb.SubmitJobRequest(
+        input=pb.JobInput(dataset=pb.DatasetInput(dataset="qa")), scorers=[EXACT]))
+    runs = client.stub(epb_grpc.EvaluationServiceStub)
+    with pytest.raises(FailedPreconditionError, match=f"belongs to evaluation job "
+                                                      f"{job.job_id}.*eval cancel"):
+        client.call(runs.FinishEvaluationRun, epb.FinishEvaluationRunRequest(
+            run_id=job.run_id, status=epb.EvaluationRun.FINISHED))
+    assert jobs("GetJob", pb.GetJobRequest(job_id=job.job_id)).status == pb.PENDING
+    with pytest.raises(InvalidArgumentError, match="status 99 is not a job status"):
+        jobs("ListJobs", pb.ListJobsRequest(status=99))
+    with pytest.raises(InvalidArgumentError, match="NUL character"):
+        jobs("SubmitJob", pb.SubmitJobRequest(
+            name="bad\x00name", input=pb.JobInput(dataset=pb.DatasetInput(dataset="qa")),
+            scorers=[EXACT]))

@@ -22,6 +22,7 @@ _INDEXES = (
     ("evaluation_jobs", ("monitor_id",)),
     ("evaluation_job_items", ("job_id", "trace_id")),
     ("evaluation_job_chunks", ("state", "priority", "created_time_ms")),  # the claim
+    ("evaluation_job_chunks", ("state", "lease_expires_ms")),  # expired leases
     ("evaluation_job_chunks", ("lease_id",)),  # every call about a lease
     ("evaluation_workers", ("last_seen_ms",)),  # live workers
     ("evaluation_monitors", ("enabled", "last_check_ms")),  # due monitors
