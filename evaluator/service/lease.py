@@ -63,6 +63,11 @@ class Lease:
             if self._stop_reason is None:
                 self._stop_reason = reason
 
+    @property
+    def ended(self) -> bool:
+        """True once the lease was released (or found lost)."""
+        return self._ended
+
     def end(self) -> bool:
         """True the first time: the caller may release the lease (nobody else will)."""
         with self._lock:
@@ -92,11 +97,15 @@ class LeaseRenewer:
     def renew(self) -> None:
         """One renewal, marking the lease stopped when the collector says to."""
         lease = self._lease
+        if lease.ended:  # released meanwhile: nothing left to renew
+            return
         request = pb.RenewLeaseRequest(lease_id=lease.lease_id, worker_id=lease.worker_id,
                                        lease_seconds=self._lease_seconds)
         try:
             response = self._connection.jobs("RenewLease", request)
         except FailedPreconditionError as exc:
+            if lease.ended:  # the release overtook this renewal
+                return
             logger.warning("%s: lease lost (%s); dropping its unsent rows", lease.label, exc)
             lease.stop(LOST)
             return

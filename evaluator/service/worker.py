@@ -139,9 +139,14 @@ class Worker:
                 if self._stopping.is_set():
                     lease.stop(SHUTDOWN)
                 outcome = self._score(lease, sent)
+        except CollectorUnavailableError as exc:  # not the chunk's fault: no failed attempt
+            logger.warning("%s: the collector stayed unreachable (%s); giving the chunk back",
+                           lease.label, exc)
+            outcome = self._end(lease, GIVEN_BACK, usage=judge_usage(sent))
         except Exception as exc:  # the chunk as a whole broke: give it back with the error
             logger.exception("%s failed", lease.label)
-            outcome = self._end(lease, FAILED, error=f"{type(exc).__name__}: {exc}")
+            outcome = self._end(lease, FAILED, usage=judge_usage(sent),
+                                error=f"{type(exc).__name__}: {exc}")
         finally:
             self._metrics.leases_held.dec()
             self._current = None
@@ -168,13 +173,14 @@ class Worker:
             writer.close()
         if lease.stop_reason == LOST or isinstance(writer.error, FailedPreconditionError):
             return self._lost(lease)
+        usage = judge_usage(sent)  # reported however the lease ends: those rows are stored
         if lease.stop_reason == CANCELLED:
-            return self._end(lease, GIVEN_BACK)
+            return self._end(lease, GIVEN_BACK, usage=usage)
         if writer.error is not None:
             raise writer.error
         if len(sent) < len(rows.records):  # shutdown cut it short
-            return self._end(lease, GIVEN_BACK)
-        return self._end(lease, DONE, usage=judge_usage(sent))
+            return self._end(lease, GIVEN_BACK, usage=usage)
+        return self._end(lease, DONE, usage=usage)
 
     def _sender(self, lease: Lease, rows: ChunkRows,
                 sent: list[RowOutcome]) -> Callable[[list[RowOutcome]], int]:

@@ -56,6 +56,7 @@ class FakeJobs(jobs_pb2_grpc.EvaluationJobServiceServicer):
         self.renewals = 0
         self.live_workers = 1
         self.claim_failures = 0  # UNAVAILABLE answers to give before the next claim works
+        self.log_down = False  # LogWorkResults answers UNAVAILABLE (the collector is away)
         self.lose_once_stored: int | None = None  # lose the lease once this many rows are in
         self.stored_when_lost = 0
         self.cancelled = False
@@ -98,6 +99,8 @@ class FakeJobs(jobs_pb2_grpc.EvaluationJobServiceServicer):
     def LogWorkResults(self, request: pb.LogWorkResultsRequest,
                        context: Any) -> pb.LogWorkResultsResponse:
         with self.lock:
+            if self.log_down:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "collector restarting")
             self._check_held(request.lease_id, context)
             logged = 0
             for record in request.records:
@@ -359,6 +362,19 @@ def test_a_cancelled_job_is_given_back_without_an_error(collector: Collector) ->
     assert not release.done and release.error_message == ""
     assert len(collector.jobs.stored) < 100
     assert collector.metric("spyglass_evaluator_chunks_total", outcome="given_back") == 1
+
+
+def test_a_collector_outage_longer_than_the_lease_gives_the_chunk_back_without_blame(
+        collector: Collector) -> None:
+    collector.jobs.add_chunk(job(ref("ExactMatch")), dataset_items(3))
+    collector.jobs.log_down = True
+    worker = collector.worker(lease_seconds=0.3)
+
+    assert worker.process(Lease(worker._claim(), worker.worker_id)) == "given_back"
+
+    (release,) = collector.jobs.releases
+    assert not release.done and release.error_message == ""  # not a failed attempt
+    assert collector.jobs.stored == {}
 
 
 def test_a_chunk_that_breaks_is_given_back_with_its_error(collector: Collector) -> None:

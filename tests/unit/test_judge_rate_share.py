@@ -81,3 +81,13 @@ def test_every_endpoint_gets_the_service_rate_and_reset_forgets_it() -> None:
 def test_a_rate_that_cannot_pace_is_refused(rate: float) -> None:
     with pytest.raises(ConfigurationError, match="requests per second > 0"):
         endpoints.set_service_rate(rate)
+
+
+def test_a_share_below_one_request_a_second_is_one_request_per_interval() -> None:
+    endpoints.set_service_rate(0.0004)  # e.g. 0.004 req/s shared by 10 live workers
+    endpoints.json_endpoint(endpoint("http://judge-a/v1"), owner="judge 'a'")
+    limiter = endpoints._limiters["http://judge-a/v1"]
+    assert limiter.rate == 0.0004
+    assert permits(limiter) == 1  # one now, the next in 2,500 s
+    assert endpoints._pyrate(lambda n, ms: (n, ms), 0.0004) == (1, 2_500_000)
+    assert endpoints._pyrate(lambda n, ms: (n, ms), 2.5) == (5, 2000)

@@ -122,13 +122,21 @@ class _EndpointLimiter:
         if rate != float("inf"):
             from pyrate_limiter import Limiter, Rate
 
-            per = Fraction(rate).limit_denominator(1000)  # n requests per d seconds
-            self._limiter = Limiter(Rate(per.numerator, per.denominator * 1000), buffer_ms=1)
+            self._limiter = Limiter(_pyrate(Rate, rate), buffer_ms=1)
         self.rate = rate
 
     def try_acquire(self, name: str, *args: Any, **kwargs: Any) -> Any:
         limiter = self._limiter
         return True if limiter is None else limiter.try_acquire(name, *args, **kwargs)
+
+
+def _pyrate(rate_class: Any, rate: float) -> Any:
+    """``rate`` requests per second as pyrate_limiter's n requests per d milliseconds (a
+    rate below one request a second becomes one request per 1/rate seconds)."""
+    if rate < 1:
+        return rate_class(1, max(1, round(1000 / rate)))
+    per = Fraction(rate).limit_denominator(1000)  # n requests per d seconds
+    return rate_class(per.numerator, per.denominator * 1000)
 
 
 def _limiter(base_url: str, rate: float | None = None) -> _EndpointLimiter:
