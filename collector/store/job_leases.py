@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, select, update
+from sqlalchemy import Connection, Engine, exists, func, select, update
 
 from spyglass.collector.cost import PriceTable
 from spyglass.collector.store.datasets import now_ms
