@@ -125,8 +125,9 @@ def eval_compare(collector: str | None, run_a: str, run_b: str, fmt: str) -> Non
 @click.option("--dataset-version", type=int, default=None,
               help="score this version of the dataset (default: the current one)")
 @click.option("--experiment", "-e", default=None,
-              help="score this experiment's traces (name or id; default \"0\"); with "
-                   "--dataset: the experiment the run goes to")
+              help="score this experiment's traces (name or id; with only --filter: the "
+                   "default experiment \"0\"); with --dataset: the experiment the run goes "
+                   "to")
 @click.option("--filter", default=None, help="only traces matching, e.g. \"tags.env = 'prod'\"")
 @click.option("--since", default=None, help="only traces started at or after this time: ISO "
                                             "8601, ms since the epoch, or an age like 24h, 7d")

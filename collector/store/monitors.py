@@ -70,7 +70,8 @@ def create_monitor(engine: Engine, request: pb.CreateMonitorRequest) -> pb.Monit
     with write_transaction(engine) as connection:
         if connection.scalar(select(_M.monitor_id).where(_M.name == name)) is not None:
             raise AlreadyExistsError(f"a monitor named {name!r} exists already; update it "
-                                     "(UpdateMonitor), delete it, or choose another name")
+                                     "(UpdateMonitor; `spyglass monitors pause|resume`), "
+                                     "delete it, or choose another name")
         run = create_run_in(connection, epb.CreateEvaluationRunRequest(
             experiment_id=str(experiment_id), name=f"monitor {name}"[:NAME_MAX],
             scorers=run_scorers(scorers)))

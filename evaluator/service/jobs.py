@@ -90,12 +90,12 @@ def submit_job(*, dataset: str | None = None, dataset_version: int | None = None
         request.experiment = text(experiment, "experiment")
     else:
         if dataset_version is not None:
-            raise InvalidArgumentError("dataset_version needs dataset=...: name the dataset "
-                                       "whose version to score")
+            raise InvalidArgumentError("dataset_version needs dataset=... (--dataset): name "
+                                       "the dataset whose version to score")
         if experiment is None and all(v is None for v in trace_args.values()):
             raise InvalidArgumentError(
-                "say what to score: dataset=... (a dataset's records), or experiment=... "
-                "and/or filter_string=... (traces)")
+                "say what to score: dataset=... (--dataset; a dataset's records), or "
+                "experiment=... (-e) and/or filter_string=... (--filter; traces)")
         _trace_input(request.input.traces, experiment=experiment, **trace_args)
     request.scorers.extend(check_locally(scorers))
     client = session.client()
