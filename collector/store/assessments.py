@@ -165,11 +165,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _check_length(value: str | None, limit: int, field: str) -> str | None:
+def check_length(value: str | None, limit: int, field: str) -> str | None:
+    """``value`` (None when empty), or an error when it is longer than ``limit``."""
     if value and len(value) > limit:
         raise InvalidArgumentError(f"{field} has {len(value)} characters; at most {limit} are "
                                    "allowed")
     return value or None
+
+
+def check_text(value: str, limit: int, field: str) -> str:
+    """A text field that PostgreSQL can store: no NUL character, at most ``limit`` long."""
+    if "\x00" in value:
+        raise InvalidArgumentError(f"{field} contains a NUL character (\\x00); remove it")
+    check_length(value, limit, field)
+    return value
 
 
 def source_columns(source: pb.AssessmentSource, field: str = "source") -> dict[str, Any]:
@@ -183,7 +192,7 @@ def source_columns(source: pb.AssessmentSource, field: str = "source") -> dict[s
             f"{field}.source_type {source.source_type} is not a known source type; use one "
             f"of {', '.join(SOURCE_TYPES)}")
     return {"source_type": source_type,
-            "source_id": _check_length(source.source_id, SOURCE_ID_MAX, f"{field}.source_id")}
+            "source_id": check_length(source.source_id, SOURCE_ID_MAX, f"{field}.source_id")}
 
 
 def metadata_column(metadata: Any) -> str | None:
@@ -222,7 +231,7 @@ def new_assessment_values(message: pb.Assessment, now_ms: int) -> dict[str, Any]
         "span_id": (check_span_id(message.span_id, f"{field}.span_id")
                     if message.HasField("span_id") else None),
         **_common_columns(message, field),
-        "run_id": (_check_length(message.run_id, RUN_ID_MAX, f"{field}.run_id")
+        "run_id": (check_length(message.run_id, RUN_ID_MAX, f"{field}.run_id")
                    if message.HasField("run_id") else None),
         "valid": True, "overrides": None,
         "created_time_ms": now_ms, "last_update_time_ms": now_ms}
@@ -287,7 +296,7 @@ def updated_columns(current: dict[str, Any], message: pb.Assessment,
             changes["span_id"] = (check_span_id(message.span_id, f"{field}.span_id")
                                   if message.HasField("span_id") else None)
         elif path == "run_id":
-            changes["run_id"] = (_check_length(message.run_id, RUN_ID_MAX, f"{field}.run_id")
+            changes["run_id"] = (check_length(message.run_id, RUN_ID_MAX, f"{field}.run_id")
                                  if message.HasField("run_id") else None)
         elif path == "valid":
             changes["valid"] = message.valid

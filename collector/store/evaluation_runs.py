@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, select, update
 from spyglass import canonical_json
 from spyglass.collector.cost import PriceTable
 from spyglass.collector.store.assessments import (
-    check_json, check_name, check_trace_id, error_column, metadata_column,
+    check_json, check_length, check_name, check_trace_id, error_column, metadata_column,
     new_assessment_values, source_columns,
 )
 from spyglass.collector.store.engine import write_transaction
@@ -82,7 +82,7 @@ def create_run_in(connection: Connection,
     now = _now_ms()
     values = {
         "run_id": uuid.uuid4().hex, "experiment_id": experiment_id,
-        "name": _check_length(request.name, NAME_MAX, "name") or _default_name(now),
+        "name": check_length(request.name, NAME_MAX, "name") or _default_name(now),
         "model_id": _optional(request, "model_id", NAME_MAX),
         "dataset_id": _optional(request, "dataset_id", ID_MAX),
         "dataset_name": _optional(request, "dataset_name", NAME_MAX),
@@ -496,7 +496,7 @@ def _scorers(scorers: Iterable[pb.EvaluationScorer]) -> list[dict[str, Any]]:
     for n, s in enumerate(scorers):
         name = check_name(s.name, f"scorers[{n}].name")
         out.append({"name": name, "source_type": s.source_type.upper() or "CODE",
-                    "source_id": _check_length(s.source_id, NAME_MAX, f"scorers[{n}].source_id"),
+                    "source_id": check_length(s.source_id, NAME_MAX, f"scorers[{n}].source_id"),
                     "aggregations": list(s.aggregations)})
     return out
 
@@ -535,14 +535,7 @@ def _json_object(text: str, where: str) -> dict[str, Any]:
 def _optional(message: Any, name: str, limit: int, where: str = "") -> str | None:
     if not message.HasField(name):
         return None
-    return _check_length(getattr(message, name), limit, f"{where}.{name}" if where else name)
-
-
-def _check_length(value: str, limit: int, what: str) -> str | None:
-    if len(value) > limit:
-        raise InvalidArgumentError(f"{what} has {len(value)} characters; at most {limit} are "
-                                   "allowed")
-    return value or None
+    return check_length(getattr(message, name), limit, f"{where}.{name}" if where else name)
 
 
 def _metrics(metrics: Any) -> dict[str, float | None]:

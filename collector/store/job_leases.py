@@ -3,8 +3,9 @@
 A claim takes one claimable chunk — LEASED with an expired lease first, else PENDING
 (monitors' chunks first, then the oldest; a paused monitor's chunks wait): on PostgreSQL
 with ``SELECT … FOR UPDATE SKIP LOCKED`` (two claimers never wait on, or take, the same
-chunk), on SQLite inside ``BEGIN IMMEDIATE`` (claims run one at a time). A chunk whose rows are all stored already (its worker lost
-the lease just before releasing it) is marked DONE instead of leased. Each claim makes a
+chunk), on SQLite inside ``BEGIN IMMEDIATE`` (claims run one at a time). A chunk whose
+rows are all stored already (its worker lost the lease just before releasing it) is marked
+DONE instead of leased. Each claim makes a
 new lease id, so a worker whose lease expired and was claimed again finds its lease gone:
 its calls fail with FAILED_PRECONDITION ("lease … lost"). A lease that expired but was not
 claimed again is still honoured. The claim returns only the chunk's rows the job's run

@@ -34,15 +34,6 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def check_length(value: str, limit: int, field: str) -> str:
-    if "\x00" in value:
-        raise InvalidArgumentError(f"{field} contains a NUL character (\\x00); remove it")
-    if len(value) > limit:
-        raise InvalidArgumentError(f"{field} has {len(value)} characters; at most {limit} are "
-                                   "allowed")
-    return value
-
-
 def check_chunk_size(value: int) -> int:
     """Rows per chunk: 0 means the default (100); at most 1000."""
     if value == 0:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from spyglass.collector.store import datasets
+from spyglass.collector.store.assessments import check_text
 from spyglass.collector.store.datasets import now_ms
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.evaluation_runs import create_run_in
@@ -28,7 +29,7 @@ from spyglass.collector.store.job_rows import (
     CHUNKS, JOB_PRIORITY, dataset_items, insert_chunks, insert_items, trace_items,
 )
 from spyglass.collector.store.job_specs import (
-    NAME_MAX, check_chunk_size, check_length, check_scorers, find_dataset, new_id,
+    NAME_MAX, check_chunk_size, check_scorers, find_dataset, new_id,
     resolve_experiment, run_scorers,
 )
 from spyglass.collector.store.models import DatasetExperiment
@@ -60,9 +61,9 @@ class _Rows:
 def submit_job(engine: Engine, request: pb.SubmitJobRequest) -> pb.EvaluationJob:
     """Check and store a job (module docstring); returns it with its progress."""
     now = now_ms()
-    name = check_length(request.name, NAME_MAX, "name") or _default_name(now)
+    name = check_text(request.name, NAME_MAX, "name") or _default_name(now)
     chunk_size = check_chunk_size(request.chunk_size)
-    check_length(request.build_dataset, NAME_MAX, "build_dataset")
+    check_text(request.build_dataset, NAME_MAX, "build_dataset")
     with engine.connect() as connection:
         scorers = check_scorers(connection, request.scorers, now)
         rows = _resolve_input(connection, request.input)

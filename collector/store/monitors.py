@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, delete, func, or_, select, update
 
+from spyglass.collector.store.assessments import check_text
 from spyglass.collector.store.datasets import now_ms
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.evaluation_runs import create_run_in
@@ -28,7 +29,7 @@ from spyglass.collector.store.filters import compile_filter
 from spyglass.collector.store.job_completion import JOBS, end_job, lock_job
 from spyglass.collector.store.job_messages import input_json
 from spyglass.collector.store.job_specs import (
-    NAME_MAX, check_length, check_quiet_period, check_sample_rate, check_scorers, new_id,
+    NAME_MAX, check_quiet_period, check_sample_rate, check_scorers, new_id,
     resolve_experiment, run_scorers, scorer_refs,
 )
 from spyglass.collector.store.jobs import close_open_chunks
@@ -54,7 +55,7 @@ _RESULTS = EvaluationResultRow.__table__.c
 
 def create_monitor(engine: Engine, request: pb.CreateMonitorRequest) -> pb.Monitor:
     """Check and store a monitor with its job and run (module docstring)."""
-    name = check_length(request.name.strip(), NAME_MAX, "name")
+    name = check_text(request.name.strip(), NAME_MAX, "name")
     if not name:
         raise InvalidArgumentError("a monitor needs a name, e.g. 'support-quality'")
     rate = check_sample_rate(request.sample_rate or 1.0)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from spyglass.collector.store.assessments import check_text
 from spyglass.collector.store.datasets import now_ms
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.models import EvaluationWorker
@@ -33,12 +34,7 @@ def check_worker_id(worker_id: str) -> str:
     if not worker_id.strip():
         raise InvalidArgumentError("worker_id is empty; each worker process sends a unique "
                                    "id such as 'host:pid:random'")
-    if "\x00" in worker_id:
-        raise InvalidArgumentError("worker_id contains a NUL character (\\x00); remove it")
-    if len(worker_id) > WORKER_ID_MAX:
-        raise InvalidArgumentError(f"worker_id has {len(worker_id)} characters; at most "
-                                   f"{WORKER_ID_MAX} are allowed")
-    return worker_id
+    return check_text(worker_id, WORKER_ID_MAX, "worker_id")
 
 
 def heartbeat(engine: Engine, request: pb.HeartbeatRequest) -> pb.HeartbeatResponse:
