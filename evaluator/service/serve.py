@@ -30,7 +30,6 @@ from spyglass import session
 from spyglass.client import SpyglassClient
 from spyglass.config import EvaluatorSettings
 from spyglass.errors import ConfigurationError, SpyglassError
-from spyglass.session import CollectorTls
 
 logger = logging.getLogger("spyglass.evaluator.service")
 
@@ -44,10 +43,7 @@ def serve(settings: EvaluatorSettings, stop: threading.Event | None = None,
     threads may still be alive: the caller should exit the process)."""
     check_settings(settings)
     registry = refs.load_modules(settings.scorers_modules)
-    secure = CollectorTls(settings.tls_ca) if settings.tls or settings.tls_ca else None
-    client = SpyglassClient(settings.collector, settings.api_key, tls=secure is not None,
-                            root_certificates=secure.root_certificates() if secure else None)
-    _configure_sdk(settings)
+    client = _configure_sdk(settings)
     stop = stop or threading.Event()
     readiness = Readiness()
     connection = Connection(client, WorkerMetrics(), readiness)
@@ -77,7 +73,6 @@ def serve(settings: EvaluatorSettings, stop: threading.Event | None = None,
         restore()
         session.run_before_read()  # judge traces reach the collector before we go
         http.stop()
-        client.close()
     if died:
         raise SpyglassError("the evaluator worker loop stopped unexpectedly; see the log "
                             "above for why")
@@ -123,11 +118,13 @@ def check_settings(settings: EvaluatorSettings) -> None:
         raise ConfigurationError("; ".join(problems))
 
 
-def _configure_sdk(settings: EvaluatorSettings) -> None:
-    """Judges trace their model calls through the in-process SDK: to the same collector,
-    over TLS when the worker's API calls use it."""
+def _configure_sdk(settings: EvaluatorSettings) -> SpyglassClient:
+    """Point this process's session at the collector and return its client, so the worker's
+    calls and the SDK that traces judge calls share one configuration (address, API key,
+    TLS) and one API connection. The session closes it at exit."""
     session.configure(collector=settings.collector, api_key=settings.api_key,
                       tls=settings.tls, tls_ca=settings.tls_ca)
+    return session.client()
 
 
 def _on_signals(stop: threading.Event) -> Callable[[], None]:

@@ -579,7 +579,8 @@ def test_the_judge_rate_is_shared_among_live_workers(collector: Collector) -> No
 
 def test_serve_answers_health_scores_and_gives_back_on_stop(
         collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(serve_module, "_configure_sdk", lambda settings: None)
+    monkeypatch.setattr(serve_module, "_configure_sdk",
+                        lambda settings: SpyglassClient(settings.collector))
     collector.jobs.add_chunk(job(ref("ExactMatch")), dataset_items(5))
     collector.jobs.add_chunk(job(ref("ExactMatch"), build_dataset="missing"),
                              dataset_items(1, first_row=5))
