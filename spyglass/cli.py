@@ -21,8 +21,8 @@ from spyglass.config import CollectorSettings
 from spyglass.errors import SpyglassError
 from spyglass.settings_file import CONFIG_ENV
 
-# flag spelling where it is not simply --field-name
-_FLAG_NAMES = {"api_keys": "--api-key", "migrate": "--migrate/--no-migrate"}
+# flag spelling where it is not simply --field-name (bool fields get --name/--no-name)
+_FLAG_NAMES = {"api_keys": "--api-key"}
 _MULTIPLE = {"api_keys", "redact"}
 
 _collector_options = settings_options(CollectorSettings, _FLAG_NAMES, _MULTIPLE)
