@@ -29,6 +29,26 @@ _IMPORT_PATH = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[
 _NAME = re.compile(r"[A-Za-z_][\w.\-]*")
 
 
+def snake_case(name: str) -> str:
+    """``RelevanceToQuery`` → ``relevance_to_query`` (the default names of scorers)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def score_name(ref_type: str, params: dict[str, Any]) -> str:
+    """The name a reference's scores get, known without loading the scorer: the ``name``
+    param, else a built-in's default (its class name in snake_case), an import path's
+    attribute, or the registered name itself."""
+    name = params.get("name")
+    if isinstance(name, str) and name.strip():
+        return name
+    kind = ref_type.strip()
+    if kind in BUILTIN_SCORERS:
+        return snake_case(kind)
+    if is_import_path(kind):
+        return kind.rsplit(":", 1)[1].rsplit(".", 1)[-1]
+    return kind
+
+
 def is_import_path(ref_type: str) -> bool:
     """True for ``package.module:attribute``."""
     return _IMPORT_PATH.fullmatch(ref_type) is not None

@@ -14,16 +14,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
-
 from spyglass.collector.store.datasets import DATASETS
 from spyglass.collector.store.models import Experiment
 from spyglass.collector.store.traces import parse_experiment_id, require_experiment
 from spyglass.collector.store.workers import registered_names
-from spyglass.errors import InvalidArgumentError, NotFoundError
-from spyglass.scorer_refs import check_ref
 from spyglass.v1 import evaluation_pb2 as epb
 from spyglass.v1 import jobs_pb2 as pb
+from sqlalchemy import Connection, or_, select
+
+from spyglass.errors import InvalidArgumentError, NotFoundError
+from spyglass.scorer_refs import check_ref, score_name
 
 NAME_MAX = 256
 CHUNK_SIZE_DEFAULT, CHUNK_SIZE_MAX = 100, 1000
@@ -66,14 +66,12 @@ def scorer_refs(stored: str) -> list[pb.ScorerRef]:
 
 
 def run_scorers(stored: list[dict[str, str]]) -> list[epb.EvaluationScorer]:
-    """How the job's run describes its scorers: the ``name`` param when given, else the
-    class, attribute or registered name; the reference itself as the source id."""
+    """How the job's run describes its scorers: by the names their scores get
+    (:func:`spyglass.scorer_refs.score_name`, as the workers name them); the reference itself
+    as the source id."""
     scorers = []
     for ref in stored:
-        params: dict[str, Any] = json.loads(ref["params_json"] or "{}")
-        name = params.get("name")
-        if not isinstance(name, str) or not name.strip():
-            name = ref["type"].rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+        name = score_name(ref["type"], json.loads(ref["params_json"] or "{}"))
         scorers.append(epb.EvaluationScorer(name=name[:NAME_MAX], source_type="CODE",
                                             source_id=ref["type"][:NAME_MAX]))
     return scorers

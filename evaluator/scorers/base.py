@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import re
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from spyglass.errors import InvalidArgumentError
+from spyglass.scorer_refs import snake_case
 
 from .arguments import declared_arguments, select
 from .results import ScoreResult, error_result, to_results
@@ -28,11 +28,6 @@ AGGREGATIONS = ("min", "max", "mean", "median", "p90", "std", "count", "error_co
 class ScorerInputError(InvalidArgumentError):
     """A row lacks what a scorer needs (e.g. Correctness without an expected answer); it is
     recorded as that row's error for the scorer."""
-
-
-def snake_case(name: str) -> str:
-    """``RelevanceToQuery`` → ``relevance_to_query`` (default scorer names)."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def check_aggregations(aggregations: Sequence[str] | None, owner: str) -> list[str] | None:

@@ -39,11 +39,18 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Union
 
-from spyglass.errors import ConfigurationError, InvalidArgumentError, SpyglassError
 from spyglass.evaluator.scorers.arguments import ROW_ARGUMENTS
-from spyglass.evaluator.scorers.base import Scorer, check_name, snake_case
-from spyglass.scorer_refs import BUILTIN_SCORERS, check_ref, is_import_path, parse_params
+from spyglass.evaluator.scorers.base import Scorer, check_name
 from spyglass.v1 import jobs_pb2
+
+from spyglass.errors import ConfigurationError, InvalidArgumentError, SpyglassError
+from spyglass.scorer_refs import (
+    BUILTIN_SCORERS,
+    check_ref,
+    is_import_path,
+    parse_params,
+    score_name,
+)
 
 ScorerSpec = Union[jobs_pb2.ScorerRef, Mapping[str, Any], str, Callable[..., Any]]
 """What users may pass as a scorer: a ref message, ``{"type": ..., **params}``, a string
@@ -195,14 +202,7 @@ def expected_name(ref: ScorerSpec) -> str:
         params = parse_params(message.params_json, "scorer")
     except SpyglassError:
         return str(getattr(ref, "type", ref))
-    kind = message.type.strip()
-    if isinstance(params.get("name"), str) and params["name"].strip():
-        return params["name"]
-    if kind in BUILTIN_SCORERS:
-        return getattr(builtin_factories()[kind], "name", None) or snake_case(kind)
-    if is_import_path(kind):
-        return kind.rsplit(":", 1)[1].rsplit(".", 1)[-1]
-    return kind
+    return score_name(message.type, params)
 
 
 def check_locally(refs: ScorerSpec | Sequence[ScorerSpec]) -> list[jobs_pb2.ScorerRef]:

@@ -431,3 +431,18 @@ def test_a_jobs_run_ends_with_its_job_and_odd_list_requests_are_refused(
         jobs("SubmitJob", pb.SubmitJobRequest(
             name="bad\x00name", input=pb.JobInput(dataset=pb.DatasetInput(dataset="qa")),
             scorers=[EXACT]))
+
+
+def test_the_run_names_scorers_as_their_scores_will_be_named(
+        client: SpyglassClient, jobs: Callable) -> None:
+    make_dataset(client, "qa", [{"inputs": {"q": "1"}}])
+    job = jobs("SubmitJob", pb.SubmitJobRequest(
+        input=pb.JobInput(dataset=pb.DatasetInput(dataset="qa")),
+        scorers=[EXACT, pb.ScorerRef(type="Guidelines", params_json='{"name": "polite", '
+                                                                   '"guidelines": "x"}'),
+                 pb.ScorerRef(type="mypkg.scorers:contains_required_info")]))
+    runs = client.stub(epb_grpc.EvaluationServiceStub)
+    run = client.call(runs.GetEvaluationRun, epb.GetEvaluationRunRequest(run_id=job.run_id))
+    assert [(s.name, s.source_id) for s in run.scorers] == [
+        ("exact_match", "ExactMatch"), ("polite", "Guidelines"),
+        ("contains_required_info", "mypkg.scorers:contains_required_info")]
