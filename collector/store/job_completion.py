@@ -18,15 +18,16 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, and_, case, func, select, update
 
 from spyglass.collector.cost import PriceTable
 from spyglass.collector.store.evaluation_runs import finish_run_in, judge_usage_columns
 from spyglass.collector.store.job_rows import CHUNKS
 from spyglass.collector.store.models import (
-    EvaluationJobRow, EvaluationResultRow, EvaluationRunRow,
+    EvaluationJobRow, EvaluationRecordRow, EvaluationResultRow, EvaluationRunRow,
 )
 from spyglass.v1 import evaluation_pb2 as epb
+from spyglass.v1 import jobs_pb2 as pb
 
 JOBS = EvaluationJobRow.__table__
 OPEN_STATES = ("PENDING", "LEASED")  # a chunk that still has work
@@ -78,15 +79,31 @@ def end_job(connection: Connection, job: Any, status: str, error: str | None,
 
 def run_metrics(connection: Connection, run_id: str) -> dict[str, float]:
     """The run's metrics from its stored results (module docstring)."""
-    ok = _RESULTS.error.is_(None)
-    query = (select(_RESULTS.name, func.avg(case((ok, _RESULTS.score))),
-                    func.count(_RESULTS.error))
-             .where(_RESULTS.run_id == run_id).group_by(_RESULTS.name))
     metrics: dict[str, float] = {}
-    for name, mean, errors in connection.execute(query):
-        metrics[f"{name}/score"] = float("nan") if mean is None else float(mean)
-        metrics[f"{name}/error_count"] = float(errors)
+    for score in score_summaries(connection, run_id):
+        metrics[f"{score.name}/score"] = score.mean
+        metrics[f"{score.name}/error_count"] = float(score.error_count)
     return metrics
+
+
+def score_summaries(connection: Connection, run_id: str,
+                    since_ms: int | None = None) -> list[pb.WindowScore]:
+    """Per score name of a run, by name: rows with a numeric score, their mean (NaN when
+    none) and rows whose score failed — over every row, or over the rows stored since
+    ``since_ms`` (a monitor's window)."""
+    ok = and_(_RESULTS.error.is_(None), _RESULTS.score.is_not(None))
+    query = (select(_RESULTS.name, func.count(case((ok, 1))),
+                    func.avg(case((ok, _RESULTS.score))), func.count(_RESULTS.error))
+             .where(_RESULTS.run_id == run_id).group_by(_RESULTS.name).order_by(_RESULTS.name))
+    if since_ms is not None:
+        records = EvaluationRecordRow.__table__.c
+        query = query.join_from(EvaluationResultRow, EvaluationRecordRow, and_(
+            records.run_id == _RESULTS.run_id, records.row_index == _RESULTS.row_index)
+        ).where(records.created_time_ms >= since_ms)
+    return [pb.WindowScore(name=name, count=count,
+                            mean=float("nan") if mean is None else float(mean),
+                            error_count=errors)
+            for name, count, mean, errors in connection.execute(query)]
 
 
 def add_judge_usage(connection: Connection, run_id: str, usage: Iterable[epb.ModelUsage],

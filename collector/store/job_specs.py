@@ -14,16 +14,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Connection, or_, select
+
 from spyglass.collector.store.datasets import DATASETS
 from spyglass.collector.store.models import Experiment
 from spyglass.collector.store.traces import parse_experiment_id, require_experiment
 from spyglass.collector.store.workers import registered_names
-from spyglass.v1 import evaluation_pb2 as epb
-from spyglass.v1 import jobs_pb2 as pb
-from sqlalchemy import Connection, or_, select
-
 from spyglass.errors import InvalidArgumentError, NotFoundError
 from spyglass.scorer_refs import check_ref, score_name
+from spyglass.v1 import evaluation_pb2 as epb
+from spyglass.v1 import jobs_pb2 as pb
 
 NAME_MAX = 256
 CHUNK_SIZE_DEFAULT, CHUNK_SIZE_MAX = 100, 1000

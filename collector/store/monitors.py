@@ -19,24 +19,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
 from spyglass.collector.store.assessments import check_text
 from spyglass.collector.store.datasets import now_ms
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.evaluation_runs import create_run_in
 from spyglass.collector.store.filters import compile_filter
-from spyglass.collector.store.job_completion import JOBS, end_job, lock_job
+from spyglass.collector.store.job_completion import JOBS, end_job, lock_job, score_summaries
 from spyglass.collector.store.job_messages import input_json
 from spyglass.collector.store.job_specs import (
     NAME_MAX, check_quiet_period, check_sample_rate, check_scorers, new_id,
     resolve_experiment, run_scorers, scorer_refs,
 )
 from spyglass.collector.store.jobs import close_open_chunks
+from spyglass.collector.store.models import EvaluationRecordRow, EvaluationRunRow, TraceRow
 from spyglass.collector.store.monitor_checks import MONITORS
-from spyglass.collector.store.models import (
-    EvaluationRecordRow, EvaluationResultRow, EvaluationRunRow, TraceRow,
-)
 from spyglass.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
 from spyglass.v1 import evaluation_pb2 as epb
 from spyglass.v1 import jobs_pb2 as pb
@@ -48,7 +46,6 @@ WINDOWS = (("1h", 3600_000), ("24h", 86_400_000), ("7d", 7 * 86_400_000))
 _M = MONITORS.c
 _RUNS = EvaluationRunRow.__table__.c
 _RECORDS = EvaluationRecordRow.__table__.c
-_RESULTS = EvaluationResultRow.__table__.c
 
 
 # -- create ----------------------------------------------------------------------------------
@@ -157,19 +154,8 @@ def _windows(connection: Connection, run_id: str, now: int) -> list[pb.MonitorWi
         since = now - span_ms
         rows = connection.scalar(select(func.count()).where(
             _RECORDS.run_id == run_id, _RECORDS.created_time_ms >= since))
-        ok = and_(_RESULTS.error.is_(None), _RESULTS.score.is_not(None))
-        query = (select(_RESULTS.name, func.count(case((ok, 1))),
-                        func.avg(case((ok, _RESULTS.score))), func.count(_RESULTS.error))
-                 .join_from(EvaluationResultRow, EvaluationRecordRow, and_(
-                     _RECORDS.run_id == _RESULTS.run_id,
-                     _RECORDS.row_index == _RESULTS.row_index))
-                 .where(_RESULTS.run_id == run_id, _RECORDS.created_time_ms >= since)
-                 .group_by(_RESULTS.name).order_by(_RESULTS.name))
-        scores = [pb.WindowScore(name=name, count=count,
-                                 mean=float("nan") if mean is None else float(mean),
-                                 error_count=errors)
-                  for name, count, mean, errors in connection.execute(query)]
-        windows.append(pb.MonitorWindow(window=label, rows=rows or 0, scores=scores))
+        windows.append(pb.MonitorWindow(window=label, rows=rows or 0,
+                                        scores=score_summaries(connection, run_id, since)))
     return windows
 
 

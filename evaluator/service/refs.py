@@ -39,18 +39,13 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Union
 
+from spyglass.errors import ConfigurationError, InvalidArgumentError, SpyglassError
 from spyglass.evaluator.scorers.arguments import ROW_ARGUMENTS
 from spyglass.evaluator.scorers.base import Scorer, check_name
-from spyglass.v1 import jobs_pb2
-
-from spyglass.errors import ConfigurationError, InvalidArgumentError, SpyglassError
 from spyglass.scorer_refs import (
-    BUILTIN_SCORERS,
-    check_ref,
-    is_import_path,
-    parse_params,
-    score_name,
+    BUILTIN_SCORERS, check_ref, is_import_path, parse_params, score_name,
 )
+from spyglass.v1 import jobs_pb2
 
 ScorerSpec = Union[jobs_pb2.ScorerRef, Mapping[str, Any], str, Callable[..., Any]]
 """What users may pass as a scorer: a ref message, ``{"type": ..., **params}``, a string

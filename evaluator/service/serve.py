@@ -19,17 +19,16 @@ import threading
 import time
 from typing import Any, Callable
 
+from spyglass import session
+from spyglass.client import SpyglassClient
+from spyglass.config import EvaluatorSettings
+from spyglass.errors import ConfigurationError, SpyglassError
 from spyglass.evaluator.service import refs
 from spyglass.evaluator.service.connection import Connection, Readiness
 from spyglass.evaluator.service.heartbeat import Heartbeat, new_worker_id
 from spyglass.evaluator.service.http import HealthServer, health_app
 from spyglass.evaluator.service.metrics import WorkerMetrics
 from spyglass.evaluator.service.worker import Worker, WorkerOptions
-
-from spyglass import session
-from spyglass.client import SpyglassClient
-from spyglass.config import EvaluatorSettings
-from spyglass.errors import ConfigurationError, SpyglassError
 
 logger = logging.getLogger("spyglass.evaluator.service")
 
