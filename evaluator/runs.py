@@ -87,13 +87,8 @@ def search_evaluation_runs(experiment_ids: Sequence[str] | None = None,
         model_id=model_id or "", dataset_id=dataset_id or "",
         status=pb.EvaluationRun.Status.Value(status.upper()) if status else 0,
         order_by=list(order_by or ()), max_results=min(max_results or 1000, 1000))
-    found: list[EvaluationRun] = []
-    while True:
-        response = client.call(_stub(client).SearchEvaluationRuns, request)
-        found.extend(EvaluationRun.from_proto(r) for r in response.runs)
-        if not response.next_page_token or (max_results and len(found) >= max_results):
-            return found[:max_results] if max_results else found
-        request.page_token = response.next_page_token
+    return [EvaluationRun.from_proto(r) for r in client.collect(
+        _stub(client).SearchEvaluationRuns, request, "runs", max_results)]
 
 
 def get_evaluation_results(run_id: str) -> list[EvaluationRecord]:

@@ -102,6 +102,18 @@ class SpyglassClient:
         except grpc.RpcError as exc:
             raise _translate(exc, self.address) from None
 
+    def collect(self, method: Callable[..., Any], request: Any, field: str,
+                limit: int | None = None) -> list[Any]:
+        """The items in ``field`` of every page ``method`` returns for ``request`` (its
+        ``page_token`` follows each ``next_page_token``), at most ``limit`` (None: all)."""
+        found: list[Any] = []
+        while True:
+            response = self.call(method, request)
+            found.extend(getattr(response, field))
+            if not response.next_page_token or (limit and len(found) >= limit):
+                return found[:limit] if limit else found
+            request.page_token = response.next_page_token
+
     def call_future(self, method: Any, request: Any, *, timeout: float | None = None) -> Any:
         """Start ``method(request)`` without waiting for it (``method.future``): a
         client-streaming call can then be fed while it runs. Wait with :meth:`result`."""

@@ -140,13 +140,8 @@ def list_jobs(status: str | None = None, include_monitors: bool = False,
                                        include_monitors=bool(include_monitors),
                                        max_results=min(limit or 1000, 1000))
     client = session.client()
-    found: list[EvaluationJob] = []
-    while True:
-        response = client.call(service(client).ListJobs, request)
-        found.extend(EvaluationJob.from_proto(j) for j in response.jobs)
-        if not response.next_page_token or (limit and len(found) >= limit):
-            return found[:limit] if limit else found
-        request.page_token = response.next_page_token
+    return [EvaluationJob.from_proto(j)
+            for j in client.collect(service(client).ListJobs, request, "jobs", limit)]
 
 
 def cancel_job(job_id: str) -> EvaluationJob:
