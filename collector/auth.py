@@ -61,19 +61,23 @@ class GrpcAuthInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _denying(handler: grpc.RpcMethodHandler, problem: str) -> grpc.RpcMethodHandler:
-    async def deny(_request: Any, context: grpc.aio.ServicerContext) -> Any:
+    """A handler answering UNAUTHENTICATED from the call's metadata alone.
+
+    It is of the request-streaming kind whatever ``handler`` is (the wire format is the
+    same for the client): grpc.aio hands a unary handler the whole request message, so a
+    unary denial would first read and buffer a body of up to --max-request-bytes; a
+    streaming one aborts without reading the request at all.
+    """
+
+    async def deny(_requests: Any, context: grpc.aio.ServicerContext) -> Any:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
 
-    async def deny_stream(_request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def deny_stream(_requests: Any, context: grpc.aio.ServicerContext) -> Any:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
         yield  # pragma: no cover - makes this an async generator
 
     kwargs = {"request_deserializer": handler.request_deserializer,
               "response_serializer": handler.response_serializer}
-    if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(deny, **kwargs)
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(deny_stream, **kwargs)
-    if handler.stream_unary:
+    if handler.unary_unary or handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(deny, **kwargs)
     return grpc.stream_stream_rpc_method_handler(deny_stream, **kwargs)

@@ -14,6 +14,12 @@ Both receivers (gRPC and HTTP) hand their raw bodies to this module. It does thr
 * :func:`encode_response` and :func:`encode_status` encode the answers in the encoding of
   the request.
 
+Nesting: protobuf (upb) decodes at most :data:`MAX_NESTING` levels of nested messages; an
+attribute value nests 3 levels per kvlist and 2 per array. An item nested deeper is
+rejected alone, with the same reason for both encodings. Protobuf counts the levels from the
+item (the request is decoded again item by item), JSON from the request (an item is
+rejected when the request holding it would be too deep).
+
 The parsers are generic over the export request type: every OTLP export request has the
 same three-level shape, which this module reads from the message descriptors::
 
@@ -52,6 +58,15 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=Message)
+
+MAX_NESTING = 100
+"""Levels of nested messages protobuf decodes (upb's default depth limit)."""
+
+NESTING_REASON = (
+    f"values are nested deeper than {MAX_NESTING} levels of OTLP messages (each kvlist "
+    "level counts 3, each array level 2); flatten deeply nested attribute or body values, "
+    "e.g. send them as a JSON string"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +498,8 @@ def _decode(cls: type[Message], data: bytes) -> tuple[Message | None, str]:
         return cls.FromString(data), ""
     except DecodeError as exc:
         text = _decode_error_text(exc)
+        if "MaxDepth" in text:  # upb: "Exceeded upb_DecodeOptions_MaxDepth"
+            return None, NESTING_REASON
         if "utf-8" in text.lower():
             return None, (f"invalid UTF-8 in a string field ({text}); string values must "
                           "be valid UTF-8, send binary data as a bytes value instead")
@@ -551,7 +568,8 @@ def parse_json(data: bytes, message_type: type[M]) -> tuple[M, list[Rejection]]:
 
     An item whose id is not hex, or decodes to the wrong size (trace ids 16 bytes, span
     ids 8), is removed and reported as a :class:`Rejection`. Spans and links must carry
-    both ids; ``parentSpanId`` and log record ids may be empty.
+    both ids; ``parentSpanId`` and log record ids may be empty. So is an item nested too
+    deeply to decode (looked for only when the request fails to decode).
 
     Raises:
         InvalidRequestError: the body is not JSON (including invalid UTF-8), not an
@@ -559,24 +577,67 @@ def parse_json(data: bytes, message_type: type[M]) -> tuple[M, list[Rejection]]:
         TypeError: ``message_type`` is not an OTLP export request type.
     """
     schema = _schema(message_type)
+    plan = _id_plan(schema.item.cls.DESCRIPTOR)
     doc = _load_json(data, schema)
-    rejections = _remove_bad_ids(doc, schema, _id_plan(schema.item.cls.DESCRIPTOR))
-    message = message_type()
+    rejections = _remove_bad_items(doc, schema, plan, check_depth=False)
     try:
-        json_format.ParseDict(doc, message, ignore_unknown_fields=True)
-    except json_format.ParseError as exc:
-        raise InvalidRequestError(
-            f"request body is not a valid {schema.type_name} in OTLP/JSON: "
-            f"{str(exc).rstrip('. ')}; fix the named field (OTLP/JSON uses lowerCamelCase "
-            "keys, hex trace and span ids, integer enums, and 64-bit integers as strings "
-            "or numbers)"
-        ) from exc
-    except RecursionError as exc:
-        raise InvalidRequestError(
+        return _parse_dict(doc, message_type), rejections
+    except (json_format.ParseError, RecursionError) as exc:
+        # once more from the body, now also leaving out items nested too deeply, so that
+        # every rejection keeps the item's index in the body
+        doc = _load_json(data, schema)
+        rejections = _remove_bad_items(doc, schema, plan, check_depth=True)
+        if not any(r.reason == NESTING_REASON for r in rejections):
+            raise _misfit(schema, exc) from exc
+    try:
+        return _parse_dict(doc, message_type), rejections
+    except (json_format.ParseError, RecursionError) as exc:
+        raise _misfit(schema, exc) from exc
+
+
+def _parse_dict(doc: dict[str, Any], message_type: type[M]) -> M:
+    message = message_type()
+    json_format.ParseDict(doc, message, ignore_unknown_fields=True)
+    return message
+
+
+def _misfit(schema: _Schema, exc: Exception) -> InvalidRequestError:
+    """The error for a JSON body that does not fit the export request."""
+    if isinstance(exc, RecursionError):
+        return InvalidRequestError(
             f"request body is not a valid {schema.type_name} in OTLP/JSON: it is nested "
             "too deeply to decode; flatten deeply nested attribute values"
-        ) from exc
-    return message, rejections
+        )
+    return InvalidRequestError(
+        f"request body is not a valid {schema.type_name} in OTLP/JSON: "
+        f"{str(exc).rstrip('. ')}; fix the named field (OTLP/JSON uses lowerCamelCase "
+        "keys, hex trace and span ids, integer enums, and 64-bit integers as strings "
+        "or numbers)"
+    )
+
+
+# request, ResourceX, ScopeX: the levels above an item, each a JSON object
+_LEVELS_ABOVE_ITEMS = 3
+_MAX_ITEM_NESTING = MAX_NESTING - _LEVELS_ABOVE_ITEMS
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """Whether JSON objects nest more than ``limit`` levels in ``value`` (itself level 1
+    if an object); walks without recursion, so any depth orjson parses is safe."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if type(node) is dict:
+            if depth > limit:
+                return True
+            children: Any = node.values()
+            depth += 1
+        else:
+            children = node
+        for child in children:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth))
+    return False
 
 
 def _load_json(data: bytes, schema: _Schema) -> dict[str, Any]:
@@ -597,10 +658,12 @@ def _load_json(data: bytes, schema: _Schema) -> dict[str, Any]:
     return doc
 
 
-def _remove_bad_ids(doc: dict[str, Any], schema: _Schema, plan: _IdPlan | None) -> list[Rejection]:
-    """Convert hex ids of every item to base64 in place; remove and report bad items."""
+def _remove_bad_items(doc: dict[str, Any], schema: _Schema, plan: _IdPlan | None,
+                      check_depth: bool) -> list[Rejection]:
+    """Convert hex ids of every item to base64 in place; remove and report bad items:
+    those with bad ids, and with ``check_depth`` those nested too deeply to decode."""
     rejections: list[Rejection] = []
-    if plan is None:
+    if plan is None and not check_depth:
         return rejections
     for r_index, resource in _entries(doc, schema.resource):
         r_path = f"{schema.resource.json_name}[{r_index}]"
@@ -610,7 +673,7 @@ def _remove_bad_ids(doc: dict[str, Any], schema: _Schema, plan: _IdPlan | None) 
                 items = scope.get(key)
                 if isinstance(items, list):
                     prefix = f"{s_path}.{schema.item.json_name}"
-                    scope[key] = _keep_valid(items, plan, prefix, rejections)
+                    scope[key] = _keep_valid(items, plan, prefix, rejections, check_depth)
     return rejections
 
 
@@ -629,12 +692,18 @@ def _entries(parent: dict[str, Any], level: _Level) -> Iterator[tuple[int, dict[
 
 
 def _keep_valid(
-    items: list[Any], plan: _IdPlan, prefix: str, rejections: list[Rejection]
+    items: list[Any], plan: _IdPlan | None, prefix: str, rejections: list[Rejection],
+    check_depth: bool,
 ) -> list[Any]:
-    """The items whose ids convert; a Rejection for each of the others."""
+    """The items whose ids convert (and, with ``check_depth``, that are not nested too
+    deeply); a Rejection for each of the others."""
     kept = []
     for index, item in enumerate(items):
-        reason = _convert_ids(item, plan, "") if isinstance(item, dict) else None
+        reason = None
+        if check_depth and _nests_deeper(item, _MAX_ITEM_NESTING):
+            reason = NESTING_REASON
+        elif plan is not None and isinstance(item, dict):
+            reason = _convert_ids(item, plan, "")
         if reason is None:
             kept.append(item)
         else:

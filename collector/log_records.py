@@ -4,7 +4,9 @@ Spyglass keeps the log records that belong to a span (they carry its trace and s
 GenAI events become the span's inputs and outputs, other records its events (see
 :mod:`spyglass.collector.genai_events`). A record without a span context has nowhere to go
 and is dropped; the answer's ``partial_success`` says how many and why. A record whose ids
-are malformed is rejected on its own, like a bad span; the rest of the request goes on.
+are malformed, or whose time is past the store's range, is rejected on its own, like a bad
+span; the rest of the request goes on. Redaction and ``--max-attribute-bytes`` apply to the
+record's attributes and body at any depth, its event name and severity text, as to spans.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from typing import Any, Iterable, NamedTuple
 
 from spyglass.collector.decode import Rejection
 from spyglass.collector.genai_events import LogRecordView, classify, event_name_of
-from spyglass.collector.records import any_value, clean_text, key_values, truncate_large
+from spyglass.collector.records import any_value, clean_text, key_values
 from spyglass.collector.redaction import RedactionRules
+from spyglass.collector.store.models import SpanLogEvent
+from spyglass.collector.value_limits import (
+    text_width, time_problem, truncate_text, truncate_value, truncate_values,
+)
 
-EVENT_NAME_CHARS = 256  # the column's width
+EVENT_NAME_CHARS = text_width(SpanLogEvent.__table__.c.event_name)
 
 
 class LogEventRow(NamedTuple):
@@ -70,7 +76,8 @@ class LogConverter:
             for s, sl in enumerate(rl.scope_logs):
                 for i, record in enumerate(sl.log_records):
                     path = f"resourceLogs[{r}].scopeLogs[{s}].logRecords[{i}]"
-                    row = self._row(record, path, seq, received, result, check_sizes)
+                    row = self._row(record, path, seq, received, result,
+                                    check_sizes and record.ByteSize() > self.max_attribute_bytes)
                     if row is not None:
                         result.rows.append(row)
                     seq += 1
@@ -81,23 +88,37 @@ class LogConverter:
         if not record.trace_id or not record.span_id:
             result.without_span.append(path)
             return None
-        problem = _id_problem(record)
+        when = record.time_unix_nano or record.observed_time_unix_nano or received
+        problem = _id_problem(record) or time_problem(
+            "timeUnixNano" if record.time_unix_nano else "observedTimeUnixNano", when)
         if problem:
             result.rejections.append(Rejection(path, problem))
             return None
+        redaction = self.redaction
         attrs = key_values(record.attributes)
         holder = {"body": any_value(record.body)} if record.HasField("body") else {}
-        if self.redaction.enabled:
-            self.redaction.apply(attrs)
-            self.redaction.apply(holder)
+        severity = record.severity_text
+        if redaction.enabled:
+            redaction.apply(attrs)
+            redaction.apply(holder)
+            severity = redaction.redact_text(severity)
         if check_sizes:
-            truncate_large(attrs, self.max_attribute_bytes, path, result.warnings)
-            _truncate_body(holder, self.max_attribute_bytes, path, result.warnings)
+            limit = self.max_attribute_bytes
+            truncate_values(attrs, limit, path, "attributes", result.warnings)
+            if holder:
+                holder["body"] = truncate_value(holder["body"], limit, path, "body",
+                                                result.warnings)
+            severity = truncate_text(severity, limit, path, "severityText", result.warnings)
         name = event_name_of(record.event_name, attrs)
-        name = clean_text(name)[:EVENT_NAME_CHARS] if name else None
-        when = record.time_unix_nano or record.observed_time_unix_nano or received
+        if name:
+            name = clean_text(redaction.redact_text(name))
+            if len(name) > EVENT_NAME_CHARS:
+                result.warnings.append(
+                    f"{path}: event name is {len(name)} characters, more than the store "
+                    f"holds; cut to {EVENT_NAME_CHARS}")
+                name = name[:EVENT_NAME_CHARS]
         kind, content = classify(LogRecordView(
-            name, holder.get("body"), attrs, when, clean_text(record.severity_text),
+            name or None, holder.get("body"), attrs, when, clean_text(severity),
             record.severity_number))
         key = hashlib.blake2b(record.SerializeToString(deterministic=True),
                               digest_size=16).hexdigest()
@@ -114,11 +135,3 @@ def _id_problem(record: Any) -> str | None:
         return "traceId and spanId must not be all zeros"
     return None
 
-
-def _truncate_body(holder: dict[str, Any], limit: int, path: str, warnings: list[str]) -> None:
-    """Cut an oversized string body, or oversized string fields of a kvlist body."""
-    body = holder.get("body")
-    if isinstance(body, dict):
-        truncate_large(body, limit, f"{path}.body", warnings)
-    elif isinstance(body, str):
-        truncate_large(holder, limit, path, warnings)

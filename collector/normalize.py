@@ -25,7 +25,7 @@ import orjson
 
 from spyglass.semconv import SPAN_INPUTS, SPAN_OUTPUTS, SPAN_TYPE, SPAN_TYPES, TOKEN_USAGE
 
-__all__ = ["Canonical", "normalize"]
+__all__ = ["Canonical", "dumps", "normalize"]
 
 _Get = Callable[[str], Any]
 
@@ -254,7 +254,7 @@ def _openinference_text(value: Any, mime_type: Any) -> str:
     ``application/json`` is kept as JSON; any other string becomes a JSON string.
     """
     if type(value) is str and mime_type != "application/json":
-        return _dumps(value)
+        return dumps(value)
     return _json_text(value)
 
 
@@ -287,7 +287,7 @@ def _indexed_messages(get: _Get, prefix: str, fields: tuple[str, ...],
         if not message:
             break
         messages.append(message)
-    return _dumps({"messages": messages})
+    return dumps({"messages": messages})
 
 
 def _event_value(events: Sequence[Any], event_name: str, key: str) -> str | None:
@@ -316,9 +316,9 @@ def _json_text(value: Any) -> str | None:
         try:
             orjson.loads(value)
         except (orjson.JSONDecodeError, TypeError, ValueError):
-            return _dumps(value)
+            return dumps(value)
         return value
-    return _dumps(value)
+    return dumps(value)
 
 
 def _json_array_text(value: Any) -> str | None:
@@ -330,18 +330,23 @@ def _json_array_text(value: Any) -> str | None:
             return None
         return value if type(parsed) is list else None
     if isinstance(value, (list, tuple)):
-        return _dumps(value)
+        return dumps(value)
     return None
 
 
-def _dumps(value: Any) -> str:
-    """JSON text of any value; never raises (falls back to a JSON string of its ``repr``)."""
+def dumps(value: Any) -> str:
+    """Compact JSON text of any value; never raises.
+
+    What JSON has no type for becomes a string (bytes as base64); what orjson refuses
+    (integers beyond 64 bits, nesting deeper than 254) is written by the stdlib; the last
+    resort is a JSON string of the value's ``repr``.
+    """
     try:
         return orjson.dumps(value, default=_json_default,
                             option=orjson.OPT_NON_STR_KEYS).decode()
     except (TypeError, ValueError):
         pass
-    try:  # orjson refuses lone surrogates and integers beyond 64 bits; the stdlib does not
+    try:  # orjson refuses lone surrogates, integers beyond 64 bits and deep nesting
         return json.dumps(value, default=_json_default, ensure_ascii=True)
     except (TypeError, ValueError, RecursionError):
         return json.dumps(repr(value))

@@ -5,7 +5,9 @@ end up in attributes. The collector runs :meth:`RedactionRules.apply` on every s
 span event's) attributes before anything is stored:
 
 * key rules: case-insensitive glob patterns on attribute keys (``*api_key*``). The whole
-  value of a matching key, at any nesting depth, becomes ``"[REDACTED]"``.
+  value of a matching key, at any nesting depth, becomes ``"[REDACTED]"``. This includes
+  keys inside string values that hold JSON text (tags, metadata, tool arguments in
+  ``input.value``): such a string is parsed, redacted and written back as compact JSON.
 * pattern rules: named regular expressions (built-ins and custom ones). Each match inside a
   string value becomes ``"[REDACTED:<name>]"``. ``credit_card`` matches are Luhn-checked so
   that ordinary long numbers survive.
@@ -20,8 +22,8 @@ Hot path. ``apply`` runs for every span, and prompt attributes are kilobytes lon
 * all key globs are compiled into ONE regex whose verdict is memoised per key (keys repeat
   endlessly); non-strings are skipped by type; rules with nothing to do return at once;
 * strings shorter than the shortest possible match are skipped with one ``len``;
-* built-ins declare trigger substrings (``sk-``, ``AKIA``, ``eyJ``, ``earer``, ``@``), one of
-  which every match contains. When every active pattern has triggers and none occurs in a
+* built-ins declare trigger substrings (``sk-``, ``AKIA``, ``eyJ``, ``earer``, ``asic``,
+  ``@``), one of which every match contains. When every active pattern has triggers and none occurs in a
   string (nearly always), the string costs a few C-speed ``in`` scans and no regex;
 * otherwise each pattern runs as its own regex, in order. One alternation of all patterns
   with named groups was measured ~30x slower on a 5 KB prompt (700 us vs 24 us per span for
@@ -29,18 +31,28 @@ Hot path. ``apply`` runs for every span, and prompt attributes are kilobytes lon
   which an alternation of look-behind-guarded patterns never does. So the key-shaped
   built-ins start with their literal and check the boundary look-behind after it.
 
+* JSON text is parsed only when it starts like a JSON object or array AND its lower-cased
+  text holds the literal part of a key glob (``api_key``, ``password``, ...) inside a
+  string followed by ``:`` (an object key). A JSON document without one costs a
+  ``lower()`` and a few ``in`` scans, no parse, even when its prose says "password".
+
 ``credit_card`` has no trigger (digits are everywhere), so enabling it costs a digit scan of
 every string of 13+ characters (~35 us per 5 KB).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+import orjson
 
 from spyglass.config_files import read_config_file
 from spyglass.errors import ConfigurationError
@@ -59,6 +71,19 @@ def _luhn_valid(text: str) -> bool:
             digit = digit * 2 - 9 if digit > 4 else digit * 2
         total += digit
     return total % 10 == 0
+
+
+def _basic_credentials(text: str) -> bool:
+    """Whether the token of ``Basic <token>`` is base64 of printable ``user:password`` text,
+    so that prose such as "basic settings" survives."""
+    token = text.split()[-1]
+    if len(token) % 4:
+        return False
+    try:
+        decoded = base64.b64decode(token, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return ":" in decoded and decoded.isprintable()
 
 
 @dataclass(frozen=True)
@@ -96,6 +121,12 @@ _BUILTINS: Mapping[str, _Builtin] = MappingProxyType({
         r"[A-Za-z0-9._~+/-]{8,}=*",
         triggers=("earer", "EARER"),
     ),
+    # RFC 7617 "Basic <base64 of user:password>"; the token must decode to such text.
+    "basic_auth": _Builtin(
+        r"(?<![A-Za-z0-9])(?:[Bb]asic|BASIC)[ \t]+[A-Za-z0-9+/]{4,}={0,2}(?![A-Za-z0-9+/=])",
+        triggers=("asic", "ASIC"),
+        validator=_basic_credentials,
+    ),
     # 13-19 digits, Luhn-checked: contiguous, or in the printed layouts 4-4-4-4 and 4-6-5 /
     # 4-6-4 (Amex, Diners) with spaces or dashes. Layouts rather than "a separator anywhere"
     # so that a neighbouring number ("qty 2 4111...") cannot join the card and fail Luhn.
@@ -118,13 +149,21 @@ DEFAULT_KEYS: tuple[str, ...] = (
     "*access_token*", "*x-api-key*",
 )
 DEFAULT_BUILTINS: tuple[str, ...] = (
-    "openai_api_key", "anthropic_api_key", "aws_access_key_id", "bearer_token", "jwt",
+    "openai_api_key", "anthropic_api_key", "aws_access_key_id", "bearer_token", "basic_auth",
+    "jwt",
 )
 """Built-ins on by default. ``email`` and ``credit_card`` are opt-in: many apps trace them
 legitimately (support bots, checkout flows) and would lose the data they debug with."""
 
 _CONFIG_FIELDS = ("keys", "builtins", "patterns", "defaults")
 _PATTERN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_GLOB_ONE_CHAR = re.compile(r"\?|\[[^\]]*\]")  # fnmatch wildcards matching one character
+_GLOB_SPECIALS = re.compile(r"\*|\?|\[[^\]]*\]")
+_JSON_WRAPPING = len('{"":0}')
+"""Characters of the shortest JSON object around a key."""
+_JSON_STARTS = frozenset("{[")
+_JSON_SPACE = " \t\r\n"
+_JSON_FIRST = frozenset("{[" + _JSON_SPACE)  # what JSON text of an object or array starts with
 _KEY_CACHE_LIMIT = 65_536
 """Distinct attribute keys remembered; keys come from apps, so the memo is bounded."""
 
@@ -156,6 +195,8 @@ class RedactionRules:
     _passes: tuple[_Pass, ...] = field(init=False, repr=False, compare=False)
     _min_length: int = field(init=False, repr=False, compare=False)
     _needles: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
+    _key_needles: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
+    _skip_below: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_strings(self.keys, "key patterns", "redaction rules")
@@ -168,11 +209,14 @@ class RedactionRules:
             [_builtin_pass(name) for name in builtins]
             + [_custom_pass(name, source) for name, source in patterns.items()]
         )
+        min_length = min((p.min_length for p in passes), default=0)
         for name, value in (
             ("keys", keys), ("builtins", builtins), ("patterns", patterns),
             ("_key_regex", _compile_keys(keys)), ("_key_cache", {}), ("_passes", passes),
-            ("_min_length", min((p.min_length for p in passes), default=0)),
+            ("_min_length", min_length),
             ("_needles", _needles(passes)),
+            ("_key_needles", _key_needles(keys)),
+            ("_skip_below", _skip_below(passes, min_length, keys)),
         ):
             object.__setattr__(self, name, value)
 
@@ -256,7 +300,7 @@ class RedactionRules:
     def _redact_dict(self, mapping: dict[Any, Any]) -> int:
         changed = 0
         cache = self._key_cache
-        min_length = self._min_length
+        min_length = self._skip_below
         for key, value in mapping.items():  # assigning existing keys while iterating is safe
             matches = cache.get(key)
             if matches is None:
@@ -270,6 +314,46 @@ class RedactionRules:
                 changed += 1
         return changed
 
+    def _may_hold_json_key(self, text: str) -> bool:
+        """Whether ``text`` looks like a JSON object or array with a key a rule may match:
+        the literal part of a key glob occurs in a string followed by ``:``."""
+        first = text[0]
+        if first not in _JSON_STARTS:
+            if first not in _JSON_SPACE:
+                return False
+            stripped = text.lstrip()
+            if not stripped or stripped[0] not in _JSON_STARTS:
+                return False
+        needles = self._key_needles
+        if needles is None:
+            return True
+        lowered = text.lower()
+        for needle in needles:
+            if needle in lowered and _in_a_key(lowered, needle):
+                return True
+        return False
+
+    def _redact_json_text(self, container: Any, slot: Any, text: str) -> int:
+        """Redact JSON ``text`` by its keys and patterns, stored back at ``container[slot]``
+        as compact JSON if anything changed; 0 when nothing did or it is not JSON."""
+        try:
+            parsed = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return 0
+        try:
+            if type(parsed) is dict:
+                changed = self._redact_dict(parsed)
+            elif type(parsed) is list:
+                changed = self._redact_list(parsed)
+            else:
+                return 0
+        except RecursionError:  # too deep to walk: a matching key may hide anywhere in it
+            container[slot] = REDACTED
+            return 1
+        if changed:
+            container[slot] = _json_dumps(parsed)
+        return changed
+
     def _redact_list(self, items: list[Any]) -> int:
         return sum(self._redact_slot(items, index, value) for index, value in enumerate(items))
 
@@ -277,7 +361,14 @@ class RedactionRules:
         """Redact ``value``, stored at ``container[slot]`` (a dict key or a list index)."""
         kind = type(value)
         if kind is str:
-            if len(value) < self._min_length or not self._passes:
+            if len(value) < self._skip_below:
+                return 0
+            if (self._key_regex is not None and value[0] in _JSON_FIRST
+                    and self._may_hold_json_key(value)):
+                changed = self._redact_json_text(container, slot, value)
+                if changed:
+                    return changed
+            if not self._passes:
                 return 0
             new = self.redact_text(value)
             if new == value:
@@ -312,6 +403,26 @@ def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
     return False
 
 
+def _in_a_key(text: str, needle: str) -> bool:
+    """Whether ``needle`` occurs in ``text`` inside a JSON string followed by ``:`` (an
+    object key). A quote escaped by a backslash counts as a yes: JSON parsing decides."""
+    size = len(text)
+    start = text.find(needle)
+    while start != -1:
+        quote = text.find('"', start + len(needle))
+        if quote == -1:
+            return False
+        if text[quote - 1] == "\\":
+            return True
+        after = quote + 1
+        while after < size and text[after] in _JSON_SPACE:
+            after += 1
+        if after < size and text[after] == ":":
+            return True
+        start = text.find(needle, quote + 1)
+    return False
+
+
 # --- compiling ----------------------------------------------------------------------------
 
 
@@ -324,6 +435,42 @@ def _needles(passes: Sequence[_Pass]) -> tuple[str, ...] | None:
         return None
     triggers = dict.fromkeys(t for rule in passes for t in rule.triggers)
     return tuple(t for t in triggers if not any(o != t and o in t for o in triggers))
+
+
+def _key_needles(globs: Sequence[str]) -> tuple[str, ...] | None:
+    """Lower-case substrings of which every key a glob matches contains one (the longest
+    literal part of each glob); None when some glob has no literal part."""
+    literals = []
+    for glob in globs:
+        longest = max(_GLOB_SPECIALS.split(glob), key=len).lower()
+        if not longest:
+            return None
+        literals.append(longest)
+    unique = dict.fromkeys(literals)
+    return tuple(t for t in unique if not any(o != t and o in t for o in unique))
+
+
+def _shortest_key(glob: str) -> int:
+    """Length of the shortest key ``glob`` matches."""
+    return len(_GLOB_ONE_CHAR.sub("?", glob).replace("*", ""))
+
+
+def _skip_below(passes: Sequence[_Pass], min_length: int, keys: Sequence[str]) -> int:
+    """Length under which no string can need redacting: too short for every pattern and
+    for a JSON object holding a key a rule matches."""
+    lengths = [min_length] if passes else []
+    if keys:
+        lengths.append(_JSON_WRAPPING + min(map(_shortest_key, keys)))
+    return min(lengths, default=0)
+
+
+def _json_dumps(value: Any) -> str:
+    """Compact JSON text of parsed JSON (the stdlib writes what orjson refuses: integers
+    beyond 64 bits, nesting deeper than 255)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _compile_keys(globs: Sequence[str]) -> re.Pattern[str] | None:

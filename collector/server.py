@@ -4,6 +4,13 @@ The same :class:`Collector` runs as a service (``spyglass collector start``, on 
 thread until SIGTERM/SIGINT) and embedded (``start_background``: its own event loop in a
 daemon thread, on loopback ports the OS picks). Shutdown stops accepting, lets in-flight
 requests finish, commits what is queued, then closes the store.
+
+Alive and ready are told apart: :meth:`Collector.alive` is false only when the process can
+no longer store anything and must be restarted (its span writer stopped or is stuck), which
+``/healthz`` and gRPC health report for liveness probes; :meth:`Collector.ready` is also
+false while the store is unreachable or during shutdown (``/readyz``). A service whose
+writer stops shuts down and :meth:`Collector.serve` raises, so the process exits non-zero
+instead of lingering half-alive.
 """
 
 from __future__ import annotations
@@ -14,29 +21,34 @@ import logging
 import signal
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import grpc
 import uvicorn
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 
 from spyglass.collector import api
+from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.auth import ApiKeys, GrpcAuthInterceptor
 from spyglass.collector.decoding import ConverterConfig, Decoder, auto_workers
+from spyglass.collector.grpc_health import HealthServicer
+from spyglass.collector.log_throttle import throttle
 from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.pipeline import IngestPipeline
-from spyglass.collector.receivers import otlp_grpc, otlp_http
+from spyglass.collector.receivers import http_connections, otlp_grpc, otlp_http
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.retention import RetentionTask
 from spyglass.collector.store.writer import Writer
 from spyglass.config import CollectorSettings
-from spyglass.errors import ConfigurationError
+from spyglass.errors import CollectorFailedError, ConfigurationError
 
 log = logging.getLogger("spyglass.collector")
 
 SHUTDOWN_GRACE_S = 10.0
+READY_PING_TIMEOUT_S = 2.0
 
 
 class Collector:
@@ -53,11 +65,16 @@ class Collector:
         self._grpc: grpc.aio.Server | None = None
         self._http: _QuietServer | None = None
         self._http_task: asyncio.Task | None = None
-        self._health = health.aio.HealthServicer()
+        self._health = HealthServicer()
         self._decoder: Decoder | None = None
+        self.queries: QueryRunner | None = None  # the spyglass.v1 services' thread pools
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._failure: str | None = None  # why this collector must be restarted
+        # readiness pings run on threads of their own, so a busy query or ingest pool
+        # cannot make a healthy collector look unready (nor a hung ping starve them)
+        self._probes = ThreadPoolExecutor(2, thread_name_prefix="spyglass-probe")
 
     # -- lifecycle on the caller's event loop --------------------------------------------
 
@@ -68,6 +85,16 @@ class Collector:
         except BaseException:
             await self.stop(grace=0)  # release whatever did start (ports, writer, store)
             raise
+        assert self._http_task is not None
+        self._http_task.add_done_callback(self._http_ended)
+
+    def _http_ended(self, task: asyncio.Task) -> None:
+        """The HTTP server's task ended: expected during shutdown, a failure otherwise."""
+        if self._stopping is None or self._stopping.is_set():
+            return
+        error = None if task.cancelled() else task.exception()
+        self._part_failed(f"the OTLP/HTTP server stopped ({error!r})" if error is not None
+                          else "the OTLP/HTTP server stopped")
 
     async def _start(self) -> None:
         s = self.settings
@@ -75,8 +102,11 @@ class Collector:
         self._stopping = asyncio.Event()
         self.engine = create_store_engine(s.store, s.sync)
         await asyncio.to_thread(self._prepare_schema)
+        loop = asyncio.get_running_loop()
         self.writer = Writer(self.engine, self.metrics, max_queue_spans=s.queue_max_spans,
-                             max_batch_spans=s.batch_max_spans, retry_after=s.retry_after)
+                             max_batch_spans=s.batch_max_spans, retry_after=s.retry_after,
+                             on_failure=lambda why: loop.call_soon_threadsafe(
+                                 self._part_failed, why))
         self.writer.start()
         self.retention = RetentionTask(self.engine, s.retention_days)
         self.retention.start()
@@ -88,7 +118,9 @@ class Collector:
         keys = ApiKeys(s.api_keys)
         await self._start_grpc(pipeline, keys)
         await self._start_http(pipeline, keys)
-        await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self._health.set("", health_pb2.HealthCheckResponse.SERVING
+                               if self._failure is None
+                               else health_pb2.HealthCheckResponse.NOT_SERVING)
         log.info("collector ready: OTLP/gRPC on %s:%s, OTLP/HTTP on %s:%s, store %s", s.host,
                  self.grpc_port, s.host, self.http_port,
                  self.engine.url.render_as_string(hide_password=True))
@@ -105,6 +137,8 @@ class Collector:
         if self._http_task is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._http_task, grace)
+        if self.queries is not None:
+            self.queries.close()
         # Both servers have stopped and in-flight requests are answered, so nothing needs
         # the event loop any more: close the rest directly. (Not through asyncio.to_thread:
         # at interpreter exit, when the embedded collector stops, the thread pools that
@@ -117,31 +151,63 @@ class Collector:
             self._decoder.close()
         if self.engine is not None:
             self.engine.dispose()
+        self._probes.shutdown(wait=False)
         log.info("collector stopped")
 
     async def serve(self) -> None:
-        """Run until SIGTERM or SIGINT (main thread), then shut down gracefully."""
+        """Run until SIGTERM or SIGINT (main thread), then shut down gracefully.
+
+        Raises:
+            CollectorFailedError: a part that cannot be restarted in place stopped (the
+                span writer); the collector has shut down and its process should exit
+                non-zero so that its supervisor starts a fresh one.
+        """
         await self.start()
         loop = asyncio.get_running_loop()
         assert self._stopping is not None
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
         await self._stopping.wait()
+        if self._failure is not None:
+            log.critical("shutting down: %s", self._failure)
+            await self.stop(grace=1.0)
+            raise CollectorFailedError(
+                f"the collector stopped because {self._failure}; restart it (under "
+                "Kubernetes, compose or systemd this happens by itself)")
         log.info("shutting down: draining the write queue")
         await self.stop()
+
+    def alive(self) -> str | None:
+        """None while the collector can store what it receives, else why it cannot (it
+        must then be restarted: liveness probes read this through ``/healthz``)."""
+        if self._failure is not None:
+            return self._failure
+        if self.writer is not None:
+            return self.writer.problem
+        return None
 
     async def ready(self) -> str | None:
         """None when the collector can take traffic, else the reason it cannot."""
         if self._stopping is None or self._stopping.is_set():
             return "shutting down"
         if self.writer is None or not self.writer.alive:
-            return "writer is not running"
+            return self.alive() or "writer is not running"
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._ping), 2.0)
+            await asyncio.wait_for(loop.run_in_executor(self._probes, self._ping),
+                                   READY_PING_TIMEOUT_S)
         except Exception as exc:
             # a timed-out ping raises TimeoutError, whose message is empty
             return f"store unreachable: {(str(exc).splitlines() or [type(exc).__name__])[0]}"
         return None
+
+    def _part_failed(self, why: str) -> None:
+        """On the event loop: a part stopped for good. Report not-alive on gRPC health at
+        once; a service also shuts down (:meth:`serve` then raises)."""
+        self._failure = why
+        asyncio.ensure_future(self._health.set("", health_pb2.HealthCheckResponse.NOT_SERVING))
+        if self._thread is None and self._stopping is not None:  # a service, not embedded
+            self._stopping.set()
 
     # -- embedded use: a background thread with its own loop -----------------------------
 
@@ -196,11 +262,14 @@ class Collector:
         self._grpc = grpc.aio.server(
             interceptors=[GrpcAuthInterceptor(keys)] if keys.enabled else None,
             options=[("grpc.max_receive_message_length", limit),
-                     ("grpc.max_send_message_length", limit)],
+                     ("grpc.max_send_message_length", limit),
+                     # connections that never complete the HTTP/2 handshake are closed
+                     ("grpc.server_handshake_timeout_ms", int(s.http_read_timeout * 1000))],
         )
         self._grpc.add_generic_rpc_handlers((otlp_grpc.trace_service(pipeline),
                                              otlp_grpc.logs_service(pipeline)))
-        api.add_to_server(self._grpc, self.engine, s.price_file)
+        self.queries = api.add_to_server(self._grpc, self.engine, s.price_file,
+                                         s.query_timeout, s.query_workers)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         address = f"{s.host}:{s.grpc_port}"
         try:
@@ -217,11 +286,16 @@ class Collector:
 
     async def _start_http(self, pipeline: IngestPipeline, keys: ApiKeys) -> None:
         s = self.settings
-        app = otlp_http.create_app(pipeline, keys, s.max_request_bytes, self.ready)
+        app = otlp_http.create_app(pipeline, keys, s.max_request_bytes, self.ready, self.alive)
+        http_connections.ensure_descriptors_for(s.max_connections)
+        # errors that hostile load repeats per connection or accept are logged once per
+        # interval, with a count
+        throttle(("asyncio", "uvicorn.error", "grpc._cython.cygrpc", http_connections.log.name))
         sock = _bind(s.host, s.http_port)
         self.http_port = sock.getsockname()[1]
+        protocol = http_connections.guarded_protocol(s.http_read_timeout, s.max_connections)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                ssl_certfile=s.tls_cert, ssl_keyfile=s.tls_key,
+                                ssl_certfile=s.tls_cert, ssl_keyfile=s.tls_key, http=protocol,
                                 timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S))
         self._http = _QuietServer(config)
         self._http_task = asyncio.create_task(self._http.serve(sockets=[sock]))

@@ -2,15 +2,18 @@
 
 A row's critical path is its predict step followed by its scorers *in parallel* (two judges
 of one row wait for their models at the same time), so ``max_workers`` rows run in a pool
-and each row hands all but one of its scorers to a second pool sized so that no row ever
-waits for a free scorer thread. When a scorer reads ``trace``, the rows' traces must be
-stored first: then every row is predicted, spans are flushed, the traces are fetched in
-batches, and only then are the rows scored.
+and each row hands its scorers to daemon threads that start as needed, so that no row ever
+waits for a free scorer thread, and waits for each until its time limit
+(:mod:`.deadlines`): a scorer that does not return in time is that row's error, and the row
+goes on. When a scorer reads ``trace``, the rows' traces must be stored first: then every row
+is predicted, spans are flushed, the traces are fetched in batches, and only then are the
+rows scored.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from typing import Any
 
 from spyglass.entities import Trace
 from spyglass.evaluator.data import Record
+from spyglass.evaluator.deadlines import TimeLimits, TimedCall
 from spyglass.evaluator.predict import Prediction, Predictor
 from spyglass.evaluator.scorers import Scorer
 from spyglass.evaluator.scorers.results import ScoreResult, error_result
@@ -41,12 +45,12 @@ class RowOutcome:
 
 
 class ScoringPool:
-    """Runs the scorers of one row concurrently (see the module docstring)."""
+    """Runs the scorers of one row concurrently, each within its time limit (see the module
+    docstring); threads start as rows need them."""
 
-    def __init__(self, scorers: Sequence[Scorer], row_workers: int) -> None:
+    def __init__(self, scorers: Sequence[Scorer], limits: TimeLimits = TimeLimits()) -> None:
         self._scorers = list(scorers)
-        extra = max(0, len(self._scorers) - 1) * row_workers
-        self._pool = ThreadPoolExecutor(extra, "spyglass-eval-scorer") if extra else None
+        self._limits = limits
 
     def score(self, record: Record, prediction: Prediction,
               trace: Trace | None) -> list[list[ScoreResult]]:
@@ -55,23 +59,24 @@ class ScoringPool:
             return [[_not_scored(s, prediction.error)] for s in self._scorers]
         row = {"inputs": record.inputs, "outputs": prediction.outputs,
                "expectations": record.expectations, "trace": trace}
-        *others, last = self._scorers
-        futures = [self._pool.submit(_run, s, row) for s in others] if self._pool else []
-        mine = _run(last, row)
-        return [f.result() for f in futures] + [mine]
+        started = time.monotonic()
+        calls = [TimedCall(s, row, self._limits, _run, started) for s in self._scorers]
+        return [call.result(time.monotonic) for call in calls]
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        """Nothing to release: scorer threads are shared and end when idle; a call that
+        overran its limit is abandoned, never waited for."""
 
 
 def run_rows(records: Sequence[Record], scorers: Sequence[Scorer], predictor: Predictor,
              workers: int, fetch_traces: Callable[[list[str]], dict[str, Trace]],
-             on_done: Callable[[RowOutcome], None]) -> list[RowOutcome]:
+             on_done: Callable[[RowOutcome], None],
+             limits: TimeLimits = TimeLimits()) -> list[RowOutcome]:
     """Evaluate every record; ``on_done`` sees each outcome as it completes (write-back,
-    progress). Returns the outcomes in input order."""
+    progress). ``limits``: the time limits of scorers that set none. Returns the outcomes in
+    input order."""
     needs_trace = any(s.needs_trace for s in scorers)
-    scoring = ScoringPool(scorers, workers)
+    scoring = ScoringPool(scorers, limits)
     outcomes: list[RowOutcome | None] = [None] * len(records)
     try:
         with ThreadPoolExecutor(workers, "spyglass-eval-row") as rows:
@@ -137,11 +142,11 @@ def _trace_ids_to_fetch(outcomes: Any) -> list[str]:
                                                  or o.record.trace is None)})
 
 
-def _run(scorer: Scorer, row: dict[str, Any]) -> list[ScoreResult]:
+def _run(scorer: Scorer, row: dict[str, Any], time_limit: float) -> list[ScoreResult]:
     """``scorer.run`` for one row; a scorer that breaks the never-raise contract still only
     fails its row."""
     try:
-        return scorer.run(**row)
+        return scorer.run(**row, time_limit=time_limit)
     except Exception as exc:
         return [error_result(scorer.name, exc, source_type=scorer.source_type,
                              source_id=scorer.source_id)]

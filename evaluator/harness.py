@@ -4,8 +4,8 @@ Steps: check the arguments (typed errors before anything is stored), create a RU
 through the collector API, evaluate the rows concurrently (:mod:`.execution`) while their
 scores are written back in batches (:mod:`.writeback`), then compute the metrics and finish
 the run with them and with what the judges spent (tokens per model; the collector prices
-them). Scorer failures are per-row errors, never exceptions; an interrupted evaluation marks
-its run FAILED.
+them). Scorer failures are per-row errors, never exceptions — and so is a scorer call that
+overruns its time limit (:mod:`.deadlines`); an interrupted evaluation marks its run FAILED.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from spyglass import session
 from spyglass.errors import InvalidArgumentError
 from spyglass.evaluator import runs
 from spyglass.evaluator.data import Record, normalize
+from spyglass.evaluator.deadlines import TimeLimits
 from spyglass.evaluator.execution import RowOutcome, fetch_in_batches, progress, run_rows
 from spyglass.evaluator.predict import Predictor
 from spyglass.evaluator.results import (
     TABLE, EvaluationResult, build_table, check_aggregations, compute_metrics,
 )
 from spyglass.evaluator.scorers import Scorer
+from spyglass.evaluator.scorers.base import check_time_limit
 from spyglass.evaluator.writeback import ResultWriter, run_sender
 
 logger = logging.getLogger("spyglass.evaluator")
@@ -38,7 +40,8 @@ MAX_WORKERS_ENV = "SPYGLASS_EVAL_MAX_WORKERS"
 def evaluate(data: Any, scorers: Sequence[Scorer], predict_fn: Callable[..., Any] | None = None,
              model_id: str | None = None, run_name: str | None = None,
              max_workers: int | None = None,
-             aggregations: Sequence[str] | None = None) -> EvaluationResult:
+             aggregations: Sequence[str] | None = None,
+             scorer_time_limit: float | None = None) -> EvaluationResult:
     """Evaluate ``data`` with ``scorers`` and store the run.
 
     ``data``: a Dataset, a DataFrame, a list of dicts (``inputs``, ``expectations``,
@@ -48,10 +51,15 @@ def evaluate(data: Any, scorers: Sequence[Scorer], predict_fn: Callable[..., Any
     rows' ``outputs`` (or their traces' outputs) are scored, on the row's trace when it has
     one. Rows run ``max_workers`` at a time (default 16, or ``SPYGLASS_EVAL_MAX_WORKERS``).
     ``aggregations`` adds ``"<scorer>/<agg>"`` metrics for every scorer (min, max, mean,
-    median, p90, std, count, error_count).
+    median, p90, std, count, error_count). ``scorer_time_limit``: seconds one scorer call may
+    take on one row, for scorers without their own ``time_limit`` (default 300 for LLM judges
+    and other scorers that call a model, 60 for code scorers); a call that overruns it is
+    that row's error for the scorer, and is abandoned (it keeps a thread busy until it
+    returns, never the evaluation or the process's exit).
     """
     scorers = _check_scorers(scorers)
     extra = check_aggregations(aggregations)
+    limits = _time_limits(scorer_time_limit)
     workers = _max_workers(max_workers)
     _check_predict_fn_and_model_id(predict_fn, model_id)
     records, dataset = normalize(data)
@@ -61,7 +69,8 @@ def evaluate(data: Any, scorers: Sequence[Scorer], predict_fn: Callable[..., Any
     run = runs.create_run(client, experiment_id=session.active_experiment_id(),
                           name=run_name or _default_name(model_id), model_id=model_id,
                           dataset=dataset, scorers=scorers)
-    outcomes, write_error = _run(client, run.run_id, records, scorers, predict_fn, workers)
+    outcomes, write_error = _run(client, run.run_id, records, scorers, predict_fn, workers,
+                                 limits)
     metrics = compute_metrics(scorers, outcomes, extra)
     runs.finish_run(client, run.run_id, status="FAILED" if write_error else "FINISHED",
                     metrics=metrics, judge_usage=judge_usage(outcomes),
@@ -70,7 +79,7 @@ def evaluate(data: Any, scorers: Sequence[Scorer], predict_fn: Callable[..., Any
 
 
 def _run(client: Any, run_id: str, records: list[Record], scorers: list[Scorer],
-         predict_fn: Callable[..., Any] | None, workers: int
+         predict_fn: Callable[..., Any] | None, workers: int, limits: TimeLimits
          ) -> tuple[list[RowOutcome], str | None]:
     """The rows evaluated and written back, and why write-back failed (None when it did
     not); the run is marked FAILED if the evaluation itself breaks off."""
@@ -88,7 +97,7 @@ def _run(client: Any, run_id: str, records: list[Record], scorers: list[Scorer],
 
     try:
         outcomes = run_rows(_with_traces(records, scorers, fetch), scorers, predictor,
-                            workers, fetch, done)
+                            workers, fetch, done, limits)
     except BaseException as exc:
         writer.close()
         _fail(client, run_id, exc)
@@ -165,6 +174,11 @@ def _check_scorers(scorers: Any) -> list[Scorer]:
         raise InvalidArgumentError(f"two scorers are named {repeated[0]!r}; give them distinct "
                                    "names (name=...) so their columns and metrics differ")
     return list(scorers)
+
+
+def _time_limits(scorer_time_limit: Any) -> TimeLimits:
+    seconds = check_time_limit(scorer_time_limit, "evaluate(scorer_time_limit=...)")
+    return TimeLimits() if seconds is None else TimeLimits(code=seconds, judge=seconds)
 
 
 def _max_workers(max_workers: int | None) -> int:

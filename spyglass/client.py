@@ -60,6 +60,18 @@ def _translate(exc: grpc.RpcError, address: str) -> errors.SpyglassError:
     return cls(details)
 
 
+def _sendable(text: str, what: str) -> str:
+    """``text`` when it can be sent (protobuf strings are UTF-8); else InvalidFilterError
+    naming ``what`` and the position, raised before anything is sent."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        reason = errors.not_unicode(text[exc.start])
+        raise errors.InvalidFilterError(f"invalid {what}: {reason} (character {exc.start + 1})",
+                                        text=text, position=exc.start, reason=reason) from None
+    return text
+
+
 class SpyglassClient:
     """Typed calls to one collector's ``spyglass.v1`` services."""
 
@@ -155,7 +167,8 @@ class SpyglassClient:
         token = ""
         while True:
             request = epb.SearchExperimentsRequest(
-                filter=filter_string or "", max_results=max_results or 0, page_token=token,
+                filter=_sendable(filter_string or "", "filter"),
+                max_results=max_results or 0, page_token=token,
                 order_by=list(order_by or ()))
             response = self._call(self._experiments.SearchExperiments, request)
             found.extend(Experiment.from_proto(e) for e in response.experiments)
@@ -178,8 +191,10 @@ class SpyglassClient:
                            include_spans: bool = True) -> Iterator[tuple[list[Trace], str]]:
         """Pages of traces as the collector streams them, with each page's next token."""
         request = tpb.SearchTracesRequest(
-            experiment_ids=[str(e) for e in experiment_ids], filter=filter_string or "",
-            order_by=list(order_by), page_size=page_size, page_token=page_token or "",
+            experiment_ids=[str(e) for e in experiment_ids],
+            filter=_sendable(filter_string or "", "filter"),
+            order_by=[_sendable(key, f"order_by[{i}]") for i, key in enumerate(order_by)],
+            page_size=page_size, page_token=page_token or "",
             include_spans=include_spans)
         if max_results is not None:
             request.max_results = max_results

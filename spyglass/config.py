@@ -39,6 +39,13 @@ def _parse_sync(text: str) -> str:
     return value
 
 
+def _parse_positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def _setting(default: Any, env: str, parse: Callable[[str], Any] = str, help: str = "") -> Any:
     meta = {"env": env, "parse": parse, "help": help}
     if isinstance(default, (list, dict, set)):
@@ -73,14 +80,26 @@ class CollectorSettings:
     queue_max_spans: int = _setting(20_000, "SPYGLASS_QUEUE_MAX_SPANS", int,
                                     "spans waiting for commit before requests are refused")
     max_inflight_bytes: int = _setting(128 * MiB, "SPYGLASS_MAX_INFLIGHT_BYTES", int,
-                                       "request bytes being decoded or committed before "
-                                       "new requests are refused")
+                                       "request bytes being read, decoded or committed "
+                                       "before new requests are refused")
+    http_read_timeout: float = _setting(30.0, "SPYGLASS_HTTP_READ_TIMEOUT", float,
+                                        "seconds a client has to send a request's headers "
+                                        "and body (HTTP) or open its connection (gRPC)")
+    max_connections: int = _setting(1024, "SPYGLASS_MAX_CONNECTIONS",
+                                    lambda text: _parse_positive_int(text),
+                                    "open OTLP/HTTP connections; more are closed at once")
     batch_max_spans: int = _setting(10_000, "SPYGLASS_BATCH_MAX_SPANS", int,
                                     "most spans committed in one transaction")
     decode_workers: int = _setting(-1, "SPYGLASS_DECODE_WORKERS", int,
                                    "processes decoding requests (0: inline; -1: cores - 1)")
     retry_after: float = _setting(1.0, "SPYGLASS_RETRY_AFTER", float,
                                   "seconds a refused sender is told to wait")
+    query_timeout: float = _setting(30.0, "SPYGLASS_QUERY_TIMEOUT", _parse_positive_float,
+                                    "seconds one database query of an API call (a search "
+                                    "page) may run before it is stopped")
+    query_workers: int = _setting(4, "SPYGLASS_QUERY_WORKERS", int,
+                                  "searches and other bulk API calls run at once, 1 to 8 "
+                                  "(other API calls have threads of their own)")
     price_file: str | None = _setting(None, "SPYGLASS_PRICE_FILE",
                                       help="JSON/TOML price table merged over the shipped one")
     redaction_file: str | None = _setting(None, "SPYGLASS_REDACTION_FILE",
@@ -149,6 +168,15 @@ class EvaluatorSettings:
         None, "SPYGLASS_EVALUATOR_JUDGE_RATE_LIMIT", float,
         "judge requests per second per endpoint for the whole service, shared among the "
         "live workers (unset: no limit)")
+    code_scorer_time_limit: float = _setting(
+        60.0, "SPYGLASS_EVALUATOR_CODE_SCORER_TIME_LIMIT", float,
+        "seconds a code scorer may take on one row before that row gets an error (for "
+        "scorers without their own time_limit)")
+    judge_time_limit: float = _setting(
+        300.0, "SPYGLASS_EVALUATOR_JUDGE_TIME_LIMIT", float,
+        "seconds an LLM judge (or another scorer that calls a model) may take on one row, "
+        "retries included, before that row gets an error (for those without their own "
+        "time_limit)")
     shutdown_grace: float = _setting(20.0, "SPYGLASS_EVALUATOR_SHUTDOWN_GRACE", float,
                                      "seconds to finish rows in flight on SIGTERM before "
                                      "leases are given back")

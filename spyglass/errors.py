@@ -44,6 +44,16 @@ class OverloadedError(RetryableError):
     """The collector is at its limits (write queue, bytes in flight) or restarting a part."""
 
 
+class InternalFaultError(RetryableError):
+    """An unexpected fault inside the collector interrupted a request; nothing of it was
+    acknowledged, and sending it again is safe (writes are idempotent)."""
+
+
+class CollectorFailedError(SpyglassError):
+    """A part of the collector that cannot be restarted in place has stopped; the process
+    exits so that its supervisor (Kubernetes, systemd, compose) starts a fresh one."""
+
+
 class MigrationError(SpyglassError):
     """The database schema could not be brought to the version this code needs."""
 
@@ -62,6 +72,23 @@ class InvalidFilterError(SpyglassError):
         self.text = text
         self.position = position
         self.reason = reason or message
+
+
+def not_unicode(char: str) -> str:
+    """Why text holding the lone surrogate ``char`` is refused, in the terms of where it most
+    likely came from: Python decodes a byte that is not UTF-8 (in argv, a file) as U+DC80 to
+    U+DCFF; other lone surrogates come from escapes such as '\\ud800'."""
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return (f"byte 0x{code - 0xDC00:02X} is not UTF-8 text; write it in UTF-8 (check the "
+                "terminal's encoding, e.g. LANG=C.UTF-8)")
+    return (f"U+{code:04X} is a lone surrogate, not a character (write a character outside "
+            "the BMP as one escape, \\U0001F600, not as a pair of \\u escapes)")
+
+
+class QueryTimeoutError(SpyglassError):
+    """A query ran longer than the collector allows (``--query-timeout``) or than the
+    caller's deadline; the message says which and how to narrow the search."""
 
 
 class NotFoundError(SpyglassError):

@@ -1,25 +1,19 @@
 """gRPC statuses for the errors the spyglass.v1 services raise, shared by every servicer.
 
-Store calls are blocking, so a servicer runs them with :func:`call_store`: in a worker thread
-(the event loop keeps serving OTLP), with Spyglass errors turned into the status a client can
-act on. Messages pass through as written, since they already say what to fix.
+Servicers run store calls through ``api/queries.py`` (worker threads, time limits), which
+turns Spyglass errors into the status a client can act on with :func:`abort_for`. Messages
+pass through as written, since they already say what to fix.
 """
 
 from __future__ import annotations
-
-import asyncio
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import grpc
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from spyglass.errors import (
     AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, InvalidFilterError,
-    NotFoundError, RetryableError,
+    NotFoundError, QueryTimeoutError, RetryableError,
 )
-
-T = TypeVar("T")
 
 STATUS_OF: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (NotFoundError, grpc.StatusCode.NOT_FOUND),
@@ -27,6 +21,7 @@ STATUS_OF: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT),
     (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
     (FailedPreconditionError, grpc.StatusCode.FAILED_PRECONDITION),
+    (QueryTimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED),
     (RetryableError, grpc.StatusCode.UNAVAILABLE),
 )
 
@@ -44,16 +39,11 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
     return None
 
 
-async def call_store(context: grpc.aio.ServicerContext, fn: Callable[..., T],
-                     *args: Any, **kwargs: Any) -> T:
-    """``fn(*args, **kwargs)`` in a worker thread; a known error aborts the RPC with its
-    status."""
-    try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
-    except Exception as exc:
-        status = status_for(exc)
-        if status is None:
-            raise
-        # the error's class name lets the Python client raise the very same class
-        await context.abort(*status, trailing_metadata=(("spyglass-error", type(exc).__name__),))
-        raise  # unreachable: abort raises
+async def abort_for(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+    """Abort the RPC with the status of ``exc``; return (doing nothing) for an unexpected
+    error, which the caller re-raises."""
+    status = status_for(exc)
+    if status is None:
+        return
+    # the error's class name lets the Python client raise the very same class
+    await context.abort(*status, trailing_metadata=(("spyglass-error", type(exc).__name__),))

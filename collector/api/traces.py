@@ -2,7 +2,8 @@
 create, find and configure experiments.
 
 The servicers only translate messages: the queries live in ``store/traces.py`` and
-``store/experiment_queries.py`` and run in worker threads (``call_store``), so the event loop
+``store/experiment_queries.py`` and run in worker threads under time limits
+(``api/queries.py``: searches, batch reads and deletes on the heavy pool), so the event loop
 keeps serving OTLP while a search runs. Errors become statuses in ``api/errors.py``.
 """
 
@@ -11,9 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-from sqlalchemy import Engine
-
-from spyglass.collector.api.errors import call_store
+from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.store import experiment_queries as experiments
 from spyglass.collector.store import traces as store
 from spyglass.errors import InvalidArgumentError
@@ -23,23 +22,25 @@ from spyglass.v1 import experiments_pb2, experiments_pb2_grpc, traces_pb2, trace
 class TraceService(traces_pb2_grpc.TraceServiceServicer):
     """spyglass.v1.TraceService over the collector's store."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, queries: QueryRunner) -> None:
+        self.engine = queries.engine
+        self._queries = queries
 
     async def SearchTraces(self, request: traces_pb2.SearchTracesRequest,
                            context: grpc.aio.ServicerContext,
                            ) -> AsyncIterator[traces_pb2.SearchTracesPage]:
         """Stream pages until no match follows or ``max_results`` traces were sent; always
         at least one page (an empty one when nothing matches)."""
-        page_size, remaining = await call_store(context, _limits, request)
-        search = await call_store(context, store.compile_search, self.engine.dialect.name,
-                                  list(request.experiment_ids), request.filter,
-                                  list(request.order_by), request.include_spans)
+        page_size, remaining = await self._queries.call(context, _limits, request)
+        search = await self._queries.search(context, store.compile_search,
+                                            self.engine.dialect.name, list(request.experiment_ids),
+                                            request.filter, list(request.order_by),
+                                            request.include_spans)
         token = request.page_token
         while True:
             limit = page_size if remaining is None else min(page_size, remaining)
-            page = await call_store(context, store.search_page, self.engine, search, token,
-                                    limit)
+            page = await self._queries.search(context, store.search_page, self.engine, search,
+                                              token, limit)
             yield traces_pb2.SearchTracesPage(traces=page.traces,
                                               next_page_token=page.next_token)
             if remaining is not None:
@@ -50,32 +51,33 @@ class TraceService(traces_pb2_grpc.TraceServiceServicer):
 
     async def GetTrace(self, request: traces_pb2.GetTraceRequest,
                        context: grpc.aio.ServicerContext) -> traces_pb2.Trace:
-        return await call_store(context, store.get_trace, self.engine, request.trace_id)
+        return await self._queries.call(context, store.get_trace, self.engine, request.trace_id)
 
     async def BatchGetTraces(self, request: traces_pb2.BatchGetTracesRequest,
                              context: grpc.aio.ServicerContext,
                              ) -> traces_pb2.BatchGetTracesResponse:
-        found = await call_store(context, store.batch_get_traces, self.engine,
-                                 list(request.trace_ids))
+        found = await self._queries.search(context, store.batch_get_traces, self.engine,
+                                           list(request.trace_ids))
         return traces_pb2.BatchGetTracesResponse(traces=found)
 
     async def SetTraceTag(self, request: traces_pb2.SetTraceTagRequest,
                           context: grpc.aio.ServicerContext) -> traces_pb2.SetTraceTagResponse:
-        await call_store(context, store.set_tag, self.engine, request.trace_id, request.key,
-                         request.value)
+        await self._queries.call(context, store.set_tag, self.engine, request.trace_id,
+                                 request.key, request.value)
         return traces_pb2.SetTraceTagResponse()
 
     async def DeleteTraceTag(self, request: traces_pb2.DeleteTraceTagRequest,
                              context: grpc.aio.ServicerContext,
                              ) -> traces_pb2.DeleteTraceTagResponse:
-        await call_store(context, store.delete_tag, self.engine, request.trace_id, request.key)
+        await self._queries.call(context, store.delete_tag, self.engine, request.trace_id,
+                                 request.key)
         return traces_pb2.DeleteTraceTagResponse()
 
     async def SetTraceMetadata(self, request: traces_pb2.SetTraceMetadataRequest,
                                context: grpc.aio.ServicerContext,
                                ) -> traces_pb2.SetTraceMetadataResponse:
-        await call_store(context, store.set_metadata, self.engine, request.trace_id,
-                         dict(request.metadata))
+        await self._queries.call(context, store.set_metadata, self.engine, request.trace_id,
+                                 dict(request.metadata))
         return traces_pb2.SetTraceMetadataResponse()
 
     async def DeleteTraces(self, request: traces_pb2.DeleteTracesRequest,
@@ -84,40 +86,42 @@ class TraceService(traces_pb2_grpc.TraceServiceServicer):
         def present(field: str) -> object:
             return getattr(request, field) if request.HasField(field) else None
 
-        deleted = await call_store(context, store.delete_traces, self.engine,
-                                   list(request.trace_ids), present("experiment_id"),
-                                   present("max_timestamp_ms"), present("max_traces"))
+        deleted = await self._queries.search(context, store.delete_traces, self.engine,
+                                             list(request.trace_ids), present("experiment_id"),
+                                             present("max_timestamp_ms"), present("max_traces"))
         return traces_pb2.DeleteTracesResponse(deleted_count=deleted)
 
 
 class ExperimentService(experiments_pb2_grpc.ExperimentServiceServicer):
     """spyglass.v1.ExperimentService over the collector's store."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, queries: QueryRunner) -> None:
+        self.engine = queries.engine
+        self._queries = queries
 
     async def CreateExperiment(self, request: experiments_pb2.CreateExperimentRequest,
                                context: grpc.aio.ServicerContext) -> experiments_pb2.Experiment:
-        return await call_store(context, experiments.create_experiment, self.engine,
-                                request.name, dict(request.tags))
+        return await self._queries.call(context, experiments.create_experiment, self.engine,
+                                        request.name, dict(request.tags))
 
     async def GetExperiment(self, request: experiments_pb2.GetExperimentRequest,
                             context: grpc.aio.ServicerContext) -> experiments_pb2.Experiment:
-        return await call_store(context, experiments.get_experiment, self.engine,
-                                request.experiment_id)
+        return await self._queries.call(context, experiments.get_experiment, self.engine,
+                                        request.experiment_id)
 
     async def GetExperimentByName(self, request: experiments_pb2.GetExperimentByNameRequest,
                                   context: grpc.aio.ServicerContext,
                                   ) -> experiments_pb2.Experiment:
-        return await call_store(context, experiments.get_experiment_by_name, self.engine,
-                                request.name)
+        return await self._queries.call(context, experiments.get_experiment_by_name, self.engine,
+                                        request.name)
 
     async def SearchExperiments(self, request: experiments_pb2.SearchExperimentsRequest,
                                 context: grpc.aio.ServicerContext,
                                 ) -> experiments_pb2.SearchExperimentsResponse:
-        found, token = await call_store(context, experiments.search_experiments, self.engine,
-                                        request.filter, list(request.order_by),
-                                        request.max_results, request.page_token)
+        found, token = await self._queries.search(context, experiments.search_experiments,
+                                                  self.engine, request.filter,
+                                                  list(request.order_by), request.max_results,
+                                                  request.page_token)
         return experiments_pb2.SearchExperimentsResponse(experiments=found,
                                                          next_page_token=token)
 
@@ -126,14 +130,14 @@ class ExperimentService(experiments_pb2_grpc.ExperimentServiceServicer):
                                      context: grpc.aio.ServicerContext,
                                      ) -> experiments_pb2.Experiment:
         days = request.retention_days if request.HasField("retention_days") else None
-        return await call_store(context, experiments.set_retention, self.engine,
-                                request.experiment_id, days)
+        return await self._queries.call(context, experiments.set_retention, self.engine,
+                                        request.experiment_id, days)
 
 
-def add_to_server(server: grpc.aio.Server, engine: Engine) -> None:
+def add_to_server(server: grpc.aio.Server, queries: QueryRunner) -> None:
     """Register TraceService and ExperimentService on ``server``."""
-    traces_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(engine), server)
-    experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(engine),
+    traces_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(queries), server)
+    experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(queries),
                                                                  server)
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, literal_column, select
+from sqlalchemy import ColumnElement, and_
 
 from spyglass.collector.store.filters import (
     KEY_VALUE_KIND, NUMBER_KIND, TEXT_KIND, Comparison, Compiler, Field, FieldSet, parse_filter,
 )
 from spyglass.collector.store.models import DatasetRow, DatasetTag
+from spyglass.collector.store.probes import Probe
 from spyglass.collector.store.traces import SortKey, parse_sort_keys
 
 _DATASETS = DatasetRow.__table__
@@ -72,13 +73,11 @@ FIELDS = FieldSet(_resolve, _kind_of, _unknown)  # type: ignore[arg-type]
 class _DatasetCompiler(Compiler):
     """The shared compiler with the dataset fields' comparisons."""
 
-    def comparison(self, c: Comparison) -> ColumnElement[bool]:
+    def comparison(self, c: Comparison) -> ColumnElement[bool] | Probe:
         if c.field.kind == "tag":
-            def exists(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-                return (select(literal_column("1"))
-                        .where(_TAGS.c.dataset_id == _D.dataset_id,
-                               _TAGS.c.key == c.field.name, condition)
-                        .correlate(_DATASETS).exists())
+            def exists(condition: ColumnElement[bool]) -> Probe:
+                return Probe("dataset_tag", _TAGS.c.dataset_id, _D.dataset_id,
+                             (and_(_TAGS.c.key == c.field.name, condition),))
 
             return self.presence(exists, _TAGS.c.value, c, self.value_condition)
         column, kind = COLUMNS[c.field.name]

@@ -28,7 +28,7 @@ from spyglass.collector.store.models import (
     DatasetVersionRow, Experiment,
 )
 from spyglass.collector.store.traces import (
-    check_key, fingerprint, keyset_page, parse_experiment_id,
+    check_key, fingerprint, keyset_page, parse_experiment_ids,
 )
 from spyglass.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
 from spyglass.v1 import datasets_pb2 as pb
@@ -290,7 +290,7 @@ def _check_name(name: str) -> None:
 
 
 def _experiment_numbers(experiment_ids: Sequence[str]) -> list[int]:
-    return sorted({parse_experiment_id(str(e)) for e in experiment_ids})
+    return parse_experiment_ids(experiment_ids)
 
 
 def _check_experiments_exist(connection: Connection, numbers: list[int]) -> None:

@@ -17,6 +17,10 @@ from sqlalchemy.engine import make_url
 from spyglass.errors import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Connections one engine may hold: the API's query threads (8 light, up to 8 heavy: see
+# collector/api/queries.py), the span writer, retention and readiness checks, with room.
+POOL_SIZE = 8
+MAX_OVERFLOW = 16
 
 # A PostgreSQL server that stops answering without closing connections (a network
 # partition, a frozen host) must surface as an error within seconds, not hang exports until
@@ -55,8 +59,8 @@ def create_store_engine(url: str, sync: str = "normal") -> Engine:
         return _sqlite_engine(url, sync)
     if backend == "postgresql":
         defaults = {k: v for k, v in POSTGRES_CONNECT_ARGS.items() if k not in parsed.query}
-        return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8,
-                             connect_args=defaults)
+        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                             max_overflow=MAX_OVERFLOW, connect_args=defaults)
     raise ConfigurationError(
         f"store URL {url!r} names database {backend!r}; Spyglass stores traces in SQLite "
         "(sqlite:///path.db) or PostgreSQL (postgresql+psycopg://…)"
@@ -89,8 +93,9 @@ def _sqlite_engine(url: str, sync: str) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    )
+        url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        **({} if database in (None, "", ":memory:") else
+           {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}))
     synchronous = "FULL" if sync == "full" else "NORMAL"
 
     @event.listens_for(engine, "connect")

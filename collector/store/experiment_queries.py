@@ -30,6 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from spyglass.collector.store.filters import (
+    MAX_CONDITIONS, MAX_FILTER_LENGTH, MAX_PATTERN_LENGTH, SURROGATE, not_unicode, snippet,
+)
 from spyglass.collector.store.models import Experiment, ExperimentTag
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.traces import (
@@ -196,6 +199,7 @@ def parse_filter(text: str, dialect: str) -> list[ColumnElement[bool]]:
     caret under the spot otherwise."""
     conditions: list[ColumnElement[bool]] = []
     pos = 0
+    _check_size(text)
     if not text.strip():
         return conditions
     while True:
@@ -203,6 +207,13 @@ def parse_filter(text: str, dialect: str) -> list[ColumnElement[bool]]:
         if match is None:
             raise _filter_error(text, pos, "expected a condition: name or tags.<key>, then =, "
                                            "!=, LIKE or ILIKE, then a quoted value")
+        if len(conditions) == MAX_CONDITIONS:
+            raise _filter_error(text, pos, f"more than {MAX_CONDITIONS} conditions")
+        value = match.group("value")
+        if len(value) - 2 > MAX_PATTERN_LENGTH:
+            raise _filter_error(text, match.start("value"),
+                                f"the value is {len(value) - 2:,} characters long; the limit "
+                                f"is {MAX_PATTERN_LENGTH:,}")
         conditions.append(_condition(match, dialect))
         pos = match.end()
         if pos == len(text):
@@ -212,6 +223,16 @@ def parse_filter(text: str, dialect: str) -> list[ColumnElement[bool]]:
             raise _filter_error(text, pos, "expected AND or the end of the filter")
         pos = and_match.end()
     return conditions
+
+
+def _check_size(text: str) -> None:
+    """The limits trace filters have (filters.py): length and Unicode text only."""
+    if len(text) > MAX_FILTER_LENGTH:
+        raise _filter_error(text, MAX_FILTER_LENGTH, f"the filter is {len(text):,} characters "
+                                                     f"long; the limit is {MAX_FILTER_LENGTH:,}")
+    surrogate = SURROGATE.search(text)
+    if surrogate:
+        raise _filter_error(text, surrogate.start(), not_unicode(surrogate.group()))
 
 
 def _condition(match: re.Match[str], dialect: str) -> ColumnElement[bool]:
@@ -257,5 +278,6 @@ def _like_to_glob(pattern: str) -> str:
 def _filter_error(text: str, pos: int, reason: str) -> InvalidFilterError:
     rest = text[pos:].strip()
     found = repr(rest[:30]) if rest else "the end of the filter"
-    message = f"invalid experiment filter: {reason}, found {found}\n  {text}\n  {' ' * pos}^"
+    line, column = snippet(text, pos)
+    message = f"invalid experiment filter: {reason}, found {found}\n  {line}\n  {' ' * column}^"
     return InvalidFilterError(message, text=text, position=pos, reason=reason)

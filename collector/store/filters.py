@@ -71,8 +71,13 @@ Semantics:
 * Sorting puts missing values last in both directions; text sorts by code point on both
   stores (``COLLATE "C"`` on PostgreSQL); ties are broken by ``traces.id`` descending.
 
-Limits, each a clear :class:`InvalidFilterError`: 100,000 characters, 100 levels of
-parentheses/NOT, 256 conditions, 1,000 values in one IN list.
+Limits, each a clear :class:`InvalidFilterError` checked before any SQL runs: 100,000
+characters, 100 levels of parentheses/NOT, 256 conditions, 1,000 values in one IN list and
+5,000 values in all (both stores cap the parameters of one statement: SQLite at 32,766,
+PostgreSQL at 65,535), 10,000 characters in one LIKE/ILIKE pattern or ``trace.text`` value
+(SQLite refuses patterns over 50,000 bytes; a character may take four), and only Unicode
+text: a lone surrogate such as the ``'\\udcff'`` that stands for a byte that was not UTF-8
+is refused with its position.
 """
 
 from __future__ import annotations
@@ -90,15 +95,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from spyglass.collector.store import probes
 from spyglass.collector.store.models import (
     AssessmentRow, SpanRow, TraceMetadata, TraceRow, TraceTag,
 )
-from spyglass.errors import InvalidFilterError
+from spyglass.collector.store.probes import Probe
+from spyglass.errors import InvalidFilterError, not_unicode
 
 MAX_FILTER_LENGTH = 100_000
 MAX_DEPTH = 100
 MAX_CONDITIONS = 256  # n ORs make an expression n deep; SQLite allows 1000
 MAX_IN_VALUES = 1_000
+MAX_VALUES = 5_000
+MAX_PATTERN_LENGTH = 10_000
 MAX_NUMBER_LENGTH = 100
 
 # ---------------------------------------------------------------------------------------
@@ -241,8 +250,8 @@ class _Source:
     label: str
 
     def error(self, position: int, reason: str) -> InvalidFilterError:
-        snippet, column = _snippet(self.text, position)
-        message = f"invalid {self.label}: {reason}\n  {snippet}\n  {' ' * column}^"
+        line, column = snippet(self.text, position)
+        message = f"invalid {self.label}: {reason}\n  {line}\n  {' ' * column}^"
         return InvalidFilterError(message, text=self.text, position=position, reason=reason)
 
     def check_size(self) -> None:
@@ -252,9 +261,15 @@ class _Source:
         nul = self.text.find("\x00")
         if nul >= 0:
             raise self.error(nul, "unexpected NUL character")
+        surrogate = SURROGATE.search(self.text)
+        if surrogate:
+            raise self.error(surrogate.start(), not_unicode(surrogate.group()))
 
 
-def _snippet(text: str, position: int, width: int = 50) -> tuple[str, int]:
+SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate: not Unicode text
+
+
+def snippet(text: str, position: int, width: int = 50) -> tuple[str, int]:
     """The line holding ``position`` (a window of it when long) and the caret's column."""
     start = text.rfind("\n", 0, position) + 1
     end = text.find("\n", position)
@@ -397,6 +412,7 @@ class _Parser:
         self.tok = self.lexer.token_at(0)
         self.depth = 0
         self.conditions = 0
+        self.values = 0
 
     # -- token helpers
     def advance(self) -> _Token:
@@ -538,6 +554,11 @@ class _Parser:
 
     def literal(self, op: str) -> tuple[Scalar, int]:
         token = self.tok
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise self.fail(f"more than {MAX_VALUES:,} values in the filter (each value of "
+                            "an IN list counts); split the search into several, or narrow it "
+                            "with fewer values")
         if token.kind in ("string", "number"):
             self.advance()
             return token.value, token.pos  # type: ignore[return-value]
@@ -608,6 +629,8 @@ class _Checker:
         return values[0]
 
     def literal(self, op: str, value: Scalar, pos: int) -> Scalar:
+        if op in _LIKES or self.kind is _SEARCH:
+            self.pattern_length(op, value, pos)
         if op in _LIKES:
             return self.pattern(op, value, pos)
         check = {"number": self.number, "enum": self.choice, "key_value": self.any_value}
@@ -615,6 +638,13 @@ class _Checker:
 
     def fail(self, reason: str, pos: int) -> InvalidFilterError:
         return self.parser.fail(reason, pos)
+
+    def pattern_length(self, op: str, value: Scalar, pos: int) -> None:
+        if isinstance(value, str) and len(value) > MAX_PATTERN_LENGTH:
+            what = f"{op} pattern" if op in _LIKES else f"{self.name} value"
+            raise self.fail(f"the {what} is {len(value):,} characters long; the limit is "
+                            f"{MAX_PATTERN_LENGTH:,}: search for a shorter, distinctive part "
+                            "of the text", pos)
 
     def pattern(self, op: str, value: Scalar, pos: int) -> str:
         if not isinstance(value, str):
@@ -741,26 +771,30 @@ class _Compiler:
 
     def __init__(self, dialect: str) -> None:
         self.postgres = dialect == "postgresql"
+        # one alias for every span attribute condition, so that merged ones share it
+        attribute = func.json_each(_S.attributes).table_valued("key", "value", "type")
+        self.attribute = attribute.alias("attribute")
 
     def node(self, node: Node) -> ColumnElement[bool]:
-        return self.normalized(_normalize(node))
+        return probes.render(self.normalized(_normalize(node)), self.postgres)
 
-    def normalized(self, node: Node) -> ColumnElement[bool]:
+    def normalized(self, node: Node) -> probes.Part:
+        """The compiled tree, conditions on related rows still as mergeable probes."""
         if isinstance(node, Comparison):
             return self.comparison(node)
         if isinstance(node, Not):
-            return not_(self.comparison(node.item))  # type: ignore[arg-type]
+            return probes.negate(self.comparison(node.item))  # type: ignore[arg-type]
         parts = [self.normalized(item) for item in node.items]
-        return and_(*parts) if isinstance(node, And) else or_(*parts)
+        return probes.combine(isinstance(node, And), parts)
 
-    def comparison(self, c: Comparison) -> ColumnElement[bool]:
+    def comparison(self, c: Comparison) -> ColumnElement[bool] | Probe:
         compile_kind = {"trace": self.trace, "tag": self.key_value, "metadata": self.key_value,
                         "feedback": self.assessment, "expectation": self.assessment,
                         "span": self.span, "span.attributes": self.span_attribute}
         return compile_kind[c.field.kind](c)
 
     # -- the traces row
-    def trace(self, c: Comparison) -> ColumnElement[bool]:
+    def trace(self, c: Comparison) -> ColumnElement[bool] | Probe:
         name = c.field.name
         if name == "text":
             return self.text_search(c)
@@ -777,7 +811,7 @@ class _Compiler:
         # never NULL, so that NOT keeps the traces that lack the value
         return and_(column.is_not(None), condition) if name in _NULLABLE else condition
 
-    def text_search(self, c: Comparison) -> ColumnElement[bool]:
+    def text_search(self, c: Comparison) -> Probe:
         text = _escape_like(c.value) if c.op == "=" else c.value  # type: ignore[arg-type]
         pattern = f"%{text}%"
         if self.postgres:
@@ -787,47 +821,49 @@ class _Compiler:
         return self.span_exists(or_(*matches))
 
     # -- spans
-    def span_exists(self, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-        return _exists(_S.trace_id, *conditions)
+    def span_exists(self, condition: ColumnElement[bool]) -> Probe:
+        return _probe("span", _S.trace_id, condition)
 
-    def span(self, c: Comparison) -> ColumnElement[bool]:
+    def span(self, c: Comparison) -> Probe:
         if c.field.name == "status":
             return self.span_exists(_span_status(c.op, c.value))
         return self.presence(self.span_exists, _SPAN_COLUMNS[c.field.name], c,
                              self.text_condition)
 
-    def span_attribute(self, c: Comparison) -> ColumnElement[bool]:
+    def span_attribute(self, c: Comparison) -> Probe:
         key = c.field.name
         if self.postgres:
             value = cast(_S.attributes, JSONB)[key].astext
             return self.presence(self.span_exists, value, c, self.value_condition)
         # json_each rather than a JSON path: any key works, even one with '"' or '\'
-        attribute = func.json_each(_S.attributes).table_valued("key", "value", "type")
-        attribute = attribute.alias("attribute")
+        attribute = self.attribute
         value = case((attribute.c.type == "true", "true"), (attribute.c.type == "false", "false"),
                      else_=cast(attribute.c.value, Text))
         source = _SPANS.join(attribute, true())
 
-        def exists(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-            return _exists(_S.trace_id, attribute.c.key == key, condition, source=source)
+        def exists(condition: ColumnElement[bool]) -> Probe:
+            return _probe("span.attributes", _S.trace_id, and_(attribute.c.key == key, condition),
+                          source)
 
         return self.presence(exists, value, c, self.value_condition)
 
     # -- tags, metadata, assessments
-    def key_value(self, c: Comparison) -> ColumnElement[bool]:
+    def key_value(self, c: Comparison) -> Probe:
         table = _KEY_TABLES[c.field.kind]
 
-        def exists(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-            return _exists(table.c.trace_id, table.c.key == c.field.name, condition)
+        def exists(condition: ColumnElement[bool]) -> Probe:
+            return _probe(c.field.kind, table.c.trace_id, and_(table.c.key == c.field.name,
+                                                                condition))
 
         return self.presence(exists, table.c.value, c, self.value_condition)
 
-    def assessment(self, c: Comparison) -> ColumnElement[bool]:
+    def assessment(self, c: Comparison) -> Probe:
         a = _ASSESSMENTS.c
 
-        def exists(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-            return _exists(a.trace_id, a.kind == c.field.kind, a.name == c.field.name,
-                           a.valid == true(), condition)
+        def exists(condition: ColumnElement[bool]) -> Probe:
+            return _probe("assessment", a.trace_id, and_(a.kind == c.field.kind,
+                                                         a.name == c.field.name,
+                                                         a.valid == true(), condition))
 
         return self.presence(exists, self.json_scalar(a.value), c, self.value_condition)
 
@@ -841,13 +877,13 @@ class _Compiler:
         return case((func.json_valid(column) == 1, scalar))
 
     # -- conditions on one value
-    def presence(self, exists: Callable[[ColumnElement[bool]], ColumnElement[bool]],
+    def presence(self, exists: Callable[[ColumnElement[bool]], ColumnElement[bool] | Probe],
                  value: ColumnElement, c: Comparison,
                  condition: Callable[[ColumnElement, str, Value], ColumnElement[bool]],
-                 ) -> ColumnElement[bool]:
+                 ) -> ColumnElement[bool] | Probe:
         """An EXISTS over rows holding the value; IS NULL is "no row with a value"."""
         if c.op == "IS NULL":
-            return not_(exists(value.is_not(None)))
+            return probes.negate(exists(value.is_not(None)))
         if c.op == "IS NOT NULL":
             return exists(value.is_not(None))
         return exists(condition(value, c.op, c.value))
@@ -921,13 +957,10 @@ def _depth(node: Node) -> int:
     return 0
 
 
-def _exists(trace_id: ColumnElement, *conditions: ColumnElement[bool],
-            source: object = None) -> ColumnElement[bool]:
-    """``EXISTS (SELECT 1 FROM <table of trace_id> WHERE trace_id = traces.trace_id AND …)``."""
-    query = select(literal_column("1")).where(trace_id == _T.trace_id, *conditions)
-    if source is not None:
-        query = query.select_from(source)  # type: ignore[arg-type]
-    return query.correlate(_TRACES).exists()
+def _probe(group: str, trace_id: ColumnElement, condition: ColumnElement[bool],
+           source: object = None) -> Probe:
+    """Some row of ``trace_id``'s table (or ``source``) of the trace satisfies ``condition``."""
+    return Probe(group, trace_id, _T.trace_id, (condition,), source)
 
 
 def _span_status(op: str, value: Value) -> ColumnElement[bool]:

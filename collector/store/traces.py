@@ -52,6 +52,7 @@ PAGE_SIZE_MAX = 1000
 DELETE_BATCH = 500
 MAX_KEY_LENGTH = 250
 IN_CHUNK = 1000  # ids per IN (...) list; pages are at most PAGE_SIZE_MAX traces
+MAX_EXPERIMENT_IDS = 1000  # per search: each is a statement parameter, and stores cap those
 
 _T = TraceRow.__table__.c
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -206,6 +207,17 @@ def parse_experiment_id(text: str) -> int:
     return int(value)
 
 
+def parse_experiment_ids(texts: Sequence[str]) -> list[int]:
+    """The distinct experiment ids a request (a search, a dataset's links) names, sorted;
+    at most MAX_EXPERIMENT_IDS."""
+    ids = sorted({parse_experiment_id(str(text)) for text in texts})
+    if len(ids) > MAX_EXPERIMENT_IDS:
+        raise InvalidArgumentError(
+            f"the request names {len(ids):,} experiments; the limit is "
+            f"{MAX_EXPERIMENT_IDS:,} per request: pass them in groups of at most that many")
+    return ids
+
+
 def parse_trace_id(text: str) -> str:
     """A trace id as stored: 32 lower-case hex characters."""
     return check_hex_id(text, "trace id", "a trace id", "as OTel prints them")
@@ -249,7 +261,7 @@ def compile_search(dialect: str, experiment_ids: Sequence[str], filter_text: str
     Raises InvalidArgumentError (bad experiment id) or InvalidFilterError (bad filter or sort
     key, with a caret under the spot).
     """
-    ids = sorted({parse_experiment_id(e) for e in experiment_ids})
+    ids = parse_experiment_ids(experiment_ids)
     where = [] if not ids else [_T.experiment_id.in_(ids)]
     condition = compile_filter(filter_text, dialect)
     if condition is not None:

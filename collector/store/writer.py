@@ -8,6 +8,20 @@ per group, not per request.
 
 When the queue holds ``max_queue_spans`` items, :meth:`Writer.submit` and
 :meth:`Writer.submit_logs` raise :class:`OverloadedError` at once (backpressure, not growth).
+
+The writer thread outlives whatever happens to one group:
+
+* a client that gives up (deadline, cancel) while its items wait is simply not answered;
+  its items are still committed, so the exporter's re-send finds them stored;
+* a value the database refuses costs only the items that carry it: the group is retried
+  request by request, and a refused request item by item, and the future of each request
+  gives the items refused with the database's reason (the others are committed);
+* any other exception fails the group's requests with a retryable error and the writer takes
+  the next group.
+
+If the thread itself cannot go on, :attr:`Writer.problem` says why, queued and later
+requests are refused at once (retry elsewhere), and the ``on_failure`` callback lets the
+collector report not-alive and exit.
 """
 
 from __future__ import annotations
@@ -18,7 +32,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, NamedTuple, Sequence, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -32,7 +46,9 @@ from spyglass.collector.store.checkpoint import Checkpointer
 from spyglass.collector.store.engine import sqlite_path
 from spyglass.collector.store.experiments import ExperimentResolver
 from spyglass.collector.store.statements import for_dialect
-from spyglass.errors import OverloadedError, SpyglassError, StoreUnavailableError
+from spyglass.errors import (
+    InternalFaultError, OverloadedError, RetryableError, StoreUnavailableError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +57,21 @@ T = TypeVar("T")
 # attempts for one group when the database is unreachable, deadlocks or is busy
 WRITE_ATTEMPTS = 3
 RETRY_PAUSE_S = 0.2
+# One group in the works for longer than this means the thread is stuck, not slow: every
+# database call it makes is bounded (SQLite busy timeout, PostgreSQL TCP timeouts, a few
+# attempts), so a healthy writer finishes a group within a couple of minutes at worst.
+STALL_S = 300.0
+# Errors by which the driver refuses a value before the database sees it (sqlite3 raises
+# OverflowError for an integer beyond 64 bits; drivers raise TypeError/ValueError for values
+# they cannot adapt). Like a database's data error, they come back for the same input.
+_VALUE_ERRORS = (OverflowError, ValueError, TypeError)
+
+
+class Refused(NamedTuple):
+    """An item of a request that the database refused; the request's others were stored."""
+
+    item: str  # e.g. "span 5b8efff798038103d269b633813fc60c/eee19b7ec3c1b174"
+    reason: str  # the database's own words
 
 
 @dataclass(slots=True)
@@ -48,13 +79,27 @@ class _Pending:
     records: list[SpanRecord] | list[LogEventRow]
     logs: bool = False  # log records, not spans
     future: Future = field(default_factory=Future)
+    waiting: bool = True  # False once the client has given up: nobody reads the answer
+
+    def take(self) -> None:
+        """Mark the request as being written; a client that gave up stays unanswered."""
+        self.waiting = self.future.set_running_or_notify_cancel()
+
+    def answer(self, refused: list[Refused]) -> None:
+        if self.waiting:
+            self.future.set_result(refused)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.waiting:
+            self.future.set_exception(exc)
 
 
 class Writer:
     """Owns the store's single write connection and the queue in front of it."""
 
     def __init__(self, engine: Engine, metrics: CollectorMetrics, *, max_queue_spans: int,
-                 max_batch_spans: int, retry_after: float) -> None:
+                 max_batch_spans: int, retry_after: float,
+                 on_failure: Callable[[str], None] | None = None) -> None:
         self._engine = engine
         self._st = for_dialect(engine.dialect.name)
         self._metrics = metrics
@@ -65,11 +110,15 @@ class Writer:
         self._queued_spans = 0
         self._cond = threading.Condition()
         self._closing = False
+        self._on_failure = on_failure
+        self._failure: str | None = None  # why the thread stopped for good
+        self._busy_since: float | None = None  # monotonic start of the group being written
         self._thread = threading.Thread(target=self._run, name="spyglass-writer", daemon=True)
         self._experiments = ExperimentResolver(self._st)
         self._conn: Any = None  # pooled DBAPI connection, replaced after a failure
         # the hot path uses the driver directly, so its own exceptions arrive unwrapped
         self._db_errors = (DBAPIError, engine.dialect.loaded_dbapi.Error)
+        self._refusals = self._db_errors + _VALUE_ERRORS
         path = sqlite_path(engine)
         self._checkpointer = Checkpointer(path) if path is not None else None
 
@@ -79,27 +128,46 @@ class Writer:
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive() and not self._closing
+        """Running and able to take requests (not stopped, not closing)."""
+        return self.problem is None and not self._closing
+
+    @property
+    def problem(self) -> str | None:
+        """Why the writer cannot write (stopped for good, or stuck on one group), else None."""
+        if self._failure is not None:
+            return self._failure
+        if not self._thread.is_alive():
+            return "the writer thread is not running" if not self._closing else None
+        busy_since = self._busy_since
+        if busy_since is not None and time.monotonic() - busy_since > STALL_S:
+            return (f"the writer has been writing one group for over {STALL_S:g}s "
+                    "(stuck in a database call)")
+        return None
 
     def start(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.start()
         self._thread.start()
 
-    def submit(self, records: list[SpanRecord]) -> "Future[int]":
-        """Queue ``records``; the future gives their number after COMMIT."""
+    def submit(self, records: list[SpanRecord]) -> "Future[list[Refused]]":
+        """Queue ``records``; after COMMIT the future gives the spans the database refused
+        (usually none: the others are stored either way)."""
         return self._enqueue(_Pending(records))
 
-    def submit_logs(self, rows: list[LogEventRow]) -> "Future[int]":
-        """Queue log records of spans; the future gives their number after COMMIT."""
+    def submit_logs(self, rows: list[LogEventRow]) -> "Future[list[Refused]]":
+        """Queue log records of spans; after COMMIT the future gives those refused."""
         return self._enqueue(_Pending(rows, logs=True))
 
-    def _enqueue(self, pending: _Pending) -> "Future[int]":
+    def _enqueue(self, pending: _Pending) -> "Future[list[Refused]]":
         records = pending.records
         if not records:
-            pending.future.set_result(0)
+            pending.future.set_result([])
             return pending.future
         with self._cond:
+            if self._failure is not None:
+                raise OverloadedError(
+                    f"this collector cannot store anything ({self._failure}) and is restarting;"
+                    " retry against another replica or after it restarts", self._retry_after)
             if self._closing:
                 raise OverloadedError("the collector is shutting down; retry against another "
                                       "replica or after it restarts", self._retry_after)
@@ -130,11 +198,51 @@ class Writer:
     # -- writer thread -------------------------------------------------------------------
 
     def _run(self) -> None:
-        while True:
-            group = self._take_group()
-            if group is None:
-                return
-            self._commit_group(group)
+        try:
+            while True:
+                group = self._take_group()
+                if group is None:
+                    return
+                self._busy_since = time.monotonic()
+                try:
+                    self._commit_group(group)
+                except Exception as exc:  # a fault of ours: cost this group only
+                    self._fault(group, exc)
+                finally:
+                    self._busy_since = None
+        except BaseException as exc:  # the loop itself broke: nothing more will be written
+            self._stopped(exc)
+
+    def _fault(self, group: list[_Pending], exc: Exception) -> None:
+        """Answer a group that an unexpected exception interrupted: retry later."""
+        log.error("unexpected error while writing %d request(s); they were told to retry",
+                  len(group), exc_info=exc)
+        self._metrics.store_errors.labels("internal").inc()
+        self._discard_connection()
+        error = InternalFaultError(
+            f"an internal error interrupted the commit ({type(exc).__name__}: {exc}); "
+            f"nothing from this request was acknowledged, retry after {self._retry_after:g}s",
+            self._retry_after)
+        for p in group:
+            if not p.future.done():
+                p.fail(error)
+
+    def _stopped(self, exc: BaseException) -> None:
+        """The thread is ending on an error: refuse what waits and tell the collector."""
+        reason = f"the span writer stopped: {type(exc).__name__}: {exc}"
+        log.critical("%s; this collector can no longer store anything", reason, exc_info=exc)
+        with self._cond:
+            self._failure = reason
+            waiting, self._queue = list(self._queue), collections.deque()
+            self._queued_spans = 0
+            self._metrics.queue_depth.set(0)
+        error = OverloadedError(f"{reason}; retry against another replica or after the "
+                                "collector restarts", self._retry_after)
+        for p in waiting:
+            p.take()
+            p.fail(error)
+        if self._on_failure is not None:
+            self._on_failure(reason)
 
     def _take_group(self) -> list[_Pending] | None:
         with self._cond:
@@ -150,7 +258,9 @@ class Writer:
                 spans += len(item.records)
             self._queued_spans -= spans
             self._metrics.queue_depth.set(self._queued_spans)
-            return group
+        for item in group:
+            item.take()
+        return group
 
     def _commit_group(self, group: list[_Pending]) -> None:
         spans = [p for p in group if not p.logs]
@@ -164,22 +274,46 @@ class Writer:
                      what: str) -> None:
         try:
             self._write_with_retries(write, [rec for p in group for rec in p.records])
-        except StoreUnavailableError as exc:
+        except RetryableError as exc:
             for p in group:
-                p.future.set_exception(exc)
+                p.fail(exc)
             return
-        except self._db_errors as exc:
+        except self._refusals:
             if len(group) > 1:  # find the request the database refuses; commit the others
                 for p in group:
                     self._commit_part([p], write, what)
                 return
-            log.error("the store refused a request's %s: %s", what, exc)
-            group[0].future.set_exception(SpyglassError(
-                f"the store refused these {what}: {_short(exc)}; nothing from this request "
-                "was stored. Check the values named in the error."))
+            try:
+                refused = self._write_halves(write, group[0].records)
+            except RetryableError as exc:
+                group[0].fail(exc)
+                return
+            log.warning("the store refused %d of a request's %d %s, the others were stored;"
+                        " first: %s: %s", len(refused), len(group[0].records), what,
+                        *refused[0])
+            group[0].answer(refused)
             return
         for p in group:
-            p.future.set_result(len(p.records))
+            p.answer([])
+
+    def _write_halves(self, write: Callable[[list], None], items: Sequence) -> list[Refused]:
+        """Write ``items``, which the store refused as a whole, in halves until every item
+        it refuses is alone; commit the others. Costs about 2·log2(n) transactions per
+        refused item, paid only when a refusal happens."""
+        if len(items) == 1:
+            try:
+                self._write_with_retries(write, list(items))
+            except self._refusals as exc:
+                return [Refused(_item_name(items[0]), _short(exc))]
+            return []
+        middle = len(items) // 2
+        refused = []
+        for half in (items[:middle], items[middle:]):
+            try:
+                self._write_with_retries(write, list(half))
+            except self._refusals:
+                refused += self._write_halves(write, half)
+        return refused
 
     def _write_with_retries(self, write: Callable[[list], None], items: list) -> None:
         last: BaseException | None = None
@@ -187,6 +321,9 @@ class Writer:
             try:
                 started = time.perf_counter()
                 write(items)
+            except _VALUE_ERRORS:
+                self._metrics.store_errors.labels("data").inc()
+                raise
             except self._db_errors as exc:
                 self._discard_connection()
                 kind = _retryable_kind(exc)
@@ -329,6 +466,13 @@ class Writer:
             if entries:
                 cursor.executemany(self._st.upsert_key_value(table),
                                    [(t, k, v) for (t, k), v in sorted(entries.items())])
+
+
+def _item_name(item: SpanRecord | LogEventRow) -> str:
+    """How a refusal names the item: by its span's ids."""
+    if isinstance(item, SpanRecord):
+        return f"span {item.row[r.TRACE_ID]}/{item.row[r.SPAN_ID]}"
+    return f"log record {item.record_key} of span {item.trace_id}/{item.span_id}"
 
 
 def _fresh_records(recs: Sequence[SpanRecord], new_keys: set[tuple[str, str]]) -> list[SpanRecord]:

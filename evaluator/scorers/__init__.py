@@ -7,21 +7,24 @@
 - Heuristic scorers (:class:`ExactMatch`, :class:`Contains`, ...) need no model.
 
 ``evaluate()`` calls :meth:`Scorer.run`, which returns :class:`ScoreResult` rows and never
-raises.
+raises. A row's score that could not be had carries its error's type as ``error_type``:
+``ScorerInputError``, ``ScorerTimeoutError`` (the call overran its ``time_limit``),
+``NonFiniteScoreError`` (NaN or infinity returned), or the type of what the scorer raised.
 """
 
-from .base import AGGREGATIONS, Scorer, ScorerInputError
+from .base import AGGREGATIONS, Scorer, ScorerInputError, ScorerTimeoutError
 from .decorator import scorer
 from .embedding import EmbeddingSimilarity
 from .heuristics import Contains, ExactMatch, JsonSchema, JsonValid, RegexMatch
 from .judges import (Correctness, ExpectationsGuidelines, Guidelines, JudgeError, JudgeScorer,
                      RelevanceToQuery, RetrievalGroundedness, RetrievalRelevance,
                      RetrievalSufficiency, Safety, make_judge)
-from .results import Feedback, ScoreResult
+from .results import Feedback, NonFiniteScoreError, ScoreResult
 from .trace_metrics import Latency, TokenCount
 
 __all__ = [
-    "scorer", "Scorer", "ScoreResult", "Feedback", "ScorerInputError", "AGGREGATIONS",
+    "scorer", "Scorer", "ScoreResult", "Feedback", "ScorerInputError", "ScorerTimeoutError",
+    "NonFiniteScoreError", "AGGREGATIONS",
     "JudgeScorer", "JudgeError", "Correctness", "Guidelines", "ExpectationsGuidelines",
     "RelevanceToQuery", "Safety", "RetrievalGroundedness", "RetrievalRelevance",
     "RetrievalSufficiency", "make_judge",

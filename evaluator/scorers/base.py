@@ -4,19 +4,24 @@ Subclasses implement ``__call__`` declaring any of ``inputs``, ``outputs``, ``ex
 and ``trace``; :meth:`Scorer.run` passes exactly those, turns the return value into
 :class:`~spyglass.evaluator.scorers.results.ScoreResult` rows and never raises: an exception
 becomes a result carrying the error, so one bad row or scorer never stops an evaluation.
+
+``time_limit`` bounds one call of a scorer on one row, in seconds (None: the default of the
+evaluation, see :mod:`spyglass.evaluator.deadlines`); the runner records a call that overruns
+it as that row's :class:`ScorerTimeoutError` and goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
-from spyglass.errors import InvalidArgumentError
+from spyglass.errors import InvalidArgumentError, SpyglassError
 from spyglass.scorer_refs import snake_case
 
 from .arguments import declared_arguments, select
-from .results import ScoreResult, error_result, to_results
+from .results import ScoreResult, checked_result, error_result, to_results
 
 if TYPE_CHECKING:
     from spyglass.entities import Trace
@@ -28,6 +33,23 @@ AGGREGATIONS = ("min", "max", "mean", "median", "p90", "std", "count", "error_co
 class ScorerInputError(InvalidArgumentError):
     """A row lacks what a scorer needs (e.g. Correctness without an expected answer); it is
     recorded as that row's error for the scorer."""
+
+
+class ScorerTimeoutError(SpyglassError):
+    """A scorer did not return within its time limit on a row; recorded as that row's error
+    for the scorer (the call is abandoned, or cancelled when it is a coroutine)."""
+
+
+def check_time_limit(time_limit: Any, what: str) -> float | None:
+    """``time_limit`` as seconds (None stays None), or an InvalidArgumentError naming ``what``
+    (the argument as the user wrote it)."""
+    if time_limit is None:
+        return None
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) \
+            or not math.isfinite(time_limit) or time_limit <= 0:
+        raise InvalidArgumentError(f"{what} must be a number of seconds > 0 (how long one "
+                                   f"scorer call may take on one row), got {time_limit!r}")
+    return float(time_limit)
 
 
 def check_aggregations(aggregations: Sequence[str] | None, owner: str) -> list[str] | None:
@@ -55,12 +77,16 @@ class Scorer:
 
     ``name`` defaults to the class name in snake_case; ``aggregations`` lists the extra
     aggregations ``evaluate()`` reports for it. Code scorers have source type ``CODE`` and
-    their name as source id; LLM judges override both.
+    their name as source id; LLM judges override both. ``time_limit`` (seconds) bounds one
+    call on one row (None: the evaluation's default for its kind, longer for scorers that
+    call a model, ``calls_model``).
     """
 
     name: str = "scorer"
     aggregations: list[str] | None = None
+    time_limit: float | None = None
     source_type: ClassVar[str] = "CODE"
+    calls_model: ClassVar[bool] = False
     _declared: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -71,11 +97,15 @@ class Scorer:
             cls._declared = declared_arguments(cls.__dict__["__call__"], cls.__name__)
 
     def __init__(self, *, name: str | None = None,
-                 aggregations: Sequence[str] | None = None) -> None:
+                 aggregations: Sequence[str] | None = None,
+                 time_limit: float | None = None) -> None:
         if name is not None:
             self.name = check_name(name, type(self).__name__)
         if aggregations is not None:
             self.aggregations = check_aggregations(aggregations, self.name)
+        if time_limit is not None:
+            self.time_limit = check_time_limit(time_limit,
+                                               f"{type(self).__name__}(time_limit=...)")
 
     @property
     def source_id(self) -> str:
@@ -99,17 +129,21 @@ class Scorer:
                                   "any of inputs, outputs, expectations, trace")
 
     def run(self, *, inputs: dict | None, outputs: Any, expectations: dict | None,
-            trace: "Trace | None" = None) -> list[ScoreResult]:
-        """Score one row; never raises (an exception becomes a result with ``error`` set)."""
+            trace: "Trace | None" = None, time_limit: float | None = None) -> list[ScoreResult]:
+        """Score one row; never raises (an exception becomes a result with ``error`` set).
+
+        ``time_limit``: seconds after which a coroutine scorer is cancelled (a sync one cannot
+        be stopped; the runner abandons it instead, see :mod:`spyglass.evaluator.deadlines`).
+        """
         row = {"inputs": inputs if inputs is not None else {}, "outputs": outputs,
                "expectations": expectations if expectations is not None else {},
                "trace": trace}
         try:
             raw = self(**select(self._declared, row))
             if inspect.isawaitable(raw):
-                raw = asyncio.run(_awaited(raw))
+                raw = asyncio.run(_awaited(raw, self.name, time_limit))
             if isinstance(raw, ScoreResult):
-                return [raw]
+                return [checked_result(raw)]
             return to_results(raw, name=self.name, source_type=self.source_type,
                               source_id=self.source_id)
         except Exception as exc:  # a scorer's failure is a per-row result, never a crash
@@ -120,5 +154,12 @@ class Scorer:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
+async def _awaited(awaitable: Any, name: str, time_limit: float | None) -> Any:
+    if time_limit is None:
+        return await awaitable
+    try:
+        return await asyncio.wait_for(awaitable, time_limit)
+    except asyncio.TimeoutError:
+        raise ScorerTimeoutError(f"scorer {name!r} did not return within {time_limit:g} s on "
+                                 "this row and was cancelled; give it more time with "
+                                 "time_limit=..., or make it faster") from None

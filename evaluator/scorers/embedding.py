@@ -7,7 +7,7 @@ similarity.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 from spyglass.errors import InvalidArgumentError
 
@@ -34,8 +34,11 @@ class EmbeddingSimilarity(Scorer):
     ``expected_response``); with ``threshold``, whether it reaches that value.
 
     ``model`` is an embedding model id (default ``openai:/text-embedding-3-small``);
-    ``base_url``, ``api_key``, ``rate_limit``, ``max_retries``, ``timeout`` as for judges.
+    ``base_url``, ``api_key``, ``rate_limit``, ``max_retries``, ``timeout``, ``time_limit`` as
+    for judges.
     """
+
+    calls_model: ClassVar[bool] = True
 
     def __init__(self, *, model: str | None = None, key: str = "expected_response",
                  threshold: float | None = None, base_url: str | None = None,

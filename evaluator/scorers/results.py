@@ -4,7 +4,9 @@ Users return whatever is natural — ``True``, ``0.75``, ``"yes"``, a :class:`Fe
 of them, or ``None`` when the row does not apply — and :func:`to_results` turns it into the one
 shape ``evaluate()`` consumes. A value of a type it does not accept becomes an error result
 that names the accepted types, so a mistake shows in the results table instead of crashing the
-run.
+run. A number that is not finite (NaN, infinity; Python or numpy floats, alone or as a
+Feedback's value) is no score either: it becomes that row's :class:`NonFiniteScoreError`,
+counted with the errors, instead of a score that is silently missing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from spyglass import entities
 from spyglass.errors import SpyglassError
 
 _YES_NO = {"yes": 1.0, "no": 0.0}
+
+
+class NonFiniteScoreError(SpyglassError):
+    """A scorer returned NaN or an infinity as a value; recorded as that row's error."""
+
+
+NON_FINITE = NonFiniteScoreError.__name__
 
 
 @dataclass
@@ -88,11 +97,13 @@ def error_result(name: str, exc: BaseException, *, source_type: str, source_id: 
 def to_results(raw: Any, *, name: str, source_type: str, source_id: str) -> list[ScoreResult]:
     """Normalise a scorer's return value (see the module docstring) into results."""
     common = dict(source_type=source_type, source_id=source_id)
-    raw = _plain(raw)
     if isinstance(raw, (list, tuple)):
         return _from_list(list(raw), name, common)
     if isinstance(raw, (Feedback, entities.Feedback)):
-        return [_from_feedback(raw, raw.name or name, common)]
+        return [_from_feedback(raw, raw.name or name, common, name)]
+    if _is_non_finite(raw):
+        return [_non_finite(name, common, f"scorer {name!r} returned {_describe(raw)}")]
+    raw = _plain(raw)
     if raw is None or isinstance(raw, (bool, numbers.Real, str)):
         return [ScoreResult(name=name, value=_plain(raw), score=score_of(raw), **common)]
     raise TypeError(f"scorer {name!r} returned a {type(raw).__name__}; return a bool, int, "
@@ -107,22 +118,66 @@ def _from_list(items: list[Any], name: str, common: dict) -> list[ScoreResult]:
         raise TypeError(f"scorer {name!r} returned a list holding {', '.join(sorted(set(wrong)))}"
                         "; a list may hold only Feedback objects")
     if len(items) == 1:
-        return [_from_feedback(items[0], items[0].name or name, common)]
+        return [_from_feedback(items[0], items[0].name or name, common, name)]
     names = [i.name for i in items]
     if None in names or len(set(names)) != len(names):
         raise ValueError(f"scorer {name!r} returned {len(items)} Feedback objects named "
                          f"{names}; give each Feedback a distinct name= so each gets its own "
                          "columns")
-    return [_from_feedback(i, i.name, common) for i in items]
+    return [_from_feedback(i, i.name, common, name) for i in items]
 
 
-def _from_feedback(fb: Feedback | entities.Feedback, name: str, common: dict) -> ScoreResult:
+def checked_result(result: ScoreResult) -> ScoreResult:
+    """A ScoreResult a scorer built itself, made an error when its value or score is NaN or
+    infinite (a NaN score with a value that is no number stays "not applicable")."""
+    if result.error is not None:
+        return result
+    bad = result.value if _is_non_finite(result.value) else \
+        result.score if math.isinf(result.score) else None
+    if bad is None:
+        return result
+    return _non_finite(result.name, dict(source_type=result.source_type,
+                                         source_id=result.source_id),
+                       f"scorer {result.name!r} returned a ScoreResult with "
+                       f"{'value' if bad is result.value else 'score'}={_describe(bad)}")
+
+
+def _from_feedback(fb: Feedback | entities.Feedback, name: str, common: dict,
+                   scorer_name: str) -> ScoreResult:
     error, error_type = _feedback_error(fb.error)
+    if error is None and _is_non_finite(fb.value):
+        named = f" named {fb.name!r}" if fb.name and fb.name != scorer_name else ""
+        return _non_finite(name, common, f"scorer {scorer_name!r} returned a Feedback{named} "
+                                         f"with value={_describe(fb.value)}")
     value = None if error else _plain(fb.value)
     return ScoreResult(name=name, value=value, score=math.nan if error else score_of(value),
                        rationale=fb.rationale, error=error, error_type=error_type,
                        metadata={str(k): _text(v) for k, v in (fb.metadata or {}).items()},
                        **common)
+
+
+def _is_non_finite(value: Any) -> bool:
+    """True for NaN and the infinities, of any real number type (numpy's included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return not math.isfinite(value)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _describe(value: Any) -> str:
+    """How a returned number reads in a message: ``nan``, ``-inf``, ``numpy.float32(inf)``."""
+    kind = type(value)
+    if kind is float:
+        return repr(value)
+    return f"{kind.__module__}.{kind.__qualname__}({float(value)!r})"
+
+
+def _non_finite(name: str, common: dict, returned: str) -> ScoreResult:
+    return ScoreResult(name=name, error=f"{returned}, which is not a score; return a finite "
+                                        "number, or None when the row does not apply",
+                       error_type=NON_FINITE, **common)
 
 
 def _feedback_error(error: Any) -> tuple[str | None, str | None]:

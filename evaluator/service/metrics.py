@@ -11,6 +11,8 @@ process without their counters colliding. The names are part of the documented i
 - ``spyglass_evaluator_score_errors_total{scorer}``: stored scores that are errors;
 - ``spyglass_evaluator_judge_latency_seconds``: how long each LLM-judge scorer call took;
 - ``spyglass_evaluator_leases_held``: chunks this worker holds now;
+- ``spyglass_evaluator_overrunning_scorer_calls``: scorer calls running past their time
+  limit (their rows got a timeout error; each still holds a thread until it returns);
 - ``spyglass_evaluator_live_workers``: live workers as the last heartbeat answered;
 - ``spyglass_evaluator_collector_errors_total{method}``: failed calls to the collector.
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from spyglass.evaluator.deadlines import overrunning_calls
 
 __all__ = ["WorkerMetrics", "CONTENT_TYPE_LATEST"]
 
@@ -46,6 +50,10 @@ class WorkerMetrics:
             "(one row, retries included)", buckets=JUDGE_BUCKETS, registry=r)
         self.leases_held = Gauge(
             "spyglass_evaluator_leases_held", "Chunks this worker holds a lease on", registry=r)
+        self.overrunning_scorer_calls = Gauge(
+            "spyglass_evaluator_overrunning_scorer_calls", "Scorer calls running past their "
+            "time limit (abandoned: each holds a thread until it returns)", registry=r)
+        self.overrunning_scorer_calls.set_function(overrunning_calls)
         self.live_workers = Gauge(
             "spyglass_evaluator_live_workers", "Live workers, as the last heartbeat answered",
             registry=r)

@@ -10,7 +10,11 @@ and each scorer is wrapped for the chunk by :class:`ChunkScorer`, which
   cancelled, shutting down): rows not started by then are dropped, not sent, and the next
   worker scores them;
 - says it needs no trace, because the chunk's records already hold their traces
-  (:mod:`.chunk` fetched them), so the rows run in one pass.
+  (:mod:`.chunk` fetched them), so the rows run in one pass;
+- carries the scorer's own ``time_limit`` and kind, so the row runner bounds each call by it
+  or by the worker's ``--code-scorer-time-limit`` / ``--judge-time-limit``
+  (:func:`time_limits`), and counts the overrunning calls of the scorer itself (``wrapped``)
+  across chunks.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from spyglass.evaluator.deadlines import TimeLimits
 from spyglass.evaluator.execution import RowOutcome
 from spyglass.evaluator.scorers import Scorer
 from spyglass.evaluator.scorers.judges.tracing import scoring_experiment
@@ -56,6 +61,17 @@ class JobScorers:
             return found
 
 
+def time_limits(code: float, judge: float) -> TimeLimits:
+    """The worker's time limits of scorers that set none, with hints in the service's terms."""
+    params = "\"time_limit\" in the job's scorer params"
+    return TimeLimits(
+        code=code, judge=judge,
+        code_hint=f"give it more time with {params} or the evaluator's --code-scorer-time-limit",
+        judge_hint=f"give it more time with {params} or the evaluator's --judge-time-limit",
+        own_hint=f"give it more time with a larger time_limit (in the scorer's code or as "
+                 f"{params})")
+
+
 def needs_trace(scorers: Sequence[Scorer | refs.UnresolvedScorer]) -> bool:
     """True when a (loaded) scorer reads the row's trace."""
     return any(isinstance(s, Scorer) and s.needs_trace for s in scorers)
@@ -74,12 +90,17 @@ class ChunkScorer:
         self._lease = lease
         self._metrics = metrics
         self.name = scorer.name
+        self.wrapped = scorer
+        self.time_limit: float | None = getattr(scorer, "time_limit", None)
+        self.calls_model: bool = getattr(scorer, "calls_model", False)
         if isinstance(scorer, refs.UnresolvedScorer):
             self.source_type, self.source_id = "CODE", scorer.type
         else:
             self.source_type, self.source_id = scorer.source_type, scorer.source_id
 
     def run(self, **row: Any) -> list[ScoreResult]:
+        """The wrapped scorer's results for one row (``row`` as :meth:`Scorer.run` takes it,
+        ``time_limit`` included)."""
         if self._lease.stop_reason is not None:
             return [self._error(f"not scored: the chunk stopped ({self._lease.stop_reason})",
                                 STOPPED)]

@@ -14,6 +14,7 @@ failed attempt), a last heartbeat says ``stopping``, and the process exits 0.
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
@@ -49,7 +50,9 @@ def serve(settings: EvaluatorSettings, stop: threading.Event | None = None,
     worker_id = new_worker_id()
     worker = Worker(connection, worker_id, registry, WorkerOptions(
         concurrency=settings.concurrency, lease_seconds=settings.lease_seconds,
-        poll_seconds=settings.poll_seconds))
+        poll_seconds=settings.poll_seconds,
+        code_scorer_time_limit=settings.code_scorer_time_limit,
+        judge_time_limit=settings.judge_time_limit))
     loop = threading.Thread(target=worker.run, name="spyglass-evaluator-worker", daemon=True)
     http = HealthServer(health_app(readiness, connection.metrics, loop.is_alive),
                         settings.host, settings.http_port).start()
@@ -107,6 +110,11 @@ def check_settings(settings: EvaluatorSettings) -> None:
         problems.append(f"--poll-seconds must be more than 0, got {settings.poll_seconds}")
     if not settings.shutdown_grace >= 0:
         problems.append(f"--shutdown-grace must be 0 or more, got {settings.shutdown_grace}")
+    for flag, seconds in (("--code-scorer-time-limit", settings.code_scorer_time_limit),
+                          ("--judge-time-limit", settings.judge_time_limit)):
+        if not (math.isfinite(seconds) and seconds > 0):
+            problems.append(f"{flag} must be a number of seconds more than 0 (how long one "
+                            f"scorer call may take on one row), got {seconds}")
     if settings.judge_rate_limit is not None and not settings.judge_rate_limit > 0:
         problems.append(f"--judge-rate-limit must be more than 0 requests per second, got "
                         f"{settings.judge_rate_limit}")

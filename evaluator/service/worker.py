@@ -13,6 +13,10 @@ lease is released as done, with the judge tokens the chunk spent.
 What can go wrong, and what the collector sees:
 
 - a row that cannot be scored, or a scorer that fails on a row: a per-row error, stored;
+- a scorer that does not return within its time limit (its own ``time_limit``, else
+  ``--code-scorer-time-limit`` or ``--judge-time-limit``): a per-row error at the deadline;
+  the chunk goes on and completes, so its lease is not renewed for ever (the call is
+  abandoned in a daemon thread, see :mod:`spyglass.evaluator.deadlines`);
 - the lease is lost (another worker took the expired chunk) or the job is cancelled: no
   more rows start, unsent rows are dropped, the chunk is not released as done (a cancelled
   job's chunk is given back);
@@ -37,6 +41,7 @@ from tenacity import (Retrying, retry_if_exception_type, stop_after_delay,
                       wait_exponential_jitter)
 
 from spyglass.errors import CollectorUnavailableError, FailedPreconditionError
+from spyglass.evaluator.deadlines import DEFAULT_CODE_TIME_LIMIT, DEFAULT_JUDGE_TIME_LIMIT
 from spyglass.evaluator.execution import RowOutcome, run_rows
 from spyglass.evaluator.harness import judge_usage
 from spyglass.evaluator.scorers import Scorer
@@ -44,7 +49,8 @@ from spyglass.evaluator.service.chunk import ChunkRows, build_rows
 from spyglass.evaluator.service.connection import Connection
 from spyglass.evaluator.service.job_datasets import JobDatasets
 from spyglass.evaluator.service.lease import CANCELLED, LOST, SHUTDOWN, Lease, LeaseRenewer
-from spyglass.evaluator.service.scoring import ChunkScorer, JobScorers, needs_trace, stopped
+from spyglass.evaluator.service.scoring import (ChunkScorer, JobScorers, needs_trace, stopped,
+                                                time_limits)
 from spyglass.evaluator.writeback import ResultWriter, record_message
 from spyglass.v1 import evaluation_pb2 as epb
 from spyglass.v1 import jobs_pb2 as pb
@@ -62,6 +68,8 @@ class WorkerOptions:
     concurrency: int = 16
     lease_seconds: float = 30.0
     poll_seconds: float = 1.0
+    code_scorer_time_limit: float = DEFAULT_CODE_TIME_LIMIT
+    judge_time_limit: float = DEFAULT_JUDGE_TIME_LIMIT
 
 
 class Worker:
@@ -74,6 +82,7 @@ class Worker:
         self._metrics = connection.metrics
         self._options = options
         self._scorers = JobScorers(registry)
+        self._limits = time_limits(options.code_scorer_time_limit, options.judge_time_limit)
         self._datasets = JobDatasets(connection)
         self._stopping = threading.Event()
         self._current: Lease | None = None
@@ -168,7 +177,7 @@ class Worker:
 
         try:
             run_rows(rows.records, [ChunkScorer(s, lease, self._metrics) for s in scorers],
-                     rows.prediction, self._options.concurrency, _no_fetch, done)
+                     rows.prediction, self._options.concurrency, _no_fetch, done, self._limits)
         finally:
             writer.close()
         if lease.stop_reason == LOST or isinstance(writer.error, FailedPreconditionError):

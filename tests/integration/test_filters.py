@@ -8,7 +8,8 @@ equals 0); booleans, JSON strings and invalid assessments behave as documented; 
 work in milliseconds; trace.text searches span inputs and outputs; sort keys order traces
 with missing values last and ties broken by ingest order; injection attempts either fail to
 parse or compare a harmless literal, and leave every table as it was; the largest filters
-the limits allow still run.
+the limits allow still run; conditions combined with OR, AND and NOT select what their
+parts do, whatever form their subqueries take.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.filters import (
-    MAX_CONDITIONS, MAX_DEPTH, compile_filter, compile_order_by,
+    MAX_CONDITIONS, MAX_DEPTH, MAX_IN_VALUES, MAX_PATTERN_LENGTH, MAX_VALUES, compile_filter,
+    compile_order_by,
 )
+from spyglass.collector.store.probes import MAX_CORRELATED
 from spyglass.collector.store.models import (
     AssessmentRow, Base, SpanRow, TraceMetadata, TraceRow, TraceTag,
 )
@@ -524,6 +527,46 @@ def test_largest_filters_within_the_limits_run(store: Store) -> None:
         deep = f"({filler} {deep})"
     assert store.matching(deep) == {"t1"}
     assert store.matching("NOT " * MAX_DEPTH + "tags.env = 'prod'") == {"t1"}
+
+
+def _single_conditions() -> list[tuple[str, set[str]]]:
+    """Every one-condition case of the tables above (no AND, OR, NOT or parentheses)."""
+    cases = KEY_VALUE_CASES + ASSESSMENT_CASES + SPAN_CASES + TRACE_CASES
+    words = (" AND ", " OR ", "NOT ", "(", " and ", " or ", "not ")
+    return [(text, expected) for text, expected in cases
+            if text.strip() and not any(word in text.replace(" NOT IN", " IN")
+                                        .replace("IS NOT NULL", "IS NULL") for word in words)]
+
+
+@pytest.mark.parametrize("size", [3, MAX_CORRELATED + 4])
+def test_combined_conditions_select_what_their_parts_do(store: Store, size: int) -> None:
+    """OR, AND and AND NOT of conditions of every kind select the union / intersection of
+    what each selects alone: with few conditions (correlated subqueries, merged per table)
+    and with more than MAX_CORRELATED (the store's other subquery form)."""
+    singles = _single_conditions()
+    for start in range(0, len(singles) - size + 1, size):
+        group = singles[start:start + size]
+        texts, sets = [t for t, _ in group], [e for _, e in group]
+        assert store.matching(" OR ".join(texts)) == set().union(*sets), texts
+        assert store.matching(" AND ".join(texts)) == set.intersection(*sets), texts
+        assert store.matching(" AND ".join(f"NOT {t}" for t in texts)) == \
+            ALL - set().union(*sets), texts
+
+
+def test_largest_values_and_patterns_within_the_limits_run(store: Store) -> None:
+    """MAX_VALUES values and MAX_PATTERN_LENGTH-character patterns, written to need the most
+    parameters and pattern bytes each store sees: no "too many SQL variables", no "LIKE or
+    GLOB pattern too complex"."""
+    in_list = ", ".join(str(i) for i in range(MAX_IN_VALUES))
+    lists = [f"tags.count IN ({in_list})", f"metadata.m IN ({in_list})",
+             f"feedback.score IN ({in_list})", f"span.attributes.n IN ({in_list})",
+             f"tags.quality_score IN ({in_list})"]
+    assert len(lists) * MAX_IN_VALUES == MAX_VALUES
+    assert store.matching(" OR ".join(lists)) == {"t1", "t2"}  # tags.count 9 and 10
+    glob_heavy = "*😀" * (MAX_PATTERN_LENGTH // 2)  # 3 + 4 bytes per pair once made a GLOB
+    assert store.matching(f"tags.env LIKE '{glob_heavy}'") == set()
+    assert store.matching(f"trace.text = '{'%' * MAX_PATTERN_LENGTH}'") == set()
+    assert store.matching(f"trace.text ILIKE '{'é' * MAX_PATTERN_LENGTH}'") == set()
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])

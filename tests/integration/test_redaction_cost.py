@@ -1,5 +1,7 @@
 """Redaction and pricing configured on a running collector: secrets never reach the store
-(attributes, canonical inputs, events, resource), and a price file overrides the table."""
+(attributes, canonical inputs, events, resource; span, trace, event and scope names, status
+messages, links, scope attributes, keys inside JSON text, log records), and a price file
+overrides the table."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 
 import grpc
 import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from sqlalchemy import text
 
@@ -14,7 +17,9 @@ from spyglass.config import CollectorSettings
 from spyglass.collector.server import Collector
 from spyglass.errors import ConfigurationError
 
-from otlp_builders import make_request, make_span, new_trace_id
+from otlp_builders import (
+    make_log_record, make_logs_request, make_request, make_span, new_trace_id,
+)
 
 OPENAI_KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0" * 2
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -79,3 +84,68 @@ def test_a_bad_price_file_stops_the_start_with_its_name(tmp_path) -> None:  # ty
                                       price_file=str(prices))
     with pytest.raises(ConfigurationError, match="prices.json"):
         Collector(settings).start_background()
+
+
+BASIC = "dXNlcjpwYXNz"  # base64("user:pass")
+
+
+def _rows(collector: Collector, query: str) -> list[dict]:
+    with collector.engine.connect() as connection:  # type: ignore[union-attr]
+        return [dict(row._mapping) for row in connection.execute(text(query))]
+
+
+def test_every_stored_string_and_json_keys_are_redacted(start_collector, store_url) -> None:  # type: ignore[no-untyped-def]
+    collector = start_collector(store_url)
+    trace_id = new_trace_id()
+    span = make_span(f"call with Bearer tok3n{OPENAI_KEY}", trace_id,
+                     status_message=f"401 for Authorization: Basic {BASIC}", attributes={
+        "spyglass.trace.tags": json.dumps({"env": "prod", "api_key": "tag-secret-1"}),
+        "spyglass.trace.metadata": json.dumps({"db": {"password": "meta-secret-2"}}),
+        "input.value": json.dumps({"tool": "login", "args": {"user": "bob",
+                                                             "password": "tool-secret-3"}}),
+        "input.mime_type": "application/json",
+        "http.request.header": f"Authorization: Basic {BASIC}",
+    }, events=[(f"retry with {OPENAI_KEY}", {"n": 1})])
+    span.links.add(trace_id=trace_id, span_id=span.span_id).attributes.add(
+        key="db.password").value.string_value = "link-secret-4"
+    request = make_request([span], scope_name=f"lib {OPENAI_KEY}")
+    request.resource_spans[0].scope_spans[0].scope.attributes.add(
+        key="client_secret").value.string_value = "scope-secret-5"
+    log_request = make_logs_request([make_log_record(
+        trace_id, span.span_id, event_name=f"audit {OPENAI_KEY}",
+        body=json.dumps({"api_key": "log-secret-6", "q": "hi"}),
+        severity_text=f"Bearer zz{OPENAI_KEY}")])
+
+    _export(collector, request.SerializeToString())
+    channel = grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}")
+    channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+                        response_deserializer=ExportLogsServiceResponse.FromString)(
+        log_request.SerializeToString(), timeout=30)
+
+    stored = {
+        "spans": _rows(collector, "SELECT * FROM spans"),
+        "traces": _rows(collector, "SELECT * FROM traces"),
+        "tags": _rows(collector, "SELECT * FROM trace_tags"),
+        "metadata": _rows(collector, "SELECT * FROM trace_metadata"),
+        "logs": _rows(collector, "SELECT * FROM span_log_events"),
+    }
+    everything = json.dumps(stored, default=str)
+    for secret in (OPENAI_KEY, BASIC, "tag-secret-1", "meta-secret-2", "tool-secret-3",
+                   "link-secret-4", "scope-secret-5", "log-secret-6"):
+        assert secret not in everything, secret
+    row = stored["spans"][0]
+    assert row["name"] == "call with [REDACTED:bearer_token]"
+    assert stored["traces"][0]["name"] == row["name"]
+    assert row["status_message"] == "401 for Authorization: [REDACTED:basic_auth]"
+    assert json.loads(row["events"])[0]["name"] == "retry with [REDACTED:openai_api_key]"
+    assert json.loads(row["links"])[0]["attributes"] == {"db.password": "[REDACTED]"}
+    assert json.loads(row["scope"]) == {"name": "lib [REDACTED:openai_api_key]",
+                                        "attributes": {"client_secret": "[REDACTED]"}}
+    assert json.loads(row["inputs"])["args"] == {"user": "bob", "password": "[REDACTED]"}
+    assert {r["key"]: r["value"] for r in stored["tags"]} == {"env": "prod",
+                                                               "api_key": "[REDACTED]"}
+    assert json.loads(stored["metadata"][0]["value"]) == {"password": "[REDACTED]"}
+    log_row = stored["logs"][0]
+    assert log_row["event_name"] == "audit [REDACTED:openai_api_key]"
+    log_attributes = json.loads(log_row["content"])["attributes"]
+    assert json.loads(log_attributes["log.body"]) == {"api_key": "[REDACTED]", "q": "hi"}

@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from spyglass.collector.decode import (
@@ -560,3 +561,92 @@ def test_encode_status_round_trips_in_json() -> None:
 def test_encode_status_without_details() -> None:
     status = status_pb2.Status.FromString(encode_status(8, "overloaded", json=False))
     assert (status.code, status.message, len(status.details)) == (8, "overloaded", 0)
+
+
+# --- nesting ----------------------------------------------------------------------------
+
+NESTED_TOO_DEEP = "values are nested deeper than 100 levels of OTLP messages"
+
+
+def nest_kvlists(value: AnyValue, levels: int) -> None:
+    """Nest ``levels`` kvlists into ``value`` in place (building a deep message by copying
+    sub-messages would hit protobuf's own depth limit)."""
+    for _ in range(levels):
+        value = value.kvlist_value.values.add(key="a").value
+    value.string_value = "leaf"
+
+
+def json_kvlists(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {"stringValue": "leaf"}
+    for _ in range(levels):
+        value = {"kvlistValue": {"values": [{"key": "a", "value": value}]}}
+    return value
+
+
+@pytest.mark.parametrize("levels", [40, 200])
+def test_protobuf_span_nested_too_deeply_is_rejected_alone_saying_so(levels: int) -> None:
+    request = trace_request(["a", "deep", "c"])
+    deep = request.resource_spans[0].scope_spans[0].spans[1]
+    nest_kvlists(deep.attributes.add(key="deep").value, levels)
+
+    parsed, rejections = parse_protobuf(request.SerializeToString(), ExportTraceServiceRequest)
+
+    assert span_names(parsed) == ["a", "c"]
+    assert [r.path for r in rejections] == ["resourceSpans[0].scopeSpans[0].spans[1]"]
+    assert rejections[0].reason.startswith(NESTED_TOO_DEEP)
+    assert "flatten" in rejections[0].reason
+
+
+def test_protobuf_nesting_within_the_limit_is_kept() -> None:
+    request = trace_request(["a", "nested"])
+    nest_kvlists(request.resource_spans[0].scope_spans[0].spans[1].attributes.add(
+        key="nested").value, 31)
+
+    parsed, rejections = parse_protobuf(request.SerializeToString(), ExportTraceServiceRequest)
+
+    assert (span_names(parsed), rejections) == (["a", "nested"], [])
+
+
+@pytest.mark.parametrize("levels", [32, 40, 60])
+def test_json_span_nested_too_deeply_is_rejected_alone_with_the_protobuf_reason(
+        levels: int) -> None:
+    deep = json_span(spanId=SPAN_IDS[2].hex(), name="deep",
+                     attributes=[{"key": "deep", "value": json_kvlists(levels)}])
+    body = json_body(json_span(name="a"), json_span(spanId="zz", name="bad-id"), deep,
+                     json_span(spanId=SPAN_IDS[3].hex(), name="c"))
+
+    parsed, rejections = parse_json(body, ExportTraceServiceRequest)
+
+    assert span_names(parsed) == ["a", "c"]
+    prefix = "resourceSpans[0].scopeSpans[0].spans"
+    assert [r.path for r in rejections] == [f"{prefix}[1]", f"{prefix}[2]"]
+    assert "is not hex" in rejections[0].reason
+    assert rejections[1].reason.startswith(NESTED_TOO_DEEP)
+
+
+def test_json_nesting_within_the_limit_is_kept() -> None:
+    nested = json_span(name="nested", attributes=[{"key": "n", "value": json_kvlists(31)}])
+    parsed, rejections = parse_json(json_body(nested), ExportTraceServiceRequest)
+    assert (span_names(parsed), rejections) == (["nested"], [])
+
+
+def test_json_log_record_nested_too_deeply_is_rejected_alone() -> None:
+    doc = {"resourceLogs": [{"scopeLogs": [{"logRecords": [
+        {"body": {"stringValue": "fine"}},
+        {"body": json_kvlists(40)},
+    ]}]}]}
+
+    parsed, rejections = parse_json(orjson.dumps(doc), ExportLogsServiceRequest)
+
+    records = parsed.resource_logs[0].scope_logs[0].log_records
+    assert [r.body.string_value for r in records] == ["fine"]
+    assert [r.path for r in rejections] == ["resourceLogs[0].scopeLogs[0].logRecords[1]"]
+    assert rejections[0].reason.startswith(NESTED_TOO_DEEP)
+
+
+def test_json_misfit_that_is_not_nesting_still_refuses_the_request() -> None:
+    body = json_body(json_span(startTimeUnixNano="soon"),
+                     json_span(spanId=SPAN_IDS[1].hex(),
+                               attributes=[{"key": "n", "value": json_kvlists(40)}]))
+    with pytest.raises(InvalidRequestError, match="startTimeUnixNano"):
+        parse_json(body, ExportTraceServiceRequest)

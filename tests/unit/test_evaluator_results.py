@@ -57,7 +57,7 @@ def picky(inputs):  # type: ignore[no-untyped-def]
 def outcomes_for(rows: list[tuple[dict, str, dict]], scorers: list) -> list[RowOutcome]:  # type: ignore[type-arg]
     """RowOutcomes as the harness builds them, scoring with the real ScoringPool."""
     records, _ = normalize([{"inputs": i, "expectations": e} for i, _, e in rows])
-    pool = ScoringPool(scorers, row_workers=2)
+    pool = ScoringPool(scorers)
     try:
         out = []
         for record, (_, outputs, _) in zip(records, rows):
@@ -165,7 +165,7 @@ def test_scorers_of_one_row_run_in_parallel_and_keep_their_order() -> None:
 
 def test_a_failed_prediction_is_an_error_for_every_scorer() -> None:
     records, _ = normalize([{"inputs": {"q": "a"}}])
-    pool = ScoringPool([exact, length], row_workers=1)
+    pool = ScoringPool([exact, length])
     failed = Prediction(None, TRACE_ID, True, error="predict_fn raised KeyError: 'x'")
     results = pool.score(records[0], failed, None)
     pool.close()

@@ -4,7 +4,8 @@ Proves: every operator on every kind of field parses to the expected AST; AND bi
 than OR, NOT and parentheses group as written; keywords are case-insensitive; backticks,
 doubled quotes, numbers and TRUE/FALSE read as documented; and every mistake raises
 InvalidFilterError whose message names the problem and puts a caret under its position —
-including hostile input (NUL, huge, deeply nested), which never reaches RecursionError. Sort
+including hostile input (NUL, huge, deeply nested, too many values, too long a pattern,
+text that is not Unicode), which never reaches RecursionError or UnicodeEncodeError. Sort
 keys for order_by are checked the same way.
 """
 
@@ -13,9 +14,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
+from spyglass.collector.store.experiment_queries import parse_filter as experiment_filter
 from spyglass.collector.store.filters import (
-    MAX_CONDITIONS, MAX_DEPTH, MAX_FILTER_LENGTH, MAX_IN_VALUES, And, Comparison, Field, Not,
-    Or, compile_filter, compile_order_by, parse_filter,
+    MAX_CONDITIONS, MAX_DEPTH, MAX_FILTER_LENGTH, MAX_IN_VALUES, MAX_PATTERN_LENGTH, MAX_VALUES,
+    And, Comparison, Field, Not, Or, compile_filter, compile_order_by, parse_filter,
 )
 from spyglass.errors import InvalidFilterError, SpyglassError
 
@@ -300,6 +302,49 @@ def test_too_long() -> None:
 def test_not_a_string() -> None:
     with pytest.raises(InvalidFilterError, match="a filter is a string"):
         parse_filter(42)  # type: ignore[arg-type]
+
+
+def test_too_many_values_in_all() -> None:
+    in_list = "tags.a IN (" + ", ".join(["1"] * MAX_IN_VALUES) + ")"
+    lists = [in_list] * (MAX_VALUES // MAX_IN_VALUES)
+    parse_filter(" OR ".join(lists))  # exactly at the limit
+    error = error_for(" OR ".join(lists) + " OR tags.b = 1")
+    assert f"more than {MAX_VALUES:,} values in the filter" in str(error)
+
+
+@pytest.mark.parametrize("text", ["tags.a LIKE '{}'", "span.name ILIKE '{}'",
+                                  "trace.text = '{}'"])
+def test_pattern_length_limit(text: str) -> None:
+    parse_filter(text.format("%" * MAX_PATTERN_LENGTH))
+    error = error_for(text.format("x" * (MAX_PATTERN_LENGTH + 1)))
+    assert f"is {MAX_PATTERN_LENGTH + 1:,} characters long; the limit is " \
+           f"{MAX_PATTERN_LENGTH:,}" in str(error)
+    assert error.position == text.index("'")
+    assert len(str(error)) < 1000
+
+
+@pytest.mark.parametrize(("char", "message"), [
+    ("\udcff", "byte 0xFF is not UTF-8 text"),
+    ("\ud800", "U+D800 is a lone surrogate"),
+])
+def test_text_that_is_not_unicode(char: str, message: str) -> None:
+    text = f"tags.env = 'pr{char}d'"
+    error = error_for(text)
+    assert message in str(error)
+    assert error.position == text.index(char)
+    str(error).encode("utf-8")  # the message itself is sendable
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name LIKE '" + "a" * (MAX_PATTERN_LENGTH + 1) + "'", "the limit is 10,000"),
+    ("name = 'a' AND " * MAX_CONDITIONS + "name = 'b'", f"more than {MAX_CONDITIONS} conditions"),
+    ("name = '" + "a" * MAX_FILTER_LENGTH + "'", f"the limit is {MAX_FILTER_LENGTH:,}"),
+    ("name = '\udcff'", "byte 0xFF is not UTF-8 text"),
+])
+def test_experiment_filter_limits(text: str, message: str) -> None:
+    with pytest.raises(InvalidFilterError, match=message) as error:
+        experiment_filter(text, "sqlite")
+    assert len(str(error.value)) < 1000
 
 
 # --- order_by keys -------------------------------------------------------------------------

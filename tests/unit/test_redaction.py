@@ -28,6 +28,7 @@ JWT = (
     "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 )
 VISA = "4111111111111111"  # Luhn-valid test number
+BASIC = "dXNlcjpwYXNz"  # base64("user:pass")
 
 
 def only(*builtins: str) -> RedactionRules:
@@ -47,6 +48,9 @@ POSITIVE = [
      "Authorization: [REDACTED:bearer_token]"),
     ("bearer_token", "bearer AbCdEf0123456789==", "[REDACTED:bearer_token]"),
     ("bearer_token", f"Bearer {JWT}", "[REDACTED:bearer_token]"),
+    ("basic_auth", f"Authorization: Basic {BASIC}", "Authorization: [REDACTED:basic_auth]"),
+    ("basic_auth", "curl -H 'authorization: basic OmFwaWtleQ=='",  # ":apikey"
+     "curl -H 'authorization: [REDACTED:basic_auth]'"),
     ("jwt", f"token: {JWT}.", "token: [REDACTED:jwt]."),
     ("email", "write to alice.smith+tag@example.co.uk.", "write to [REDACTED:email]."),
     ("email", "<bob@mail.example.com>", "<[REDACTED:email]>"),
@@ -70,6 +74,9 @@ NEGATIVE = [
     ("aws_access_key_id", "AKIA-not-a-key"),
     ("bearer_token", "he is the bearer of bad news"),
     ("bearer_token", "uses Bearer authentication-schemes"),  # no digit: prose
+    ("basic_auth", "the basic settings are fine"),  # "settings" is not base64 of user:pass
+    ("basic_auth", "Basic auth is enabled"),
+    ("basic_auth", f"xBasic {BASIC}"),  # inside a word
     ("jwt", "eyJhbGciOiJIUzI1NiJ9 alone"),
     ("jwt", "not.a.jwt"),
     ("email", "user@localhost and @handle and a@b"),
@@ -224,11 +231,60 @@ def test_tuples_are_rebuilt() -> None:
 
 
 def test_json_in_a_string_gets_pattern_rules() -> None:
-    payload = json.dumps({"api_key": OPENAI_KEY, "messages": [{"content": "hi"}]})
+    payload = json.dumps({"note": f"key {OPENAI_KEY}", "messages": [{"content": "hi"}]})
     attributes = {"spyglass.span.inputs": payload}
     assert RedactionRules.default().apply(attributes) == 1
     redacted = json.loads(attributes["spyglass.span.inputs"])
-    assert redacted == {"api_key": "[REDACTED:openai_api_key]", "messages": [{"content": "hi"}]}
+    assert redacted == {"note": "key [REDACTED:openai_api_key]", "messages": [{"content": "hi"}]}
+
+
+@pytest.mark.parametrize("key", ["spyglass.trace.tags", "spyglass.trace.metadata", "input.value",
+                                 "gen_ai.tool.call.arguments"])
+def test_key_rules_apply_to_keys_inside_json_text(key: str) -> None:
+    payload = json.dumps({"q": "hi", "api_key": "abc", "auth": {"Password": "pw1"},
+                          "items": [{"client_secret": "s"}, {"n": 1}]})
+    attributes = {key: payload}
+
+    assert RedactionRules.default().apply(attributes) == 3
+
+    assert json.loads(attributes[key]) == {"q": "hi", "api_key": REDACTED,
+                                           "auth": {"Password": REDACTED},
+                                           "items": [{"client_secret": REDACTED}, {"n": 1}]}
+
+
+def test_json_array_text_with_leading_space_is_redacted_by_key() -> None:
+    attributes = {"args": '  [{"password": "hunter2"}, "x"]'}
+    assert RedactionRules.default().apply(attributes) == 1
+    assert json.loads(attributes["args"]) == [{"password": REDACTED}, "x"]
+
+
+@pytest.mark.parametrize("text", [
+    '{"q": "no secret keys here", "n": [1, 2, 3]}',  # JSON, no key a rule matches
+    '{"api_key": broken json',  # looks like JSON, is not
+    'the api_key is {not json}',  # mentions a key, is not JSON
+    '"api_key"',  # a JSON string, not an object or array
+])
+def test_text_without_a_matching_json_key_is_left_as_written(text: str) -> None:
+    attributes = {"v": text}
+    assert RedactionRules.default().apply(attributes) == 0
+    assert attributes["v"] is text
+
+
+def test_json_key_redaction_is_idempotent_and_needs_only_key_rules() -> None:
+    rules = RedactionRules(keys=("*token*",))
+    attributes = {"v": '{"refresh_token": "r1", "other": "o"}'}
+    assert rules.apply(attributes) == 1
+    first = attributes["v"]
+    assert json.loads(first) == {"refresh_token": REDACTED, "other": "o"}
+    assert rules.apply(attributes) == 0
+    assert attributes["v"] == first
+
+
+def test_json_too_deep_to_walk_is_redacted_whole() -> None:
+    deep = "[" * 1000 + '{"password": "x"}' + "]" * 1000
+    attributes = {"v": deep}
+    assert RedactionRules.default().apply(attributes) == 1
+    assert attributes["v"] == REDACTED
 
 
 def test_non_string_scalars_are_untouched() -> None:

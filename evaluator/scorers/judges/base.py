@@ -28,18 +28,21 @@ class JudgeScorer(Scorer):
     or that); ``base_url``/``api_key`` default to ``OPENAI_BASE_URL``/``OPENAI_API_KEY``;
     ``rate_limit`` caps requests per second to the endpoint (shared by every judge and thread
     using it); ``max_retries`` bounds HTTP retries (429/5xx/connection), ``malformed_retries``
-    the re-asks after an invalid answer; ``timeout`` is per request, in seconds.
+    the re-asks after an invalid answer; ``timeout`` is per request, in seconds, while
+    ``time_limit`` bounds the whole judgement of one row (requests, retries and waits for the
+    rate limit; None: the evaluation's default for judges, 300 s unless changed).
     """
 
     source_type: ClassVar[str] = "LLM_JUDGE"
+    calls_model: ClassVar[bool] = True
 
     def __init__(self, *, name: str | None = None, model: str | None = None,
                  aggregations: Sequence[str] | None = None, base_url: str | None = None,
                  api_key: str | None = None, rate_limit: float | None = None,
                  max_retries: int | None = None,
                  malformed_retries: int = DEFAULT_MALFORMED_RETRIES,
-                 timeout: float | None = None) -> None:
-        super().__init__(name=name, aggregations=aggregations)
+                 timeout: float | None = None, time_limit: float | None = None) -> None:
+        super().__init__(name=name, aggregations=aggregations, time_limit=time_limit)
         self.model = resolve_model(model, base_url=base_url, api_key=api_key,
                                    rate_limit=rate_limit, http_retries=max_retries,
                                    timeout_s=timeout)

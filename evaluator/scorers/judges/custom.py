@@ -69,6 +69,6 @@ def make_judge(name: str, instructions: str, model: str | None = None,
     """A yes/no judge named ``name`` that follows ``instructions``.
 
     ``options`` are those of every judge (``base_url``, ``api_key``, ``rate_limit``,
-    ``max_retries``, ``malformed_retries``, ``timeout``, ``aggregations``).
+    ``max_retries``, ``malformed_retries``, ``timeout``, ``time_limit``, ``aggregations``).
     """
     return InstructionsJudge(name=name, instructions=instructions, model=model, **options)
