@@ -5,8 +5,8 @@ senders are still served, and nothing floods the log.
   metadata, before their bodies are read; 16 never-finished 59 MiB HTTP bodies count
   against ``--max-inflight-bytes`` from their Content-Length, so only what fits is read and
   the rest are refused at once. The collector subprocess's peak RSS (``VmHWM``) grows by
-  less than the in-flight budget plus a margin, where the attacks used to cost about
-  1.5 GiB (gRPC) and 0.9 GiB (HTTP). These run on SQLite only: the bound is about
+  less than the in-flight budget plus a margin (reading the attacks' bodies whole would
+  cost about 1.5 GiB for gRPC and 0.9 GiB for HTTP). These run on SQLite only: the bound is about
   request bodies held by the receivers, before any store is involved.
 * Connections: half-open connections that never send a request are closed after
   ``--http-read-timeout``, connections beyond ``--max-connections`` at once, while gRPC and

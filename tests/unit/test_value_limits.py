@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.proto.common.v1.common_pb2 import (
-    AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
-)
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 from sqlalchemy import BigInteger, Column, Integer, SmallInteger, String
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from otlp_builders import any_value as value, key_values as kvs  # noqa: E402
 
 from spyglass.collector.cost import PriceTable
 from spyglass.collector.log_records import LogConverter
@@ -41,26 +44,6 @@ RESOURCE = SPAN_COLUMNS.index("resource")
 SCOPE = SPAN_COLUMNS.index("scope")
 MESSAGE = SPAN_COLUMNS.index("status_message")
 COST = SPAN_COLUMNS.index("cost")
-
-
-def value(v: Any) -> AnyValue:
-    if isinstance(v, bool):
-        return AnyValue(bool_value=v)
-    if isinstance(v, int):
-        return AnyValue(int_value=v)
-    if isinstance(v, float):
-        return AnyValue(double_value=v)
-    if isinstance(v, bytes):
-        return AnyValue(bytes_value=v)
-    if isinstance(v, dict):
-        return AnyValue(kvlist_value=KeyValueList(values=kvs(v)))
-    if isinstance(v, list):
-        return AnyValue(array_value=ArrayValue(values=[value(x) for x in v]))
-    return AnyValue(string_value=v)
-
-
-def kvs(d: dict[str, Any]) -> list[KeyValue]:
-    return [KeyValue(key=k, value=value(v)) for k, v in d.items()]
 
 
 def span(number: int = 1, *, start: int = T0, end: int | None = None, **fields: Any) -> Span:
