@@ -33,6 +33,8 @@ from spyglass.errors import InvalidArgumentError, QueryTimeoutError
 
 T = TypeVar("T")
 
+CANCEL_ATTEMPTS = 25  # PostgreSQL cancel requests per abandoned call, CANCEL_PAUSE_S apart
+CANCEL_PAUSE_S = 0.2
 SQLITE_CHECK_EVERY = 1000  # virtual machine instructions between two progress-handler calls
 NARROW_HINT = ("narrow the search: a time range (attributes.timestamp_ms > …), fewer "
                "experiments, fewer or more selective conditions (LIKE/ILIKE patterns and "
@@ -137,8 +139,22 @@ class QueryBudget:
             connections = list(self._connections)
         for connection in connections:
             if not isinstance(connection, sqlite3.Connection):  # SQLite polls `cancelled`
-                threading.Thread(target=_cancel_postgres, args=(connection,),
+                threading.Thread(target=self._cancel_postgres, args=(connection,),
                                  name="spyglass-query-cancel", daemon=True).start()
+
+    def _cancel_postgres(self, connection: Any) -> None:
+        """Send cancel requests until the call gives ``connection`` back. One is not
+        enough: a request that reaches the server before the statement does (it was just
+        sent) finds nothing to cancel, and the statement would then run to its timeout."""
+        for _ in range(CANCEL_ATTEMPTS):
+            try:
+                connection.cancel_safe(timeout=5.0)
+            except Exception:  # the connection is gone: nothing left to stop
+                return
+            time.sleep(CANCEL_PAUSE_S)
+            with self._lock:
+                if connection not in self._connections:
+                    return
 
     def attach(self, connection: Any) -> None:
         with self._lock:
@@ -209,8 +225,3 @@ def _was_stopped(exc: DBAPIError) -> bool:
     return getattr(orig, "sqlstate", None) == "57014"  # PostgreSQL query_canceled
 
 
-def _cancel_postgres(connection: Any) -> None:
-    try:
-        connection.cancel_safe(timeout=5.0)
-    except Exception:  # the statement may be over, or the connection gone: nothing to stop
-        pass
