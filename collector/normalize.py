@@ -347,7 +347,8 @@ def dumps(value: Any) -> str:
     except (TypeError, ValueError):
         pass
     try:  # orjson refuses lone surrogates, integers beyond 64 bits and deep nesting
-        return json.dumps(value, default=_json_default, ensure_ascii=True)
+        return json.dumps(value, default=_json_default, ensure_ascii=True,
+                          separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
         return json.dumps(repr(value))
 

@@ -45,15 +45,15 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
-import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import orjson
 
+from spyglass.collector.normalize import dumps
 from spyglass.config_files import read_config_file
 from spyglass.errors import ConfigurationError
 
@@ -351,7 +351,7 @@ class RedactionRules:
             container[slot] = REDACTED
             return 1
         if changed:
-            container[slot] = _json_dumps(parsed)
+            container[slot] = dumps(parsed)
         return changed
 
     def _redact_list(self, items: list[Any]) -> int:
@@ -433,8 +433,7 @@ def _needles(passes: Sequence[_Pass]) -> tuple[str, ...] | None:
     """
     if any(not rule.triggers for rule in passes):
         return None
-    triggers = dict.fromkeys(t for rule in passes for t in rule.triggers)
-    return tuple(t for t in triggers if not any(o != t and o in t for o in triggers))
+    return _shortest_needles(t for rule in passes for t in rule.triggers)
 
 
 def _key_needles(globs: Sequence[str]) -> tuple[str, ...] | None:
@@ -446,7 +445,13 @@ def _key_needles(globs: Sequence[str]) -> tuple[str, ...] | None:
         if not longest:
             return None
         literals.append(longest)
-    unique = dict.fromkeys(literals)
+    return _shortest_needles(literals)
+
+
+def _shortest_needles(needles: Iterable[str]) -> tuple[str, ...]:
+    """``needles`` without repeats and without those that contain another one: a text that
+    holds the longer one holds the shorter, so scanning for it adds nothing."""
+    unique = dict.fromkeys(needles)
     return tuple(t for t in unique if not any(o != t and o in t for o in unique))
 
 
@@ -462,15 +467,6 @@ def _skip_below(passes: Sequence[_Pass], min_length: int, keys: Sequence[str]) -
     if keys:
         lengths.append(_JSON_WRAPPING + min(map(_shortest_key, keys)))
     return min(lengths, default=0)
-
-
-def _json_dumps(value: Any) -> str:
-    """Compact JSON text of parsed JSON (the stdlib writes what orjson refuses: integers
-    beyond 64 bits, nesting deeper than 255)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _compile_keys(globs: Sequence[str]) -> re.Pattern[str] | None:

@@ -155,17 +155,7 @@ def _walk_dict(mapping: dict[Any, Any], limit: int, path: str, where: str,
     long_keys = []
     quarter = limit // 4
     for key, value in mapping.items():  # assigning existing keys while iterating is safe
-        kind = type(value)
-        if kind is str:
-            if len(value) > quarter:
-                mapping[key] = truncate_text(value, limit, path, f"{where}[{key!r}]",
-                                             warnings)
-        elif kind is dict:
-            _walk_dict(value, limit, path, f"{where}[{key!r}]", warnings)
-        elif kind is list:
-            _walk_list(value, limit, path, f"{where}[{key!r}]", warnings)
-        elif kind is bytes and len(value) > limit:
-            mapping[key] = _truncate_bytes(value, limit, path, f"{where}[{key!r}]", warnings)
+        _fit_slot(mapping, key, value, limit, path, where, warnings)
         if type(key) is str and len(key) > quarter:
             long_keys.append(key)
     for key in long_keys:
@@ -176,18 +166,24 @@ def _walk_dict(mapping: dict[Any, Any], limit: int, path: str, where: str,
 
 def _walk_list(items: list[Any], limit: int, path: str, where: str,
                warnings: list[str]) -> None:
-    quarter = limit // 4
     for index, value in enumerate(items):
-        kind = type(value)
-        if kind is str:
-            if len(value) > quarter:
-                items[index] = truncate_text(value, limit, path, f"{where}[{index}]", warnings)
-        elif kind is dict:
-            _walk_dict(value, limit, path, f"{where}[{index}]", warnings)
-        elif kind is list:
-            _walk_list(value, limit, path, f"{where}[{index}]", warnings)
-        elif kind is bytes and len(value) > limit:
-            items[index] = _truncate_bytes(value, limit, path, f"{where}[{index}]", warnings)
+        _fit_slot(items, index, value, limit, path, where, warnings)
+
+
+def _fit_slot(container: Any, slot: Any, value: Any, limit: int, path: str, where: str,
+              warnings: list[str]) -> None:
+    """Cut ``value``, stored at ``container[slot]`` (a dict key or a list index), to
+    ``limit`` bytes at any depth; warnings name it ``where[slot]``."""
+    kind = type(value)
+    if kind is str:
+        if len(value) > limit // 4:
+            container[slot] = truncate_text(value, limit, path, f"{where}[{slot!r}]", warnings)
+    elif kind is dict:
+        _walk_dict(value, limit, path, f"{where}[{slot!r}]", warnings)
+    elif kind is list:
+        _walk_list(value, limit, path, f"{where}[{slot!r}]", warnings)
+    elif kind is bytes and len(value) > limit:
+        container[slot] = _truncate_bytes(value, limit, path, f"{where}[{slot!r}]", warnings)
 
 
 def _truncate_bytes(value: bytes, limit: int, path: str, what: str,
