@@ -205,9 +205,9 @@ def _spans_per_request(body: bytes) -> int:
 
 def baseline_rows_per_s(requests: list[bytes]) -> float:
     """The same span rows, pre-converted, written to SQLite with executemany (one process)."""
-    from spyglass.collector.cost import PriceTable
-    from spyglass.collector.records import SPAN_COLUMNS, SpanConverter
-    from spyglass.collector.redaction import RedactionRules
+    from spyglass.collector.genai.cost import PriceTable
+    from spyglass.collector.ingest.spans import SPAN_COLUMNS, SpanConverter
+    from spyglass.collector.ingest.redaction import RedactionRules
     from spyglass.collector.store import migrate
     from spyglass.collector.store.engine import create_store_engine
 

@@ -28,9 +28,9 @@ from harness import fresh_store  # noqa: E402
 
 from spyglass.client import SpyglassClient  # noqa: E402
 from spyglass.collector.metrics import CollectorMetrics  # noqa: E402
-from spyglass.collector.records import ExperimentRef, SpanRecord  # noqa: E402
+from spyglass.collector.ingest.spans import ExperimentRef, SpanRecord  # noqa: E402
 from spyglass.collector.server import Collector  # noqa: E402
-from spyglass.collector.store.writer import Writer  # noqa: E402
+from spyglass.collector.store.traces.writer import Writer  # noqa: E402
 from spyglass.config import CollectorSettings  # noqa: E402
 
 SPANS_PER_TRACE = 10

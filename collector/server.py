@@ -32,16 +32,16 @@ from sqlalchemy import Engine, text
 from spyglass.collector import api
 from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.auth import ApiKeys, GrpcAuthInterceptor
-from spyglass.collector.decoding import ConverterConfig, Decoder, auto_workers
+from spyglass.collector.ingest.decode_pool import ConverterConfig, Decoder, auto_workers
 from spyglass.collector.grpc_health import HealthServicer
 from spyglass.collector.log_throttle import throttle
 from spyglass.collector.metrics import CollectorMetrics
-from spyglass.collector.pipeline import IngestPipeline
-from spyglass.collector.receivers import http_connections, otlp_grpc, otlp_http
+from spyglass.collector.ingest.pipeline import IngestPipeline
+from spyglass.collector.ingest.receivers import http_connections, otlp_grpc, otlp_http
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
-from spyglass.collector.store.retention import RetentionTask
-from spyglass.collector.store.writer import Writer
+from spyglass.collector.store.traces.retention import RetentionTask
+from spyglass.collector.store.traces.writer import Writer
 from spyglass.config import CollectorSettings
 from spyglass.errors import CollectorFailedError, ConfigurationError
 

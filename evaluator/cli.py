@@ -153,8 +153,8 @@ def eval_compare(collector: str | None, run_a: str, run_b: str, fmt: str) -> Non
 def eval_submit(collector: str | None, spec_path: str | None, wait: bool, fmt: str,
                 **flags: Any) -> None:
     """Submit a job: score a dataset's records, or an experiment's traces, with scorers."""
-    from spyglass.evaluator.service.jobs import submit_job
-    from spyglass.evaluator.service.specs import JOB_KEYS, merge, read_spec
+    from spyglass.evaluator.jobs.submit import submit_job
+    from spyglass.evaluator.jobs.specs import JOB_KEYS, merge, read_spec
 
     spec = read_spec(spec_path, JOB_KEYS, "job spec") if spec_path else {}
     arguments = merge(spec, flags)
@@ -181,7 +181,7 @@ def eval_submit(collector: str | None, spec_path: str | None, wait: bool, fmt: s
 def eval_status(collector: str | None, job_id: str, watch: bool, interval: float,
                 fmt: str) -> None:
     """A job's progress: rows, chunks, errors by scorer, ETA, its run."""
-    from spyglass.evaluator.service.jobs import get_job
+    from spyglass.evaluator.jobs.submit import get_job
 
     _connect(collector)
     _show_job(_follow(job_id, interval) if watch else get_job(job_id), fmt)
@@ -198,7 +198,7 @@ def eval_jobs(collector: str | None, status: str | None, include_monitors: bool,
               fmt: str) -> None:
     """Jobs, newest first, with their progress."""
     from spyglass import cli as core
-    from spyglass.evaluator.service.jobs import list_jobs
+    from spyglass.evaluator.jobs.submit import list_jobs
 
     _connect(collector)
     found = list_jobs(status=status, include_monitors=include_monitors, max_results=limit)
@@ -210,7 +210,7 @@ def eval_jobs(collector: str | None, status: str | None, include_monitors: bool,
 @click.argument("job_id")
 def eval_cancel(collector: str | None, job_id: str) -> None:
     """Stop a job: no more rows are scored; those scored stay in its run."""
-    from spyglass.evaluator.service.jobs import cancel_job, progress_text
+    from spyglass.evaluator.jobs.submit import cancel_job, progress_text
 
     _connect(collector)
     job = cancel_job(job_id)
@@ -225,7 +225,7 @@ def _connect(collector: str | None) -> None:
 
 def _follow(job_id: str, interval: float) -> Any:
     """Wait for the job to end, printing a progress line to stderr whenever it changes."""
-    from spyglass.evaluator.service.jobs import progress_text, wait_for_job
+    from spyglass.evaluator.jobs.submit import progress_text, wait_for_job
 
     started = time.monotonic()
     last: list[str] = []
@@ -251,7 +251,7 @@ def _show_job(job: Any, fmt: str) -> None:
 def describe_job(job: Any) -> str:
     """A job as ``eval status`` prints it: settings, progress, errors by scorer."""
     from spyglass import cli as core
-    from spyglass.evaluator.service.jobs import duration_text
+    from spyglass.evaluator.jobs.submit import duration_text
 
     rows = f"{job.rows_done}/{job.total_rows} ({100 * job.fraction_done:.1f}%)"
     lines = [f"job        {job.job_id}" + (f"  {job.name}" if job.name else ""),

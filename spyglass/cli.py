@@ -224,8 +224,8 @@ def _register_components() -> None:
     """Command groups that live beside their component (imported here: they are light)."""
     from spyglass.evaluator.cli import eval_group
     from spyglass.evaluator.datasets.cli import datasets
-    from spyglass.evaluator.service.cli import evaluator
-    from spyglass.evaluator.service.monitor_cli import monitors
+    from spyglass.evaluator.worker.cli import evaluator
+    from spyglass.evaluator.jobs.monitor_cli import monitors
 
     cli.add_command(eval_group)
     cli.add_command(datasets)

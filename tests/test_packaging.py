@@ -22,7 +22,7 @@ COMPONENTS = {"spyglass": "spyglass", "collector": "spyglass.collector",
               "proto/spyglass/v1": "spyglass.v1"}
 # loaded by Alembic, not importable on their own: the installed wheel runs them instead
 ALEMBIC_SCRIPTS = "spyglass.collector.store.migrations."
-DATA_FILES = ["spyglass/collector/prices.json",
+DATA_FILES = ["spyglass/collector/genai/prices.json",
               "spyglass/collector/store/migrations/script.py.mako",
               # the API's sources and type stubs travel with the generated modules
               *sorted(f"spyglass/v1/{p.name}" for p in (ROOT / "proto/spyglass/v1").iterdir()
@@ -78,7 +78,7 @@ def test_every_module_imports_from_an_installed_wheel(wheel: Path, tmp_path: Pat
         f"for name in {[m for m in source_modules() if not m.startswith(ALEMBIC_SCRIPTS)]!r}:\n"
         "    mod = importlib.import_module(name)\n"
         f"    assert mod.__file__.startswith({str(site)!r}), (name, mod.__file__)\n"
-        "from spyglass.collector.cost import PriceTable\n"
+        "from spyglass.collector.genai.cost import PriceTable\n"
         "assert PriceTable.load().cost('gpt-4o-mini', 1000, 1000) > 0\n"
         "from spyglass.collector.store import migrate, engine\n"
         "db = engine.create_store_engine('sqlite:///wheel.db')\n"

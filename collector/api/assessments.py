@@ -1,7 +1,7 @@
 """AssessmentService: create, read, update, delete and override expectations and feedback.
 
 The servicer only translates between gRPC and the store functions of
-``spyglass.collector.store.assessments`` (where the checks and transactions live), running
+``spyglass.collector.store.evaluation.assessments`` (where the checks and transactions live), running
 each in a worker thread under time limits (``api/queries.py``) so the event loop keeps
 serving OTLP; errors become statuses via
 ``collector/api/errors.py`` (bad argument → INVALID_ARGUMENT, unknown id → NOT_FOUND,
@@ -14,7 +14,7 @@ from __future__ import annotations
 import grpc
 
 from spyglass.collector.api.queries import QueryRunner
-from spyglass.collector.store import assessments as store
+from spyglass.collector.store.evaluation import assessments as store
 from spyglass.v1 import assessments_pb2 as pb
 from spyglass.v1 import assessments_pb2_grpc as pb_grpc
 

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 import grpc
 
 from spyglass.collector.api.queries import QueryRunner
-from spyglass.collector.store import dataset_records as records
-from spyglass.collector.store import datasets as store
+from spyglass.collector.store.datasets import records
+from spyglass.collector.store.datasets import catalog as store
 from spyglass.v1 import datasets_pb2 as pb
 from spyglass.v1 import datasets_pb2_grpc as pb_grpc
 

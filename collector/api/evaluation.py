@@ -1,6 +1,6 @@
 """EvaluationService: evaluation runs, their batched results and the feedback they write.
 
-Thin translation between gRPC and ``spyglass.collector.store.evaluation_runs`` (checks and
+Thin translation between gRPC and ``spyglass.collector.store.evaluation.runs`` (checks and
 transactions live there), each store call in a worker thread under time limits
 (``api/queries.py``; searches and result lists on the heavy pool). Judge token usage is
 priced here with the collector's own price table (the shipped one plus ``--price-file``),
@@ -12,8 +12,8 @@ from __future__ import annotations
 import grpc
 
 from spyglass.collector.api.queries import QueryRunner
-from spyglass.collector.cost import PriceTable
-from spyglass.collector.store import evaluation_runs as store
+from spyglass.collector.genai.cost import PriceTable
+from spyglass.collector.store.evaluation import runs as store
 from spyglass.v1 import evaluation_pb2 as pb
 from spyglass.v1 import evaluation_pb2_grpc as pb_grpc
 

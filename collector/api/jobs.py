@@ -13,8 +13,8 @@ from __future__ import annotations
 import grpc
 
 from spyglass.collector.api.queries import QueryRunner
-from spyglass.collector.cost import PriceTable
-from spyglass.collector.store import job_leases, jobs, monitors, workers
+from spyglass.collector.genai.cost import PriceTable
+from spyglass.collector.store.jobs import leases as job_leases, submit as jobs, monitors, workers
 from spyglass.v1 import jobs_pb2 as pb
 from spyglass.v1 import jobs_pb2_grpc as pb_grpc
 

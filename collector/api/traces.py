@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 import grpc
 from spyglass.collector.api.queries import QueryRunner
-from spyglass.collector.store import experiment_queries as experiments
-from spyglass.collector.store import traces as store
+from spyglass.collector.store.traces import experiment_queries as experiments
+from spyglass.collector.store.traces import queries as store
 from spyglass.errors import InvalidArgumentError
 from spyglass.v1 import experiments_pb2, experiments_pb2_grpc, traces_pb2, traces_pb2_grpc
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from spyglass import session
 from spyglass.errors import InvalidArgumentError
-from spyglass.evaluator.datasets import service
+from spyglass.evaluator.datasets import remote as service
 from spyglass.evaluator.datasets.dataset import Dataset
 from spyglass.v1 import datasets_pb2 as pb
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from spyglass.errors import InvalidArgumentError
 from spyglass.gc_pause import gc_paused
-from spyglass.evaluator.datasets import service
+from spyglass.evaluator.datasets import remote as service
 from spyglass.evaluator.datasets.normalize import record_chunks
 from spyglass.evaluator.datasets.records import (
     COLUMNS, DatasetRecord, decode_columns, records_of,

@@ -14,7 +14,7 @@ import queue
 from collections.abc import Iterator
 from typing import Any
 
-from spyglass.evaluator.datasets import service
+from spyglass.evaluator.datasets import remote as service
 from spyglass.v1 import datasets_pb2 as pb
 
 QUEUE_CHUNKS = 4  # chunks made ahead of what gRPC has taken

@@ -28,7 +28,7 @@ from otel_sdk import OtelSdk
 from processes import REPO_ROOT, ChildProcess, free_port
 from spyglass.client import SpyglassClient
 from spyglass.entities import EvaluationJob, Feedback
-from spyglass.evaluator.service.jobs import JobTimeoutError, wait_for_job
+from spyglass.evaluator.jobs.submit import JobTimeoutError, wait_for_job
 
 TRACE_NAME = "support-chat"
 

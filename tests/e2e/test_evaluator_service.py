@@ -28,7 +28,7 @@ from spyglass.client import SpyglassClient
 from spyglass.evaluator import (create_monitor, get_evaluation_results, get_evaluation_run,
                                 get_job, get_monitor, list_jobs, submit_job)
 from spyglass.evaluator.datasets import create_dataset
-from spyglass.evaluator.service.jobs import service
+from spyglass.evaluator.jobs.submit import service
 from spyglass.v1 import jobs_pb2
 
 from local_openai import llm  # noqa: F401  (fixture: the local OpenAI-compatible server)

@@ -24,7 +24,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from otlp_builders import hex_id, make_request, make_span, new_trace_id
 from processes import GrpcSender
 from spyglass.collector.server import Collector
-from spyglass.collector.store.assessments import UPDATABLE_PATHS, assessments_for_traces
+from spyglass.collector.store.evaluation.assessments import UPDATABLE_PATHS, assessments_for_traces
 from spyglass.v1 import assessments_pb2 as pb
 from spyglass.v1 import assessments_pb2_grpc as pb_grpc
 from spyglass.v1 import traces_pb2, traces_pb2_grpc

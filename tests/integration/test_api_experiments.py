@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, event
 
 from processes import trace_rows, wait_until
 from spyglass.collector.server import Collector
-from spyglass.collector.store import retention
+from spyglass.collector.store.traces import retention
 from spyglass.errors import ConfigurationError
 from spyglass.v1 import experiments_pb2 as pb, experiments_pb2_grpc
 from test_api_traces import (

@@ -30,7 +30,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from spyglass import canonical_json
-from spyglass.collector.store import dataset_digest, dataset_records, datasets, migrate
+from spyglass.collector.store.datasets import (
+    digest as dataset_digest,
+    records as dataset_records,
+    catalog as datasets,
+)
+from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import (
     DatasetExperiment, DatasetRecordHistory, DatasetRecordRow, DatasetRow, DatasetTag,

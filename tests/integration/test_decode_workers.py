@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from spyglass.collector.decoding import ConverterConfig, Decoder
+from spyglass.collector.ingest.decode_pool import ConverterConfig, Decoder
 from spyglass.errors import OverloadedError
 
 from otlp_builders import make_request, make_span, new_trace_id

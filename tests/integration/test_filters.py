@@ -1,4 +1,4 @@
-"""Search filters and sort keys compiled by spyglass.collector.store.filters, executed on a
+"""Search filters and sort keys compiled by spyglass.collector.store.traces.filters, executed on a
 small SQLite store and a small PostgreSQL store holding the same six traces.
 
 Proves, on both stores alike: every operator on every kind of field selects exactly the
@@ -24,11 +24,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
-from spyglass.collector.store.filters import (
-    MAX_CONDITIONS, MAX_DEPTH, MAX_IN_VALUES, MAX_PATTERN_LENGTH, MAX_VALUES, compile_filter,
+from spyglass.collector.store.traces.filters import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    MAX_IN_VALUES,
+    MAX_PATTERN_LENGTH,
+    MAX_VALUES,
+    compile_filter,
     compile_order_by,
 )
-from spyglass.collector.store.probes import MAX_CORRELATED
+from spyglass.collector.store.traces.probes import MAX_CORRELATED
 from spyglass.collector.store.models import (
     AssessmentRow, Base, SpanRow, TraceMetadata, TraceRow, TraceTag,
 )

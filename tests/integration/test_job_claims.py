@@ -18,8 +18,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, func, select
 
-from spyglass.collector.cost import PriceTable
-from spyglass.collector.store import evaluation_runs, job_leases, jobs, migrate
+from spyglass.collector.genai.cost import PriceTable
+from spyglass.collector.store.evaluation import runs as evaluation_runs
+from spyglass.collector.store.jobs import leases as job_leases, submit as jobs
+from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import EvaluationRecordRow
 from spyglass.v1 import evaluation_pb2 as epb

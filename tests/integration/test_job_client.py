@@ -26,7 +26,7 @@ from spyglass.evaluator import (cancel_job, create_monitor, delete_monitor, get_
                                 update_monitor, wait_for_job)
 from spyglass.evaluator.datasets import create_dataset
 from spyglass.evaluator.runs import get_evaluation_run
-from spyglass.evaluator.service.jobs import JobTimeoutError
+from spyglass.evaluator.jobs.submit import JobTimeoutError
 
 FIXTURES = "scorer_fixtures.support_scorers"
 

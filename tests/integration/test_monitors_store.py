@@ -25,8 +25,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, select
 
-from spyglass.collector.cost import PriceTable
-from spyglass.collector.store import job_leases, migrate, monitor_checks, monitors
+from spyglass.collector.genai.cost import PriceTable
+from spyglass.collector.store.jobs import leases as job_leases, monitor_checks, monitors
+from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import EvaluationJobItem
 from spyglass.errors import AlreadyExistsError, InvalidFilterError

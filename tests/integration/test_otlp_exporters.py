@@ -36,7 +36,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from sqlalchemy import Engine, text
 
 from otel_sdk import RecordingExporter
-from spyglass.collector.cost import PriceTable
+from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.server import Collector
 
 EXPORTERS = ("grpc", "http")

@@ -52,7 +52,7 @@ from otlp_builders import (
 )
 from spyglass.client import SpyglassClient
 from spyglass.collector.server import Collector
-from spyglass.collector.store import log_events
+from spyglass.collector.store.traces import log_events
 from spyglass.entities import Span, Trace
 
 PROTOCOLS = ("grpc", "http")

@@ -35,7 +35,7 @@ from spyglass.collector.server import Collector
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import SpanRow, TraceRow, TraceTag
-from spyglass.collector.store.traces import compile_search, search_page
+from spyglass.collector.store.traces.queries import compile_search, search_page
 from spyglass.errors import (
     InvalidArgumentError, InvalidFilterError, QueryTimeoutError, SpyglassError,
 )

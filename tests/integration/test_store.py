@@ -14,15 +14,15 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 from sqlalchemy import Engine, text
 
-from spyglass.collector.cost import PriceTable
+from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.metrics import CollectorMetrics
-from spyglass.collector.records import SpanConverter, SpanRecord
-from spyglass.collector.redaction import RedactionRules
+from spyglass.collector.ingest.spans import SpanConverter, SpanRecord
+from spyglass.collector.ingest.redaction import RedactionRules
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import Base
-from spyglass.collector.store.statements import TRACE_COLUMNS
-from spyglass.collector.store.writer import Writer
+from spyglass.collector.store.traces.statements import TRACE_COLUMNS
+from spyglass.collector.store.traces.writer import Writer
 from spyglass.errors import MigrationError, OverloadedError
 
 

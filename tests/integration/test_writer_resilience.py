@@ -26,7 +26,7 @@ from otlp_builders import make_request, make_span, new_trace_id
 from processes import GrpcSender, HttpSender, free_port, span_keys, wait_until
 from spyglass.collector.server import Collector
 from spyglass.collector.store.models import SpanRow, TraceRow
-from spyglass.collector.store.writer import Writer
+from spyglass.collector.store.traces.writer import Writer
 
 
 def stored_keys(collector: Collector) -> set[tuple[str, str]]:
@@ -216,7 +216,7 @@ def test_a_writer_that_cannot_go_on_reports_not_alive(
 
 _DYING_COLLECTOR = textwrap.dedent("""
     import sys
-    from spyglass.collector.store.writer import Writer
+    from spyglass.collector.store.traces.writer import Writer
 
     def broken(self):
         raise RuntimeError("injected: the writer's queue is corrupt")
@@ -245,9 +245,9 @@ def test_collector_start_exits_non_zero_when_its_writer_dies(tmp_path: Any) -> N
 
 
 def _records(request: Any) -> list[Any]:
-    from spyglass.collector.cost import PriceTable
-    from spyglass.collector.records import SpanConverter
-    from spyglass.collector.redaction import RedactionRules
+    from spyglass.collector.genai.cost import PriceTable
+    from spyglass.collector.ingest.spans import SpanConverter
+    from spyglass.collector.ingest.redaction import RedactionRules
 
     converter = SpanConverter(PriceTable.load(None), RedactionRules.none(), 1 << 20)
     return converter.convert(request.resource_spans).records
@@ -259,7 +259,7 @@ def test_a_value_the_store_refuses_costs_only_its_span(
     """Defence behind the decoder's range checks: should a value the database cannot hold
     ever reach the writer, its span is refused by name and the request's others are stored
     (on SQLite the driver raises OverflowError, on PostgreSQL the server a data error)."""
-    from spyglass.collector import records as r
+    from spyglass.collector.ingest import spans as r
 
     collector = start_collector(store_url)
     assert collector.writer is not None

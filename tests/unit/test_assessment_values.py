@@ -13,8 +13,12 @@ import json
 
 import pytest
 
-from spyglass.collector.store.assessments import (
-    assessment_to_proto, check_json, check_span_id, check_trace_id, new_assessment_values,
+from spyglass.collector.store.evaluation.assessments import (
+    assessment_to_proto,
+    check_json,
+    check_span_id,
+    check_trace_id,
+    new_assessment_values,
     updated_columns,
 )
 from spyglass.collector.store.models import AssessmentRow

@@ -1,4 +1,4 @@
-"""Price table loading, model-name matching and cost arithmetic (spyglass.collector.cost)."""
+"""Price table loading, model-name matching and cost arithmetic (spyglass.collector.genai.cost)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spyglass.collector.cost import ModelPrice, PriceTable
+from spyglass.collector.genai.cost import ModelPrice, PriceTable
 from spyglass.errors import ConfigurationError
 
 
@@ -27,7 +27,7 @@ def write_json(tmp_path: Path, data: object, name: str = "prices.json") -> str:
 
 
 def test_shipped_table_is_package_data_with_required_models() -> None:
-    data = json.loads((files("spyglass.collector") / "prices.json").read_text(encoding="utf-8"))
+    data = json.loads((files("spyglass.collector.genai") / "prices.json").read_text(encoding="utf-8"))
     assert data["version"] == 1
     assert data["unit"] == "USD per 1M tokens"
     required = [

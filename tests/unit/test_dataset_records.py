@@ -29,8 +29,8 @@ import pandas as pd
 import pytest
 
 from spyglass import canonical_json
-from spyglass.collector.store import dataset_digest
-from spyglass.collector.store.dataset_record_input import fold, merge_onto, read_records
+from spyglass.collector.store.datasets import digest as dataset_digest
+from spyglass.collector.store.datasets.record_input import fold, merge_onto, read_records
 from spyglass.errors import InvalidArgumentError
 from spyglass.evaluator.datasets.normalize import to_columns
 from spyglass.evaluator.datasets.records import DatasetRecord, DatasetRecordSource

@@ -1,4 +1,4 @@
-"""Tests of spyglass.collector.decode: decompression limits, protobuf and OTLP/JSON parsing
+"""Tests of spyglass.collector.ingest.parse: decompression limits, protobuf and OTLP/JSON parsing
 with per-item rejection, and the encoding of answers."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from spyglass.collector.decode import (
+from spyglass.collector.ingest.parse import (
     Rejection,
     decompress,
     encode_response,

@@ -24,14 +24,14 @@ from spyglass.entities import (AssessmentSource, Expectation, Span, Trace, Trace
                                TraceInfo)
 from spyglass.evaluator.scorers import Scorer, ScoreResult, scorer
 from spyglass.evaluator.scorers.judges import endpoints
-from spyglass.evaluator.service import serve as serve_module
-from spyglass.evaluator.service.chunk import build_rows
-from spyglass.evaluator.service.connection import Connection
-from spyglass.evaluator.service.heartbeat import Heartbeat, judge_rate_share
-from spyglass.evaluator.service.job_datasets import JobDatasets
-from spyglass.evaluator.service.lease import Lease
-from spyglass.evaluator.service.metrics import WorkerMetrics
-from spyglass.evaluator.service.worker import Worker, WorkerOptions
+from spyglass.evaluator.worker import serve as serve_module
+from spyglass.evaluator.worker.chunk import build_rows
+from spyglass.evaluator.worker.connection import Connection
+from spyglass.evaluator.worker.heartbeat import Heartbeat, judge_rate_share
+from spyglass.evaluator.worker.job_datasets import JobDatasets
+from spyglass.evaluator.worker.lease import Lease
+from spyglass.evaluator.worker.metrics import WorkerMetrics
+from spyglass.evaluator.worker.loop import Worker, WorkerOptions
 from spyglass.v1 import datasets_pb2 as dpb
 from spyglass.v1 import datasets_pb2_grpc
 from spyglass.v1 import jobs_pb2 as pb

@@ -1,4 +1,4 @@
-"""The search filter parser (spyglass.collector.store.filters), without a database.
+"""The search filter parser (spyglass.collector.store.traces.filters), without a database.
 
 Proves: every operator on every kind of field parses to the expected AST; AND binds tighter
 than OR, NOT and parentheses group as written; keywords are case-insensitive; backticks,
@@ -14,10 +14,22 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
-from spyglass.collector.store.experiment_queries import parse_filter as experiment_filter
-from spyglass.collector.store.filters import (
-    MAX_CONDITIONS, MAX_DEPTH, MAX_FILTER_LENGTH, MAX_IN_VALUES, MAX_PATTERN_LENGTH, MAX_VALUES,
-    And, Comparison, Field, Not, Or, compile_filter, compile_order_by, parse_filter,
+from spyglass.collector.store.traces.experiment_queries import parse_filter as experiment_filter
+from spyglass.collector.store.traces.filters import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    MAX_FILTER_LENGTH,
+    MAX_IN_VALUES,
+    MAX_PATTERN_LENGTH,
+    MAX_VALUES,
+    And,
+    Comparison,
+    Field,
+    Not,
+    Or,
+    compile_filter,
+    compile_order_by,
+    parse_filter,
 )
 from spyglass.errors import InvalidFilterError, SpyglassError
 

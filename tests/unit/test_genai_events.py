@@ -6,11 +6,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from spyglass.collector.genai_events import (
-    KIND_CHOICE, KIND_DETAILS, KIND_EVENT, KIND_MESSAGE, LogRecordView, LogRow, classify,
-    combine, merge,
+from spyglass.collector.genai.events import (
+    KIND_CHOICE,
+    KIND_DETAILS,
+    KIND_EVENT,
+    KIND_MESSAGE,
+    LogRecordView,
+    LogRow,
+    classify,
+    combine,
+    merge,
 )
-from spyglass.collector.log_records import LogEventRow
+from spyglass.collector.ingest.logs import LogEventRow
 from spyglass.collector.store.models import SpanLogEvent
 
 

@@ -6,7 +6,7 @@ import resource
 
 import pytest
 
-from spyglass.collector.receivers import http_connections
+from spyglass.collector.ingest.receivers import http_connections
 from spyglass.errors import ConfigurationError
 
 

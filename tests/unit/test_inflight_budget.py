@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spyglass.collector.pipeline import InflightBudget
+from spyglass.collector.ingest.pipeline import InflightBudget
 from spyglass.errors import OverloadedError
 
 

@@ -16,8 +16,8 @@ from click.testing import CliRunner, Result
 from spyglass.cli import cli
 from spyglass.entities import EvaluationJob, Monitor, MonitorWindow, ScorerErrors, WindowScore
 from spyglass.errors import InvalidArgumentError
-from spyglass.evaluator.service import jobs, monitors
-from spyglass.evaluator.service.jobs import time_ms
+from spyglass.evaluator.jobs import submit as jobs, monitors
+from spyglass.evaluator.jobs.submit import time_ms
 
 JOB_ID = "ab" * 16
 
@@ -53,7 +53,7 @@ def connected(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     """The CLI's connection is recorded instead of made."""
     addresses: list[str | None] = []
     monkeypatch.setattr("spyglass.cli._connect", lambda address: addresses.append(address))
-    monkeypatch.setattr("spyglass.evaluator.service.jobs.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("spyglass.evaluator.jobs.submit.time.sleep", lambda seconds: None)
     return addresses
 
 

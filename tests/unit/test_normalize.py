@@ -1,4 +1,4 @@
-"""Tests for spyglass.collector.normalize: one table per GenAI convention, then priorities
+"""Tests for spyglass.collector.genai.normalize: one table per GenAI convention, then priorities
 between conventions, odd input and token totals.
 
 Each case is ``(attributes, events, expected)``; ``expected`` lists the canonical fields the case
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from spyglass.collector.normalize import Canonical, normalize
+from spyglass.collector.genai.normalize import Canonical, normalize
 from spyglass.semconv import SPAN_INPUTS, SPAN_OUTPUTS, SPAN_TYPE, TOKEN_USAGE
 
 JSON_FIELDS = ("inputs", "outputs")

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from spyglass.collector.metrics import CollectorMetrics
-from spyglass.collector.pipeline import Body, IngestPipeline
-from spyglass.collector.records import ConvertResult
+from spyglass.collector.ingest.pipeline import Body, IngestPipeline
+from spyglass.collector.ingest.spans import ConvertResult
 from spyglass.errors import OverloadedError
 
 

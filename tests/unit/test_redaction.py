@@ -1,4 +1,4 @@
-"""Attribute redaction rules (spyglass.collector.redaction)."""
+"""Attribute redaction rules (spyglass.collector.ingest.redaction)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from spyglass.collector.redaction import (
+from spyglass.collector.ingest.redaction import (
     BUILTIN_NAMES,
     DEFAULT_BUILTINS,
     DEFAULT_KEYS,

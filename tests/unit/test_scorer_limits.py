@@ -35,9 +35,9 @@ from spyglass.evaluator.predict import Prediction
 from spyglass.evaluator.results import compute_metrics
 from spyglass.evaluator.scorers import (EmbeddingSimilarity, Feedback, Guidelines, ScoreResult,
                                         Scorer, scorer)
-from spyglass.evaluator.service import refs
-from spyglass.evaluator.service.scoring import time_limits
-from spyglass.evaluator.service.serve import check_settings
+from spyglass.evaluator.jobs import refs
+from spyglass.evaluator.worker.scoring import time_limits
+from spyglass.evaluator.worker.serve import check_settings
 
 TRACE_ID = "1" * 32
 

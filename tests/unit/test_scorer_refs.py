@@ -16,7 +16,7 @@ from spyglass.entities import EvaluationJob
 from spyglass.errors import ConfigurationError, InvalidArgumentError
 from spyglass.evaluator.scorers import ExactMatch, Guidelines, Scorer
 from spyglass.evaluator.scorers.judges.custom import InstructionsJudge
-from spyglass.evaluator.service import refs
+from spyglass.evaluator.jobs import refs
 from spyglass.scorer_refs import BUILTIN_SCORERS
 from spyglass.v1 import jobs_pb2
 

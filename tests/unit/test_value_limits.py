@@ -1,5 +1,5 @@
 """What the ingest side stores of out-of-range, oversized and conflicting span and log values
-(spyglass.collector.value_limits, records, log_records): column ranges, truncation of every
+(spyglass.collector.ingest.value_limits, records, log_records): column ranges, truncation of every
 stored string, end before start, duplicate span ids, values JSON cannot hold."""
 
 from __future__ import annotations
@@ -20,15 +20,29 @@ from sqlalchemy import BigInteger, Column, Integer, SmallInteger, String
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from otlp_builders import any_value as value, key_values as kvs  # noqa: E402
 
-from spyglass.collector.cost import PriceTable
-from spyglass.collector.log_records import LogConverter
-from spyglass.collector.records import (
-    END, IN_TOK, NAME, OUT_TOK, SPAN_COLUMNS, START, STATUS, TOTAL_TOK, ConvertResult,
-    SpanConverter, to_json,
+from spyglass.collector.genai.cost import PriceTable
+from spyglass.collector.ingest.logs import LogConverter
+from spyglass.collector.ingest.spans import (
+    END,
+    IN_TOK,
+    NAME,
+    OUT_TOK,
+    SPAN_COLUMNS,
+    START,
+    STATUS,
+    TOTAL_TOK,
+    ConvertResult,
+    SpanConverter,
+    to_json,
 )
-from spyglass.collector.redaction import RedactionRules
-from spyglass.collector.value_limits import (
-    TIME_MAX, TOKENS_MAX, int_range, time_problem, truncate_text, truncate_value,
+from spyglass.collector.ingest.redaction import RedactionRules
+from spyglass.collector.ingest.value_limits import (
+    TIME_MAX,
+    TOKENS_MAX,
+    int_range,
+    time_problem,
+    truncate_text,
+    truncate_value,
     truncate_values,
 )
 

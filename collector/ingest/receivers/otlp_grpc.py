@@ -1,0 +1,89 @@
+"""OTLP/gRPC receivers: ``opentelemetry.proto.collector.trace.v1.TraceService/Export`` and
+``opentelemetry.proto.collector.logs.v1.LogsService/Export``.
+
+The handlers take the raw request bytes (no grpc-side deserializer) so that the shared
+decoder can keep the valid spans (log records) of a request in which one is undecodable.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from spyglass import semconv
+from spyglass.collector.ingest.pipeline import Body, IngestPipeline
+from spyglass.errors import (
+    InvalidRequestError, PayloadTooLargeError, RetryableError,
+)
+
+TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
+
+
+def trace_service(pipeline: IngestPipeline) -> grpc.GenericRpcHandler:
+    """The generic handler serving TraceService/Export for ``pipeline``."""
+    return _export_service(pipeline, TRACE_SERVICE, "traces", pipeline.export_traces)
+
+
+def logs_service(pipeline: IngestPipeline) -> grpc.GenericRpcHandler:
+    """The generic handler serving LogsService/Export for ``pipeline``."""
+    return _export_service(pipeline, LOGS_SERVICE, "logs", pipeline.export_logs)
+
+
+def _export_service(pipeline: IngestPipeline, service: str, signal: str,
+                    export_body: Callable[[Body, str], Awaitable[Any]]) -> grpc.GenericRpcHandler:
+    async def export(request: bytes, context: grpc.aio.ServicerContext) -> Any:
+        metadata = dict(context.invocation_metadata() or ())
+        body = Body(request, experiment=metadata.get(semconv.EXPERIMENT_HEADER))
+        try:
+            response = await export_body(body, "grpc")
+        except Exception as exc:  # mapped to a status below; unknown ones become INTERNAL
+            pipeline.metrics.requests.labels("grpc", signal, _outcome(exc)).inc()
+            await _abort(context, exc)
+        pipeline.metrics.requests.labels("grpc", signal, "ok").inc()
+        return response
+
+    handler = grpc.unary_unary_rpc_method_handler(
+        export, request_deserializer=None, response_serializer=lambda m: m.SerializeToString())
+    return grpc.method_handlers_generic_handler(service, {"Export": handler})
+
+
+def _outcome(exc: Exception) -> str:
+    if isinstance(exc, RetryableError):
+        return "retry"
+    if isinstance(exc, PayloadTooLargeError):
+        return "too_large"
+    if isinstance(exc, InvalidRequestError):
+        return "invalid"
+    return "error"
+
+
+async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+    if isinstance(exc, RetryableError):
+        delay = exc.retry_after
+        await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc),
+                            trailing_metadata=retry_metadata(delay, str(exc)))
+    if isinstance(exc, PayloadTooLargeError):
+        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+    if isinstance(exc, InvalidRequestError):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    raise exc
+
+
+def retry_metadata(delay_s: float, message: str) -> tuple[tuple[str, bytes], ...]:
+    """Trailing metadata telling OTLP exporters when to retry.
+
+    Python's exporter reads ``google.rpc.retryinfo-bin``; the Go/Java exporters read the
+    RetryInfo detail of ``grpc-status-details-bin``. Both are sent.
+    """
+    seconds = int(delay_s)
+    info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(
+        seconds=seconds, nanos=int((delay_s - seconds) * 1e9)))
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[detail])
+    return (("google.rpc.retryinfo-bin", info.SerializeToString()),
+            ("grpc-status-details-bin", status.SerializeToString()))
