@@ -206,10 +206,11 @@ def _spans_per_request(body: bytes) -> int:
 def baseline_rows_per_s(requests: list[bytes]) -> float:
     """The same span rows, pre-converted, written to SQLite with executemany (one process)."""
     from spyglass.collector.genai.cost import PriceTable
-    from spyglass.collector.ingest.spans import SPAN_COLUMNS, SpanConverter
+    from spyglass.collector.ingest.spans import SpanConverter
     from spyglass.collector.ingest.redaction import RedactionRules
     from spyglass.collector.store import migrate
     from spyglass.collector.store.engine import create_store_engine
+    from spyglass.collector.store.rows import SPAN_COLUMNS
 
     converter = SpanConverter(PriceTable.load(), RedactionRules.none(), 1 << 20)
     rows = [rec.row for body in requests for rec in

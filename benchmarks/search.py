@@ -28,7 +28,7 @@ from harness import fresh_store  # noqa: E402
 
 from spyglass.client import SpyglassClient  # noqa: E402
 from spyglass.collector.metrics import CollectorMetrics  # noqa: E402
-from spyglass.collector.ingest.spans import ExperimentRef, SpanRecord  # noqa: E402
+from spyglass.collector.store.rows import ExperimentRef, SpanRecord  # noqa: E402
 from spyglass.collector.server import Collector  # noqa: E402
 from spyglass.collector.store.traces.writer import Writer  # noqa: E402
 from spyglass.config import CollectorSettings  # noqa: E402

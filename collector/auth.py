@@ -14,7 +14,8 @@ OPEN_GRPC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 MISSING_KEY = ("missing API key: send 'Authorization: Bearer <key>' (gRPC: metadata "
                "'authorization'); OTel exporters take it from OTEL_EXPORTER_OTLP_HEADERS="
                "'authorization=Bearer <key>'")
-WRONG_KEY = "API key not accepted: check the key, or ask for one of the collector's --api-key values"
+WRONG_KEY = ("API key not accepted: check the key, or ask for one of the collector's --api-key "
+             "values")
 
 
 class ApiKeys:

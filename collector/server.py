@@ -26,14 +26,13 @@ from typing import Iterator
 
 import grpc
 import uvicorn
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 
 from spyglass.collector import api
 from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.auth import ApiKeys, GrpcAuthInterceptor
 from spyglass.collector.ingest.decode_pool import ConverterConfig, Decoder, auto_workers
-from spyglass.collector.grpc_health import HealthServicer
 from spyglass.collector.log_throttle import throttle
 from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.ingest.pipeline import IngestPipeline
@@ -65,7 +64,7 @@ class Collector:
         self._grpc: grpc.aio.Server | None = None
         self._http: _QuietServer | None = None
         self._http_task: asyncio.Task | None = None
-        self._health = HealthServicer()
+        self._health = _HealthServicer()
         self._decoder: Decoder | None = None
         self.queries: QueryRunner | None = None  # the spyglass.v1 services' thread pools
         self._stopping: asyncio.Event | None = None
@@ -311,6 +310,22 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+class _HealthServicer(health.aio.HealthServicer):
+    """Check, Watch and List of ``grpc.health.v1.Health``; open to every caller.
+
+    grpcio's asyncio servicer answers Check and Watch but leaves List unimplemented (a call
+    raises inside the servicer and grpc logs a traceback per call): List is answered here
+    from the same statuses.
+    """
+
+    async def List(self, request: health_pb2.HealthListRequest,  # noqa: N802 - gRPC name
+                   context: object) -> health_pb2.HealthListResponse:
+        """Every service's serving status (``""`` is the collector as a whole)."""
+        return health_pb2.HealthListResponse(statuses={
+            name: health_pb2.HealthCheckResponse(status=status)
+            for name, status in self._server_status.items()})
 
 
 def _bind(host: str, port: int) -> socket.socket:

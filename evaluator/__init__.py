@@ -6,11 +6,17 @@ stubs until one is used)::
     from spyglass.evaluator import evaluate, get_evaluation_run, search_evaluation_runs
     from spyglass.evaluator import compare_runs, EvaluationResult
     from spyglass.evaluator import submit_job, wait_for_job, create_monitor  # the service
+
+Its libraries come with the ``[evaluator]`` extra: importing it without them raises
+:class:`~spyglass.extras.MissingExtraError` naming the install command.
 """
 
 from __future__ import annotations
 
+from spyglass.extras import require_extra
 from spyglass.lazy_exports import lazy_exports
+
+require_extra("evaluator", "the evaluator")
 
 _EXPORTS = {
     "evaluate": "spyglass.evaluator.harness",

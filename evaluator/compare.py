@@ -19,8 +19,19 @@ from spyglass.entities import EvaluationRecord, EvaluationRun, EvaluationScore
 from spyglass.evaluator.runs import get_evaluation_results, get_evaluation_run
 
 SHOWN_CHANGES = 10  # changed scores str() lists
-CHANGED_COLUMNS = ["dataset_record_id", "input_hash", "inputs", "score_name", "score_a",
-                   "score_b", "delta", "value_a", "value_b", "trace_id_a", "trace_id_b"]
+CHANGED_COLUMNS = [
+    "dataset_record_id",
+    "input_hash",
+    "inputs",
+    "score_name",
+    "score_a",
+    "score_b",
+    "delta",
+    "value_a",
+    "value_b",
+    "trace_id_a",
+    "trace_id_b",
+]
 
 
 @dataclass
@@ -39,17 +50,23 @@ class RunComparison:
 
     def __str__(self) -> str:
         a, b = self.run_a, self.run_b
-        lines = [f"{_label(a)}  →  {_label(b)}",
-                 f"records: {self.matched_records} matched, {self.only_in_a} only in A, "
-                 f"{self.only_in_b} only in B; {len(self.changed)} score(s) changed"]
+        lines = [
+            f"{_label(a)}  →  {_label(b)}",
+            f"records: {self.matched_records} matched, {self.only_in_a} only in A, "
+            f"{self.only_in_b} only in B; {len(self.changed)} score(s) changed",
+        ]
         for row in self.metrics.itertuples(index=False):
-            lines.append(f"  {row.metric:<40} {_num(row.run_a):>9} → {_num(row.run_b):>9}  "
-                         f"({_signed(row.delta)})")
+            lines.append(
+                f"  {row.metric:<40} {_num(row.run_a):>9} → {_num(row.run_b):>9}  "
+                f"({_signed(row.delta)})"
+            )
         if len(self.changed):
             lines.append("changed scores:")
         for row in self.changed.head(SHOWN_CHANGES).itertuples(index=False):
-            lines.append(f"  {short(row.inputs):<50} {row.score_name}: "
-                         f"{short(row.value_a, 30)} → {short(row.value_b, 30)}")
+            lines.append(
+                f"  {short(row.inputs):<50} {row.score_name}: "
+                f"{short(row.value_a, 30)} → {short(row.value_b, 30)}"
+            )
         if len(self.changed) > SHOWN_CHANGES:
             lines.append(f"  … {len(self.changed) - SHOWN_CHANGES} more in .changed")
         return "\n".join(lines)
@@ -62,20 +79,28 @@ def compare_runs(run_a: str | EvaluationRun, run_b: str | EvaluationRun) -> RunC
     a, b = _run(run_a), _run(run_b)
     keys = list(dict.fromkeys([*a.metrics, *b.metrics]))
     deltas = {k: _delta(a.metrics.get(k), b.metrics.get(k)) for k in keys}
-    metrics = pd.DataFrame({"metric": keys, "run_a": [a.metrics.get(k, math.nan) for k in keys],
-                            "run_b": [b.metrics.get(k, math.nan) for k in keys],
-                            "delta": [deltas[k] for k in keys]})
-    pairs, only_a, only_b = match_records(get_evaluation_results(a.run_id),
-                                          get_evaluation_results(b.run_id))
+    metrics = pd.DataFrame(
+        {
+            "metric": keys,
+            "run_a": [a.metrics.get(k, math.nan) for k in keys],
+            "run_b": [b.metrics.get(k, math.nan) for k in keys],
+            "delta": [deltas[k] for k in keys],
+        }
+    )
+    pairs, only_a, only_b = match_records(
+        get_evaluation_results(a.run_id), get_evaluation_results(b.run_id)
+    )
     rows = [row for ra, rb in pairs for row in _changed_scores(ra, rb)]
     changed = pd.DataFrame(rows, columns=CHANGED_COLUMNS)
     changed["delta"] = changed["delta"].astype(float)
     return RunComparison(a, b, deltas, metrics, changed, len(pairs), len(only_a), len(only_b))
 
 
-def match_records(a: list[EvaluationRecord], b: list[EvaluationRecord]
-                  ) -> tuple[list[tuple[EvaluationRecord, EvaluationRecord]],
-                             list[EvaluationRecord], list[EvaluationRecord]]:
+def match_records(
+    a: list[EvaluationRecord], b: list[EvaluationRecord]
+) -> tuple[
+    list[tuple[EvaluationRecord, EvaluationRecord]], list[EvaluationRecord], list[EvaluationRecord]
+]:
     """Pairs of records of the two runs (by dataset record id, then by inputs hash), and
     those left unmatched on each side."""
     pairs: list[tuple[EvaluationRecord, EvaluationRecord]] = []
@@ -115,9 +140,19 @@ def _changed_scores(a: EvaluationRecord, b: EvaluationRecord) -> Iterable[list[A
         value_a, value_b = _value(sa), _value(sb)
         if _same(score_a, score_b) and value_a == value_b:
             continue
-        yield [a.dataset_record_id or b.dataset_record_id, a.input_hash, a.inputs, name,
-               score_a, score_b, _delta(score_a, score_b), value_a, value_b, a.trace_id,
-               b.trace_id]
+        yield [
+            a.dataset_record_id or b.dataset_record_id,
+            a.input_hash,
+            a.inputs,
+            name,
+            score_a,
+            score_b,
+            _delta(score_a, score_b),
+            value_a,
+            value_b,
+            a.trace_id,
+            b.trace_id,
+        ]
 
 
 def _run(run: str | EvaluationRun) -> EvaluationRun:
@@ -161,4 +196,4 @@ def short(value: Any, limit: int = 48) -> str:
     if value is None:
         return "-"
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -53,18 +53,22 @@ def normalize(data: Any) -> tuple[list[Record], DatasetInfo | None]:
     if _is_dataset(data):
         return _from_dataset(data), _dataset_info(data)
     if _is_dataframe(data):
-        records = [_from_mapping(i, row, strict=False)
-                   for i, row in enumerate(data.to_dict("records"))]
+        records = [
+            _from_mapping(i, row, strict=False) for i, row in enumerate(data.to_dict("records"))
+        ]
     elif isinstance(data, Trace):
-        raise InvalidArgumentError("data is a single Trace; pass a list of traces, e.g. "
-                                   "data=[trace] or data=spyglass.search_traces(...)")
+        raise InvalidArgumentError(
+            "data is a single Trace; pass a list of traces, e.g. "
+            "data=[trace] or data=spyglass.search_traces(...)"
+        )
     elif isinstance(data, (list, tuple)):
         records = [_from_item(i, item) for i, item in enumerate(data)]
     else:
         raise InvalidArgumentError(
             f"data is a {type(data).__name__}; evaluate() takes a Dataset, a pandas "
             "DataFrame, a list of dicts with 'inputs' (and optional 'expectations', "
-            "'outputs', 'trace_id'), or a list of Trace")
+            "'outputs', 'trace_id'), or a list of Trace"
+        )
     if not records:
         raise InvalidArgumentError("data holds no records; give at least one row to evaluate")
     return records, None
@@ -74,13 +78,19 @@ def from_trace(index: int, trace: Trace) -> Record:
     """A record scored on ``trace``: its root span's inputs and outputs, its expectations."""
     root = trace.data.root_span
     inputs = root.inputs if root is not None else None
-    return Record(index=index, inputs=_inputs(inputs, f"trace {trace.info.trace_id}"),
-                  expectations=dict(trace.info.expectations),
-                  outputs=root.outputs if root is not None else None,
-                  has_outputs=root is not None, trace_id=trace.info.trace_id, trace=trace)
+    return Record(
+        index=index,
+        inputs=_inputs(inputs, f"trace {trace.info.trace_id}"),
+        expectations=dict(trace.info.expectations),
+        outputs=root.outputs if root is not None else None,
+        has_outputs=root is not None,
+        trace_id=trace.info.trace_id,
+        trace=trace,
+    )
 
 
 # -- the kinds of data ---------------------------------------------------------------------------
+
 
 def _is_dataset(data: Any) -> bool:
     return hasattr(data, "dataset_id") and hasattr(data, "records")
@@ -92,9 +102,12 @@ def _is_dataframe(data: Any) -> bool:
 
 def _dataset_info(dataset: Any) -> DatasetInfo:
     version = getattr(dataset, "version", None)
-    return DatasetInfo(dataset_id=str(dataset.dataset_id), name=getattr(dataset, "name", None),
-                       digest=getattr(dataset, "digest", None),
-                       version=int(version) if version is not None else None)
+    return DatasetInfo(
+        dataset_id=str(dataset.dataset_id),
+        name=getattr(dataset, "name", None),
+        digest=getattr(dataset, "digest", None),
+        version=int(version) if version is not None else None,
+    )
 
 
 def _from_dataset(dataset: Any) -> list[Record]:
@@ -103,15 +116,23 @@ def _from_dataset(dataset: Any) -> list[Record]:
         where = f"dataset record {item.dataset_record_id}"
         trace_id = item.source_id if str(item.source_type).upper() == "TRACE" else None
         outputs = getattr(item, "outputs", None)
-        records.append(Record(
-            index=i, inputs=_inputs(item.inputs, where),
-            expectations=_expectations(item.expectations, where), outputs=outputs,
-            has_outputs=outputs is not None, trace_id=trace_id or None,
-            dataset_record_id=item.dataset_record_id))
+        records.append(
+            Record(
+                index=i,
+                inputs=_inputs(item.inputs, where),
+                expectations=_expectations(item.expectations, where),
+                outputs=outputs,
+                has_outputs=outputs is not None,
+                trace_id=trace_id or None,
+                dataset_record_id=item.dataset_record_id,
+            )
+        )
     if not records:
-        raise InvalidArgumentError(f"dataset {getattr(dataset, 'name', dataset.dataset_id)!r} "
-                                   "has no records; merge some with dataset.merge_records(...) "
-                                   "first")
+        raise InvalidArgumentError(
+            f"dataset {getattr(dataset, 'name', dataset.dataset_id)!r} "
+            "has no records; merge some with dataset.merge_records(...) "
+            "first"
+        )
     return records
 
 
@@ -120,9 +141,11 @@ def _from_item(index: int, item: Any) -> Record:
         return from_trace(index, item)
     if isinstance(item, Mapping):
         return _from_mapping(index, item, strict=True)
-    raise InvalidArgumentError(f"data[{index}] is a {type(item).__name__}; each row is a dict "
-                               "with 'inputs' (and optional 'expectations', 'outputs', "
-                               "'trace_id') or a Trace")
+    raise InvalidArgumentError(
+        f"data[{index}] is a {type(item).__name__}; each row is a dict "
+        "with 'inputs' (and optional 'expectations', 'outputs', "
+        "'trace_id') or a Trace"
+    )
 
 
 def _from_mapping(index: int, row: Mapping[str, Any], strict: bool) -> Record:
@@ -131,46 +154,64 @@ def _from_mapping(index: int, row: Mapping[str, Any], strict: bool) -> Record:
     if strict:
         unknown = sorted(str(k) for k in row if k not in ROW_KEYS)
         if unknown:
-            raise InvalidArgumentError(f"{where} has unknown key(s) {', '.join(unknown)}; a row "
-                                       f"may have {', '.join(ROW_KEYS)}")
+            raise InvalidArgumentError(
+                f"{where} has unknown key(s) {', '.join(unknown)}; a row "
+                f"may have {', '.join(ROW_KEYS)}"
+            )
     trace = _present(row.get("trace"))
     if trace is not None and not isinstance(trace, Trace):
-        raise InvalidArgumentError(f"{where}['trace'] is a {type(trace).__name__}, not a "
-                                   "Trace; pass trace_id='<32 hex>' instead")
+        raise InvalidArgumentError(
+            f"{where}['trace'] is a {type(trace).__name__}, not a "
+            "Trace; pass trace_id='<32 hex>' instead"
+        )
     if "inputs" not in row and trace is not None:
         record = from_trace(index, trace)
         record.expectations.update(_expectations(_present(row.get("expectations")), where))
         return record
     if "inputs" not in row:
-        raise InvalidArgumentError(f"{where} has no 'inputs'; every row needs an inputs dict, "
-                                   "e.g. {'inputs': {'question': '...'}}")
+        raise InvalidArgumentError(
+            f"{where} has no 'inputs'; every row needs an inputs dict, "
+            "e.g. {'inputs': {'question': '...'}}"
+        )
     trace_id = _present(row.get("trace_id")) or (trace.info.trace_id if trace else None)
     if trace_id is None and str(_present(row.get("source_type")) or "").upper() == "TRACE":
         trace_id = _present(row.get("source_id"))
     if trace_id is not None and not isinstance(trace_id, str):
-        raise InvalidArgumentError(f"{where}['trace_id'] must be a trace id string (32 hex "
-                                   f"characters), not {type(trace_id).__name__}")
+        raise InvalidArgumentError(
+            f"{where}['trace_id'] must be a trace id string (32 hex "
+            f"characters), not {type(trace_id).__name__}"
+        )
     outputs = _present(row.get("outputs"))
     record_id = _present(row.get("dataset_record_id"))
-    return Record(index=index, inputs=_inputs(row["inputs"], where),
-                  expectations=_expectations(_present(row.get("expectations")), where),
-                  outputs=outputs, has_outputs=outputs is not None, trace_id=trace_id,
-                  trace=trace, dataset_record_id=str(record_id) if record_id else None)
+    return Record(
+        index=index,
+        inputs=_inputs(row["inputs"], where),
+        expectations=_expectations(_present(row.get("expectations")), where),
+        outputs=outputs,
+        has_outputs=outputs is not None,
+        trace_id=trace_id,
+        trace=trace,
+        dataset_record_id=str(record_id) if record_id else None,
+    )
 
 
 # -- checking fields -----------------------------------------------------------------------------
+
 
 def _inputs(value: Any, where: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise InvalidArgumentError(f"{where}: inputs must be a dict of argument name → value "
-                                   f"(predict_fn is called as predict_fn(**inputs)), not a "
-                                   f"{type(value).__name__}: {_short(value)}")
+        raise InvalidArgumentError(
+            f"{where}: inputs must be a dict of argument name → value "
+            f"(predict_fn is called as predict_fn(**inputs)), not a "
+            f"{type(value).__name__}: {_short(value)}"
+        )
     bad = [k for k in value if not isinstance(k, str)]
     if bad:
-        raise InvalidArgumentError(f"{where}: inputs keys must be strings (argument names), "
-                                   f"not {bad[0]!r}")
+        raise InvalidArgumentError(
+            f"{where}: inputs keys must be strings (argument names), not {bad[0]!r}"
+        )
     return dict(value)
 
 
@@ -178,9 +219,11 @@ def _expectations(value: Any, where: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise InvalidArgumentError(f"{where}: expectations must be a dict of name → expected "
-                                   f"value, e.g. {{'expected_response': '...'}}, not a "
-                                   f"{type(value).__name__}: {_short(value)}")
+        raise InvalidArgumentError(
+            f"{where}: expectations must be a dict of name → expected "
+            f"value, e.g. {{'expected_response': '...'}}, not a "
+            f"{type(value).__name__}: {_short(value)}"
+        )
     return {str(k): v for k, v in value.items()}
 
 

@@ -26,10 +26,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from spyglass.evaluator.scorers.base import Scorer, ScorerTimeoutError
+from spyglass.evaluator.scorers.base import ScorerTimeoutError
 from spyglass.evaluator.scorers.results import ScoreResult
+
+if TYPE_CHECKING:
+    from spyglass.entities import Trace
 
 logger = logging.getLogger("spyglass.evaluator")
 
@@ -44,8 +47,38 @@ IDLE_SECONDS = 30.0
 """A scorer thread with nothing to do for this long ends."""
 TIMED_OUT = ScorerTimeoutError.__name__
 
-LIBRARY_HINT = ("give it more time with time_limit= on the scorer (e.g. @scorer(time_limit="
-                "120), Guidelines(..., time_limit=600)) or evaluate(scorer_time_limit=...)")
+
+class RowScorer(Protocol):
+    """What running a scorer on rows asks of it: a :class:`~.scorers.base.Scorer`, or a
+    wrapper that runs one (the evaluator worker's per-chunk scorer)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source_type(self) -> str: ...
+
+    @property
+    def source_id(self) -> str: ...
+
+    @property
+    def needs_trace(self) -> bool: ...
+
+    def run(
+        self,
+        *,
+        inputs: dict[str, Any] | None,
+        outputs: Any,
+        expectations: dict[str, Any] | None,
+        trace: Trace | None = None,
+        time_limit: float | None = None,
+    ) -> list[ScoreResult]: ...
+
+
+LIBRARY_HINT = (
+    "give it more time with time_limit= on the scorer (e.g. @scorer(time_limit="
+    "120), Guidelines(..., time_limit=600)) or evaluate(scorer_time_limit=...)"
+)
 
 
 @dataclass(frozen=True)
@@ -60,18 +93,21 @@ class TimeLimits:
     judge_hint: str = LIBRARY_HINT
     own_hint: str = "give it more time with a larger time_limit"
 
-    def of(self, scorer: Scorer) -> float:
+    def of(self, scorer: RowScorer) -> float:
         """The seconds ``scorer`` may take on one row."""
-        own = getattr(scorer, "time_limit", None)
+        own: float | None = getattr(scorer, "time_limit", None)
         if own is not None:
             return own
         return self.judge if getattr(scorer, "calls_model", False) else self.code
 
-    def hint(self, scorer: Scorer) -> str:
+    def hint(self, scorer: RowScorer) -> str:
         """How to give ``scorer`` more time, in the terms of where its limit came from."""
         if getattr(scorer, "time_limit", None) is not None:
             return self.own_hint
         return self.judge_hint if getattr(scorer, "calls_model", False) else self.code_hint
+
+
+T = TypeVar("T")
 
 
 class DaemonThreads:
@@ -81,15 +117,16 @@ class DaemonThreads:
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._tasks: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple]] = \
+        self._tasks: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = (
             queue.SimpleQueue()
+        )
         self._lock = threading.Lock()
         self._free = 0  # idle threads not yet promised a task
         self._started = 0
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """``fn(*args)`` in a thread; its Future."""
-        future: Future[Any] = Future()
+        future: Future[T] = Future()
         with self._lock:
             start = self._free == 0
             if start:
@@ -99,8 +136,7 @@ class DaemonThreads:
             number = self._started
         self._tasks.put((future, fn, args))
         if start:
-            threading.Thread(target=self._work, name=f"{self._name}-{number}",
-                             daemon=True).start()
+            threading.Thread(target=self._work, name=f"{self._name}-{number}", daemon=True).start()
         return future
 
     def _work(self) -> None:
@@ -168,39 +204,62 @@ def overrunning_calls() -> int:
 class TimedCall:
     """One scorer's call on one row, started at once, awaited until its deadline."""
 
-    def __init__(self, scorer: Scorer, row: dict[str, Any], limits: TimeLimits,
-                 run: Callable[[Scorer, dict[str, Any], float], list[ScoreResult]],
-                 started: float) -> None:
+    def __init__(
+        self,
+        scorer: RowScorer,
+        row: dict[str, Any],
+        limits: TimeLimits,
+        run: Callable[[RowScorer, dict[str, Any], float], list[ScoreResult]],
+        started: float,
+    ) -> None:
         self.scorer = scorer
         self.limit = limits.of(scorer)
         self.hint = limits.hint(scorer)
         self.deadline = started + self.limit
         self._running = OVERRUNS.count(_identity(scorer))
-        self.future = None if self._running >= MAX_OVERRUNNING else \
-            THREADS.submit(run, scorer, row, self.limit)
+        self.future = (
+            None
+            if self._running >= MAX_OVERRUNNING
+            else THREADS.submit(run, scorer, row, self.limit)
+        )
 
     def result(self, now: Callable[[], float]) -> list[ScoreResult]:
         """The call's results, or its timeout error once the deadline has passed."""
         if self.future is None:
-            return [self._error(
-                f"scorer {self.scorer.name!r} was not run on this row: {self._running} of its "
-                f"calls on other rows are still running past its time limit of "
-                f"{self.limit:g} s, so it seems to hang; {self.hint}, or make it faster")]
+            return [
+                self._error(
+                    f"scorer {self.scorer.name!r} was not run on this row: {self._running} of its "
+                    f"calls on other rows are still running past its time limit of "
+                    f"{self.limit:g} s, so it seems to hang; {self.hint}, or make it faster"
+                )
+            ]
         try:
             return self.future.result(timeout=max(0.0, self.deadline - now()))
         except FutureTimeout:
             pass
         overrunning = OVERRUNS.add(_identity(self.scorer), self.future)
-        logger.warning("scorer %r did not return within %g s; its call is abandoned and keeps "
-                       "a thread busy until it returns (%d call(s) of it overrunning now)",
-                       self.scorer.name, self.limit, overrunning)
-        return [self._error(f"scorer {self.scorer.name!r} did not return within "
-                            f"{self.limit:g} s on this row; {self.hint}, or make it faster")]
+        logger.warning(
+            "scorer %r did not return within %g s; its call is abandoned and keeps "
+            "a thread busy until it returns (%d call(s) of it overrunning now)",
+            self.scorer.name,
+            self.limit,
+            overrunning,
+        )
+        return [
+            self._error(
+                f"scorer {self.scorer.name!r} did not return within "
+                f"{self.limit:g} s on this row; {self.hint}, or make it faster"
+            )
+        ]
 
     def _error(self, message: str) -> ScoreResult:
-        return ScoreResult(name=self.scorer.name, error=message, error_type=TIMED_OUT,
-                           source_type=self.scorer.source_type,
-                           source_id=self.scorer.source_id)
+        return ScoreResult(
+            name=self.scorer.name,
+            error=message,
+            error_type=TIMED_OUT,
+            source_type=self.scorer.source_type,
+            source_id=self.scorer.source_id,
+        )
 
 
 def _identity(scorer: Any) -> Any:

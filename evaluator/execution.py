@@ -21,9 +21,8 @@ from typing import Any
 
 from spyglass.entities import Trace
 from spyglass.evaluator.data import Record
-from spyglass.evaluator.deadlines import TimeLimits, TimedCall
-from spyglass.evaluator.predict import Prediction, Predictor
-from spyglass.evaluator.scorers import Scorer
+from spyglass.evaluator.deadlines import RowScorer, TimedCall, TimeLimits
+from spyglass.evaluator.predict import Prediction
 from spyglass.evaluator.scorers.results import ScoreResult, error_result
 
 TRACE_BATCH = 100
@@ -48,17 +47,22 @@ class ScoringPool:
     """Runs the scorers of one row concurrently, each within its time limit (see the module
     docstring); threads start as rows need them."""
 
-    def __init__(self, scorers: Sequence[Scorer], limits: TimeLimits = TimeLimits()) -> None:
+    def __init__(self, scorers: Sequence[RowScorer], limits: TimeLimits = TimeLimits()) -> None:
         self._scorers = list(scorers)
         self._limits = limits
 
-    def score(self, record: Record, prediction: Prediction,
-              trace: Trace | None) -> list[list[ScoreResult]]:
+    def score(
+        self, record: Record, prediction: Prediction, trace: Trace | None
+    ) -> list[list[ScoreResult]]:
         """Each scorer's results for the row, in scorer order."""
         if prediction.error is not None:
             return [[_not_scored(s, prediction.error)] for s in self._scorers]
-        row = {"inputs": record.inputs, "outputs": prediction.outputs,
-               "expectations": record.expectations, "trace": trace}
+        row = {
+            "inputs": record.inputs,
+            "outputs": prediction.outputs,
+            "expectations": record.expectations,
+            "trace": trace,
+        }
         started = time.monotonic()
         calls = [TimedCall(s, row, self._limits, _run, started) for s in self._scorers]
         return [call.result(time.monotonic) for call in calls]
@@ -68,10 +72,15 @@ class ScoringPool:
         overran its limit is abandoned, never waited for."""
 
 
-def run_rows(records: Sequence[Record], scorers: Sequence[Scorer], predictor: Predictor,
-             workers: int, fetch_traces: Callable[[list[str]], dict[str, Trace]],
-             on_done: Callable[[RowOutcome], None],
-             limits: TimeLimits = TimeLimits()) -> list[RowOutcome]:
+def run_rows(
+    records: Sequence[Record],
+    scorers: Sequence[RowScorer],
+    predictor: Callable[[Record], Prediction],
+    workers: int,
+    fetch_traces: Callable[[list[str]], dict[str, Trace]],
+    on_done: Callable[[RowOutcome], None],
+    limits: TimeLimits = TimeLimits(),
+) -> list[RowOutcome]:
     """Evaluate every record; ``on_done`` sees each outcome as it completes (write-back,
     progress). ``limits``: the time limits of scorers that set none. Returns the outcomes in
     input order."""
@@ -81,16 +90,21 @@ def run_rows(records: Sequence[Record], scorers: Sequence[Scorer], predictor: Pr
     try:
         with ThreadPoolExecutor(workers, "spyglass-eval-row") as rows:
             if not needs_trace:
+
                 def whole_row(record: Record) -> RowOutcome:
                     prediction = predictor(record)
-                    return RowOutcome(record, prediction,
-                                      scoring.score(record, prediction, record.trace))
+                    return RowOutcome(
+                        record, prediction, scoring.score(record, prediction, record.trace)
+                    )
+
                 for outcome in _as_done(rows, whole_row, records):
                     outcomes[outcome.record.index] = outcome
                     on_done(outcome)
             else:
-                predicted = {o.record.index: o for o in _as_done(
-                    rows, lambda r: RowOutcome(r, predictor(r)), records)}
+                predicted = {
+                    o.record.index: o
+                    for o in _as_done(rows, lambda r: RowOutcome(r, predictor(r)), records)
+                }
                 traces = fetch_traces(_trace_ids_to_fetch(predicted.values()))
 
                 def score_row(record: Record) -> RowOutcome:
@@ -99,6 +113,7 @@ def run_rows(records: Sequence[Record], scorers: Sequence[Scorer], predictor: Pr
                     trace = trace or traces.get(outcome.prediction.trace_id or "")
                     outcome.by_scorer = scoring.score(record, outcome.prediction, trace)
                     return outcome
+
                 for outcome in _as_done(rows, score_row, records):
                     outcomes[outcome.record.index] = outcome
                     on_done(outcome)
@@ -107,12 +122,13 @@ def run_rows(records: Sequence[Record], scorers: Sequence[Scorer], predictor: Pr
     return [o for o in outcomes if o is not None]
 
 
-def fetch_in_batches(get: Callable[[list[str]], list[Trace]],
-                     trace_ids: list[str]) -> dict[str, Trace]:
+def fetch_in_batches(
+    get: Callable[[list[str]], list[Trace]], trace_ids: list[str]
+) -> dict[str, Trace]:
     """Traces by id, asked for ``TRACE_BATCH`` at a time; unknown ids are left out."""
     found: dict[str, Trace] = {}
     for i in range(0, len(trace_ids), TRACE_BATCH):
-        for trace in get(trace_ids[i:i + TRACE_BATCH]):
+        for trace in get(trace_ids[i : i + TRACE_BATCH]):
             found[trace.info.trace_id] = trace
     return found
 
@@ -121,12 +137,17 @@ def progress(total: int) -> Any:
     """A progress bar on a terminal (stderr), a silent stand-in otherwise."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="Evaluating", unit="row",
-                disable=not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()))
+    return tqdm(
+        total=total,
+        desc="Evaluating",
+        unit="row",
+        disable=not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()),
+    )
 
 
-def _as_done(pool: ThreadPoolExecutor, fn: Callable[[Record], RowOutcome],
-             records: Sequence[Record]) -> Iterator[RowOutcome]:
+def _as_done(
+    pool: ThreadPoolExecutor, fn: Callable[[Record], RowOutcome], records: Sequence[Record]
+) -> Iterator[RowOutcome]:
     futures: list[Future[RowOutcome]] = [pool.submit(fn, r) for r in records]
     try:
         for future in as_completed(futures):
@@ -137,21 +158,33 @@ def _as_done(pool: ThreadPoolExecutor, fn: Callable[[Record], RowOutcome],
 
 
 def _trace_ids_to_fetch(outcomes: Any) -> list[str]:
-    return sorted({o.prediction.trace_id for o in outcomes
-                   if o.prediction.trace_id and (o.prediction.created_trace
-                                                 or o.record.trace is None)})
+    return sorted(
+        {
+            o.prediction.trace_id
+            for o in outcomes
+            if o.prediction.trace_id and (o.prediction.created_trace or o.record.trace is None)
+        }
+    )
 
 
-def _run(scorer: Scorer, row: dict[str, Any], time_limit: float) -> list[ScoreResult]:
+def _run(scorer: RowScorer, row: dict[str, Any], time_limit: float) -> list[ScoreResult]:
     """``scorer.run`` for one row; a scorer that breaks the never-raise contract still only
     fails its row."""
     try:
         return scorer.run(**row, time_limit=time_limit)
     except Exception as exc:
-        return [error_result(scorer.name, exc, source_type=scorer.source_type,
-                             source_id=scorer.source_id)]
+        return [
+            error_result(
+                scorer.name, exc, source_type=scorer.source_type, source_id=scorer.source_id
+            )
+        ]
 
 
-def _not_scored(scorer: Scorer, why: str) -> ScoreResult:
-    return ScoreResult(name=scorer.name, error=f"not scored: {why}", error_type=PREDICT_FAILED,
-                       source_type=scorer.source_type, source_id=scorer.source_id)
+def _not_scored(scorer: RowScorer, why: str) -> ScoreResult:
+    return ScoreResult(
+        name=scorer.name,
+        error=f"not scored: {why}",
+        error_type=PREDICT_FAILED,
+        source_type=scorer.source_type,
+        source_id=scorer.source_id,
+    )

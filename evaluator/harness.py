@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from spyglass import session
+from spyglass.client import SpyglassClient
 from spyglass.errors import InvalidArgumentError
 from spyglass.evaluator import runs
 from spyglass.evaluator.data import Record, normalize
@@ -25,7 +26,11 @@ from spyglass.evaluator.deadlines import TimeLimits
 from spyglass.evaluator.execution import RowOutcome, fetch_in_batches, progress, run_rows
 from spyglass.evaluator.predict import Predictor
 from spyglass.evaluator.results import (
-    TABLE, EvaluationResult, build_table, check_aggregations, compute_metrics,
+    TABLE,
+    EvaluationResult,
+    build_table,
+    check_aggregations,
+    compute_metrics,
 )
 from spyglass.evaluator.scorers import Scorer
 from spyglass.evaluator.scorers.base import check_time_limit
@@ -37,11 +42,16 @@ DEFAULT_MAX_WORKERS = 16
 MAX_WORKERS_ENV = "SPYGLASS_EVAL_MAX_WORKERS"
 
 
-def evaluate(data: Any, scorers: Sequence[Scorer], predict_fn: Callable[..., Any] | None = None,
-             model_id: str | None = None, run_name: str | None = None,
-             max_workers: int | None = None,
-             aggregations: Sequence[str] | None = None,
-             scorer_time_limit: float | None = None) -> EvaluationResult:
+def evaluate(
+    data: Any,
+    scorers: Sequence[Scorer],
+    predict_fn: Callable[..., Any] | None = None,
+    model_id: str | None = None,
+    run_name: str | None = None,
+    max_workers: int | None = None,
+    aggregations: Sequence[str] | None = None,
+    scorer_time_limit: float | None = None,
+) -> EvaluationResult:
     """Evaluate ``data`` with ``scorers`` and store the run.
 
     ``data``: a Dataset, a DataFrame, a list of dicts (``inputs``, ``expectations``,
@@ -66,21 +76,36 @@ def evaluate(data: Any, scorers: Sequence[Scorer], predict_fn: Callable[..., Any
     if predict_fn is not None:
         _check_signature(predict_fn, records)
     client = session.client()
-    run = runs.create_run(client, experiment_id=session.active_experiment_id(),
-                          name=run_name or _default_name(model_id), model_id=model_id,
-                          dataset=dataset, scorers=scorers)
-    outcomes, write_error = _run(client, run.run_id, records, scorers, predict_fn, workers,
-                                 limits)
+    run = runs.create_run(
+        client,
+        experiment_id=session.active_experiment_id(),
+        name=run_name or _default_name(model_id),
+        model_id=model_id,
+        dataset=dataset,
+        scorers=scorers,
+    )
+    outcomes, write_error = _run(client, run.run_id, records, scorers, predict_fn, workers, limits)
     metrics = compute_metrics(scorers, outcomes, extra)
-    runs.finish_run(client, run.run_id, status="FAILED" if write_error else "FINISHED",
-                    metrics=metrics, judge_usage=judge_usage(outcomes),
-                    error_message=write_error)
+    runs.finish_run(
+        client,
+        run.run_id,
+        status="FAILED" if write_error else "FINISHED",
+        metrics=metrics,
+        judge_usage=judge_usage(outcomes),
+        error_message=write_error,
+    )
     return EvaluationResult(run.run_id, metrics, {TABLE: build_table(scorers, outcomes)})
 
 
-def _run(client: Any, run_id: str, records: list[Record], scorers: list[Scorer],
-         predict_fn: Callable[..., Any] | None, workers: int, limits: TimeLimits
-         ) -> tuple[list[RowOutcome], str | None]:
+def _run(
+    client: SpyglassClient,
+    run_id: str,
+    records: list[Record],
+    scorers: list[Scorer],
+    predict_fn: Callable[..., Any] | None,
+    workers: int,
+    limits: TimeLimits,
+) -> tuple[list[RowOutcome], str | None]:
     """The rows evaluated and written back, and why write-back failed (None when it did
     not); the run is marked FAILED if the evaluation itself breaks off."""
     predictor = Predictor(predict_fn, run_id)
@@ -96,8 +121,9 @@ def _run(client: Any, run_id: str, records: list[Record], scorers: list[Scorer],
         return fetch_in_batches(client.batch_get_traces, trace_ids)
 
     try:
-        outcomes = run_rows(_with_traces(records, scorers, fetch), scorers, predictor,
-                            workers, fetch, done, limits)
+        outcomes = run_rows(
+            _with_traces(records, scorers, fetch), scorers, predictor, workers, fetch, done, limits
+        )
     except BaseException as exc:
         writer.close()
         _fail(client, run_id, exc)
@@ -108,14 +134,18 @@ def _run(client: Any, run_id: str, records: list[Record], scorers: list[Scorer],
     writer.close()
     if writer.error is None:
         return outcomes, None
-    logger.warning("evaluation run %s: some rows could not be written back (%s); the "
-                   "returned results are complete, the stored run is not (marked FAILED)",
-                   run_id, writer.error)
+    logger.warning(
+        "evaluation run %s: some rows could not be written back (%s); the "
+        "returned results are complete, the stored run is not (marked FAILED)",
+        run_id,
+        writer.error,
+    )
     return outcomes, f"write-back failed: {writer.error}"[:2000]
 
 
-def _with_traces(records: list[Record], scorers: list[Scorer],
-                 fetch: Callable[[list[str]], dict[str, Any]]) -> list[Record]:
+def _with_traces(
+    records: list[Record], scorers: list[Scorer], fetch: Callable[[list[str]], dict[str, Any]]
+) -> list[Record]:
     """Records that name a trace get it, when a scorer reads ``trace``."""
     if not any(s.needs_trace for s in scorers):
         return records
@@ -141,38 +171,54 @@ def judge_usage(outcomes: Sequence[RowOutcome]) -> dict[str, tuple[int, int]]:
                 continue
             model = str(result.usage.get("model") or result.source_id or "unknown")
             spent_in, spent_out = usage.get(model, (0, 0))
-            usage[model] = (spent_in + int(result.usage.get("input_tokens") or 0),
-                            spent_out + int(result.usage.get("output_tokens") or 0))
+            usage[model] = (
+                spent_in + int(result.usage.get("input_tokens") or 0),
+                spent_out + int(result.usage.get("output_tokens") or 0),
+            )
     return usage
 
 
-def _fail(client: Any, run_id: str, exc: BaseException) -> None:
+def _fail(client: SpyglassClient, run_id: str, exc: BaseException) -> None:
     try:
-        runs.finish_run(client, run_id, status="FAILED", metrics={}, judge_usage={},
-                        error_message=f"{type(exc).__name__}: {exc}"[:2000])
+        runs.finish_run(
+            client,
+            run_id,
+            status="FAILED",
+            metrics={},
+            judge_usage={},
+            error_message=f"{type(exc).__name__}: {exc}"[:2000],
+        )
     except Exception as finish_error:  # the original error matters more
         logger.warning("could not mark evaluation run %s FAILED: %s", run_id, finish_error)
 
 
 # -- checking arguments ----------------------------------------------------------------------
 
+
 def _check_scorers(scorers: Any) -> list[Scorer]:
     if isinstance(scorers, Scorer):
         scorers = [scorers]
     if not isinstance(scorers, (list, tuple)) or not scorers:
-        raise InvalidArgumentError("scorers must be a non-empty list of scorers, e.g. "
-                                   "scorers=[Correctness(), my_scorer]")
+        raise InvalidArgumentError(
+            "scorers must be a non-empty list of scorers, e.g. scorers=[Correctness(), my_scorer]"
+        )
     for i, item in enumerate(scorers):
         if not isinstance(item, Scorer):
-            hint = ("; decorate the function with @scorer" if callable(item) else
-                    "; pass an instance, e.g. Correctness() rather than Correctness"
-                    if isinstance(item, type) else "")
+            hint = (
+                "; decorate the function with @scorer"
+                if callable(item)
+                else "; pass an instance, e.g. Correctness() rather than Correctness"
+                if isinstance(item, type)
+                else ""
+            )
             raise InvalidArgumentError(f"scorers[{i}] is {item!r}, not a Scorer{hint}")
     names = [s.name for s in scorers]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise InvalidArgumentError(f"two scorers are named {repeated[0]!r}; give them distinct "
-                                   "names (name=...) so their columns and metrics differ")
+        raise InvalidArgumentError(
+            f"two scorers are named {repeated[0]!r}; give them distinct "
+            "names (name=...) so their columns and metrics differ"
+        )
     return list(scorers)
 
 
@@ -189,22 +235,28 @@ def _max_workers(max_workers: int | None) -> int:
         try:
             max_workers = int(text)
         except ValueError:
-            raise InvalidArgumentError(f"{MAX_WORKERS_ENV}={text!r} is not a whole number; "
-                                       "set it to the number of rows to run at once, e.g. "
-                                       "16") from None
+            raise InvalidArgumentError(
+                f"{MAX_WORKERS_ENV}={text!r} is not a whole number; "
+                "set it to the number of rows to run at once, e.g. "
+                "16"
+            ) from None
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-        raise InvalidArgumentError(f"max_workers must be a whole number of at least 1, got "
-                                   f"{max_workers!r}")
+        raise InvalidArgumentError(
+            f"max_workers must be a whole number of at least 1, got {max_workers!r}"
+        )
     return max_workers
 
 
 def _check_predict_fn_and_model_id(predict_fn: Any, model_id: Any) -> None:
     if predict_fn is not None and not callable(predict_fn):
-        raise InvalidArgumentError(f"predict_fn must be a function called as "
-                                   f"predict_fn(**inputs), not a {type(predict_fn).__name__}")
+        raise InvalidArgumentError(
+            f"predict_fn must be a function called as "
+            f"predict_fn(**inputs), not a {type(predict_fn).__name__}"
+        )
     if model_id is not None and not isinstance(model_id, str):
-        raise InvalidArgumentError(f"model_id must be a string such as 'my-app-v2', not "
-                                   f"{type(model_id).__name__}")
+        raise InvalidArgumentError(
+            f"model_id must be a string such as 'my-app-v2', not {type(model_id).__name__}"
+        )
 
 
 def _check_signature(predict_fn: Callable[..., Any], records: list[Record]) -> None:
@@ -221,10 +273,9 @@ def _check_signature(predict_fn: Callable[..., Any], records: list[Record]) -> N
             raise InvalidArgumentError(
                 f"row {record.index}: predict_fn is called as {name}(**inputs) with inputs "
                 f"keys {sorted(record.inputs)}, which does not fit {name}{signature}: {exc}; "
-                "rename the inputs keys to its parameter names") from None
+                "rename the inputs keys to its parameter names"
+            ) from None
 
 
 def _default_name(model_id: str | None) -> str:
     return f"{model_id or 'evaluation'}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-

@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from opentelemetry import context as otel_context
 
@@ -43,8 +44,9 @@ class AsyncRunner:
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever,
-                                        name="spyglass-eval-async", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="spyglass-eval-async", daemon=True
+        )
         self._thread.start()
 
     def run(self, awaitable: Awaitable[Any]) -> Any:
@@ -98,8 +100,12 @@ class Predictor:
                     outputs = self._runner().run(outputs)
             except Exception as exc:  # the row fails, the evaluation goes on
                 span.record_exception(exc)
-                return Prediction(None, span.trace_id, created_trace=True,
-                                  error=f"predict_fn raised {type(exc).__name__}: {exc}")
+                return Prediction(
+                    None,
+                    span.trace_id,
+                    created_trace=True,
+                    error=f"predict_fn raised {type(exc).__name__}: {exc}",
+                )
             span.set_outputs(outputs)
         return Prediction(outputs, span.trace_id, created_trace=True)
 

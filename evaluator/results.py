@@ -62,13 +62,15 @@ def check_aggregations(aggregations: Iterable[str] | None) -> list[str]:
     chosen = list(aggregations)
     unknown = [a for a in chosen if a not in AGGREGATIONS]
     if unknown:
-        raise InvalidArgumentError(f"unknown aggregation(s) {unknown}; choose from "
-                                   f"{', '.join(AGGREGATIONS)}")
+        raise InvalidArgumentError(
+            f"unknown aggregation(s) {unknown}; choose from {', '.join(AGGREGATIONS)}"
+        )
     return chosen
 
 
-def score_names(scorers: Sequence[Scorer],
-                outcomes: Sequence[RowOutcome]) -> list[tuple[Scorer, list[str]]]:
+def score_names(
+    scorers: Sequence[Scorer], outcomes: Sequence[RowOutcome]
+) -> list[tuple[Scorer, list[str]]]:
     """Each scorer with the names its results go by (its own name when it gave none)."""
     names: list[list[str]] = [[] for _ in scorers]
     for outcome in outcomes:
@@ -77,17 +79,23 @@ def score_names(scorers: Sequence[Scorer],
     return [(s, own or [s.name]) for s, own in zip(scorers, names)]
 
 
-def compute_metrics(scorers: Sequence[Scorer], outcomes: Sequence[RowOutcome],
-                    aggregations: Sequence[str] = ()) -> dict[str, float]:
+def compute_metrics(
+    scorers: Sequence[Scorer], outcomes: Sequence[RowOutcome], aggregations: Sequence[str] = ()
+) -> dict[str, float]:
     """The run's metrics (module docstring)."""
     metrics: dict[str, float] = {}
     for scorer, names in score_names(scorers, outcomes):
         wanted = list(dict.fromkeys([*(scorer.aggregations or []), *aggregations]))
         for name in names:
             results = [_find(o.scores, name) for o in outcomes]
-            scores = np.array([r.score for r in results
-                               if r is not None and r.error is None and not math.isnan(r.score)],
-                              dtype=float)
+            scores = np.array(
+                [
+                    r.score
+                    for r in results
+                    if r is not None and r.error is None and not math.isnan(r.score)
+                ],
+                dtype=float,
+            )
             metrics[f"{name}/score"] = float(np.mean(scores)) if scores.size else math.nan
             for aggregation in wanted:
                 metrics[f"{name}/{aggregation}"] = _aggregate(aggregation, scores, results)
@@ -101,11 +109,16 @@ def build_table(scorers: Sequence[Scorer], outcomes: Sequence[RowOutcome]) -> An
     ordered = sorted(outcomes, key=lambda o: o.record.index)
     input_keys = _keys(o.record.inputs for o in ordered)
     expectation_keys = _keys(o.record.expectations for o in ordered)
-    columns: dict[str, list[Any]] = {f"inputs.{k}": [o.record.inputs.get(k) for o in ordered]
-                                     for k in input_keys}
+    columns: dict[str, list[Any]] = {
+        f"inputs.{k}": [o.record.inputs.get(k) for o in ordered] for k in input_keys
+    }
     columns["outputs"] = [o.prediction.outputs for o in ordered]
-    columns.update({f"expectations.{k}": [o.record.expectations.get(k) for o in ordered]
-                    for k in expectation_keys})
+    columns.update(
+        {
+            f"expectations.{k}": [o.record.expectations.get(k) for o in ordered]
+            for k in expectation_keys
+        }
+    )
     columns["trace_id"] = [o.prediction.trace_id for o in ordered]
     frame = pd.DataFrame(columns, index=range(len(ordered)))
     for _scorer, names in score_names(scorers, ordered):
@@ -113,16 +126,19 @@ def build_table(scorers: Sequence[Scorer], outcomes: Sequence[RowOutcome]) -> An
             results = [_find(o.scores, name) for o in ordered]
             frame[f"{name}/score"] = pd.Series(
                 [r.score if r is not None and r.error is None else math.nan for r in results],
-                dtype=float, index=frame.index)
+                dtype=float,
+                index=frame.index,
+            )
             for part in ("value", "rationale", "error"):
                 frame[f"{name}/{part}"] = pd.Series(
                     [getattr(r, part) if r is not None else None for r in results],
-                    dtype=object, index=frame.index)
+                    dtype=object,
+                    index=frame.index,
+                )
     return frame
 
 
-def _aggregate(aggregation: str, scores: np.ndarray,
-               results: list[ScoreResult | None]) -> float:
+def _aggregate(aggregation: str, scores: np.ndarray, results: list[ScoreResult | None]) -> float:
     if aggregation == "count":
         return float(scores.size)
     if aggregation == "error_count":

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from spyglass import session
+from spyglass.client import SpyglassClient
 from spyglass.entities import EvaluationRecord, EvaluationRun
 from spyglass.errors import InvalidArgumentError
 from spyglass.evaluator.data import DatasetInfo
@@ -21,19 +22,33 @@ STATUSES = ("RUNNING", "FINISHED", "FAILED")
 PAGE_SIZE = 500
 
 
-def _stub(client: Any) -> pb_grpc.EvaluationServiceStub:
+def _stub(client: SpyglassClient) -> pb_grpc.EvaluationServiceStub:
     return client.stub(pb_grpc.EvaluationServiceStub)
 
 
-def create_run(client: Any, *, experiment_id: str, name: str, model_id: str | None,
-               dataset: DatasetInfo | None, scorers: Sequence[Any]) -> EvaluationRun:
+def create_run(
+    client: SpyglassClient,
+    *,
+    experiment_id: str,
+    name: str,
+    model_id: str | None,
+    dataset: DatasetInfo | None,
+    scorers: Sequence[Any],
+) -> EvaluationRun:
     """A new RUNNING run for ``scorers`` (Scorer objects)."""
     request = pb.CreateEvaluationRunRequest(
-        experiment_id=experiment_id, name=name,
-        scorers=[pb.EvaluationScorer(name=s.name, source_type=s.source_type,
-                                     source_id=s.source_id,
-                                     aggregations=list(s.aggregations or ()))
-                 for s in scorers])
+        experiment_id=experiment_id,
+        name=name,
+        scorers=[
+            pb.EvaluationScorer(
+                name=s.name,
+                source_type=s.source_type,
+                source_id=s.source_id,
+                aggregations=list(s.aggregations or ()),
+            )
+            for s in scorers
+        ],
+    )
     if model_id is not None:
         request.model_id = model_id
     if dataset is not None:
@@ -45,16 +60,26 @@ def create_run(client: Any, *, experiment_id: str, name: str, model_id: str | No
     return EvaluationRun.from_proto(client.call(_stub(client).CreateEvaluationRun, request))
 
 
-def finish_run(client: Any, run_id: str, *, status: str, metrics: Mapping[str, float],
-               judge_usage: Mapping[str, tuple[int, int]],
-               error_message: str | None = None) -> EvaluationRun:
+def finish_run(
+    client: SpyglassClient,
+    run_id: str,
+    *,
+    status: str,
+    metrics: Mapping[str, float],
+    judge_usage: Mapping[str, tuple[int, int]],
+    error_message: str | None = None,
+) -> EvaluationRun:
     """Set the run's final status and metrics; the collector prices ``judge_usage``
     (model → (input tokens, output tokens))."""
     request = pb.FinishEvaluationRunRequest(
-        run_id=run_id, status=pb.EvaluationRun.Status.Value(status),
+        run_id=run_id,
+        status=status,  # the enum's name; an unknown one raises ValueError
         metrics={k: float(v) for k, v in metrics.items()},
-        judge_usage=[pb.ModelUsage(model=m, input_tokens=i, output_tokens=o)
-                     for m, (i, o) in sorted(judge_usage.items())])
+        judge_usage=[
+            pb.ModelUsage(model=m, input_tokens=i, output_tokens=o)
+            for m, (i, o) in sorted(judge_usage.items())
+        ],
+    )
     if error_message is not None:
         request.error_message = error_message
     return EvaluationRun.from_proto(client.call(_stub(client).FinishEvaluationRun, request))
@@ -63,32 +88,42 @@ def finish_run(client: Any, run_id: str, *, status: str, metrics: Mapping[str, f
 def get_evaluation_run(run_id: str) -> EvaluationRun:
     """One evaluation run by id (NotFoundError when there is none)."""
     client = session.client()
-    return EvaluationRun.from_proto(client.call(
-        _stub(client).GetEvaluationRun, pb.GetEvaluationRunRequest(run_id=run_id)))
+    return EvaluationRun.from_proto(
+        client.call(_stub(client).GetEvaluationRun, pb.GetEvaluationRunRequest(run_id=run_id))
+    )
 
 
-def search_evaluation_runs(experiment_ids: Sequence[str] | None = None,
-                           name: str | None = None, model_id: str | None = None,
-                           dataset_id: str | None = None, status: str | None = None,
-                           order_by: Sequence[str] | None = None,
-                           max_results: int | None = None) -> list[EvaluationRun]:
+def search_evaluation_runs(
+    experiment_ids: Sequence[str] | None = None,
+    name: str | None = None,
+    model_id: str | None = None,
+    dataset_id: str | None = None,
+    status: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int | None = None,
+) -> list[EvaluationRun]:
     """Runs matching every criterion given, newest first unless ``order_by`` says otherwise
     (``"start_time"``, ``"end_time"``, ``"name"``, ``"model_id"``, ``"status"``, each with
     ``ASC``/``DESC``). ``experiment_ids=None`` searches every experiment; ``max_results=None``
     returns every match."""
     if status is not None and status.upper() not in STATUSES:
-        raise InvalidArgumentError(f"status must be one of {', '.join(STATUSES)}, not "
-                                   f"{status!r}")
+        raise InvalidArgumentError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
     if max_results is not None and max_results < 1:
         raise InvalidArgumentError(f"max_results must be at least 1, got {max_results}")
     client = session.client()
     request = pb.SearchEvaluationRunsRequest(
-        experiment_ids=[str(e) for e in experiment_ids or ()], name=name or "",
-        model_id=model_id or "", dataset_id=dataset_id or "",
-        status=pb.EvaluationRun.Status.Value(status.upper()) if status else 0,
-        order_by=list(order_by or ()), max_results=min(max_results or 1000, 1000))
-    return [EvaluationRun.from_proto(r) for r in client.collect(
-        _stub(client).SearchEvaluationRuns, request, "runs", max_results)]
+        experiment_ids=[str(e) for e in experiment_ids or ()],
+        name=name or "",
+        model_id=model_id or "",
+        dataset_id=dataset_id or "",
+        status=status.upper() if status else None,
+        order_by=list(order_by or ()),
+        max_results=min(max_results or 1000, 1000),
+    )
+    return [
+        EvaluationRun.from_proto(r)
+        for r in client.collect(_stub(client).SearchEvaluationRuns, request, "runs", max_results)
+    ]
 
 
 def get_evaluation_results(run_id: str) -> list[EvaluationRecord]:
@@ -96,8 +131,7 @@ def get_evaluation_results(run_id: str) -> list[EvaluationRecord]:
     return list(iter_evaluation_results(run_id))
 
 
-def iter_evaluation_results(run_id: str, page_size: int = PAGE_SIZE
-                            ) -> Iterator[EvaluationRecord]:
+def iter_evaluation_results(run_id: str, page_size: int = PAGE_SIZE) -> Iterator[EvaluationRecord]:
     """The records of a run, fetched a page at a time."""
     client = session.client()
     request = pb.ListEvaluationResultsRequest(run_id=run_id, page_size=page_size)

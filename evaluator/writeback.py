@@ -17,13 +17,17 @@ import math
 import queue
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from spyglass.evaluator.execution import RowOutcome
 from spyglass.evaluator.scorers.results import ScoreResult
 from spyglass.instrumentation.serialize import to_json
 from spyglass.v1 import assessments_pb2 as apb
 from spyglass.v1 import evaluation_pb2 as pb
+
+if TYPE_CHECKING:
+    from spyglass.client import SpyglassClient
 
 logger = logging.getLogger("spyglass.evaluator")
 
@@ -40,8 +44,13 @@ class ResultWriter:
     """Sends finished rows in batches with ``send`` (module docstring); ``what`` names
     where they go in log messages (e.g. ``"run <id>"``)."""
 
-    def __init__(self, send: Sender, what: str, batch_size: int = BATCH_SIZE,
-                 max_delay_s: float = MAX_DELAY_S) -> None:
+    def __init__(
+        self,
+        send: Sender,
+        what: str,
+        batch_size: int = BATCH_SIZE,
+        max_delay_s: float = MAX_DELAY_S,
+    ) -> None:
         self._send_batch = send
         self._what = what
         self._batch_size = batch_size
@@ -49,8 +58,9 @@ class ResultWriter:
         self._queue: queue.Queue[Any] = queue.Queue()
         self.error: Exception | None = None
         self.records_logged = 0
-        self._thread = threading.Thread(target=self._loop, name="spyglass-eval-writeback",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="spyglass-eval-writeback", daemon=True
+        )
         self._thread.start()
 
     def add(self, outcome: RowOutcome) -> None:
@@ -83,12 +93,13 @@ class ResultWriter:
         try:
             self.records_logged += self._send_batch(batch)
         except Exception as exc:  # kept for the caller to report; the rows go on
-            logger.warning("writing %d evaluated rows of %s failed: %s", len(batch),
-                           self._what, exc)
+            logger.warning(
+                "writing %d evaluated rows of %s failed: %s", len(batch), self._what, exc
+            )
             self.error = self.error or exc
 
 
-def run_sender(client: Any, run_id: str) -> Sender:
+def run_sender(client: SpyglassClient, run_id: str) -> Sender:
     """Sends batches of an evaluation run with ``LogEvaluationResults``."""
     from spyglass.v1 import evaluation_pb2_grpc
 
@@ -96,8 +107,9 @@ def run_sender(client: Any, run_id: str) -> Sender:
 
     def send(batch: list[RowOutcome]) -> int:
         request = pb.LogEvaluationResultsRequest(
-            run_id=run_id, records=[record_message(o) for o in batch])
-        response = client.call(stub.LogEvaluationResults, request)
+            run_id=run_id, records=[record_message(o) for o in batch]
+        )
+        response: pb.LogEvaluationResultsResponse = client.call(stub.LogEvaluationResults, request)
         return response.records_logged + response.records_skipped
 
     return send
@@ -107,10 +119,12 @@ def record_message(outcome: RowOutcome) -> pb.EvaluationRecord:
     """One evaluated row as the API message (scores, trace, what to log on it)."""
     record, prediction = outcome.record, outcome.prediction
     message = pb.EvaluationRecord(
-        row_index=record.index, inputs_json=to_json(record.inputs),
+        row_index=record.index,
+        inputs_json=to_json(record.inputs),
         expectations_json=to_json(record.expectations),
         log_expectations=prediction.created_trace and bool(record.expectations),
-        scores=[score_message(s) for s in outcome.scores])
+        scores=[score_message(s) for s in outcome.scores],
+    )
     if record.dataset_record_id:
         message.dataset_record_id = record.dataset_record_id
     if prediction.trace_id:
@@ -125,10 +139,13 @@ def record_message(outcome: RowOutcome) -> pb.EvaluationRecord:
 def score_message(result: ScoreResult) -> pb.EvaluationScore:
     """One score as the API message; its feedback on the trace is made from it."""
     message = pb.EvaluationScore(
-        name=result.name, metadata={str(k): str(v) for k, v in result.metadata.items()},
+        name=result.name,
+        metadata={str(k): str(v) for k, v in result.metadata.items()},
         source=apb.AssessmentSource(
-            source_type=apb.AssessmentSource.SourceType.Value(result.source_type.upper()),
-            source_id=result.source_id or ""))
+            source_type=result.source_type.upper(),  # the enum's name
+            source_id=result.source_id or "",
+        ),
+    )
     if result.value is not None and result.error is None:
         message.value_json = to_json(result.value)
     if not math.isnan(result.score) and result.error is None:
@@ -138,7 +155,6 @@ def score_message(result: ScoreResult) -> pb.EvaluationScore:
     if result.error is not None:
         message.error.error_code = result.error_type or "ScorerError"
         message.error.error_message = result.error
-        if getattr(result, "stack_trace", None):
+        if result.stack_trace:
             message.error.stack_trace = result.stack_trace
     return message
-

@@ -8,7 +8,8 @@ goes through ``inspect.Signature.bind`` with defaults applied.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _SIMPLE_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _RECEIVER_NAMES = ("self", "cls")
@@ -23,10 +24,11 @@ def make_binder(func: Callable[..., Any]) -> Binder:
     except (TypeError, ValueError):  # builtins without a signature
         return _unbound
     params = list(signature.parameters.values())
-    receiver = bool(params) and params[0].name in _RECEIVER_NAMES and \
-        params[0].kind in _SIMPLE_KINDS
+    receiver = (
+        bool(params) and params[0].name in _RECEIVER_NAMES and params[0].kind in _SIMPLE_KINDS
+    )
     receiver_name = params[0].name if receiver else None
-    names = tuple(p.name for p in params[1 if receiver else 0:])
+    names = tuple(p.name for p in params[1 if receiver else 0 :])
     count = len(params)
     simple = all(p.kind in _SIMPLE_KINDS for p in params)
 
@@ -44,16 +46,19 @@ def make_binder(func: Callable[..., Any]) -> Binder:
     if not simple:
         return slow
     if receiver:
+
         def bind_method(args: tuple, kwargs: dict) -> dict:
             if not kwargs and len(args) == count:
                 return dict(zip(names, args[1:]))
             return slow(args, kwargs)
+
         return bind_method
 
     def bind_function(args: tuple, kwargs: dict) -> dict:
         if not kwargs and len(args) == count:
             return dict(zip(names, args))
         return slow(args, kwargs)
+
     return bind_function
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Mapping
-from typing import Any, Callable, TypeVar, overload
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
 
 from opentelemetry.context import attach, detach
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
@@ -37,14 +37,24 @@ _ERROR = StatusCode.ERROR
 @overload
 def trace(func: F) -> F: ...
 @overload
-def trace(func: None = None, *, name: str | None = None, span_type: str = "UNKNOWN",
-          attributes: Mapping[str, Any] | None = None,
-          output_reducer: Callable[[list], Any] | None = None) -> Callable[[F], F]: ...
+def trace(
+    func: None = None,
+    *,
+    name: str | None = None,
+    span_type: str = "UNKNOWN",
+    attributes: Mapping[str, Any] | None = None,
+    output_reducer: Callable[[list], Any] | None = None,
+) -> Callable[[F], F]: ...
 
 
-def trace(func: Any = None, *, name: str | None = None, span_type: str = "UNKNOWN",
-          attributes: Mapping[str, Any] | None = None,
-          output_reducer: Callable[[list], Any] | None = None) -> Any:
+def trace(
+    func: Any = None,
+    *,
+    name: str | None = None,
+    span_type: str = "UNKNOWN",
+    attributes: Mapping[str, Any] | None = None,
+    output_reducer: Callable[[list], Any] | None = None,
+) -> Any:
     """Trace every call of ``func``: ``@trace`` or ``@trace(name=, span_type=, attributes=,
     output_reducer=)``. Works on functions, async functions, generators, async generators,
     methods, static and class methods (above or below ``@staticmethod``/``@classmethod``)."""
@@ -59,7 +69,8 @@ def trace(func: Any = None, *, name: str | None = None, span_type: str = "UNKNOW
             return type(target)(decorate(target.__func__))
         if not callable(target):
             raise InvalidArgumentError(
-                f"@spyglass.trace decorates functions and methods, not {type(target).__name__}")
+                f"@spyglass.trace decorates functions and methods, not {type(target).__name__}"
+            )
         span_name = name or getattr(target, "__name__", None) or type(target).__name__
         plan = _Plan(span_name, static, make_binder(target), output_reducer)
         for test, wrap in _WRAPPERS:
@@ -73,11 +84,15 @@ def trace(func: Any = None, *, name: str | None = None, span_type: str = "UNKNOW
 class _Plan:
     """What every call of one decorated function shares."""
 
-    __slots__ = ("name", "static", "bind", "reducer")
+    __slots__ = ("bind", "name", "reducer", "static")
 
-    def __init__(self, name: str, static: dict[str, Any] | None,
-                 bind: Callable[[tuple, dict], dict],
-                 reducer: Callable[[list], Any] | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        static: dict[str, Any] | None,
+        bind: Callable[[tuple, dict], dict],
+        reducer: Callable[[list], Any] | None,
+    ) -> None:
         self.name = name
         self.static = static
         self.bind = bind
@@ -87,6 +102,7 @@ class _Plan:
         """Start the call's span (not yet current); also says whether content is captured."""
         capture = capture_content()
         static = self.static
+        attributes: dict[str, Any] | None
         if capture:
             attributes = dict(static) if static else {}
             attributes[_INPUTS] = to_json(self.bind(args, kwargs))
@@ -125,6 +141,7 @@ def _wrap_function(func: Callable[..., Any], plan: _Plan) -> Callable[..., Any]:
             span.set_attribute(_OUTPUTS, to_json(result))
         span.end()
         return result
+
     return traced
 
 
@@ -141,6 +158,7 @@ def _wrap_coroutine(func: Callable[..., Any], plan: _Plan) -> Callable[..., Any]
         detach(token)
         _finish(span, capture, result)
         return result
+
     return traced
 
 
@@ -176,6 +194,7 @@ def _wrap_generator(func: Callable[..., Any], plan: _Plan) -> Callable[..., Any]
             _fail(span, exc)
             raise
         _finish(span, capture, plan.outputs(items))
+
     return traced
 
 
@@ -211,6 +230,7 @@ def _wrap_async_generator(func: Callable[..., Any], plan: _Plan) -> Callable[...
             _fail(span, exc)
             raise
         _finish(span, capture, plan.outputs(items))
+
     return traced
 
 

@@ -21,8 +21,9 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -85,10 +86,17 @@ class _FlushMarker(threading.Event):
 class ExportQueue(SpanProcessor):
     """Queue finished spans and export them in the background (see the module docstring)."""
 
-    def __init__(self, exporter: SpanExporter, target: str, max_queue_size: int, *,
-                 max_batch_size: int = 512, schedule_delay_s: float = 1.0,
-                 stall_timeout_s: float = 1.5,
-                 on_start: Callable[..., None] | None = None) -> None:
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        target: str,
+        max_queue_size: int,
+        *,
+        max_batch_size: int = 512,
+        schedule_delay_s: float = 1.0,
+        stall_timeout_s: float = 1.5,
+        on_start: Callable[..., None] | None = None,
+    ) -> None:
         self._exporter = exporter
         self._target = target
         self.max_queue_size = max_queue_size
@@ -117,8 +125,7 @@ class ExportQueue(SpanProcessor):
         self._queue: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
         self._export_lock = threading.Lock()
-        self._worker = threading.Thread(target=self._run, name="spyglass-span-export",
-                                        daemon=True)
+        self._worker = threading.Thread(target=self._run, name="spyglass-span-export", daemon=True)
         self._worker.start()
 
     # -- the app's threads ---------------------------------------------------------------
@@ -140,8 +147,10 @@ class ExportQueue(SpanProcessor):
                 self._dropped_closed += 1
                 return
             self._dropped_full += 1
-        self._warn_once(f"the export queue is full ({self.max_queue_size} spans waiting; "
-                        "raise export_queue_size or SPYGLASS_EXPORT_QUEUE_SIZE)")
+        self._warn_once(
+            f"the export queue is full ({self.max_queue_size} spans waiting; "
+            "raise export_queue_size or SPYGLASS_EXPORT_QUEUE_SIZE)"
+        )
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.flush(timeout_millis / 1000)
@@ -165,29 +174,36 @@ class ExportQueue(SpanProcessor):
         start = time.monotonic()
         while not marker.wait(0.05):
             now = time.monotonic()
-            if (now - max(start, self._last_progress) > self._stall
-                    or now - start > MAX_SHUTDOWN_S):
+            if now - max(start, self._last_progress) > self._stall or now - start > MAX_SHUTDOWN_S:
                 break
         with self._counter_lock:
             self._stopped = True
         self._wake.set()
         if not marker.is_set():  # stuck: cancel the export in progress (ends its retries)
             self._exporter_shutdown(self._exporter)
-            self._dropped_failed += sum(1 for item in self._queue
-                                        if not isinstance(item, _FlushMarker))
+            self._dropped_failed += sum(
+                1 for item in self._queue if not isinstance(item, _FlushMarker)
+            )
             self._queue.clear()
             self._worker.join(0.5)
-            self._warn_once(f"the collector did not take the last spans within "
-                            f"{self._stall:g} s of exit")
+            self._warn_once(
+                f"the collector did not take the last spans within {self._stall:g} s of exit"
+            )
         else:
             self._worker.join(1.0)
             self._exporter_shutdown(self._exporter)
         stats = self.stats()
         if stats.dropped:
-            logger.info("Spyglass exported %d spans to %s and dropped %d (queue full: %d, "
-                        "export failed: %d, after shutdown: %d).", stats.exported,
-                        stats.target, stats.dropped, stats.dropped_queue_full,
-                        stats.dropped_export_failed, stats.dropped_after_shutdown)
+            logger.info(
+                "Spyglass exported %d spans to %s and dropped %d (queue full: %d, "
+                "export failed: %d, after shutdown: %d).",
+                stats.exported,
+                stats.target,
+                stats.dropped,
+                stats.dropped_queue_full,
+                stats.dropped_export_failed,
+                stats.dropped_after_shutdown,
+            )
 
     def set_exporter(self, exporter: SpanExporter, target: str) -> None:
         """Send from now on through ``exporter`` (the old one is shut down)."""
@@ -198,8 +214,14 @@ class ExportQueue(SpanProcessor):
 
     def stats(self) -> ExportStats:
         queued = sum(1 for item in list(self._queue) if not isinstance(item, _FlushMarker))
-        return ExportStats(self._exported, self._dropped_full, self._dropped_failed,
-                           self._dropped_closed, queued, self._target)
+        return ExportStats(
+            self._exported,
+            self._dropped_full,
+            self._dropped_failed,
+            self._dropped_closed,
+            queued,
+            self._target,
+        )
 
     # -- the export thread ---------------------------------------------------------------
 
@@ -211,7 +233,8 @@ class ExportQueue(SpanProcessor):
 
     def _drain(self) -> None:
         """Export everything in the queue now, in batches; release flush markers in turn."""
-        queue, batch = self._queue, []
+        queue = self._queue
+        batch: list[ReadableSpan] = []
         while True:
             try:
                 item = queue.popleft()
@@ -244,8 +267,10 @@ class ExportQueue(SpanProcessor):
             self._dropped_failed += len(batch)
             self._pause_s = min(MAX_PAUSE_S, self._pause_s * 2 or FIRST_PAUSE_S)
             self._paused_until = time.monotonic() + self._pause_s
-        self._warn_once(f"exporting {len(batch)} spans failed ({detail}); spans are "
-                        f"dropped while it stays unreachable")
+        self._warn_once(
+            f"exporting {len(batch)} spans failed ({detail}); spans are "
+            f"dropped while it stays unreachable"
+        )
 
     def _call_exporter(self, batch: list[ReadableSpan]) -> tuple[bool, str]:
         _QUIET.local.active, _QUIET.local.last = True, None
@@ -262,10 +287,13 @@ class ExportQueue(SpanProcessor):
             if self._warned:
                 return
             self._warned = True
-        logger.warning("Spyglass could not export spans to %s: %s. The app is not affected; "
-                       "this warning is shown once; "
-                       "spyglass.instrumentation.tracing.stats() counts the dropped spans.",
-                       self._target, reason)
+        logger.warning(
+            "Spyglass could not export spans to %s: %s. The app is not affected; "
+            "this warning is shown once; "
+            "spyglass.instrumentation.tracing.stats() counts the dropped spans.",
+            self._target,
+            reason,
+        )
 
     @staticmethod
     def _exporter_shutdown(exporter: SpanExporter) -> None:

@@ -40,18 +40,26 @@ class ExportPlan:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
                 OTLPSpanExporter,
             )
+
             if self.endpoint is None:
                 return OTLPSpanExporter()
-            return OTLPSpanExporter(endpoint=self.endpoint, insecure=self.tls is None,
-                                    credentials=self._grpc_credentials(),
-                                    headers=self.headers or None)
+            return OTLPSpanExporter(
+                endpoint=self.endpoint,
+                insecure=self.tls is None,
+                credentials=self._grpc_credentials(),
+                headers=self.headers or None,
+            )
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
             OTLPSpanExporter as HttpSpanExporter,
         )
+
         if self.endpoint is None:
             return HttpSpanExporter()
-        return HttpSpanExporter(endpoint=self.endpoint, headers=self.headers or None,
-                                certificate_file=self.tls.ca_file if self.tls else None)
+        return HttpSpanExporter(
+            endpoint=self.endpoint,
+            headers=self.headers or None,
+            certificate_file=self.tls.ca_file if self.tls else None,
+        )
 
     def _grpc_credentials(self) -> Any:
         if self.tls is None:
@@ -69,15 +77,21 @@ def export_plan(target: ExportTarget, env: Mapping[str, str] | None = None) -> E
     if protocol not in PROTOCOLS:
         raise ConfigurationError(
             f"OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL={protocol!r} is not supported by the "
-            f"Spyglass SDK; use one of {', '.join(PROTOCOLS)} or unset it (default grpc)")
+            f"Spyglass SDK; use one of {', '.join(PROTOCOLS)} or unset it (default grpc)"
+        )
     endpoint = _first(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
     if endpoint:  # the OTLP exporters read the OTEL_* variables themselves
         return ExportPlan(protocol, None, None, f"{endpoint} ({protocol})")
     headers = _headers(env, target.api_key)
     secure = " over TLS" if target.tls else ""
     if protocol == "grpc":
-        return ExportPlan(protocol, target.grpc_address, headers,
-                          f"{target.grpc_address} (OTLP/gRPC{secure})", target.tls)
+        return ExportPlan(
+            protocol,
+            target.grpc_address,
+            headers,
+            f"{target.grpc_address} (OTLP/gRPC{secure})",
+            target.tls,
+        )
     host = target.grpc_address.rsplit(":", 1)[0]
     scheme = "https" if target.tls else "http"
     url = f"{scheme}://{target.http_address or f'{host}:{DEFAULT_HTTP_PORT}'}/v1/traces"

@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace.sampling import (
-    ParentBased, Sampler, SamplingResult, TraceIdRatioBased,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
 )
 
 
@@ -25,12 +28,19 @@ class SwitchableSampler(Sampler):
     def __init__(self, rule: Sampler) -> None:
         self.rule = rule
 
-    def should_sample(self, parent_context: Any, trace_id: int, name: str,
-                      kind: Any = None, attributes: Any = None,
-                      links: Sequence[Any] | None = None,
-                      trace_state: Any = None) -> SamplingResult:
-        return self.rule.should_sample(parent_context, trace_id, name, kind, attributes,
-                                       links, trace_state)
+    def should_sample(
+        self,
+        parent_context: Any,
+        trace_id: int,
+        name: str,
+        kind: Any = None,
+        attributes: Any = None,
+        links: Sequence[Any] | None = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        return self.rule.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
 
     def get_description(self) -> str:
         return f"Spyglass({self.rule.get_description()})"

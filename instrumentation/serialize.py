@@ -1,10 +1,13 @@
 """Turning any Python value into the JSON text stored as a span's inputs or outputs.
 
-Tracing must never break the traced call, so :func:`to_json` never raises: JSON-native values
-take orjson's fast path; values orjson does not know (pydantic models, sets, bytes, arbitrary
-objects) become a readable stand-in; anything larger than :data:`MAX_JSON_CHARS` is shrunk
-(long strings and long containers cut, with a marker saying so) so that the collector never
-has to cut the text itself and break the JSON.
+Tracing must never break the traced call, so :func:`to_json` never raises. The JSON is
+written by :func:`spyglass.lenient_json.dumps`; this module adds what the SDK wants of the
+app's objects: pydantic models, sets (sorted), bytes (as text when they are UTF-8), decimals,
+paths and arbitrary objects (their public fields) become a readable stand-in; a value orjson
+refuses as a whole (a cycle, an integer beyond 64 bits, a key that is not a scalar) is
+written from a readable copy (cycles cut, long integers as text); anything larger than
+:data:`MAX_JSON_CHARS` is shrunk (long strings and long containers cut, with a marker saying
+so) so that the collector never has to cut the text itself and break the JSON.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ import dataclasses
 import decimal
 import enum
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
+from spyglass import lenient_json
 
 MAX_JSON_CHARS = 512 * 1024
 """Serialised values longer than this are shrunk (the collector's default limit is 1 MiB)."""
@@ -32,16 +35,14 @@ MAX_DEPTH = 32
 """The readable form stops descending here (protects against deep or cyclic structures)."""
 
 MAX_REPR_CHARS = 1000
+"""The readable form of an object (its ``repr`` or public fields) keeps this many characters."""
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+_OBJECT_REPR: Callable[..., str] = object.__repr__
 
 
 def to_json(value: Any) -> str:
     """``value`` as JSON text; never raises. Non-JSON objects become a readable form."""
-    try:
-        text = orjson.dumps(value, default=_default, option=_OPTIONS).decode()
-    except Exception:  # cycles, huge ints, odd keys, a failing default: take the slow path
-        text = _dumps_readable(value, (MAX_STRING_CHARS * 8, MAX_ITEMS))
+    text = lenient_json.dumps(value, _default, native=readable, describe=_object_text)
     if len(text) > MAX_JSON_CHARS:
         text = _shrunk(value)
     return text
@@ -53,11 +54,11 @@ def readable(value: Any, max_string: int = MAX_STRING_CHARS * 8,
     return _readable(value, 0, set(), (max_string, max_items))
 
 
-# --- orjson's fallback for types it does not know -----------------------------------------------
+# --- the form of objects JSON has no type for -----------------------------------------------
 
 
 def _default(obj: Any) -> Any:
-    """Called by orjson for an object it cannot serialise; returns something it can."""
+    """Called by the encoder for an object it cannot write; returns something it can."""
     dump = getattr(obj, "model_dump", None)  # pydantic v2 models
     if callable(dump) and not isinstance(obj, type):
         return dump(mode="json", warnings=False)
@@ -94,7 +95,7 @@ def _object_text(obj: Any) -> str:
     """``repr(obj)``, or ``Class(field=value, ...)`` when the class keeps object's repr."""
     cls = type(obj)
     try:
-        if cls.__repr__ is object.__repr__ and hasattr(obj, "__dict__"):
+        if cls.__repr__ is _OBJECT_REPR and hasattr(obj, "__dict__"):
             fields = ", ".join(f"{k}={v!r}" for k, v in list(vars(obj).items())[:20]
                                if not k.startswith("_"))
             text = f"{cls.__name__}({fields})"
@@ -113,9 +114,10 @@ _Limits = tuple[int, int]  # (characters kept per string, items kept per contain
 
 def _dumps_readable(value: Any, limits: _Limits) -> str:
     try:
-        return orjson.dumps(_readable(value, 0, set(), limits)).decode()
+        copy = _readable(value, 0, set(), limits)
     except Exception:
-        return orjson.dumps(_object_text(value)).decode()
+        copy = _object_text(value)
+    return lenient_json.dumps(copy)
 
 
 def _readable(value: Any, depth: int, seen: set[int], limits: _Limits) -> Any:
@@ -169,7 +171,7 @@ def _readable_container(value: Any, depth: int, seen: set[int], limits: _Limits)
 
 def _key_text(key: Any) -> str:
     if isinstance(key, (int, float, bool)) or key is None:
-        return orjson.dumps(key).decode()
+        return lenient_json.dumps(key)
     return _object_text(key)
 
 
@@ -195,7 +197,7 @@ def _shrunk(value: Any) -> str:
             return text
     head = text[: MAX_JSON_CHARS // 2]
     while True:  # escaping makes the head longer as JSON; halve it until it fits
-        out = orjson.dumps(f"{head}… [truncated, {len(text)} characters of JSON]").decode()
+        out = lenient_json.dumps(f"{head}… [truncated, {len(text)} characters of JSON]")
         if len(out) <= MAX_JSON_CHARS:
             return out
         head = head[: len(head) // 2]
@@ -216,9 +218,9 @@ def to_attribute(value: Any) -> Any:
         return value if -(2**63) <= value < 2**63 else str(value)
     if isinstance(value, (list, tuple)) and value:
         first = type(value[0])
-        if first in _PRIMITIVES and all(type(v) is first for v in value):
-            if first is not int or all(-(2**63) <= v < 2**63 for v in value):
-                return tuple(value)
+        if (first in _PRIMITIVES and all(type(v) is first for v in value)
+                and (first is not int or all(-(2**63) <= v < 2**63 for v in value))):
+            return tuple(value)
     if value is None:
         return None
     return to_json(value)

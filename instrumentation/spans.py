@@ -23,8 +23,14 @@ from spyglass.errors import InvalidArgumentError
 from spyglass.instrumentation.serialize import to_attribute, to_json
 from spyglass.instrumentation.tracing import capture_content, get_tracer
 
-__all__ = ["LiveSpan", "start_span", "begin_span", "get_current_active_span",
-           "update_current_trace", "span_attributes"]
+__all__ = [
+    "LiveSpan",
+    "begin_span",
+    "get_current_active_span",
+    "span_attributes",
+    "start_span",
+    "update_current_trace",
+]
 
 logger = logging.getLogger("spyglass.instrumentation")
 
@@ -104,7 +110,7 @@ class _CurrentSpan:
     """``with start_span(...) as span``: the span is current inside the block; an exception
     leaving the block marks it ERROR and propagates unchanged."""
 
-    __slots__ = ("_name", "_attributes", "_span", "_token")
+    __slots__ = ("_attributes", "_name", "_span", "_token")
 
     def __init__(self, name: str, attributes: dict[str, Any] | None) -> None:
         self._name = name
@@ -131,17 +137,21 @@ class _CurrentSpan:
         self.__exit__(exc_type, exc, tb)
 
 
-def start_span(name: str, span_type: str = "UNKNOWN",
-               attributes: Mapping[str, Any] | None = None) -> _CurrentSpan:
+def start_span(
+    name: str, span_type: str = "UNKNOWN", attributes: Mapping[str, Any] | None = None
+) -> _CurrentSpan:
     """A context manager yielding a :class:`LiveSpan` that is the current span (the parent
     of spans started inside the block)."""
     return _CurrentSpan(_key(name), span_attributes(span_type, attributes))
 
 
-def begin_span(name: str, span_type: str = "UNKNOWN",
-               attributes: Mapping[str, Any] | None = None,
-               parent: LiveSpan | otel_trace.Span | otel_context.Context | None = None,
-               kind: otel_trace.SpanKind = otel_trace.SpanKind.INTERNAL) -> LiveSpan:
+def begin_span(
+    name: str,
+    span_type: str = "UNKNOWN",
+    attributes: Mapping[str, Any] | None = None,
+    parent: LiveSpan | otel_trace.Span | otel_context.Context | None = None,
+    kind: otel_trace.SpanKind = otel_trace.SpanKind.INTERNAL,
+) -> LiveSpan:
     """Start a span that is not made current; the caller ends it with ``.end()``.
 
     ``parent``: a span or context to nest under (default: the current span); ``kind``: the
@@ -155,9 +165,11 @@ def begin_span(name: str, span_type: str = "UNKNOWN",
     else:
         raise InvalidArgumentError(
             f"begin_span(parent=...) takes a LiveSpan, an OTel span or an OTel context, "
-            f"not {type(parent).__name__}")
-    otel_span = get_tracer().start_span(_key(name), context=context, kind=kind,
-                                        attributes=span_attributes(span_type, attributes))
+            f"not {type(parent).__name__}"
+        )
+    otel_span = get_tracer().start_span(
+        _key(name), context=context, kind=kind, attributes=span_attributes(span_type, attributes)
+    )
     return LiveSpan(otel_span)
 
 
@@ -169,20 +181,24 @@ def get_current_active_span() -> LiveSpan | None:
     return LiveSpan(span)
 
 
-def update_current_trace(tags: Mapping[str, Any] | None = None,
-                         metadata: Mapping[str, Any] | None = None) -> None:
+def update_current_trace(
+    tags: Mapping[str, Any] | None = None, metadata: Mapping[str, Any] | None = None
+) -> None:
     """Add ``tags`` and ``metadata`` (key → value; non-strings stored as JSON) to the trace
     of the current span. Outside any span it does nothing but log a warning."""
     for what, value in (("tags", tags), ("metadata", metadata)):
         if value is not None and not isinstance(value, Mapping):
             raise InvalidArgumentError(
                 f"update_current_trace({what}=...) takes a dict of key → value, not "
-                f"{type(value).__name__}")
+                f"{type(value).__name__}"
+            )
     span = otel_trace.get_current_span()
     if not span.get_span_context().is_valid:
-        logger.warning("spyglass.update_current_trace() was called outside any span; call it "
-                       "inside a function decorated with @spyglass.trace or a "
-                       "`with spyglass.start_span(...)` block")
+        logger.warning(
+            "spyglass.update_current_trace() was called outside any span; call it "
+            "inside a function decorated with @spyglass.trace or a "
+            "`with spyglass.start_span(...)` block"
+        )
         return
     if not span.is_recording():
         return
@@ -193,8 +209,7 @@ def update_current_trace(tags: Mapping[str, Any] | None = None,
             span.set_attribute(key, to_json(merged))
 
 
-def span_attributes(span_type: str, attributes: Mapping[str, Any] | None
-                    ) -> dict[str, Any] | None:
+def span_attributes(span_type: str, attributes: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The attributes a new span starts with: its type (unless UNKNOWN) and ``attributes``."""
     out = _converted(attributes, "attributes")
     span_type = _span_type(span_type)
@@ -207,8 +222,9 @@ def _converted(attributes: Mapping[str, Any] | None, what: str) -> dict[str, Any
     if attributes is None:
         return {}
     if not isinstance(attributes, Mapping):
-        raise InvalidArgumentError(f"{what} must be a dict of name → value, not "
-                                   f"{type(attributes).__name__}")
+        raise InvalidArgumentError(
+            f"{what} must be a dict of name → value, not {type(attributes).__name__}"
+        )
     out = {}
     for key, value in attributes.items():
         value = to_attribute(value)
@@ -219,8 +235,9 @@ def _converted(attributes: Mapping[str, Any] | None, what: str) -> dict[str, Any
 
 def _key(name: Any) -> str:
     if not isinstance(name, str) or not name:
-        raise InvalidArgumentError(f"span and attribute names must be non-empty strings, "
-                                   f"got {name!r}")
+        raise InvalidArgumentError(
+            f"span and attribute names must be non-empty strings, got {name!r}"
+        )
     return name
 
 
@@ -228,7 +245,8 @@ def _span_type(span_type: Any) -> str:
     if not isinstance(span_type, str) or not span_type:
         raise InvalidArgumentError(
             f"span_type must be a non-empty string such as {', '.join(semconv.SPAN_TYPES)}; "
-            f"got {span_type!r}")
+            f"got {span_type!r}"
+        )
     upper = span_type.upper()
     return upper if upper in semconv.SPAN_TYPES else span_type
 

@@ -29,8 +29,15 @@ from spyglass.instrumentation.export_queue import ExportQueue, ExportStats
 from spyglass.instrumentation.exporters import export_plan
 from spyglass.instrumentation.sampling import SwitchableSampler, ratio_sampler
 
-__all__ = ["get_tracer", "capture_content", "flush", "stats", "install", "reset",
-           "ExportStats"]
+__all__ = [
+    "ExportStats",
+    "capture_content",
+    "flush",
+    "get_tracer",
+    "install",
+    "reset",
+    "stats",
+]
 
 logger = logging.getLogger("spyglass.instrumentation")
 
@@ -41,8 +48,15 @@ READ_FLUSH_TIMEOUT_S = 30.0
 class _Setup:
     """What :func:`get_tracer` built (one per process, replaced only by :func:`reset`)."""
 
-    def __init__(self, tracer: Any, queue: ExportQueue, provider: TracerProvider,
-                 sampler: SwitchableSampler | None, env_rule: Any, custom: bool) -> None:
+    def __init__(
+        self,
+        tracer: Any,
+        queue: ExportQueue,
+        provider: TracerProvider,
+        sampler: SwitchableSampler | None,
+        env_rule: Any,
+        custom: bool,
+    ) -> None:
         self.tracer = tracer
         self.queue = queue
         self.provider = provider
@@ -85,17 +99,23 @@ def stats() -> ExportStats | None:
     return None if setup is None else setup.queue.stats()
 
 
-def install(exporter: SpanExporter, provider: TracerProvider | None = None, *,
-            settings: TracingSettings | None = None, label: str = "custom exporter",
-            schedule_delay_s: float = 1.0) -> otel_trace.Tracer:
+def install(
+    exporter: SpanExporter,
+    provider: TracerProvider | None = None,
+    *,
+    settings: TracingSettings | None = None,
+    label: str = "custom exporter",
+    schedule_delay_s: float = 1.0,
+) -> otel_trace.Tracer:
     """Trace to ``exporter`` instead of the configured collector (tests, benchmarks, custom
     pipelines), on ``provider`` if given (else as :func:`get_tracer` would choose)."""
     global _setup
     with _lock:
         reset()
         settings = settings or TracingSettings.load()
-        _setup = _build(exporter, label, settings, provider, custom=True,
-                        schedule_delay_s=schedule_delay_s)
+        _setup = _build(
+            exporter, label, settings, provider, custom=True, schedule_delay_s=schedule_delay_s
+        )
         return _setup.tracer
 
 
@@ -120,8 +140,9 @@ def _set_up() -> _Setup:
     with _lock:
         if _setup is None:
             plan = export_plan(target)
-            _setup = _build(plan.exporter(), plan.label, session.tracing_settings(), None,
-                            custom=False)
+            _setup = _build(
+                plan.exporter(), plan.label, session.tracing_settings(), None, custom=False
+            )
             session.before_read(_flush_before_read)
             session.on_configure(_reconfigure)
             _register_exit_flush()
@@ -131,12 +152,22 @@ def _set_up() -> _Setup:
     return setup
 
 
-def _build(exporter: SpanExporter, label: str, settings: TracingSettings,
-           provider: TracerProvider | None, custom: bool,
-           schedule_delay_s: float = 1.0) -> _Setup:
+def _build(
+    exporter: SpanExporter,
+    label: str,
+    settings: TracingSettings,
+    provider: TracerProvider | None,
+    custom: bool,
+    schedule_delay_s: float = 1.0,
+) -> _Setup:
     global _capture, _own
-    queue = ExportQueue(exporter, label, settings.export_queue_size,
-                        schedule_delay_s=schedule_delay_s, on_start=stamp_experiment)
+    queue = ExportQueue(
+        exporter,
+        label,
+        settings.export_queue_size,
+        schedule_delay_s=schedule_delay_s,
+        on_start=stamp_experiment,
+    )
     sampler = env_rule = None
     current = otel_trace.get_tracer_provider()
     if provider is None and _own is not None and current is _own[0]:
@@ -145,8 +176,11 @@ def _build(exporter: SpanExporter, label: str, settings: TracingSettings,
     elif provider is None and isinstance(current, TracerProvider):
         provider = current  # drop-in: the app's provider, its sampler and processors stay
         if settings.sampling_ratio is not None:
-            logger.warning("Spyglass: the app's TracerProvider decides sampling; "
-                           "sampling_ratio=%s is not applied", settings.sampling_ratio)
+            logger.warning(
+                "Spyglass: the app's TracerProvider decides sampling; "
+                "sampling_ratio=%s is not applied",
+                settings.sampling_ratio,
+            )
     elif provider is None:
         provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
         env_rule = provider.sampler  # from OTEL_TRACES_SAMPLER / _ARG (default: all)
@@ -204,6 +238,6 @@ def _remove_processor(provider: Any, queue: ExportQueue) -> None:
     """Take ``queue`` out of ``provider`` (the SDK has no public way; best effort)."""
     multi = getattr(provider, "_active_span_processor", None)
     processors = getattr(multi, "_span_processors", None)
-    if isinstance(processors, tuple) and queue in processors:
+    if multi is not None and isinstance(processors, tuple) and queue in processors:
         with multi._lock:
             multi._span_processors = tuple(p for p in processors if p is not queue)

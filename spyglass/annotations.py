@@ -27,30 +27,44 @@ def delete_trace_tag(trace_id: str, key: str) -> None:
     session.client().delete_trace_tag(trace_id, key)
 
 
-def delete_traces(experiment_id: str | None = None, max_timestamp_millis: int | None = None,
-                  max_traces: int | None = None,
-                  trace_ids: Sequence[str] | None = None) -> int:
+def delete_traces(
+    experiment_id: str | None = None,
+    max_timestamp_millis: int | None = None,
+    max_traces: int | None = None,
+    trace_ids: Sequence[str] | None = None,
+) -> int:
     """Delete the given traces, or those of ``experiment_id`` older than the timestamp."""
     session.run_before_read()  # spans still pending would bring a deleted trace back
-    return session.client().delete_traces(trace_ids, experiment_id, max_timestamp_millis,
-                                           max_traces)
+    return session.client().delete_traces(
+        trace_ids, experiment_id, max_timestamp_millis, max_traces
+    )
 
 
-def log_expectation(trace_id: str, name: str, value: Any,
-                    source: AssessmentSource | str | None = None,
-                    metadata: Mapping[str, Any] | None = None,
-                    span_id: str | None = None) -> Assessment:
+def log_expectation(
+    trace_id: str,
+    name: str,
+    value: Any,
+    source: AssessmentSource | str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    span_id: str | None = None,
+) -> Assessment:
     """Record the ground truth ``value`` (any JSON value) for ``name`` on a trace."""
     message = _base(trace_id, name, source, metadata, span_id, run_id=None, rationale=None)
     message.expectation.value_json = _to_json(value, "value")
     return session.client().create_assessment(message)
 
 
-def log_feedback(trace_id: str, name: str, value: Any = None, rationale: str | None = None,
-                 source: AssessmentSource | str | None = None,
-                 error: BaseException | AssessmentError | None = None,
-                 metadata: Mapping[str, Any] | None = None, span_id: str | None = None,
-                 run_id: str | None = None) -> Assessment:
+def log_feedback(
+    trace_id: str,
+    name: str,
+    value: Any = None,
+    rationale: str | None = None,
+    source: AssessmentSource | str | None = None,
+    error: BaseException | AssessmentError | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    span_id: str | None = None,
+    run_id: str | None = None,
+) -> Assessment:
     """Record a judgement of a trace: a value, or the error that prevented one."""
     if value is None and error is None:
         raise InvalidArgumentError(f"feedback {name!r} needs a value or an error")
@@ -66,9 +80,15 @@ def get_assessment(trace_id: str, assessment_id: str) -> Assessment:
     return session.client().get_assessment(trace_id, assessment_id)
 
 
-def update_assessment(trace_id: str, assessment_id: str, *, value: Any = ...,
-                      rationale: str | None = None, metadata: Mapping[str, Any] | None = None,
-                      name: str | None = None) -> Assessment:
+def update_assessment(
+    trace_id: str,
+    assessment_id: str,
+    *,
+    value: Any = ...,
+    rationale: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> Assessment:
     """Change the given fields of an assessment; the others stay as they are."""
     current = session.client().get_assessment(trace_id, assessment_id)
     message = apb.Assessment(assessment_id=assessment_id, trace_id=trace_id)
@@ -87,8 +107,9 @@ def update_assessment(trace_id: str, assessment_id: str, *, value: Any = ...,
         message.name = name
         paths.append("name")
     if not paths:
-        raise InvalidArgumentError("update_assessment needs at least one of value, rationale, "
-                                   "metadata, name")
+        raise InvalidArgumentError(
+            "update_assessment needs at least one of value, rationale, metadata, name"
+        )
     return session.client().update_assessment(message, paths)
 
 
@@ -96,21 +117,35 @@ def delete_assessment(trace_id: str, assessment_id: str) -> None:
     session.client().delete_assessment(trace_id, assessment_id)
 
 
-def override_feedback(trace_id: str, assessment_id: str, value: Any,
-                      rationale: str | None = None,
-                      source: AssessmentSource | str | None = None,
-                      metadata: Mapping[str, Any] | None = None) -> Assessment:
+def override_feedback(
+    trace_id: str,
+    assessment_id: str,
+    value: Any,
+    rationale: str | None = None,
+    source: AssessmentSource | str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Assessment:
     """Replace a feedback with a corrected one; the old one stays, marked invalid."""
     return session.client().override_feedback(
-        trace_id, assessment_id, value, rationale, _source(source), _string_map(metadata))
+        trace_id, assessment_id, value, rationale, _source(source), _string_map(metadata)
+    )
 
 
-def _base(trace_id: str, name: str, source: AssessmentSource | str | None,
-          metadata: Mapping[str, Any] | None, span_id: str | None, run_id: str | None,
-          rationale: str | None) -> apb.Assessment:
-    message = apb.Assessment(trace_id=trace_id, name=name,
-                             source=_source(source).to_proto(),
-                             metadata=_string_map(metadata))
+def _base(
+    trace_id: str,
+    name: str,
+    source: AssessmentSource | str | None,
+    metadata: Mapping[str, Any] | None,
+    span_id: str | None,
+    run_id: str | None,
+    rationale: str | None,
+) -> apb.Assessment:
+    message = apb.Assessment(
+        trace_id=trace_id,
+        name=name,
+        source=_source(source).to_proto(),
+        metadata=_string_map(metadata),
+    )
     for field, value in (("span_id", span_id), ("run_id", run_id), ("rationale", rationale)):
         if value is not None:
             setattr(message, field, value)
@@ -130,12 +165,12 @@ def _to_json(value: Any, what: str) -> str:
         return json.dumps(value)
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError(
-            f"{what} must be a JSON value (dict, list, str, number, bool, None): {exc}") from exc
+            f"{what} must be a JSON value (dict, list, str, number, bool, None): {exc}"
+        ) from exc
 
 
 def _string_map(metadata: Mapping[str, Any] | None) -> dict[str, str]:
-    return {str(k): v if isinstance(v, str) else json.dumps(v)
-            for k, v in (metadata or {}).items()}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
 
 
 def _set_error(target: apb.AssessmentError, error: BaseException | AssessmentError) -> None:

@@ -112,7 +112,7 @@ def loads_many(texts: Sequence[str]) -> list[Any]:
     if _long_integer_possible(joined):
         return [loads(text) for text in texts]
     try:
-        values = orjson.loads(joined)
+        values: list[Any] = orjson.loads(joined)
     except orjson.JSONDecodeError:  # one of them is not JSON: find it
         return [loads(text) for text in texts]
     if len(values) != len(texts):  # a text held several values ("1,2"): not one JSON value

@@ -2,26 +2,28 @@
 
 One :class:`SpyglassClient` per collector address. Calls that the collector answers with
 an error raise the matching :mod:`spyglass.errors` class (the collector names it in the
-``spyglass-error`` trailing metadata; the status code decides otherwise), so callers catch
-``NotFoundError`` or ``InvalidFilterError`` rather than inspect gRPC codes. Transient
-unavailability is retried by gRPC itself (service-config retry policy).
+``spyglass-error`` trailing metadata; else the status code decides, by the table in
+:mod:`spyglass.error_codes`), so callers catch ``NotFoundError`` or ``InvalidFilterError``
+rather than inspect gRPC codes. Transient unavailability is retried by gRPC itself
+(service-config retry policy).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 import grpc
 from google.protobuf import field_mask_pb2
 
 from spyglass import errors
 from spyglass.entities import Assessment, AssessmentSource, Experiment, Trace
-from spyglass.v1 import (
-    assessments_pb2 as apb, assessments_pb2_grpc, experiments_pb2 as epb,
-    experiments_pb2_grpc, traces_pb2 as tpb, traces_pb2_grpc,
-)
+from spyglass.error_codes import ERROR_CLASS_KEY, error_class_for
+from spyglass.v1 import assessments_pb2 as apb
+from spyglass.v1 import assessments_pb2_grpc, experiments_pb2_grpc, traces_pb2_grpc
+from spyglass.v1 import experiments_pb2 as epb
+from spyglass.v1 import traces_pb2 as tpb
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -36,28 +38,25 @@ _RETRY_POLICY = json.dumps({"methodConfig": [{
                     "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
 }]})
 
-_BY_STATUS = {
-    grpc.StatusCode.NOT_FOUND: errors.NotFoundError,
-    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExistsError,
-    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgumentError,
-    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPreconditionError,
-    grpc.StatusCode.UNAVAILABLE: errors.CollectorUnavailableError,
-    grpc.StatusCode.UNAUTHENTICATED: errors.ConfigurationError,
-    grpc.StatusCode.PERMISSION_DENIED: errors.ConfigurationError,
-}
-
 
 def _translate(exc: grpc.RpcError, address: str) -> errors.SpyglassError:
     """The typed error for a failed call."""
     details = exc.details() or exc.code().name
-    named = dict(exc.trailing_metadata() or ()).get("spyglass-error")
-    cls = getattr(errors, named, None) if named else None
-    if not (isinstance(cls, type) and issubclass(cls, errors.SpyglassError)):
-        cls = _BY_STATUS.get(exc.code(), errors.SpyglassError)
+    cls = error_class_for(exc.code(), _named_error(exc))
     if exc.code() == grpc.StatusCode.UNAVAILABLE and cls is errors.CollectorUnavailableError:
         details = (f"collector at {address} is unavailable ({details}); check that it runs "
                    "and that SPYGLASS_COLLECTOR names its gRPC port")
     return cls(details)
+
+
+def _named_error(exc: grpc.RpcError) -> str | None:
+    """The error class the collector named in the trailing metadata, if it did."""
+    # grpc gives metadata as (key, value) pairs; its stubs call them an opaque class
+    pairs = cast("Iterable[tuple[str, str | bytes]]", exc.trailing_metadata() or ())
+    for key, value in pairs:
+        if key == ERROR_CLASS_KEY and isinstance(value, str):
+            return value
+    return None
 
 
 def _sendable(text: str, what: str) -> str:
@@ -89,9 +88,9 @@ class SpyglassClient:
             self._channel = grpc.insecure_channel(address, options=options)
         self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
         self._stubs: dict[Any, Any] = {}
-        self._traces = traces_pb2_grpc.TraceServiceStub(self._channel)
-        self._experiments = experiments_pb2_grpc.ExperimentServiceStub(self._channel)
-        self._assessments = assessments_pb2_grpc.AssessmentServiceStub(self._channel)
+        self._traces = self.stub(traces_pb2_grpc.TraceServiceStub)
+        self._experiments = self.stub(experiments_pb2_grpc.ExperimentServiceStub)
+        self._assessments = self.stub(assessments_pb2_grpc.AssessmentServiceStub)
 
     def close(self) -> None:
         self._channel.close()
@@ -237,7 +236,8 @@ class SpyglassClient:
             request.max_timestamp_ms = max_timestamp_ms
         if max_traces is not None:
             request.max_traces = max_traces
-        return self._call(self._traces.DeleteTraces, request).deleted_count
+        deleted: int = self._call(self._traces.DeleteTraces, request).deleted_count
+        return deleted
 
     # -- assessments -----------------------------------------------------------------------
 

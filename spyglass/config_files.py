@@ -41,4 +41,5 @@ def read_config_file(path: str, what: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
-            f"{where}: not valid JSON ({exc}); use JSON, or TOML with a .toml name") from exc
+            f"{where}: not valid JSON ({exc}); use JSON, or TOML with a .toml name"
+        ) from exc

@@ -36,8 +36,9 @@ class AssessmentSource:
 
     def to_proto(self) -> assessments_pb2.AssessmentSource:
         return assessments_pb2.AssessmentSource(
-            source_type=assessments_pb2.AssessmentSource.SourceType.Value(self.source_type.upper()),
-            source_id=self.source_id or "")
+            source_type=self.source_type.upper(),  # the enum's name
+            source_id=self.source_id or "",
+        )
 
 
 @dataclass
@@ -68,24 +69,32 @@ class Assessment:
     overrides: str | None = None
 
     @staticmethod
-    def from_proto(message: assessments_pb2.Assessment) -> "Assessment":
-        common = dict(
-            name=message.name, trace_id=message.trace_id, span_id=_opt(message, "span_id"),
-            source=AssessmentSource(
+    def from_proto(message: assessments_pb2.Assessment) -> Assessment:
+        common = {
+            "name": message.name,
+            "trace_id": message.trace_id,
+            "span_id": _opt(message, "span_id"),
+            "source": AssessmentSource(
                 assessments_pb2.AssessmentSource.SourceType.Name(message.source.source_type),
-                message.source.source_id or None),
-            rationale=_opt(message, "rationale"), metadata=dict(message.metadata),
-            run_id=_opt(message, "run_id"), assessment_id=message.assessment_id,
-            create_time_ms=message.create_time_ms,
-            last_update_time_ms=message.last_update_time_ms, valid=message.valid,
-            overrides=_opt(message, "overrides"))
+                message.source.source_id or None,
+            ),
+            "rationale": _opt(message, "rationale"),
+            "metadata": dict(message.metadata),
+            "run_id": _opt(message, "run_id"),
+            "assessment_id": message.assessment_id,
+            "create_time_ms": message.create_time_ms,
+            "last_update_time_ms": message.last_update_time_ms,
+            "valid": message.valid,
+            "overrides": _opt(message, "overrides"),
+        }
         if message.WhichOneof("value") == "expectation":
             return Expectation(value=_json(message.expectation.value_json), **common)
         fb = message.feedback
         error = None
         if fb.HasField("error"):
-            error = AssessmentError(fb.error.error_code, fb.error.error_message,
-                                    _opt(fb.error, "stack_trace"))
+            error = AssessmentError(
+                fb.error.error_code, fb.error.error_message, _opt(fb.error, "stack_trace")
+            )
         return Feedback(value=_json(_opt(fb, "value_json")), error=error, **common)
 
 
@@ -130,19 +139,29 @@ class Span:
         return (self.end_time_ns - self.start_time_ns) / 1e6
 
     @staticmethod
-    def from_proto(m: traces_pb2.Span) -> "Span":
+    def from_proto(m: traces_pb2.Span) -> Span:
         usage = m.token_usage
         return Span(
-            trace_id=m.trace_id, span_id=m.span_id, parent_id=_opt(m, "parent_span_id"),
-            name=m.name, span_type=m.span_type, start_time_ns=m.start_time_ns,
+            trace_id=m.trace_id,
+            span_id=m.span_id,
+            parent_id=_opt(m, "parent_span_id"),
+            name=m.name,
+            span_type=m.span_type,
+            start_time_ns=m.start_time_ns,
             end_time_ns=m.end_time_ns,
             status=traces_pb2.Span.StatusCode.Name(m.status_code).removeprefix("STATUS_CODE_"),
-            status_message=m.status_message, inputs=_json(_opt(m, "inputs")),
-            outputs=_json(_opt(m, "outputs")), attributes=_json(m.attributes) or {},
-            events=_json(_opt(m, "events")) or [], model=_opt(m, "model"),
-            provider=_opt(m, "provider"), input_tokens=_opt(usage, "input_tokens"),
+            status_message=m.status_message,
+            inputs=_json(_opt(m, "inputs")),
+            outputs=_json(_opt(m, "outputs")),
+            attributes=_json(m.attributes) or {},
+            events=_json(_opt(m, "events")) or [],
+            model=_opt(m, "model"),
+            provider=_opt(m, "provider"),
+            input_tokens=_opt(usage, "input_tokens"),
             output_tokens=_opt(usage, "output_tokens"),
-            total_tokens=_opt(usage, "total_tokens"), cost=_opt(m, "cost"))
+            total_tokens=_opt(usage, "total_tokens"),
+            cost=_opt(m, "cost"),
+        )
 
 
 @dataclass
@@ -171,23 +190,31 @@ class TraceInfo:
     @property
     def expectations(self) -> dict[str, Any]:
         """``{name: value}`` of the trace's valid expectations (the latest of each name)."""
-        return {a.name: a.value for a in self.assessments
-                if isinstance(a, Expectation) and a.valid}
+        return {a.name: a.value for a in self.assessments if isinstance(a, Expectation) and a.valid}
 
     @staticmethod
-    def from_proto(m: traces_pb2.TraceInfo) -> "TraceInfo":
+    def from_proto(m: traces_pb2.TraceInfo) -> TraceInfo:
         usage = m.token_usage
         return TraceInfo(
-            trace_id=m.trace_id, experiment_id=m.experiment_id, request_time=m.request_time,
+            trace_id=m.trace_id,
+            experiment_id=m.experiment_id,
+            request_time=m.request_time,
             execution_duration=_opt(m, "execution_duration_ms"),
-            state=traces_pb2.TraceInfo.State.Name(m.state), name=_opt(m, "name"),
+            state=traces_pb2.TraceInfo.State.Name(m.state),
+            name=_opt(m, "name"),
             request_preview=_opt(m, "request_preview"),
-            response_preview=_opt(m, "response_preview"), tags=dict(m.tags),
+            response_preview=_opt(m, "response_preview"),
+            tags=dict(m.tags),
             trace_metadata=dict(m.trace_metadata),
             assessments=[Assessment.from_proto(a) for a in m.assessments],
-            session_id=_opt(m, "session_id"), user_id=_opt(m, "user_id"),
-            input_tokens=_opt(usage, "input_tokens"), output_tokens=_opt(usage, "output_tokens"),
-            total_tokens=_opt(usage, "total_tokens"), cost=m.cost, span_count=m.span_count)
+            session_id=_opt(m, "session_id"),
+            user_id=_opt(m, "user_id"),
+            input_tokens=_opt(usage, "input_tokens"),
+            output_tokens=_opt(usage, "output_tokens"),
+            total_tokens=_opt(usage, "total_tokens"),
+            cost=m.cost,
+            span_count=m.span_count,
+        )
 
 
 @dataclass
@@ -224,16 +251,20 @@ class Trace:
     info: TraceInfo
     data: TraceData
 
-    def search_spans(self, name: str | None = None, span_type: str | None = None,
-                     span_id: str | None = None) -> list[Span]:
+    def search_spans(
+        self, name: str | None = None, span_type: str | None = None, span_id: str | None = None
+    ) -> list[Span]:
         """The spans matching every criterion given (all spans when none is)."""
-        return [s for s in self.data.spans
-                if (name is None or s.name == name)
-                and (span_type is None or s.span_type == str(span_type).upper())
-                and (span_id is None or s.span_id == span_id)]
+        return [
+            s
+            for s in self.data.spans
+            if (name is None or s.name == name)
+            and (span_type is None or s.span_type == str(span_type).upper())
+            and (span_id is None or s.span_id == span_id)
+        ]
 
     @staticmethod
-    def from_proto(m: traces_pb2.Trace) -> "Trace":
+    def from_proto(m: traces_pb2.Trace) -> Trace:
         spans = sorted((Span.from_proto(s) for s in m.spans), key=lambda s: s.start_time_ns)
         return Trace(TraceInfo.from_proto(m.info), TraceData(spans))
 
@@ -251,9 +282,16 @@ class Experiment:
     retention_days: int | None = None
 
     @staticmethod
-    def from_proto(m: experiments_pb2.Experiment) -> "Experiment":
-        return Experiment(m.experiment_id, m.name, m.lifecycle_stage, m.creation_time_ms,
-                          m.last_update_time_ms, dict(m.tags), _opt(m, "retention_days"))
+    def from_proto(m: experiments_pb2.Experiment) -> Experiment:
+        return Experiment(
+            m.experiment_id,
+            m.name,
+            m.lifecycle_stage,
+            m.creation_time_ms,
+            m.last_update_time_ms,
+            dict(m.tags),
+            _opt(m, "retention_days"),
+        )
 
 
 @dataclass
@@ -282,23 +320,45 @@ class EvaluationRun:
     judge_usage: list[dict[str, Any]] = field(default_factory=list)  # per judge model
 
     @staticmethod
-    def from_proto(m: evaluation_pb2.EvaluationRun) -> "EvaluationRun":
+    def from_proto(m: evaluation_pb2.EvaluationRun) -> EvaluationRun:
         usage = m.judge_usage
         return EvaluationRun(
-            run_id=m.run_id, experiment_id=m.experiment_id, name=m.name,
+            run_id=m.run_id,
+            experiment_id=m.experiment_id,
+            name=m.name,
             status=evaluation_pb2.EvaluationRun.Status.Name(m.status),
-            model_id=_opt(m, "model_id"), dataset_id=_opt(m, "dataset_id"),
-            dataset_name=_opt(m, "dataset_name"), dataset_digest=_opt(m, "dataset_digest"),
+            model_id=_opt(m, "model_id"),
+            dataset_id=_opt(m, "dataset_id"),
+            dataset_name=_opt(m, "dataset_name"),
+            dataset_digest=_opt(m, "dataset_digest"),
             dataset_version=_opt(m, "dataset_version"),
-            scorers=[{"name": s.name, "source_type": s.source_type, "source_id": s.source_id,
-                      "aggregations": list(s.aggregations)} for s in m.scorers],
-            metrics=dict(sorted(m.metrics.items())), record_count=m.record_count,
-            start_time_ms=m.start_time_ms, end_time_ms=_opt(m, "end_time_ms"),
-            error_message=_opt(m, "error_message"), judge_input_tokens=usage.input_tokens,
-            judge_output_tokens=usage.output_tokens, judge_cost=_opt(usage, "cost"),
-            judge_usage=[{"model": u.model, "input_tokens": u.input_tokens,
-                          "output_tokens": u.output_tokens, "cost": _opt(u, "cost")}
-                         for u in usage.models])
+            scorers=[
+                {
+                    "name": s.name,
+                    "source_type": s.source_type,
+                    "source_id": s.source_id,
+                    "aggregations": list(s.aggregations),
+                }
+                for s in m.scorers
+            ],
+            metrics=dict(sorted(m.metrics.items())),
+            record_count=m.record_count,
+            start_time_ms=m.start_time_ms,
+            end_time_ms=_opt(m, "end_time_ms"),
+            error_message=_opt(m, "error_message"),
+            judge_input_tokens=usage.input_tokens,
+            judge_output_tokens=usage.output_tokens,
+            judge_cost=_opt(usage, "cost"),
+            judge_usage=[
+                {
+                    "model": u.model,
+                    "input_tokens": u.input_tokens,
+                    "output_tokens": u.output_tokens,
+                    "cost": _opt(u, "cost"),
+                }
+                for u in usage.models
+            ],
+        )
 
 
 @dataclass
@@ -330,27 +390,39 @@ class EvaluationRecord:
     scores: list[EvaluationScore] = field(default_factory=list)
 
     @staticmethod
-    def from_proto(m: evaluation_pb2.EvaluationRecord) -> "EvaluationRecord":
+    def from_proto(m: evaluation_pb2.EvaluationRecord) -> EvaluationRecord:
         return EvaluationRecord(
-            row_index=m.row_index, input_hash=m.input_hash, inputs=_json(m.inputs_json) or {},
+            row_index=m.row_index,
+            input_hash=m.input_hash,
+            inputs=_json(m.inputs_json) or {},
             expectations=_json(m.expectations_json) or {},
-            outputs=_json(_opt(m, "outputs_json")), trace_id=_opt(m, "trace_id"),
-            dataset_record_id=_opt(m, "dataset_record_id"), error=_opt(m, "error"),
-            scores=[_evaluation_score(s) for s in m.scores])
+            outputs=_json(_opt(m, "outputs_json")),
+            trace_id=_opt(m, "trace_id"),
+            dataset_record_id=_opt(m, "dataset_record_id"),
+            error=_opt(m, "error"),
+            scores=[_evaluation_score(s) for s in m.scores],
+        )
 
 
 def _evaluation_score(m: evaluation_pb2.EvaluationScore) -> EvaluationScore:
     error = None
     if m.HasField("error"):
-        error = AssessmentError(m.error.error_code, m.error.error_message,
-                                _opt(m.error, "stack_trace"))
+        error = AssessmentError(
+            m.error.error_code, m.error.error_message, _opt(m.error, "stack_trace")
+        )
     return EvaluationScore(
-        name=m.name, value=_json(_opt(m, "value_json")), score=_opt(m, "score"),
-        rationale=_opt(m, "rationale"), error=error,
+        name=m.name,
+        value=_json(_opt(m, "value_json")),
+        score=_opt(m, "score"),
+        rationale=_opt(m, "rationale"),
+        error=error,
         source=AssessmentSource(
             assessments_pb2.AssessmentSource.SourceType.Name(m.source.source_type),
-            m.source.source_id or None),
-        metadata=dict(m.metadata), assessment_id=_opt(m, "assessment_id"))
+            m.source.source_id or None,
+        ),
+        metadata=dict(m.metadata),
+        assessment_id=_opt(m, "assessment_id"),
+    )
 
 
 def _scorer_refs(refs: Any) -> list[dict[str, Any]]:
@@ -358,8 +430,9 @@ def _scorer_refs(refs: Any) -> list[dict[str, Any]]:
     specs = []
     for ref in refs:
         params = _json(ref.params_json)
-        params = params if isinstance(params, dict) else ({} if params is None else
-                                                          {"params": params})
+        params = (
+            params if isinstance(params, dict) else ({} if params is None else {"params": params})
+        )
         specs.append({"type": ref.type, **{k: v for k, v in params.items() if k != "type"}})
     return specs
 
@@ -415,7 +488,7 @@ class EvaluationJob:
         return self.rows_done / self.total_rows if self.total_rows else 1.0
 
     @staticmethod
-    def from_proto(m: jobs_pb2.EvaluationJob) -> "EvaluationJob":
+    def from_proto(m: jobs_pb2.EvaluationJob) -> EvaluationJob:
         source = m.input.WhichOneof("source")
         if source == "dataset":
             job_input: dict[str, Any] = {"dataset": m.input.dataset.dataset}
@@ -424,25 +497,46 @@ class EvaluationJob:
         elif source == "traces":
             t = m.input.traces
             job_input = {"experiment": t.experiment or "0"}
-            job_input.update({k: v for k, v in (
-                ("filter_string", t.filter_string), ("start_time_ms", _opt(t, "start_time_ms")),
-                ("end_time_ms", _opt(t, "end_time_ms")), ("max_traces", t.max_traces),
-                ("expectations_dataset", t.expectations_dataset)) if v})
+            job_input.update(
+                {
+                    k: v
+                    for k, v in (
+                        ("filter_string", t.filter_string),
+                        ("start_time_ms", _opt(t, "start_time_ms")),
+                        ("end_time_ms", _opt(t, "end_time_ms")),
+                        ("max_traces", t.max_traces),
+                        ("expectations_dataset", t.expectations_dataset),
+                    )
+                    if v
+                }
+            )
         else:
             job_input = {}
         return EvaluationJob(
-            job_id=m.job_id, name=m.name, experiment_id=m.experiment_id,
-            status=jobs_pb2.JobStatus.Name(m.status), input=job_input,
-            scorers=_scorer_refs(m.scorers), build_dataset=m.build_dataset or None,
-            run_id=m.run_id, monitor_id=m.monitor_id or None,
-            error_message=_opt(m, "error_message"), total_rows=m.total_rows,
-            rows_done=m.rows_done, rows_with_errors=m.rows_with_errors,
-            chunk_size=m.chunk_size, chunks_total=m.chunks_total, chunks_done=m.chunks_done,
-            chunks_leased=m.chunks_leased, chunks_failed=m.chunks_failed,
+            job_id=m.job_id,
+            name=m.name,
+            experiment_id=m.experiment_id,
+            status=jobs_pb2.JobStatus.Name(m.status),
+            input=job_input,
+            scorers=_scorer_refs(m.scorers),
+            build_dataset=m.build_dataset or None,
+            run_id=m.run_id,
+            monitor_id=m.monitor_id or None,
+            error_message=_opt(m, "error_message"),
+            total_rows=m.total_rows,
+            rows_done=m.rows_done,
+            rows_with_errors=m.rows_with_errors,
+            chunk_size=m.chunk_size,
+            chunks_total=m.chunks_total,
+            chunks_done=m.chunks_done,
+            chunks_leased=m.chunks_leased,
+            chunks_failed=m.chunks_failed,
             errors=[ScorerErrors(e.name, e.count, e.last_error) for e in m.errors],
-            eta_seconds=_opt(m, "eta_seconds"), created_time_ms=m.created_time_ms,
+            eta_seconds=_opt(m, "eta_seconds"),
+            created_time_ms=m.created_time_ms,
             started_time_ms=_opt(m, "started_time_ms"),
-            finished_time_ms=_opt(m, "finished_time_ms"))
+            finished_time_ms=_opt(m, "finished_time_ms"),
+        )
 
 
 @dataclass
@@ -464,9 +558,12 @@ class MonitorWindow:
     scores: list[WindowScore] = field(default_factory=list)
 
     @staticmethod
-    def from_proto(m: jobs_pb2.MonitorWindow) -> "MonitorWindow":
-        return MonitorWindow(m.window, m.rows, [WindowScore(s.name, s.count, s.mean,
-                                                            s.error_count) for s in m.scores])
+    def from_proto(m: jobs_pb2.MonitorWindow) -> MonitorWindow:
+        return MonitorWindow(
+            m.window,
+            m.rows,
+            [WindowScore(s.name, s.count, s.mean, s.error_count) for s in m.scores],
+        )
 
 
 @dataclass
@@ -492,12 +589,22 @@ class Monitor:
     windows: list[MonitorWindow] = field(default_factory=list)
 
     @staticmethod
-    def from_proto(m: jobs_pb2.Monitor) -> "Monitor":
+    def from_proto(m: jobs_pb2.Monitor) -> Monitor:
         return Monitor(
-            monitor_id=m.monitor_id, name=m.name, experiment_id=m.experiment_id,
-            sample_rate=m.sample_rate, enabled=m.enabled, filter_string=m.filter_string or None,
-            scorers=_scorer_refs(m.scorers), quiet_period_seconds=m.quiet_period_seconds,
-            job_id=m.job_id, run_id=m.run_id, created_time_ms=m.created_time_ms,
-            traces_seen=m.traces_seen, traces_sampled=m.traces_sampled,
-            traces_scored=m.traces_scored, last_check_time_ms=_opt(m, "last_check_time_ms"),
-            windows=[MonitorWindow.from_proto(w) for w in m.windows])
+            monitor_id=m.monitor_id,
+            name=m.name,
+            experiment_id=m.experiment_id,
+            sample_rate=m.sample_rate,
+            enabled=m.enabled,
+            filter_string=m.filter_string or None,
+            scorers=_scorer_refs(m.scorers),
+            quiet_period_seconds=m.quiet_period_seconds,
+            job_id=m.job_id,
+            run_id=m.run_id,
+            created_time_ms=m.created_time_ms,
+            traces_seen=m.traces_seen,
+            traces_sampled=m.traces_sampled,
+            traces_scored=m.traces_scored,
+            last_check_time_ms=_opt(m, "last_check_time_ms"),
+            windows=[MonitorWindow.from_proto(w) for w in m.windows],
+        )

@@ -1,7 +1,8 @@
 """Typed errors. Every error Spyglass raises is a :class:`SpyglassError`.
 
 Messages say what went wrong, where, and how to fix it, because they are read by people
-looking at a log line or a failed export, not by the code that raised them.
+looking at a log line or a failed export, not by the code that raised them. The status each
+is answered with on the wire (gRPC code, HTTP status) is in :mod:`spyglass.error_codes`.
 """
 
 from __future__ import annotations

@@ -17,12 +17,19 @@ from spyglass.entities import Span, Trace
 from spyglass.errors import InvalidArgumentError
 
 SPAN_FIELDS = {
-    "inputs": lambda s: s.inputs, "outputs": lambda s: s.outputs,
-    "attributes": lambda s: s.attributes, "events": lambda s: s.events,
-    "name": lambda s: s.name, "span_type": lambda s: s.span_type, "status": lambda s: s.status,
-    "start_time": lambda s: s.start_time_ns, "end_time": lambda s: s.end_time_ns,
-    "duration_ms": lambda s: s.duration_ms, "model": lambda s: s.model,
-    "span_id": lambda s: s.span_id, "parent_id": lambda s: s.parent_id,
+    "inputs": lambda s: s.inputs,
+    "outputs": lambda s: s.outputs,
+    "attributes": lambda s: s.attributes,
+    "events": lambda s: s.events,
+    "name": lambda s: s.name,
+    "span_type": lambda s: s.span_type,
+    "status": lambda s: s.status,
+    "start_time": lambda s: s.start_time_ns,
+    "end_time": lambda s: s.end_time_ns,
+    "duration_ms": lambda s: s.duration_ms,
+    "model": lambda s: s.model,
+    "span_id": lambda s: s.span_id,
+    "parent_id": lambda s: s.parent_id,
 }
 
 
@@ -51,18 +58,22 @@ def parse_field(text: str) -> FieldPath:
     if len(parts) < 2 or parts[0] != "span":
         raise InvalidArgumentError(
             f"extract_fields entry {text!r} must start with 'span.' — e.g. span.inputs.question, "
-            "span.outputs, span.<span name>.outputs.choices, span.attributes.usage.total_tokens")
+            "span.outputs, span.<span name>.outputs.choices, span.attributes.usage.total_tokens"
+        )
     if parts[1] in SPAN_FIELDS:
         return FieldPath(text, None, parts[1], tuple(parts[2:]))
     if len(parts) >= 3 and parts[2] in SPAN_FIELDS:
         return FieldPath(text, parts[1], parts[2], tuple(parts[3:]))
     raise InvalidArgumentError(
         f"extract_fields entry {text!r}: expected a span field ({', '.join(SPAN_FIELDS)}) "
-        "after 'span.' or after 'span.<span name>.'; quote names with dots in backticks")
+        "after 'span.' or after 'span.<span name>.'; quote names with dots in backticks"
+    )
 
 
 def _split(text: str) -> list[str]:
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for ch in text:
         if ch == "`":
             quoted = not quoted

@@ -18,10 +18,23 @@ from typing import Any
 from spyglass.errors import InvalidArgumentError
 
 BUILTIN_SCORERS: tuple[str, ...] = (
-    "Correctness", "Guidelines", "ExpectationsGuidelines", "RelevanceToQuery", "Safety",
-    "RetrievalGroundedness", "RetrievalRelevance", "RetrievalSufficiency",
-    "ExactMatch", "Contains", "RegexMatch", "JsonValid", "JsonSchema",
-    "Latency", "TokenCount", "EmbeddingSimilarity", "make_judge",
+    "Correctness",
+    "Guidelines",
+    "ExpectationsGuidelines",
+    "RelevanceToQuery",
+    "Safety",
+    "RetrievalGroundedness",
+    "RetrievalRelevance",
+    "RetrievalSufficiency",
+    "ExactMatch",
+    "Contains",
+    "RegexMatch",
+    "JsonValid",
+    "JsonSchema",
+    "Latency",
+    "TokenCount",
+    "EmbeddingSimilarity",
+    "make_judge",
 )
 """Scorers every worker can build by class name (``spyglass.evaluator.scorers``)."""
 
@@ -61,34 +74,46 @@ def parse_params(params_json: str, where: str) -> dict[str, Any]:
     try:
         params = json.loads(params_json)
     except json.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"{where}: params are not valid JSON ({exc}); give a JSON "
-                                   "object such as {\"name\": \"support_quality\"}") from None
+        raise InvalidArgumentError(
+            f"{where}: params are not valid JSON ({exc}); give a JSON "
+            'object such as {"name": "support_quality"}'
+        ) from None
     if not isinstance(params, dict):
-        raise InvalidArgumentError(f"{where}: params must be a JSON object of keyword "
-                                   f"arguments, not {type(params).__name__}")
+        raise InvalidArgumentError(
+            f"{where}: params must be a JSON object of keyword "
+            f"arguments, not {type(params).__name__}"
+        )
     return params
 
 
-def check_ref(ref_type: str, params_json: str, registered: Collection[str],
-              where: str) -> dict[str, Any]:
+def check_ref(
+    ref_type: str, params_json: str, registered: Collection[str], where: str
+) -> dict[str, Any]:
     """Check one reference; returns its params. ``registered``: names the live workers
     offer from their ``--scorers-module``."""
     params = parse_params(params_json, where)
     kind = ref_type.strip()
     if not kind:
-        raise InvalidArgumentError(f"{where}: no scorer type; name a built-in scorer (e.g. "
-                                   "Guidelines), an import path 'mypkg.scorers:my_scorer', or "
-                                   "a name from an evaluator's --scorers-module")
+        raise InvalidArgumentError(
+            f"{where}: no scorer type; name a built-in scorer (e.g. "
+            "Guidelines), an import path 'mypkg.scorers:my_scorer', or "
+            "a name from an evaluator's --scorers-module"
+        )
     if kind in BUILTIN_SCORERS or is_import_path(kind) or kind in registered:
         return params
-    hint = (f"registered by the running evaluators: {', '.join(sorted(registered))}"
-            if registered else "no running evaluator registered custom scorers "
-            "(start one with --scorers-module mypkg.scorers)")
-    close = ([b for b in BUILTIN_SCORERS if b.lower() == kind.lower()]
-             or difflib.get_close_matches(kind, [*BUILTIN_SCORERS, *registered], 1, 0.8))
+    hint = (
+        f"registered by the running evaluators: {', '.join(sorted(registered))}"
+        if registered
+        else "no running evaluator registered custom scorers "
+        "(start one with --scorers-module mypkg.scorers)"
+    )
+    close = [b for b in BUILTIN_SCORERS if b.lower() == kind.lower()] or difflib.get_close_matches(
+        kind, [*BUILTIN_SCORERS, *registered], 1, 0.8
+    )
     also = f" (did you mean {close[0]!r}?)" if close else ""
     shape = "" if _NAME.fullmatch(kind) else "; an import path looks like 'package.module:name'"
     raise InvalidArgumentError(
         f"{where}: unknown scorer {kind!r}{also}{shape}. Use a built-in scorer "
         f"({', '.join(BUILTIN_SCORERS)}), an import path 'package.module:attribute', or a "
-        f"registered name ({hint})")
+        f"registered name ({hint})"
+    )

@@ -12,14 +12,16 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from spyglass import semconv
 from spyglass.client import SpyglassClient
 from spyglass.config import TracingSettings, parse_bool
 from spyglass.entities import Experiment
 from spyglass.errors import AlreadyExistsError, ConfigurationError
+from spyglass.extras import require_extra
 
 
 @dataclass
@@ -29,7 +31,7 @@ class _State:
     experiment: Experiment | None = None
     api_key: str | None = None
     tracing: TracingSettings | None = None
-    tls: "CollectorTls | None" = None
+    tls: CollectorTls | None = None
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,10 @@ class CollectorTls:
             with open(self.ca_file, "rb") as f:
                 return f.read()
         except OSError as exc:
-            raise ConfigurationError(f"cannot read the collector's CA file {self.ca_file} "
-                                     f"(--tls-ca, tls_ca= or SPYGLASS_COLLECTOR_CA): {exc.strerror}"
-                                     ) from exc
+            raise ConfigurationError(
+                f"cannot read the collector's CA file {self.ca_file} "
+                f"(--tls-ca, tls_ca= or SPYGLASS_COLLECTOR_CA): {exc.strerror}"
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,18 @@ _before_read: list[Callable[[], None]] = []
 _on_configure: list[Callable[[], None]] = []
 
 
-def configure(collector: str | None = None, experiment: str | None = None,
-              api_key: str | None = None, store: str | None = None, *,
-              sampling_ratio: float | None = None, capture_content: bool | None = None,
-              export_queue_size: int | None = None, tls: bool | None = None,
-              tls_ca: str | None = None) -> None:
+def configure(
+    collector: str | None = None,
+    experiment: str | None = None,
+    api_key: str | None = None,
+    store: str | None = None,
+    *,
+    sampling_ratio: float | None = None,
+    capture_content: bool | None = None,
+    export_queue_size: int | None = None,
+    tls: bool | None = None,
+    tls_ca: str | None = None,
+) -> None:
     """Choose the collector this process talks to (None: embedded) and, optionally, the
     active experiment by name. Calling it again replaces the previous configuration.
 
@@ -84,9 +94,11 @@ def configure(collector: str | None = None, experiment: str | None = None,
     prompts or responses recorded) and ``export_queue_size`` (spans waiting for export).
     """
     global _state
-    tracing = TracingSettings.load(sampling_ratio=sampling_ratio,
-                                   capture_content=capture_content,
-                                   export_queue_size=export_queue_size)
+    tracing = TracingSettings.load(
+        sampling_ratio=sampling_ratio,
+        capture_content=capture_content,
+        export_queue_size=export_queue_size,
+    )
     with _lock:
         _shutdown()
         address = collector or os.environ.get("SPYGLASS_COLLECTOR") or None
@@ -97,8 +109,12 @@ def configure(collector: str | None = None, experiment: str | None = None,
             address = f"127.0.0.1:{embedded.grpc_port}"
         else:
             secure = _collector_tls(tls, tls_ca)
-        client = SpyglassClient(address, api_key, tls=secure is not None,
-                                root_certificates=secure.root_certificates() if secure else None)
+        client = SpyglassClient(
+            address,
+            api_key,
+            tls=secure is not None,
+            root_certificates=secure.root_certificates() if secure else None,
+        )
         _state = _State(client, embedded, api_key=api_key, tracing=tracing, tls=secure)
         for hook in list(_on_configure):
             hook()
@@ -145,8 +161,7 @@ def export_target() -> ExportTarget:
     state = _state
     assert state is not None
     http = state.collector.http_port if state.collector is not None else None
-    return ExportTarget(c.address, f"127.0.0.1:{http}" if http else None, state.api_key,
-                        state.tls)
+    return ExportTarget(c.address, f"127.0.0.1:{http}" if http else None, state.api_key, state.tls)
 
 
 def tracing_settings() -> TracingSettings:
@@ -191,8 +206,11 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     return client().get_experiment_by_name(name)
 
 
-def search_experiments(filter_string: str | None = None, max_results: int | None = None,
-                       order_by: list[str] | None = None) -> list[Experiment]:
+def search_experiments(
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: list[str] | None = None,
+) -> list[Experiment]:
     return client().search_experiments(filter_string, max_results, order_by)
 
 
@@ -205,8 +223,9 @@ def _collector_tls(tls: bool | None, tls_ca: str | None) -> CollectorTls | None:
         try:
             tls = parse_bool(text)
         except ValueError as exc:
-            raise ConfigurationError(f"SPYGLASS_COLLECTOR_TLS={text!r} is not valid: {exc}"
-                                     ) from None
+            raise ConfigurationError(
+                f"SPYGLASS_COLLECTOR_TLS={text!r} is not valid: {exc}"
+            ) from None
     return CollectorTls(ca_file) if tls or ca_file else None
 
 
@@ -217,11 +236,16 @@ def _first_key(keys: str | None) -> str | None:
 
 
 def _start_embedded(store: str | None, api_key: str | None) -> Any:
+    require_extra(
+        "collector",
+        "the embedded collector (configure() with no collector address and no SPYGLASS_COLLECTOR)",
+    )
     from spyglass.collector.server import Collector
     from spyglass.config import CollectorSettings
 
-    settings = CollectorSettings.load(store=store, host="127.0.0.1", grpc_port=0,
-                                      http_port=0, decode_workers=0)
+    settings = CollectorSettings.load(
+        store=store, host="127.0.0.1", grpc_port=0, http_port=0, decode_workers=0
+    )
     collector = Collector(settings).start_background()
     atexit.register(_shutdown)
     return collector

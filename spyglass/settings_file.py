@@ -15,7 +15,8 @@ in its command line or environment.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from spyglass.config_files import read_config_file
 from spyglass.errors import ConfigurationError
@@ -23,23 +24,29 @@ from spyglass.errors import ConfigurationError
 CONFIG_ENV = "SPYGLASS_CONFIG"
 """Environment variable naming the configuration file (``spyglass --config`` sets it)."""
 
-_EXPECTED = {"str": "a string", "int": "an integer", "float": "a number",
-             "bool": "true or false", "list": "an array of strings"}
+_EXPECTED = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "list": "an array of strings",
+}
 
 
-def value_kind(f: dataclasses.Field) -> str:
+def value_kind(f: dataclasses.Field[Any]) -> str:
     """The TOML shape a settings field takes: str, int, float, bool or list."""
     annotation = str(f.type).replace(" | None", "")
     if annotation.startswith("tuple[str"):
         return "list"
     if annotation in _EXPECTED:
         return annotation
-    raise TypeError(f"setting {f.name!r} has type {f.type!r}, which the config file cannot "
-                    "express; give it str, int, float, bool or tuple[str, ...]")
+    raise TypeError(
+        f"setting {f.name!r} has type {f.type!r}, which the config file cannot "
+        "express; give it str, int, float, bool or tuple[str, ...]"
+    )
 
 
-def file_values(cls: type, env: Mapping[str, str],
-                sections: Mapping[str, type]) -> dict[str, Any]:
+def file_values(cls: type, env: Mapping[str, str], sections: Mapping[str, type]) -> dict[str, Any]:
     """The values the configuration file named by ``env[SPYGLASS_CONFIG]`` sets for ``cls``.
 
     ``sections`` maps every table a file may hold to its settings class, so that a
@@ -59,13 +66,15 @@ def file_values(cls: type, env: Mapping[str, str],
     for name, table in document.items():
         if name not in sections and not isinstance(table, dict):
             raise ConfigurationError(
-                f"{where}: key {name!r} is outside any table; put it under one of {tables}")
+                f"{where}: key {name!r} is outside any table; put it under one of {tables}"
+            )
         if name not in sections:
             raise ConfigurationError(f"{where}: unknown table [{name}]; known tables: {tables}")
         if not isinstance(table, dict):
             raise ConfigurationError(
                 f"{where}: {name!r} must be a table ([{name}] followed by key = value lines), "
-                f"not {table!r}")
+                f"not {table!r}"
+            )
     table = document.get(section, {})
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
@@ -73,14 +82,15 @@ def file_values(cls: type, env: Mapping[str, str],
         if key not in fields:
             raise ConfigurationError(
                 f"{where}: unknown key {key!r} in [{section}]; known keys: "
-                f"{', '.join(sorted(fields))}")
+                f"{', '.join(sorted(fields))}"
+            )
         parsed = _parse(fields[key], value, f"{where}: [{section}] {key}")
         if parsed is not None:
             values[key] = parsed
     return values
 
 
-def _parse(f: dataclasses.Field, value: Any, where: str) -> Any:
+def _parse(f: dataclasses.Field[Any], value: Any, where: str) -> Any:
     kind = value_kind(f)
     parse = f.metadata["parse"]
     try:
@@ -91,13 +101,15 @@ def _parse(f: dataclasses.Field, value: Any, where: str) -> Any:
         if kind == "bool" and isinstance(value, bool):
             return value
         if (kind == "int" and isinstance(value, int) and not isinstance(value, bool)) or (
-                kind == "float" and isinstance(value, (int, float))
-                and not isinstance(value, bool)):
+            kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool)
+        ):
             return parse(str(value))  # the field's own checks (ranges) apply too
     except ValueError as exc:
         raise ConfigurationError(
             f"{where} = {value!r} is not valid: {exc}. Fix it or remove the key "
-            f"(default: {f.default!r}).") from exc
+            f"(default: {f.default!r})."
+        ) from exc
     raise ConfigurationError(
         f"{where} = {value!r} has the wrong type: expected {_EXPECTED[kind]} (or a string "
-        f"written as for {f.metadata['env']})")
+        f"written as for {f.metadata['env']})"
+    )

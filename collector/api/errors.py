@@ -1,8 +1,10 @@
 """gRPC statuses for the errors the spyglass.v1 services raise, shared by every servicer.
 
 Servicers run store calls through ``api/queries.py`` (worker threads, time limits), which
-turns Spyglass errors into the status a client can act on with :func:`abort_for`. Messages
-pass through as written, since they already say what to fix.
+turns Spyglass errors into the status a client can act on with :func:`abort_for`; the codes
+are the ``Side.API`` rows of :data:`spyglass.error_codes.ANSWERS`. A store that cannot be
+reached (SQLAlchemy's connection errors) is answered UNAVAILABLE as well. Messages pass
+through as written, since they already say what to fix.
 """
 
 from __future__ import annotations
@@ -10,28 +12,15 @@ from __future__ import annotations
 import grpc
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from spyglass.errors import (
-    AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, InvalidFilterError,
-    NotFoundError, QueryTimeoutError, RetryableError,
-)
-
-STATUS_OF: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
-    (NotFoundError, grpc.StatusCode.NOT_FOUND),
-    (InvalidFilterError, grpc.StatusCode.INVALID_ARGUMENT),
-    (InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT),
-    (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
-    (FailedPreconditionError, grpc.StatusCode.FAILED_PRECONDITION),
-    (QueryTimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED),
-    (RetryableError, grpc.StatusCode.UNAVAILABLE),
-)
+from spyglass.error_codes import ERROR_CLASS_KEY, Side, answer_for
 
 
 def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
     """The status and message for ``exc``; None for an unexpected error (a bug: let gRPC
     report UNKNOWN and the server log the traceback)."""
-    for kind, code in STATUS_OF:
-        if isinstance(exc, kind):
-            return code, str(exc)
+    answer = answer_for(exc, Side.API)
+    if answer is not None:
+        return answer.code, str(exc)
     if isinstance(exc, (OperationalError, InterfaceError)):
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return (grpc.StatusCode.UNAVAILABLE,
@@ -46,4 +35,4 @@ async def abort_for(context: grpc.aio.ServicerContext, exc: Exception) -> None:
     if status is None:
         return
     # the error's class name lets the Python client raise the very same class
-    await context.abort(*status, trailing_metadata=(("spyglass-error", type(exc).__name__),))
+    await context.abort(*status, trailing_metadata=((ERROR_CLASS_KEY, type(exc).__name__),))

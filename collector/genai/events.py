@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from spyglass.collector.genai.normalize import normalize
-from spyglass.collector.ingest.spans import to_json
+from spyglass.lenient_json import dumps
 
 __all__ = ["KIND_CHOICE", "KIND_DETAILS", "KIND_EVENT", "KIND_MESSAGE", "LOG_SOURCE",
            "LogContent", "LogRecordView", "LogRow", "classify", "combine", "event_name_of",
@@ -75,15 +75,15 @@ def classify(record: LogRecordView) -> tuple[str, str]:
     name = record.event_name
     role = MESSAGE_ROLES.get(name or "")
     if role is not None:
-        return KIND_MESSAGE, to_json(_message(role, record.body))
+        return KIND_MESSAGE, dumps(_message(role, record.body))
     if name == CHOICE_EVENT:
-        return KIND_CHOICE, to_json(_choice(record.body))
+        return KIND_CHOICE, dumps(_choice(record.body))
     if name == DETAILS_EVENT:
         details = normalize(record.attributes)
         if details.inputs is not None or details.outputs is not None:
             return KIND_DETAILS, ('{"inputs":' + (details.inputs or "null")
                                   + ',"outputs":' + (details.outputs or "null") + "}")
-    return KIND_EVENT, to_json(_span_event(record))
+    return KIND_EVENT, dumps(_span_event(record))
 
 
 def _object(body: Any) -> dict[str, Any] | None:
@@ -178,16 +178,16 @@ def merge(rows: Iterable[LogRow]) -> LogContent:
             choices.append((_choice_index(value), row.order, value))
         elif row.kind == KIND_DETAILS:
             if value.get("inputs") is not None:
-                result.inputs = to_json(value["inputs"])
+                result.inputs = dumps(value["inputs"])
             if value.get("outputs") is not None:
-                result.outputs = to_json(value["outputs"])
+                result.outputs = dumps(value["outputs"])
         else:
             result.events.append(value)
     if result.inputs is None and messages:
-        result.inputs = to_json({"messages": messages})
+        result.inputs = dumps({"messages": messages})
     if result.outputs is None and choices:
         choices.sort(key=lambda c: (c[0], c[1]))
-        result.outputs = to_json({"choices": [value for _, _, value in choices]})
+        result.outputs = dumps({"choices": [value for _, _, value in choices]})
     return result
 
 
@@ -208,7 +208,7 @@ def combine(own_inputs: str | None, own_outputs: str | None, stored_events: str 
     events.sort(key=_event_time)
     return (own_inputs if own_inputs is not None else content.inputs,
             own_outputs if own_outputs is not None else content.outputs,
-            to_json(events) if events else None)
+            dumps(events) if events else None)
 
 
 def own_events(stored_events: str | None) -> list[dict[str, Any]]:

@@ -14,8 +14,6 @@ and the next source is tried).
 
 from __future__ import annotations
 
-import base64
-import json
 from math import isfinite
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,9 +21,10 @@ from typing import Any
 
 import orjson
 
+from spyglass.lenient_json import dumps
 from spyglass.semconv import SPAN_INPUTS, SPAN_OUTPUTS, SPAN_TYPE, SPAN_TYPES, TOKEN_USAGE
 
-__all__ = ["Canonical", "dumps", "normalize"]
+__all__ = ["Canonical", "normalize"]
 
 _Get = Callable[[str], Any]
 
@@ -332,34 +331,6 @@ def _json_array_text(value: Any) -> str | None:
     if isinstance(value, (list, tuple)):
         return dumps(value)
     return None
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON text of any value; never raises.
-
-    What JSON has no type for becomes a string (bytes as base64); what orjson refuses
-    (integers beyond 64 bits, nesting deeper than 254) is written by the stdlib; the last
-    resort is a JSON string of the value's ``repr``.
-    """
-    try:
-        return orjson.dumps(value, default=_json_default,
-                            option=orjson.OPT_NON_STR_KEYS).decode()
-    except (TypeError, ValueError):
-        pass
-    try:  # orjson refuses lone surrogates, integers beyond 64 bits and deep nesting
-        return json.dumps(value, default=_json_default, ensure_ascii=True,
-                          separators=(",", ":"))
-    except (TypeError, ValueError, RecursionError):
-        return json.dumps(repr(value))
-
-
-def _json_default(value: Any) -> Any:
-    """JSON form of what JSON has no type for: bytes as base64, sets as lists, else ``str``."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, (set, frozenset)):
-        return list(value)
-    return str(value)
 
 
 # --- Span type --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any, Callable, TypeVar
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from spyglass.collector.ingest import parse as decode
+from spyglass.collector.ingest.parse import parse_json, parse_protobuf
 from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.ingest.logs import LogConverter, LogConvertResult
 from spyglass.collector.ingest.spans import ConvertResult, SpanConverter
@@ -78,7 +78,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 def convert_body(converter: SpanConverter, data: bytes, is_json: bool,
                  experiment: str | None) -> ConvertResult:
     """Decode one OTLP trace request body and convert its spans (runs anywhere)."""
-    parse = decode.parse_json if is_json else decode.parse_protobuf
+    parse = parse_json if is_json else parse_protobuf
     request, rejections = parse(data, ExportTraceServiceRequest)
     result = converter.convert(request.resource_spans, experiment, body_bytes=len(data))
     result.rejections[:0] = rejections
@@ -87,7 +87,7 @@ def convert_body(converter: SpanConverter, data: bytes, is_json: bool,
 
 def convert_logs_body(converter: LogConverter, data: bytes, is_json: bool) -> LogConvertResult:
     """Decode one OTLP logs request body and convert its log records (runs anywhere)."""
-    parse = decode.parse_json if is_json else decode.parse_protobuf
+    parse = parse_json if is_json else parse_protobuf
     request, rejections = parse(data, ExportLogsServiceRequest)
     result = converter.convert(request.resource_logs, body_bytes=len(data))
     result.rejections[:0] = rejections

@@ -1,12 +1,13 @@
 """Turning decoded OTLP log records into ``span_log_events`` rows.
 
-Spyglass keeps the log records that belong to a span (they carry its trace and span id):
-GenAI events become the span's inputs and outputs, other records its events (see
-:mod:`spyglass.collector.genai.events`). A record without a span context has nowhere to go
-and is dropped; the answer's ``partial_success`` says how many and why. A record whose ids
-are malformed, or whose time is past the store's range, is rejected on its own, like a bad
-span; the rest of the request goes on. Redaction and ``--max-attribute-bytes`` apply to the
-record's attributes and body at any depth, its event name and severity text, as to spans.
+Spyglass keeps the log records that belong to a span (they carry its trace and span id), one
+:class:`~spyglass.collector.store.rows.LogEventRow` each: GenAI events become the span's
+inputs and outputs, other records its events (see :mod:`spyglass.collector.genai.events`). A
+record without a span context has nowhere to go and is dropped; the answer's
+``partial_success`` says how many and why. A record whose ids are malformed, or whose time is
+past the store's range, is rejected on its own, like a bad span; the rest of the request goes
+on. Redaction and ``--max-attribute-bytes`` apply to the record's attributes and body at any
+depth, its event name and severity text, as to spans.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable
 
 from spyglass.collector.ingest.parse import Rejection
 from spyglass.collector.genai.events import LogRecordView, classify, event_name_of
 from spyglass.collector.ingest.spans import any_value, clean_text, key_values
 from spyglass.collector.ingest.redaction import RedactionRules
 from spyglass.collector.store.models import SpanLogEvent
+from spyglass.collector.store.rows import LogEventRow
 from spyglass.collector.ingest.value_limits import (
     text_width,
     time_problem,
@@ -32,25 +34,11 @@ from spyglass.collector.ingest.value_limits import (
 EVENT_NAME_CHARS = text_width(SpanLogEvent.__table__.c.event_name)
 
 
-class LogEventRow(NamedTuple):
-    """One ``span_log_events`` row, in column order (ready for a bulk insert)."""
-
-    trace_id: str
-    span_id: str
-    record_key: str
-    kind: str
-    event_name: str | None
-    time_unix_nano: int
-    seq: int
-    content: str
-    received_at_ns: int
-
-
-LOG_EVENT_COLUMNS: tuple[str, ...] = LogEventRow._fields
-
-
 @dataclass(slots=True)
 class LogConvertResult:
+    """What one request's log records became: rows to store, rejected records, warnings,
+    and the records dropped for want of a span context."""
+
     rows: list[LogEventRow] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

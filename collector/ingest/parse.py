@@ -1,18 +1,13 @@
-"""Decoding of OTLP request bodies into protobuf messages, and encoding of the answers.
+"""Parsing of OTLP request bodies into export requests, item by item.
 
-Both receivers (gRPC and HTTP) hand their raw bodies to this module. It does three jobs:
-
-* :func:`decompress` undoes the HTTP ``Content-Encoding`` while enforcing the request size
-  limit *during* inflation, so a compression bomb is cut off after ``limit`` bytes instead
-  of being inflated in full.
-* :func:`parse_protobuf` and :func:`parse_json` turn a body into an export request
-  (``ExportTraceServiceRequest``, ``ExportLogsServiceRequest``, ...). One bad span or log
-  record must not cost the exporter its whole batch, so items that cannot be decoded are
-  left out and reported as :class:`Rejection` values (the receivers turn them into an OTLP
-  ``partial_success``), while a body that is not the claimed format at all is an
-  :class:`~spyglass.errors.InvalidRequestError` (HTTP 400 / gRPC ``INVALID_ARGUMENT``).
-* :func:`encode_response` and :func:`encode_status` encode the answers in the encoding of
-  the request.
+Both receivers (gRPC and HTTP) hand their bodies, already decompressed (see
+:mod:`~spyglass.collector.ingest.bodies`), to :func:`parse_protobuf` or :func:`parse_json`,
+which turn a body into an export request (``ExportTraceServiceRequest``,
+``ExportLogsServiceRequest``, ...). One bad span or log record must not cost the exporter its
+whole batch, so items that cannot be decoded are left out and reported as :class:`Rejection`
+values (the receivers turn them into an OTLP ``partial_success``), while a body that is not the
+claimed format at all is an :class:`~spyglass.errors.InvalidRequestError` (HTTP 400 / gRPC
+``INVALID_ARGUMENT``).
 
 Nesting: protobuf (upb) decodes at most :data:`MAX_NESTING` levels of nested messages; an
 attribute value nests 3 levels per kvlist and 2 per array. An item nested deeper is
@@ -35,27 +30,18 @@ from __future__ import annotations
 
 import binascii
 import functools
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from google.protobuf import any_pb2, json_format, message_factory
+from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
-from google.rpc import status_pb2
 
-from spyglass.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from spyglass.errors import InvalidRequestError
 
-__all__ = [
-    "Rejection",
-    "decompress",
-    "encode_response",
-    "encode_status",
-    "parse_json",
-    "parse_protobuf",
-]
+__all__ = ["Rejection", "parse_json", "parse_protobuf"]
 
 M = TypeVar("M", bound=Message)
 
@@ -80,124 +66,6 @@ class Rejection:
 
     path: str
     reason: str
-
-
-# ---------------------------------------------------------------------------------------
-# Content-Encoding
-# ---------------------------------------------------------------------------------------
-
-_GZIP_WBITS = 16 + zlib.MAX_WBITS  # gzip header and trailer
-_ZLIB_WBITS = zlib.MAX_WBITS  # RFC 1950 zlib wrapper: what "deflate" means in HTTP
-_RAW_WBITS = -zlib.MAX_WBITS  # bare RFC 1951 stream, which some clients send as "deflate"
-_IDENTITY = frozenset({"", "identity"})
-_GZIP = frozenset({"gzip", "x-gzip"})  # RFC 9110 8.4.1.3: x-gzip is an alias of gzip
-_SUPPORTED_ENCODINGS = "identity, gzip, deflate"
-# Output is produced in pieces of this size: zlib would otherwise build one block list up
-# to the limit and copy it into a single bytes object, doubling the peak memory.
-_CHUNK_BYTES = 1 << 20
-
-
-def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """Undo the HTTP ``Content-Encoding`` of ``body``, refusing output over ``limit`` bytes.
-
-    ``encoding`` is the header value, compared case-insensitively: ``None``, ``""`` or
-    ``"identity"`` (returned unchanged), ``"gzip"`` (also ``"x-gzip"``, possibly several
-    concatenated members) or ``"deflate"`` (zlib-wrapped as HTTP specifies, or raw deflate
-    as some clients send it). An empty body is returned as is, whatever the encoding.
-
-    The limit is enforced while inflating: at most ``limit + 1`` bytes are ever produced,
-    so a compression bomb costs about ``limit`` bytes of memory, not its inflated size.
-
-    Raises:
-        PayloadTooLargeError: ``body``, or its decompressed form, is over ``limit`` bytes.
-        UnsupportedMediaTypeError: ``encoding`` is not one of the above.
-        InvalidRequestError: the body is not valid data of its encoding.
-    """
-    if len(body) > limit:
-        raise PayloadTooLargeError(
-            f"request body is {len(body)} bytes, larger than the limit of {limit} bytes; "
-            "split the batch (e.g. OTEL_BSP_MAX_EXPORT_BATCH_SIZE) or raise --max-request-bytes"
-        )
-    name = (encoding or "").strip().lower()
-    if name in _IDENTITY:
-        return body
-    if name not in _GZIP and name != "deflate":
-        raise UnsupportedMediaTypeError(
-            f"Content-Encoding {encoding!r} is not supported; send the body uncompressed or "
-            f"compressed with one of: {_SUPPORTED_ENCODINGS}"
-        )
-    if not body:
-        return body
-    if name in _GZIP:
-        return _inflate(body, _GZIP_WBITS, limit, "gzip")
-    return _inflate_deflate(body, limit)
-
-
-def _inflate_deflate(body: bytes, limit: int) -> bytes:
-    """Inflate an HTTP ``deflate`` body: zlib-wrapped if its header says so, else raw.
-
-    The header check cannot mistake a raw stream from a real encoder for a zlib one: a
-    raw stream would have to start with a stored block whose ignored padding bits are
-    not zero, which encoders never write.
-    """
-    wbits = _ZLIB_WBITS if _has_zlib_header(body) else _RAW_WBITS
-    return _inflate(body, wbits, limit, "deflate")
-
-
-def _has_zlib_header(body: bytes) -> bool:
-    """Whether ``body`` starts with a valid RFC 1950 header (method 8, check bits right)."""
-    return len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
-
-
-def _inflate(body: bytes, wbits: int, limit: int, name: str) -> bytes:
-    """Inflate every member of ``body`` with ``wbits``; raise once output passes ``limit``.
-
-    Only gzip may hold several members; bytes after the end of a deflate stream are an
-    error.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    data = body
-    while data:
-        inflater = zlib.decompressobj(wbits)
-        size = _inflate_member(inflater, data, chunks, size, limit, name)
-        data = inflater.unused_data
-        if data and wbits != _GZIP_WBITS:
-            raise InvalidRequestError(
-                f"request body has {len(data)} bytes after the end of its {name} stream; "
-                "check that the Content-Encoding header matches how the body was compressed"
-            )
-    return b"".join(chunks)
-
-
-def _inflate_member(
-    inflater: Any, data: bytes, chunks: list[bytes], size: int, limit: int, name: str
-) -> int:
-    """Inflate one compressed stream into ``chunks``; return the total output size so far."""
-    try:
-        while not inflater.eof:
-            chunk = inflater.decompress(data, min(limit - size + 1, _CHUNK_BYTES))
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLargeError(
-                    f"request body is larger than {limit} bytes after decompression; split "
-                    "the batch (e.g. OTEL_BSP_MAX_EXPORT_BATCH_SIZE) or raise --max-request-bytes"
-                )
-            chunks.append(chunk)
-            unread = len(data)
-            data = inflater.unconsumed_tail
-            if not chunk and len(data) >= unread:  # no progress: the input has run out
-                raise InvalidRequestError(
-                    f"request body ends in the middle of its {name} stream; the body was cut "
-                    "short on the way (check proxies and body size limits between the "
-                    "exporter and the collector)"
-                )
-    except zlib.error as exc:
-        raise InvalidRequestError(
-            f"request body is not valid {name} data ({exc}); check that the "
-            "Content-Encoding header matches how the body was compressed"
-        ) from exc
-    return size
 
 
 # ---------------------------------------------------------------------------------------
@@ -811,33 +679,3 @@ def _id_plan_walk(descriptor: Descriptor, visiting: frozenset[str]) -> _IdPlan |
     if not ids and not nested:
         return None
     return _IdPlan(ids, tuple(nested))
-
-
-# ---------------------------------------------------------------------------------------
-# Answers
-# ---------------------------------------------------------------------------------------
-
-
-def encode_response(message: Message, json: bool) -> bytes:
-    """Encode an answer as binary protobuf, or as compact protobuf JSON when ``json``.
-
-    JSON uses lowerCamelCase keys, integer enums and omits fields at their defaults, as
-    OTLP/JSON asks. Bytes fields are base64 (answers carry no trace or span ids).
-    """
-    if json:
-        return orjson.dumps(json_format.MessageToDict(message, use_integers_for_enums=True))
-    return message.SerializeToString()
-
-
-def encode_status(code: int, message: str, json: bool, details: Sequence[Message] = ()) -> bytes:
-    """Encode a ``google.rpc.Status`` with ``details`` packed as ``Any``, as protobuf or JSON.
-
-    ``code`` is a gRPC status code (e.g. 3 for INVALID_ARGUMENT); this is the body of an
-    OTLP/HTTP error answer.
-    """
-    status = status_pb2.Status(code=code, message=message)
-    for detail in details:
-        packed = any_pb2.Any()
-        packed.Pack(detail)
-        status.details.append(packed)
-    return encode_response(status, json)

@@ -23,8 +23,8 @@ Hot path. ``apply`` runs for every span, and prompt attributes are kilobytes lon
   endlessly); non-strings are skipped by type; rules with nothing to do return at once;
 * strings shorter than the shortest possible match are skipped with one ``len``;
 * built-ins declare trigger substrings (``sk-``, ``AKIA``, ``eyJ``, ``earer``, ``asic``,
-  ``@``), one of which every match contains. When every active pattern has triggers and none occurs in a
-  string (nearly always), the string costs a few C-speed ``in`` scans and no regex;
+  ``@``), one of which every match contains. When every active pattern has triggers and none
+  occurs in a string (nearly always), the string costs a few C-speed ``in`` scans and no regex;
 * otherwise each pattern runs as its own regex, in order. One alternation of all patterns
   with named groups was measured ~30x slower on a 5 KB prompt (700 us vs 24 us per span for
   the defaults): CPython's ``re`` only skips ahead fast when a pattern starts with a literal,
@@ -53,9 +53,9 @@ from typing import Any
 
 import orjson
 
-from spyglass.collector.genai.normalize import dumps
 from spyglass.config_files import read_config_file
 from spyglass.errors import ConfigurationError
+from spyglass.lenient_json import dumps
 
 
 REDACTED = "[REDACTED]"

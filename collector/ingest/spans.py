@@ -1,11 +1,12 @@
 """Turning decoded OTLP spans into rows for the store.
 
-One :class:`SpanRecord` per valid span: the ``spans`` row (a tuple in :data:`SPAN_COLUMNS`
-order, ready for a bulk insert), plus what the writer needs to merge the trace row: how the
-span routes its trace to an experiment, and trace tags/metadata the span carries. Spans
-that cannot be stored are reported as :class:`~spyglass.collector.ingest.parse.Rejection` and
-the rest of the request goes on; values stored other than as sent get a warning. Both end
-up in the answer's ``partial_success``:
+One :class:`~spyglass.collector.store.rows.SpanRecord` per valid span: the ``spans`` row (a
+tuple in :data:`~spyglass.collector.store.rows.SPAN_COLUMNS` order, ready for a bulk insert),
+plus what the writer needs to merge the trace row: how the span routes its trace to an
+experiment, and trace tags/metadata the span carries. Spans that cannot be stored are
+reported as :class:`~spyglass.collector.ingest.parse.Rejection` and the rest of the request
+goes on; values stored other than as sent get a warning. Both end up in the answer's
+``partial_success``:
 
 * rejected: malformed ids, a time past the store's range (see
   :mod:`~spyglass.collector.ingest.value_limits`), and a second span with the id of an earlier one
@@ -34,9 +35,16 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from spyglass import semconv
 from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.ingest.parse import Rejection
-from spyglass.collector.genai.normalize import Canonical, dumps, normalize
+from spyglass.collector.genai.normalize import Canonical, normalize
 from spyglass.collector.ingest.redaction import RedactionRules
-from spyglass.collector.store.models import SpanRow
+from spyglass.collector.store.rows import (
+    RANK_ATTRIBUTE,
+    RANK_DEFAULT,
+    RANK_HEADER,
+    RANK_SERVICE,
+    ExperimentRef,
+    SpanRecord,
+)
 from spyglass.collector.ingest.value_limits import (
     CANONICAL_WIDTHS,
     SPAN_KINDS,
@@ -48,45 +56,15 @@ from spyglass.collector.ingest.value_limits import (
     truncate_text,
     truncate_values,
 )
-
-SPAN_COLUMNS: tuple[str, ...] = tuple(c.name for c in SpanRow.__table__.columns)
-_I = {name: i for i, name in enumerate(SPAN_COLUMNS)}
-TRACE_ID, SPAN_ID, PARENT = _I["trace_id"], _I["span_id"], _I["parent_span_id"]
-NAME, START, END, STATUS = _I["name"], _I["start_time_ns"], _I["end_time_ns"], _I["status_code"]
-INPUTS, OUTPUTS, COST, EVENTS = _I["inputs"], _I["outputs"], _I["cost"], _I["events"]
-IN_TOK, OUT_TOK, TOTAL_TOK = _I["input_tokens"], _I["output_tokens"], _I["total_tokens"]
-SESSION, USER, RECEIVED = _I["session_id"], _I["user_id"], _I["received_at_ns"]
-
-STATUS_ERROR = 2  # opentelemetry.proto.trace.v1.Status.STATUS_CODE_ERROR
-
-# experiment routing ranks: higher wins, whatever order a trace's spans arrive in
-RANK_ATTRIBUTE, RANK_HEADER, RANK_SERVICE, RANK_DEFAULT = 3, 2, 1, 0
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentRef:
-    """How a span asks for its trace's experiment: an id, a name, or either (header)."""
-
-    rank: int
-    kind: str  # "id" | "name" | "id_or_name"
-    value: str
-
+from spyglass.lenient_json import dumps
 
 DEFAULT_EXPERIMENT = ExperimentRef(RANK_DEFAULT, "id", semconv.DEFAULT_EXPERIMENT_ID)
 
 
 @dataclass(slots=True)
-class SpanRecord:
-    """A span ready to store, with the trace-level facts it contributes."""
-
-    row: tuple[Any, ...]
-    experiment: ExperimentRef
-    tags: dict[str, str] | None = None
-    metadata: dict[str, str] | None = None
-
-
-@dataclass(slots=True)
 class ConvertResult:
+    """What one request's spans became: records to store, rejected spans, warnings."""
+
     records: list[SpanRecord] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -118,10 +96,6 @@ def any_value(value: AnyValue) -> Any:
 def key_values(pairs: Iterable[KeyValue]) -> dict[str, Any]:
     """OTLP attributes as a dict (a repeated key keeps its last value, as the SDKs do)."""
     return {kv.key: any_value(kv.value) for kv in pairs}
-
-
-to_json = dumps
-"""Compact JSON text of a decoded value (bytes as base64); never raises."""
 
 
 def clean_text(text: str) -> str:
@@ -159,7 +133,7 @@ class SpanConverter:
             if check_sizes and resource and rs.resource.ByteSize() > limit:
                 truncate_values(resource, limit, f"{r_path}.resource", "attributes",
                                 result.warnings)
-            resource_json = to_json(resource) if resource else None
+            resource_json = dumps(resource) if resource else None
             route = _route_for_resource(resource, header_experiment)
             for s, ss in enumerate(rs.scope_spans):
                 s_path = f"{r_path}.scopeSpans[{s}]"
@@ -247,8 +221,8 @@ class SpanConverter:
             code, clean_text(message) or None,
             c.inputs, c.outputs, c.model, c.provider,
             c.input_tokens, c.output_tokens, c.total_tokens, cost, c.session_id, c.user_id,
-            to_json(attrs), to_json(events) if events else None,
-            to_json(links) if links else None, resource_json, scope_json, received,
+            dumps(attrs), dumps(events) if events else None,
+            dumps(links) if links else None, resource_json, scope_json, received,
         )
         tags = attrs.get(semconv.TRACE_TAGS)
         metadata = attrs.get(semconv.TRACE_METADATA)
@@ -276,7 +250,7 @@ class SpanConverter:
             out["attributes"] = attributes
         if check_sizes:
             truncate_values(out, self.max_attribute_bytes, path, "scope", warnings)
-        return to_json(out)
+        return dumps(out)
 
 
 def _truncate_items(items: list[dict[str, Any]], what: str, limit: int, path: str,
@@ -378,7 +352,7 @@ def _string_map(value: Any, path: str, what: str, warnings: list[str]) -> dict[s
             warnings.append(f"{path}: {what} key {key[:40]!r}... is {len(key)} characters, more "
                             f"than the store holds; cut to {TAG_KEY_CHARS}")
             key = key[:TAG_KEY_CHARS]
-        out[key] = clean_text(item) if isinstance(item, str) else to_json(item)
+        out[key] = clean_text(item) if isinstance(item, str) else dumps(item)
     return out
 
 

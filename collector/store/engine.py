@@ -40,7 +40,7 @@ def normalize_url(url: str) -> str:
     """Accept the URL spellings users paste (``postgres://``, ``postgresql://``)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -59,8 +59,13 @@ def create_store_engine(url: str, sync: str = "normal") -> Engine:
         return _sqlite_engine(url, sync)
     if backend == "postgresql":
         defaults = {k: v for k, v in POSTGRES_CONNECT_ARGS.items() if k not in parsed.query}
-        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
-                             max_overflow=MAX_OVERFLOW, connect_args=defaults)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+            connect_args=defaults,
+        )
     raise ConfigurationError(
         f"store URL {url!r} names database {backend!r}; Spyglass stores traces in SQLite "
         "(sqlite:///path.db) or PostgreSQL (postgresql+psycopg://…)"
@@ -93,9 +98,14 @@ def _sqlite_engine(url: str, sync: str) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        **({} if database in (None, "", ":memory:") else
-           {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}))
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        **(
+            {}
+            if database in (None, "", ":memory:")
+            else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
+        ),
+    )
     synchronous = "FULL" if sync == "full" else "NORMAL"
 
     @event.listens_for(engine, "connect")
@@ -106,9 +116,15 @@ def _sqlite_engine(url: str, sync: str) -> Engine:
         cursor = dbapi_connection.cursor()
         # page_size only takes effect on a new database (before its first table): 8 KiB
         # pages hold our ~2-3 KB span rows with less overflow, ~10% faster bulk inserts
-        for pragma in ("page_size=8192", "journal_mode=WAL", f"synchronous={synchronous}",
-                       f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}", "temp_store=MEMORY",
-                       "cache_size=-65536", "wal_autocheckpoint=4000"):
+        for pragma in (
+            "page_size=8192",
+            "journal_mode=WAL",
+            f"synchronous={synchronous}",
+            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            "temp_store=MEMORY",
+            "cache_size=-65536",
+            "wal_autocheckpoint=4000",
+        ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

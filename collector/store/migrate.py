@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
-from typing import Iterator
+from collections.abc import Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -47,10 +47,9 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration, holding a lock so concurrent starts are safe."""
     try:
-        with _migration_lock(engine):
-            with engine.connect() as connection:
-                command.upgrade(_config(connection), "head")
-                connection.commit()
+        with _migration_lock(engine), engine.connect() as connection:
+            command.upgrade(_config(connection), "head")
+            connection.commit()
     except MigrationError:
         raise
     except Exception as exc:

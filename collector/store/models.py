@@ -1,4 +1,7 @@
-"""The trace store's schema as typed SQLAlchemy 2 ORM models.
+"""The store's schema as typed SQLAlchemy 2 ORM models: experiments, traces with their
+spans, tags, metadata, assessments and span log events; datasets with their versions,
+records and record history; evaluation runs with their records and results; evaluation
+jobs with their items, chunks, workers and monitors.
 
 The models are the single source of truth for table and column names: migrations create
 exactly these tables (a test compares them), and the write path builds its Core statements
@@ -9,8 +12,17 @@ PostgreSQL store them as written without a per-row parse on the hot path.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Float, Index, Integer, MetaData, PrimaryKeyConstraint, SmallInteger,
-    String, Text, UniqueConstraint,
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -183,12 +195,12 @@ class AssessmentRow(Base):
 
 
 class SpanLogEvent(Base):
-    """An OTLP log record that belongs to a span (issue 4): GenAI events and other logs.
+    """An OTLP log record that belongs to a span: GenAI events and other logs.
 
     Kept while the span is missing (it may arrive later, at another collector) and after,
     so that events of one span delivered in several requests are merged whole: the span's
     canonical inputs/outputs and log-derived events are recomputed from all its rows. Rows
-    are deleted a day after they came (see ``store/log_events.py``).
+    are deleted a day after they came (see :mod:`spyglass.collector.store.traces.log_events`).
     """
 
     __tablename__ = "span_log_events"
@@ -297,8 +309,10 @@ class DatasetRecordRow(_DatasetRecordState, Base):
 
     __tablename__ = "dataset_records"
 
-    __table_args__ = (PrimaryKeyConstraint("dataset_id", "dataset_record_id"),
-                      UniqueConstraint("dataset_id", "input_hash"))
+    __table_args__ = (
+        PrimaryKeyConstraint("dataset_id", "dataset_record_id"),
+        UniqueConstraint("dataset_id", "input_hash"),
+    )
 
 
 class DatasetRecordHistory(_DatasetRecordState, Base):

@@ -36,16 +36,24 @@ T = TypeVar("T")
 CANCEL_ATTEMPTS = 25  # PostgreSQL cancel requests per abandoned call, CANCEL_PAUSE_S apart
 CANCEL_PAUSE_S = 0.2
 SQLITE_CHECK_EVERY = 1000  # virtual machine instructions between two progress-handler calls
-NARROW_HINT = ("narrow the search: a time range (attributes.timestamp_ms > …), fewer "
-               "experiments, fewer or more selective conditions (LIKE/ILIKE patterns and "
-               "trace.text read every span of every trace they are tried on)")
+NARROW_HINT = (
+    "narrow the search: a time range (attributes.timestamp_ms > …), fewer "
+    "experiments, fewer or more selective conditions (LIKE/ILIKE patterns and "
+    "trace.text read every span of every trace they are tried on)"
+)
 
 _current = threading.local()
 
 # what a store says when a statement exceeds one of its size limits
-_TOO_LARGE = ("too many sql variables", "expression tree is too large", "parser stack overflow",
-              "like or glob pattern too complex", "number of parameters must be between",
-              "stack depth limit exceeded", "statement is too complex")
+_TOO_LARGE = (
+    "too many sql variables",
+    "expression tree is too large",
+    "parser stack overflow",
+    "like or glob pattern too complex",
+    "number of parameters must be between",
+    "stack depth limit exceeded",
+    "statement is too complex",
+)
 
 
 class QueryBudget:
@@ -84,7 +92,8 @@ class QueryBudget:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         if any(marker in reason.lower() for marker in _TOO_LARGE):
             return InvalidArgumentError(
-                f"the request is too large for the store to run ({reason}); {NARROW_HINT}")
+                f"the request is too large for the store to run ({reason}); {NARROW_HINT}"
+            )
         return exc
 
     def timeout_error(self, limit: str) -> QueryTimeoutError:
@@ -92,10 +101,12 @@ class QueryBudget:
             return QueryTimeoutError(
                 f"a query of this request ran longer than {self.timeout:g} s, the collector's "
                 f"--query-timeout (SPYGLASS_QUERY_TIMEOUT), and was stopped; {NARROW_HINT}; "
-                "or raise --query-timeout")
+                "or raise --query-timeout"
+            )
         return QueryTimeoutError(
             "a query of this request was stopped when the request's deadline passed (it was "
-            f"cancelled or timed out); {NARROW_HINT}; or give the request a longer timeout")
+            f"cancelled or timed out); {NARROW_HINT}; or give the request a longer timeout"
+        )
 
     # -- limits of the next statement
 
@@ -139,8 +150,12 @@ class QueryBudget:
             connections = list(self._connections)
         for connection in connections:
             if not isinstance(connection, sqlite3.Connection):  # SQLite polls `cancelled`
-                threading.Thread(target=self._cancel_postgres, args=(connection,),
-                                 name="spyglass-query-cancel", daemon=True).start()
+                threading.Thread(
+                    target=self._cancel_postgres,
+                    args=(connection,),
+                    name="spyglass-query-cancel",
+                    daemon=True,
+                ).start()
 
     def _cancel_postgres(self, connection: Any) -> None:
         """Send cancel requests until the call gives ``connection`` back. One is not
@@ -200,8 +215,9 @@ def _on_checkin(dbapi_connection: Any, record: Any) -> None:
         budget.detach(dbapi_connection)
 
 
-def _before_statement(_conn: Any, _cursor: Any, _statement: str, _parameters: Any,
-                      _context: Any, _executemany: bool) -> None:
+def _before_statement(
+    _conn: Any, _cursor: Any, _statement: str, _parameters: Any, _context: Any, _executemany: bool
+) -> None:
     budget = current()
     if budget is not None:
         budget.start_statement()
@@ -223,5 +239,3 @@ def _was_stopped(exc: DBAPIError) -> bool:
     if isinstance(orig, sqlite3.OperationalError):
         return str(orig).strip() == "interrupted"
     return getattr(orig, "sqlstate", None) == "57014"  # PostgreSQL query_canceled
-
-

@@ -18,11 +18,19 @@ _CATALOG = "spyglass.evaluator.datasets.catalog"
 _DATASET = "spyglass.evaluator.datasets.dataset"
 _RECORDS = "spyglass.evaluator.datasets.records"
 _EXPORTS = {
-    "create_dataset": _CATALOG, "get_dataset": _CATALOG, "search_datasets": _CATALOG,
-    "delete_dataset": _CATALOG, "set_dataset_tags": _CATALOG, "delete_dataset_tag": _CATALOG,
-    "add_dataset_to_experiments": _CATALOG, "remove_dataset_from_experiments": _CATALOG,
-    "Dataset": _DATASET, "DatasetVersion": _DATASET, "MergeResult": _DATASET,
-    "DatasetRecord": _RECORDS, "DatasetRecordSource": _RECORDS,
+    "create_dataset": _CATALOG,
+    "get_dataset": _CATALOG,
+    "search_datasets": _CATALOG,
+    "delete_dataset": _CATALOG,
+    "set_dataset_tags": _CATALOG,
+    "delete_dataset_tag": _CATALOG,
+    "add_dataset_to_experiments": _CATALOG,
+    "remove_dataset_from_experiments": _CATALOG,
+    "Dataset": _DATASET,
+    "DatasetVersion": _DATASET,
+    "MergeResult": _DATASET,
+    "DatasetRecord": _RECORDS,
+    "DatasetRecordSource": _RECORDS,
 }
 
 __all__ = sorted(_EXPORTS)

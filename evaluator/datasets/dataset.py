@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spyglass.errors import InvalidArgumentError
-from spyglass.gc_pause import gc_paused
 from spyglass.evaluator.datasets import remote as service
 from spyglass.evaluator.datasets.normalize import record_chunks
 from spyglass.evaluator.datasets.records import (
-    COLUMNS, DatasetRecord, decode_columns, records_of,
+    COLUMNS,
+    DatasetRecord,
+    decode_columns,
+    records_of,
 )
 from spyglass.evaluator.datasets.upload import send_merge
+from spyglass.gc_pause import gc_paused
 from spyglass.v1 import datasets_pb2 as pb
 
 PAGE_SIZE = 1_000
@@ -91,8 +94,10 @@ class Dataset:
         return self.record_count
 
     def __repr__(self) -> str:
-        return (f"Dataset(name={self.name!r}, dataset_id={self.dataset_id!r}, "
-                f"version={self.version}, records={self.record_count}, digest={self.digest!r})")
+        return (
+            f"Dataset(name={self.name!r}, dataset_id={self.dataset_id!r}, "
+            f"version={self.version}, records={self.record_count}, digest={self.digest!r})"
+        )
 
     # -- change the records
 
@@ -109,8 +114,13 @@ class Dataset:
             return self
         response = send_merge(self.dataset_id, chunks, first)
         self._update(response.dataset)
-        self.last_merge = MergeResult(response.inserted_count, response.updated_count,
-                                      response.unchanged_count, self.version, self.digest)
+        self.last_merge = MergeResult(
+            response.inserted_count,
+            response.updated_count,
+            response.unchanged_count,
+            self.version,
+            self.digest,
+        )
         return self
 
     def delete_records(self, record_ids: Sequence[str]) -> int:
@@ -118,10 +128,12 @@ class Dataset:
         deleted and moves this object to the new version."""
         if isinstance(record_ids, str):
             record_ids = [record_ids]
-        request = pb.DeleteRecordsRequest(dataset_id=self.dataset_id,
-                                          dataset_record_ids=list(record_ids),
-                                          user=service.current_user())
-        response = service.call("DeleteRecords", request)
+        request = pb.DeleteRecordsRequest(
+            dataset_id=self.dataset_id,
+            dataset_record_ids=list(record_ids),
+            user=service.current_user(),
+        )
+        response: pb.DeleteRecordsResponse = service.call("DeleteRecords", request)
         self._update(response.dataset)
         return response.deleted_count
 
@@ -145,19 +157,32 @@ class Dataset:
             for name, values in columns.items():
                 merged[name].extend(values)
         with gc_paused():
-            frame = pd.DataFrame({name: pd.Series(values, dtype=object)
-                                  for name, values in merged.items()}, columns=COLUMNS)
+            frame = pd.DataFrame(
+                {name: pd.Series(values, dtype=object) for name, values in merged.items()},
+                columns=COLUMNS,
+            )
         for name in ("created_time", "last_update_time"):
             frame[name] = frame[name].astype("int64")
         return frame
 
     def versions(self) -> list[DatasetVersion]:
         """Every version of the dataset, newest first."""
-        response = service.call("ListDatasetVersions",
-                                pb.ListDatasetVersionsRequest(dataset_id=self.dataset_id))
-        return [DatasetVersion(v.version, v.digest, v.record_count, v.inserted_count,
-                               v.updated_count, v.deleted_count, v.create_time_ms,
-                               v.created_by or None) for v in response.versions]
+        response = service.call(
+            "ListDatasetVersions", pb.ListDatasetVersionsRequest(dataset_id=self.dataset_id)
+        )
+        return [
+            DatasetVersion(
+                v.version,
+                v.digest,
+                v.record_count,
+                v.inserted_count,
+                v.updated_count,
+                v.deleted_count,
+                v.create_time_ms,
+                v.created_by or None,
+            )
+            for v in response.versions
+        ]
 
 
 class RecordPages:
@@ -178,9 +203,13 @@ class RecordPages:
 def _pages(dataset_id: str, version: int, page_size: int) -> Iterator[dict[str, list[Any]]]:
     """The decoded columns of each page of a version's records. The next page is requested
     (in a thread) while this one is decoded, so the collector and the client work at once."""
+
     def fetch(token: str) -> pb.ListRecordsResponse:
-        return service.call("ListRecords", pb.ListRecordsRequest(
-            dataset_id=dataset_id, version=version, page_size=page_size, page_token=token))
+        request = pb.ListRecordsRequest(
+            dataset_id=dataset_id, version=version, page_size=page_size, page_token=token
+        )
+        response: pb.ListRecordsResponse = service.call("ListRecords", request)
+        return response
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spyglass-records") as pool:
         response = fetch("")
@@ -195,6 +224,5 @@ def _pages(dataset_id: str, version: int, page_size: int) -> Iterator[dict[str, 
 
 def _check_version(version: Any) -> int:
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise InvalidArgumentError(f"version must be a whole number of at least 0, got "
-                                   f"{version!r}")
+        raise InvalidArgumentError(f"version must be a whole number of at least 0, got {version!r}")
     return version

@@ -26,8 +26,9 @@ def file_format(path: str | Path) -> str:
     """The format a file's extension names; InvalidArgumentError for any other."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise InvalidArgumentError(f"cannot tell the format of {str(path)!r}: use a file "
-                                   f"ending in {', '.join(FORMATS)}")
+        raise InvalidArgumentError(
+            f"cannot tell the format of {str(path)!r}: use a file ending in {', '.join(FORMATS)}"
+        )
     return suffix
 
 
@@ -41,8 +42,10 @@ def write_records(frame: Any, path: str | Path) -> None:
         return
     flat = frame[COLUMNS].copy()
     for name in JSON_COLUMNS:
-        flat[name] = [None if name == "outputs" and value is None else canonical_json.dumps(value)
-                      for value in flat[name]]
+        flat[name] = [
+            None if name == "outputs" and value is None else canonical_json.dumps(value)
+            for value in flat[name]
+        ]
     if suffix == ".csv":
         flat.to_csv(path, index=False)
     else:
@@ -65,8 +68,10 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     else:
         frame = pd.read_parquet(path)
     if "inputs" not in frame.columns:
-        raise InvalidArgumentError(f"{str(path)!r} has no 'inputs' column; its columns are "
-                                   f"{', '.join(map(str, frame.columns))}")
+        raise InvalidArgumentError(
+            f"{str(path)!r} has no 'inputs' column; its columns are "
+            f"{', '.join(map(str, frame.columns))}"
+        )
     present = [name for name in frame.columns if name not in DROPPED]
     records = []
     for line, row in enumerate(frame[present].itertuples(index=False), start=2):
@@ -99,5 +104,6 @@ def _json_cell(text: str, path: str | Path, line: int, column: str) -> Any:
     try:
         return canonical_json.loads(text)
     except ValueError as exc:
-        raise InvalidArgumentError(f"{path}, row {line}, column {column!r} is not JSON "
-                                   f"({exc}): {text[:60]!r}") from None
+        raise InvalidArgumentError(
+            f"{path}, row {line}, column {column!r} is not JSON ({exc}): {text[:60]!r}"
+        ) from None

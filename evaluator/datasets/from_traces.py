@@ -22,8 +22,7 @@ LOOKUP_CHUNK = 500  # trace ids per search (the filter language allows 1,000 IN 
 def trace_rows(traces: Sequence[tuple[int, Trace]]) -> dict[int, dict[str, Any]]:
     """{record index: record dict} for traces given with their positions in the merge."""
     current = current_expectations([trace.info.trace_id for _, trace in traces])
-    return {index: _row(index, trace, current.get(trace.info.trace_id))
-            for index, trace in traces}
+    return {index: _row(index, trace, current.get(trace.info.trace_id)) for index, trace in traces}
 
 
 def current_expectations(trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -32,11 +31,11 @@ def current_expectations(trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     ids = sorted(set(trace_ids))
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), LOOKUP_CHUNK):
-        chunk = ids[start:start + LOOKUP_CHUNK]
+        chunk = ids[start : start + LOOKUP_CHUNK]
         listed = ", ".join(f"'{trace_id}'" for trace_id in chunk)
         pages = session.client().search_trace_pages(
-            (), f"attributes.trace_id IN ({listed})", page_size=LOOKUP_CHUNK,
-            include_spans=False)
+            (), f"attributes.trace_id IN ({listed})", page_size=LOOKUP_CHUNK, include_spans=False
+        )
         for page, _token in pages:
             found.update((t.info.trace_id, t.info.expectations) for t in page)
     return found
@@ -50,15 +49,20 @@ def _row(index: int, trace: Trace, expectations: dict[str, Any] | None) -> dict[
         raise InvalidArgumentError(
             f"{where} has no root span: the trace was fetched without spans, or its root "
             "span has not arrived yet; fetch it with spyglass.get_trace() or "
-            "search_traces() once the traced call has returned")
+            "search_traces() once the traced call has returned"
+        )
     if not isinstance(root.inputs, dict) or not root.inputs:
         raise InvalidArgumentError(
             f"{where}: the root span's inputs are {_kind(root.inputs)}, but a record needs a "
             "non-empty dict of inputs; merge a dict instead, e.g. "
-            "{'inputs': {'question': ...}, 'source': DatasetRecordSource('TRACE', trace_id)}")
-    return {"inputs": root.inputs, "outputs": root.outputs,
-            "expectations": trace.info.expectations if expectations is None else expectations,
-            "source": DatasetRecordSource("TRACE", trace_id)}
+            "{'inputs': {'question': ...}, 'source': DatasetRecordSource('TRACE', trace_id)}"
+        )
+    return {
+        "inputs": root.inputs,
+        "outputs": root.outputs,
+        "expectations": trace.info.expectations if expectations is None else expectations,
+        "source": DatasetRecordSource("TRACE", trace_id),
+    }
 
 
 def _kind(value: Any) -> str:

@@ -31,8 +31,7 @@ from spyglass.evaluator.datasets.records import SOURCE_TYPES, DatasetRecord, Dat
 from spyglass.gc_pause import gc_paused
 from spyglass.v1 import datasets_pb2 as pb
 
-RECORD_KEYS = ("inputs", "expectations", "outputs", "tags", "source", "source_type",
-               "source_id")
+RECORD_KEYS = ("inputs", "expectations", "outputs", "tags", "source", "source_type", "source_id")
 IGNORED_KEYS = ("dataset_record_id", "created_time", "last_update_time")
 TRACE_FRAME_COLUMNS = {"trace_id", "trace"}  # spyglass.search_traces' DataFrame
 CHUNK_RECORDS = 5_000
@@ -58,13 +57,18 @@ class RecordColumns:
     def __len__(self) -> int:
         return len(self.inputs)
 
-    def chunks(self, max_records: int = CHUNK_RECORDS,
-               max_bytes: int = CHUNK_BYTES) -> Iterator[pb.DatasetRecordColumns]:
+    def chunks(
+        self, max_records: int = CHUNK_RECORDS, max_bytes: int = CHUNK_BYTES
+    ) -> Iterator[pb.DatasetRecordColumns]:
         """Messages of at most ``max_records`` records and about ``max_bytes`` bytes."""
         start, size = 0, 0
         for i in range(len(self)):
-            size += (len(self.inputs[i]) + len(self.expectations[i]) + len(self.outputs[i])
-                     + len(self.tags[i]))
+            size += (
+                len(self.inputs[i])
+                + len(self.expectations[i])
+                + len(self.outputs[i])
+                + len(self.tags[i])
+            )
             if i + 1 - start >= max_records or size >= max_bytes or i + 1 == len(self):
                 yield self._slice(start, i + 1)
                 start, size = i + 1, 0
@@ -73,8 +77,12 @@ class RecordColumns:
         return pb.DatasetRecordColumns(
             inputs=_array(self.inputs, start, end),
             expectations=_array(self.expectations, start, end),
-            outputs=_array(self.outputs, start, end), tags=_array(self.tags, start, end),
-            source_type=self.source_type[start:end], source_id=self.source_id[start:end])
+            outputs=_array(self.outputs, start, end),
+            tags=_array(self.tags, start, end),
+            # protoc's stubs want the enum class; its values are the ints stored here
+            source_type=self.source_type[start:end],  # type: ignore[arg-type]
+            source_id=self.source_id[start:end],
+        )
 
 
 def _array(values: list[bytes], start: int, end: int) -> bytes:
@@ -89,8 +97,9 @@ def to_columns(records: Any) -> RecordColumns:
     return _columns_of(items, traces, 0, len(items))
 
 
-def record_chunks(records: Any, max_records: int = CHUNK_RECORDS,
-                  max_bytes: int = CHUNK_BYTES) -> Iterator[pb.DatasetRecordColumns]:
+def record_chunks(
+    records: Any, max_records: int = CHUNK_RECORDS, max_bytes: int = CHUNK_BYTES
+) -> Iterator[pb.DatasetRecordColumns]:
     """The columns of ``records`` as chunk messages, each made when it is asked for (a
     merge sends one while the next is made); a bad record raises as in :func:`to_columns`
     when its chunk is reached."""
@@ -103,7 +112,7 @@ def record_chunks(records: Any, max_records: int = CHUNK_RECORDS,
 def _prepared(records: Any) -> tuple[list[Any], dict[int, dict[str, Any]]]:
     """The records as a list of items, and the record dicts of those that are traces."""
     if _is_dataframe(records):
-        if TRACE_FRAME_COLUMNS <= set(records.columns):
+        if set(records.columns) >= TRACE_FRAME_COLUMNS:
             items = list(records["trace"])
         else:
             _check_frame_columns(records)
@@ -111,20 +120,23 @@ def _prepared(records: Any) -> tuple[list[Any], dict[int, dict[str, Any]]]:
     elif isinstance(records, (Mapping, Trace, DatasetRecord, str, bytes)):
         raise InvalidArgumentError(
             f"merge_records takes a list of records, not a single {type(records).__name__}; "
-            "wrap it in a list: merge_records([record])")
+            "wrap it in a list: merge_records([record])"
+        )
     else:
         try:
             items = list(records)
         except TypeError:
             raise InvalidArgumentError(
                 f"merge_records takes a list of traces or dicts, a list of DatasetRecord, or "
-                f"a pandas DataFrame, not a {type(records).__name__}") from None
+                f"a pandas DataFrame, not a {type(records).__name__}"
+            ) from None
     traces = trace_rows([(i, item) for i, item in enumerate(items) if isinstance(item, Trace)])
     return items, traces
 
 
-def _columns_of(items: list[Any], traces: dict[int, dict[str, Any]], start: int,
-                end: int) -> RecordColumns:
+def _columns_of(
+    items: list[Any], traces: dict[int, dict[str, Any]], start: int, end: int
+) -> RecordColumns:
     """The columns of ``items[start:end]`` (record numbers count from 0 over all items)."""
     columns = RecordColumns()
     with gc_paused():  # a few strings per record, no cycles (see gc_pause.py)
@@ -137,14 +149,20 @@ def _row(index: int, item: Any, traces: dict[int, dict[str, Any]]) -> Mapping[st
     if isinstance(item, Trace):
         return traces[index]
     if isinstance(item, DatasetRecord):
-        return {"inputs": item.inputs, "expectations": item.expectations,
-                "outputs": item.outputs, "tags": item.tags, "source": item.source}
+        return {
+            "inputs": item.inputs,
+            "expectations": item.expectations,
+            "outputs": item.outputs,
+            "tags": item.tags,
+            "source": item.source,
+        }
     if isinstance(item, Mapping):
         return item
     raise InvalidArgumentError(
         f"record {index} is a {type(item).__name__}; merge_records takes Trace objects, "
         "dicts with 'inputs' (and optional 'expectations', 'outputs', 'tags', 'source'), "
-        "DatasetRecord objects, or a DataFrame")
+        "DatasetRecord objects, or a DataFrame"
+    )
 
 
 _NULL = b"null"
@@ -155,16 +173,20 @@ def _append(columns: RecordColumns, index: int, row: Mapping[str, Any]) -> None:
         unknown = next(key for key in row if key not in _KNOWN_KEYS)
         raise InvalidArgumentError(
             f"record {index} has the unknown key {unknown!r}; a record has "
-            f"{', '.join(RECORD_KEYS[:5])} (or source_type and source_id)")
+            f"{', '.join(RECORD_KEYS[:5])} (or source_type and source_id)"
+        )
     get = row.get
     inputs = get("inputs")
     if inputs is None:
-        raise InvalidArgumentError(f"record {index} has no inputs; give the app's arguments "
-                                   "as a dict, e.g. {'inputs': {'question': '...'}}")
+        raise InvalidArgumentError(
+            f"record {index} has no inputs; give the app's arguments "
+            "as a dict, e.g. {'inputs': {'question': '...'}}"
+        )
     columns.inputs.append(_object_json(inputs, index, "inputs"))
     expectations, outputs, tags = get("expectations"), get("outputs"), get("tags")
     columns.expectations.append(
-        _NULL if expectations is None else _object_json(expectations, index, "expectations"))
+        _NULL if expectations is None else _object_json(expectations, index, "expectations")
+    )
     columns.outputs.append(_NULL if outputs is None else _json(outputs, index, "outputs"))
     columns.tags.append(_NULL if tags is None else _object_json(tags, index, "tags"))
     source_type, source_id = None, None
@@ -187,8 +209,13 @@ def _object_json(value: Any, index: int, part: str) -> bytes:
         if not isinstance(value, Mapping):
             raise InvalidArgumentError(
                 f"record {index}: {part} must be a dict, got a {type(value).__name__} "
-                f"({_short(value)})" + ("; if it holds JSON text, decode it first with "
-                                        "json.loads" if isinstance(value, str) else ""))
+                f"({_short(value)})"
+                + (
+                    "; if it holds JSON text, decode it first with json.loads"
+                    if isinstance(value, str)
+                    else ""
+                )
+            )
         value = dict(value)
     return _json(value, index, part)
 
@@ -197,8 +224,9 @@ def _source(row: Mapping[str, Any], where: str) -> tuple[str | None, str | None]
     """(type name or None for "let the collector decide", source id)."""
     source, source_type, source_id = (row.get(key) for key in _SOURCE_KEYS)
     if source is not None and (source_type is not None or source_id is not None):
-        raise InvalidArgumentError(f"{where} has both 'source' and 'source_type'/'source_id'; "
-                                   "give one or the other")
+        raise InvalidArgumentError(
+            f"{where} has both 'source' and 'source_type'/'source_id'; give one or the other"
+        )
     if isinstance(source, DatasetRecordSource):
         source_type, source_id = source.source_type, source.source_id
     elif isinstance(source, Mapping):
@@ -206,32 +234,40 @@ def _source(row: Mapping[str, Any], where: str) -> tuple[str | None, str | None]
         if extra or "source_type" not in source:
             raise InvalidArgumentError(
                 f"{where}: source must look like {{'source_type': 'HUMAN', 'source_id': "
-                f"'alice'}}, got {_short(source)}")
+                f"'alice'}}, got {_short(source)}"
+            )
         source_type, source_id = source["source_type"], source.get("source_id")
     elif isinstance(source, str):
         source_type = source
     elif source is not None:
-        raise InvalidArgumentError(f"{where}: source must be a DatasetRecordSource, a dict "
-                                   f"or a source type name, got a {type(source).__name__}")
+        raise InvalidArgumentError(
+            f"{where}: source must be a DatasetRecordSource, a dict "
+            f"or a source type name, got a {type(source).__name__}"
+        )
     if source_type is None:
         if source_id is not None:
-            raise InvalidArgumentError(f"{where} has a source_id but no source_type; say "
-                                       f"which it is: one of {', '.join(SOURCE_TYPES)}")
+            raise InvalidArgumentError(
+                f"{where} has a source_id but no source_type; say "
+                f"which it is: one of {', '.join(SOURCE_TYPES)}"
+            )
         return None, None
     name = str(source_type).upper()
     if name not in SOURCE_TYPES:
-        raise InvalidArgumentError(f"{where}: source type {source_type!r} is not one of "
-                                   f"{', '.join(SOURCE_TYPES)}")
+        raise InvalidArgumentError(
+            f"{where}: source type {source_type!r} is not one of {', '.join(SOURCE_TYPES)}"
+        )
     if source_id is not None and not isinstance(source_id, str):
-        raise InvalidArgumentError(f"{where}: source_id must be a string, got a "
-                                   f"{type(source_id).__name__}")
+        raise InvalidArgumentError(
+            f"{where}: source_id must be a string, got a {type(source_id).__name__}"
+        )
     return name, source_id
 
 
 def _frame_rows(frame: Any) -> list[dict[str, Any]]:
     """The rows of a records DataFrame as dicts, empty cells (NaN, NA, None) as None."""
     cleaned = frame.astype(object).where(frame.notna(), None)
-    return cleaned.to_dict("records")
+    rows: list[dict[str, Any]] = cleaned.to_dict("records")
+    return rows
 
 
 def _is_dataframe(value: Any) -> bool:
@@ -244,10 +280,12 @@ def _check_frame_columns(frame: Any) -> None:
         raise InvalidArgumentError(
             f"the DataFrame has the unknown column {unknown[0]!r}; a records DataFrame has "
             f"the columns {', '.join(RECORD_KEYS[:5])} (or source_type and source_id), or is "
-            "the DataFrame spyglass.search_traces() returns")
+            "the DataFrame spyglass.search_traces() returns"
+        )
     if "inputs" not in frame.columns:
-        raise InvalidArgumentError("the DataFrame has no 'inputs' column; each row needs the "
-                                   "app's arguments as a dict")
+        raise InvalidArgumentError(
+            "the DataFrame has no 'inputs' column; each row needs the app's arguments as a dict"
+        )
 
 
 def _short(value: Any) -> str:

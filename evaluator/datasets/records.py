@@ -15,8 +15,17 @@ from spyglass.gc_pause import gc_paused
 from spyglass.v1 import datasets_pb2 as pb
 
 SOURCE_TYPES = ("TRACE", "HUMAN", "CODE", "DOCUMENT")
-COLUMNS = ["dataset_record_id", "inputs", "expectations", "outputs", "tags", "source_type",
-           "source_id", "created_time", "last_update_time"]
+COLUMNS = [
+    "dataset_record_id",
+    "inputs",
+    "expectations",
+    "outputs",
+    "tags",
+    "source_type",
+    "source_id",
+    "created_time",
+    "last_update_time",
+]
 _SOURCE_NAMES = {value: name for name, value in pb.DatasetRecordColumns.SourceType.items()}
 
 

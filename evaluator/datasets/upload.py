@@ -21,8 +21,9 @@ QUEUE_CHUNKS = 4  # chunks made ahead of what gRPC has taken
 _END = None
 
 
-def send_merge(dataset_id: str, chunks: Iterator[pb.DatasetRecordColumns],
-               first: pb.DatasetRecordColumns) -> pb.MergeRecordsResponse:
+def send_merge(
+    dataset_id: str, chunks: Iterator[pb.DatasetRecordColumns], first: pb.DatasetRecordColumns
+) -> pb.MergeRecordsResponse:
     """Merge ``first`` and then every chunk of ``chunks`` into the dataset, as one stream."""
     handover: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_CHUNKS)
     user = service.current_user()
@@ -37,7 +38,8 @@ def send_merge(dataset_id: str, chunks: Iterator[pb.DatasetRecordColumns],
         raise
     finally:
         _hand_over(handover, call, _END)
-    return service.result(call)
+    response: pb.MergeRecordsResponse = service.result(call)
+    return response
 
 
 def _drain(handover: queue.Queue[Any]) -> Iterator[pb.MergeRecordsRequest]:

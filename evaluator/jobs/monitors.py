@@ -19,36 +19,49 @@ from typing import Any
 from spyglass import session
 from spyglass.entities import Monitor
 from spyglass.errors import InvalidArgumentError
-from spyglass.v1 import jobs_pb2
-
 from spyglass.evaluator.jobs.arguments import number, required_text, text
-from spyglass.evaluator.jobs.submit import service
 from spyglass.evaluator.jobs.refs import ScorerSpec, check_locally
+from spyglass.evaluator.jobs.submit import service
+from spyglass.v1 import jobs_pb2
 
 MAX_NAME_LENGTH = 256
 
 
-def create_monitor(name: str, *, scorers: ScorerSpec | Sequence[ScorerSpec],
-                   experiment: str | None = None, filter_string: str | None = None,
-                   sample_rate: float = 1.0, quiet_period_seconds: float | None = None,
-                   include_existing: bool = False) -> Monitor:
+def create_monitor(
+    name: str,
+    *,
+    scorers: ScorerSpec | Sequence[ScorerSpec],
+    experiment: str | None = None,
+    filter_string: str | None = None,
+    sample_rate: float = 1.0,
+    quiet_period_seconds: float | None = None,
+    include_existing: bool = False,
+) -> Monitor:
     """Start scoring new traces of ``experiment`` (name or id; default: the active
     experiment, else "0") that match ``filter_string``, a share ``sample_rate`` (0 < rate
     <= 1) of them, each once no span has arrived for ``quiet_period_seconds`` (default 30).
     ``include_existing`` also scores the traces already stored. AlreadyExistsError when the
     name is taken."""
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME_LENGTH:
-        raise InvalidArgumentError(f"a monitor's name must be a non-empty string of at most "
-                                   f"{MAX_NAME_LENGTH} characters, got {name!r}")
+        raise InvalidArgumentError(
+            f"a monitor's name must be a non-empty string of at most "
+            f"{MAX_NAME_LENGTH} characters, got {name!r}"
+        )
     if not isinstance(include_existing, bool):
-        raise InvalidArgumentError(f"include_existing must be True or False, got "
-                                   f"{include_existing!r}")
+        raise InvalidArgumentError(
+            f"include_existing must be True or False, got {include_existing!r}"
+        )
     request = jobs_pb2.CreateMonitorRequest(
-        name=name.strip(), sample_rate=_sample_rate(sample_rate),
+        name=name.strip(),
+        sample_rate=_sample_rate(sample_rate),
         filter_string=text(filter_string, "filter_string"),
-        include_existing=include_existing)
-    request.experiment = (text(experiment, "experiment") if experiment is not None
-                          else session.current_experiment_id() or "")
+        include_existing=include_existing,
+    )
+    request.experiment = (
+        text(experiment, "experiment")
+        if experiment is not None
+        else session.current_experiment_id() or ""
+    )
     if quiet_period_seconds is not None:
         request.quiet_period_seconds = _quiet_period(quiet_period_seconds)
     request.scorers.extend(check_locally(scorers))
@@ -70,18 +83,25 @@ def list_monitors(experiment: str | None = None) -> list[Monitor]:
     metrics."""
     request = jobs_pb2.ListMonitorsRequest(experiment=text(experiment, "experiment"))
     client = session.client()
-    return [Monitor.from_proto(m)
-            for m in client.call(service(client).ListMonitors, request).monitors]
+    return [
+        Monitor.from_proto(m) for m in client.call(service(client).ListMonitors, request).monitors
+    ]
 
 
-def update_monitor(name_or_id: str, *, enabled: bool | None = None,
-                   sample_rate: float | None = None, filter_string: str | None = None,
-                   quiet_period_seconds: float | None = None) -> Monitor:
+def update_monitor(
+    name_or_id: str,
+    *,
+    enabled: bool | None = None,
+    sample_rate: float | None = None,
+    filter_string: str | None = None,
+    quiet_period_seconds: float | None = None,
+) -> Monitor:
     """Pause (``enabled=False``) or resume a monitor, or change its sample rate, filter
     (for traces not yet looked at) or quiet period; arguments left None stay as they are."""
     if all(v is None for v in (enabled, sample_rate, filter_string, quiet_period_seconds)):
-        raise InvalidArgumentError("nothing to update: give enabled, sample_rate, "
-                                   "filter_string or quiet_period_seconds")
+        raise InvalidArgumentError(
+            "nothing to update: give enabled, sample_rate, filter_string or quiet_period_seconds"
+        )
     request = jobs_pb2.UpdateMonitorRequest(monitor=_key(name_or_id))
     if enabled is not None:
         if not isinstance(enabled, bool):
@@ -105,13 +125,23 @@ def delete_monitor(name_or_id: str) -> None:
 
 
 def _sample_rate(value: Any) -> float:
-    return number(value, "sample_rate", 0, 1, low_open=True,
-                  meaning=" (the share of matching traces to score, e.g. 0.1)")
+    return number(
+        value,
+        "sample_rate",
+        0,
+        1,
+        low_open=True,
+        meaning=" (the share of matching traces to score, e.g. 0.1)",
+    )
 
 
 def _quiet_period(value: Any) -> float:
-    return number(value, "quiet_period_seconds", 0,
-                  meaning=" (seconds without a new span before a trace counts as complete)")
+    return number(
+        value,
+        "quiet_period_seconds",
+        0,
+        meaning=" (seconds without a new span before a trace counts as complete)",
+    )
 
 
 def _key(name_or_id: Any) -> str:

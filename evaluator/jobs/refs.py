@@ -37,23 +37,29 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Union
+from typing import Any, cast
 
 from spyglass.errors import ConfigurationError, InvalidArgumentError, SpyglassError
 from spyglass.evaluator.scorers.arguments import ROW_ARGUMENTS
 from spyglass.evaluator.scorers.base import Scorer, check_name
 from spyglass.scorer_refs import (
-    BUILTIN_SCORERS, check_ref, is_import_path, parse_params, score_name,
+    BUILTIN_SCORERS,
+    check_ref,
+    is_import_path,
+    parse_params,
+    score_name,
 )
 from spyglass.v1 import jobs_pb2
 
-ScorerSpec = Union[jobs_pb2.ScorerRef, Mapping[str, Any], str, Callable[..., Any]]
+ScorerSpec = jobs_pb2.ScorerRef | Mapping[str, Any] | str | Callable[..., Any]
 """What users may pass as a scorer: a ref message, ``{"type": ..., **params}``, a string
 (type, import path, registered name or JSON object), or an importable scorer/function/class
 defined at module level (sent as its import path)."""
 
-_EXAMPLE = ("{\"type\": \"Guidelines\", \"name\": \"polite\", \"guidelines\": \"Be polite\"} or "
-            "'mypkg.scorers:my_scorer'")
+_EXAMPLE = (
+    '{"type": "Guidelines", "name": "polite", "guidelines": "Be polite"} or '
+    "'mypkg.scorers:my_scorer'"
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class UnresolvedScorer:
 
 
 # -- the one parser of user forms ------------------------------------------------------------
+
 
 def to_ref(spec: ScorerSpec) -> jobs_pb2.ScorerRef:
     """A ``ScorerRef`` for any form users write (see :data:`ScorerSpec`); typed error with
@@ -80,11 +87,15 @@ def to_ref(spec: ScorerSpec) -> jobs_pb2.ScorerRef:
     if known:
         return jobs_pb2.ScorerRef(type=known)
     cls = type(spec).__name__
-    like = (f"{{\"type\": \"{cls}\", ...its parameters}}" if cls in BUILTIN_SCORERS
-            else "'package.module:attribute' (defined at module level of an importable module)")
+    like = (
+        f'{{"type": "{cls}", ...its parameters}}'
+        if cls in BUILTIN_SCORERS
+        else "'package.module:attribute' (defined at module level of an importable module)"
+    )
     raise InvalidArgumentError(
         f"scorer {spec!r} cannot be sent to the evaluator service as an object; name it by "
-        f"reference instead: {like}, or a name registered with --scorers-module")
+        f"reference instead: {like}, or a name registered with --scorers-module"
+    )
 
 
 def _ref_from_text(text: str) -> jobs_pb2.ScorerRef:
@@ -96,8 +107,9 @@ def _ref_from_text(text: str) -> jobs_pb2.ScorerRef:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"scorer {text!r} is not valid JSON ({exc}); write e.g. "
-                                   f"{_EXAMPLE}") from None
+        raise InvalidArgumentError(
+            f"scorer {text!r} is not valid JSON ({exc}); write e.g. {_EXAMPLE}"
+        ) from None
     if not isinstance(value, dict):
         raise InvalidArgumentError(f"scorer {text!r} must be a JSON object, e.g. {_EXAMPLE}")
     return _ref_from_mapping(value)
@@ -107,14 +119,17 @@ def _ref_from_mapping(spec: Mapping[str, Any]) -> jobs_pb2.ScorerRef:
     kind = spec.get("type")
     if not isinstance(kind, str) or not kind.strip():
         raise InvalidArgumentError(
-            f"scorer {dict(spec)!r} has no \"type\"; name a built-in scorer, an import path or "
-            f"a registered name, e.g. {_EXAMPLE}")
+            f'scorer {dict(spec)!r} has no "type"; name a built-in scorer, an import path or '
+            f"a registered name, e.g. {_EXAMPLE}"
+        )
     params = {k: v for k, v in spec.items() if k != "type"}
     try:
         params_json = json.dumps(params) if params else ""
     except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"scorer {kind.strip()!r}: its parameters must be JSON "
-                                   f"values (strings, numbers, lists, objects): {exc}") from None
+        raise InvalidArgumentError(
+            f"scorer {kind.strip()!r}: its parameters must be JSON "
+            f"values (strings, numbers, lists, objects): {exc}"
+        ) from None
     return jobs_pb2.ScorerRef(type=kind.strip(), params_json=params_json)
 
 
@@ -128,8 +143,12 @@ def _builtin_name_of(obj: Any) -> str | None:
 def _import_path_of(obj: Any) -> str | None:
     """``module:qualname`` when ``obj`` is reachable there (module-level, not ``__main__``)."""
     module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-    if not (isinstance(module, str) and isinstance(qualname, str)) or module == "__main__" \
-            or "<" in qualname or module not in sys.modules:
+    if (
+        not (isinstance(module, str) and isinstance(qualname, str))
+        or module == "__main__"
+        or "<" in qualname
+        or module not in sys.modules
+    ):
         return None
     try:
         found = _attribute(sys.modules[module], qualname)
@@ -140,6 +159,7 @@ def _import_path_of(obj: Any) -> str | None:
 
 # -- resolving -------------------------------------------------------------------------------
 
+
 @functools.cache
 def builtin_factories() -> dict[str, Callable[..., Scorer]]:
     """The built-in scorers by name: every concrete Scorer class ``spyglass.evaluator.scorers``
@@ -148,9 +168,12 @@ def builtin_factories() -> dict[str, Callable[..., Scorer]]:
 
     bases = {scorers.Scorer, scorers.JudgeScorer}
     found: dict[str, Callable[..., Scorer]] = {
-        name: obj for name in scorers.__all__
-        if isinstance(obj := getattr(scorers, name), type) and issubclass(obj, Scorer)
-        and obj not in bases}
+        name: obj
+        for name in scorers.__all__
+        if isinstance(obj := getattr(scorers, name), type)
+        and issubclass(obj, Scorer)
+        and obj not in bases
+    }
     found["make_judge"] = scorers.make_judge
     return found
 
@@ -173,8 +196,9 @@ def resolve(ref: ScorerSpec, registry: Mapping[str, Scorer] | None = None) -> Sc
     raise InvalidArgumentError(f"cannot resolve scorer {kind!r}")  # pragma: no cover
 
 
-def resolve_all(refs: Sequence[ScorerSpec], registry: Mapping[str, Scorer] | None = None
-                ) -> list[Scorer | UnresolvedScorer]:
+def resolve_all(
+    refs: Sequence[ScorerSpec], registry: Mapping[str, Scorer] | None = None
+) -> list[Scorer | UnresolvedScorer]:
     """Each reference's scorer, or an :class:`UnresolvedScorer` saying why it could not be
     loaded here (a worker records that on every row rather than failing the chunk)."""
     resolved: list[Scorer | UnresolvedScorer] = []
@@ -184,8 +208,13 @@ def resolve_all(refs: Sequence[ScorerSpec], registry: Mapping[str, Scorer] | Non
         except Exception as exc:  # any failure to load one scorer becomes that scorer's error
             kind = (ref.type if isinstance(ref, jobs_pb2.ScorerRef) else str(ref)).strip()
             why = str(exc).removeprefix(f"scorer {kind!r}: ")
-            resolved.append(UnresolvedScorer(type=kind, name=expected_name(ref),
-                                             error=f"could not load scorer {kind!r}: {why}"))
+            resolved.append(
+                UnresolvedScorer(
+                    type=kind,
+                    name=expected_name(ref),
+                    error=f"could not load scorer {kind!r}: {why}",
+                )
+            )
     return resolved
 
 
@@ -205,7 +234,8 @@ def check_locally(refs: ScorerSpec | Sequence[ScorerSpec]) -> list[jobs_pb2.Scor
     params rejected with the constructor's message) and import paths imported here; other
     types are left to the collector. Returns the refs; one InvalidArgumentError lists every
     problem."""
-    specs = list(refs) if isinstance(refs, (list, tuple)) else [refs]
+    # anything but a list or tuple is one reference (a str is a Sequence too)
+    specs = list(refs) if isinstance(refs, (list, tuple)) else [cast("ScorerSpec", refs)]
     if not specs:
         raise InvalidArgumentError(f"give at least one scorer, e.g. {_EXAMPLE}")
     messages: list[jobs_pb2.ScorerRef] = []
@@ -223,9 +253,11 @@ def check_locally(refs: ScorerSpec | Sequence[ScorerSpec]) -> list[jobs_pb2.Scor
         except SpyglassError as exc:
             problems.append(str(exc))
     names = [s.name for s in built]
-    problems += [f"two scorers are named {n!r}; give them distinct names (\"name\": ...) so "
-                 "their scores and metrics differ"
-                 for n in sorted({n for n in names if names.count(n) > 1})]
+    problems += [
+        f'two scorers are named {n!r}; give them distinct names ("name": ...) so '
+        "their scores and metrics differ"
+        for n in sorted({n for n in names if names.count(n) > 1})
+    ]
     if problems:
         raise InvalidArgumentError("; ".join(problems))
     return messages
@@ -244,19 +276,27 @@ def load_modules(modules: Sequence[str]) -> dict[str, Scorer]:
         try:
             module = _import(module_name)
         except ImportError as exc:
-            raise ConfigurationError(f"{where}: {exc}; install it, or run from (or add to "
-                                     "PYTHONPATH) the directory that holds it") from exc
-        found = [(attr, value) for attr, value in vars(module).items()
-                 if not attr.startswith("_") and isinstance(value, Scorer)]
+            raise ConfigurationError(
+                f"{where}: {exc}; install it, or run from (or add to "
+                "PYTHONPATH) the directory that holds it"
+            ) from exc
+        found = [
+            (attr, value)
+            for attr, value in vars(module).items()
+            if not attr.startswith("_") and isinstance(value, Scorer)
+        ]
         if not found:
-            raise ConfigurationError(f"{where}: the module defines no scorer at module level "
-                                     "(a @scorer function or a Scorer instance)")
+            raise ConfigurationError(
+                f"{where}: the module defines no scorer at module level "
+                "(a @scorer function or a Scorer instance)"
+            )
         for attr, value in found:
             for key in dict.fromkeys((value.name, attr)):
                 if key in registry and registry[key] is not value:
                     raise ConfigurationError(
                         f"{where}: two scorers answer to {key!r} ({owners[key]} and "
-                        f"{module_name}.{attr}); give one another name (name=...)")
+                        f"{module_name}.{attr}); give one another name (name=...)"
+                    )
                 registry[key], owners[key] = value, f"{module_name}.{attr}"
     return registry
 
@@ -272,8 +312,7 @@ def _import(module_name: str) -> ModuleType:
     except ImportError as exc:
         raise ImportError(f"cannot import {module_name!r} ({exc})") from exc
     except Exception as exc:  # the module's own code failed while importing
-        raise ImportError(f"importing {module_name!r} failed: {type(exc).__name__}: "
-                          f"{exc}") from exc
+        raise ImportError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _attribute(obj: Any, dotted: str) -> Any:
@@ -287,24 +326,31 @@ def _from_import_path(path: str, params: dict[str, Any], where: str) -> Scorer:
     try:
         module = _import(module_name)
     except ImportError as exc:
-        raise InvalidArgumentError(f"{where}: {exc}; make it importable here and on every "
-                                   "evaluator, or register it with --scorers-module") from exc
+        raise InvalidArgumentError(
+            f"{where}: {exc}; make it importable here and on every "
+            "evaluator, or register it with --scorers-module"
+        ) from exc
     try:
         obj = _attribute(module, attr)
     except AttributeError:
-        raise InvalidArgumentError(f"{where}: module {module_name!r} has no attribute "
-                                   f"{attr!r}") from None
+        raise InvalidArgumentError(
+            f"{where}: module {module_name!r} has no attribute {attr!r}"
+        ) from None
     if isinstance(obj, Scorer):
         return _renamed(obj, params, where)
     if isinstance(obj, type):
         if issubclass(obj, Scorer):
             return _construct(obj, params, where)
-        raise InvalidArgumentError(f"{where}: class {obj.__name__} is not a Scorer subclass; "
-                                   "subclass spyglass.evaluator.scorers.Scorer")
+        raise InvalidArgumentError(
+            f"{where}: class {obj.__name__} is not a Scorer subclass; "
+            "subclass spyglass.evaluator.scorers.Scorer"
+        )
     if not callable(obj):
-        raise InvalidArgumentError(f"{where}: {type(obj).__name__} is not a scorer; point at a "
-                                   "@scorer function, a Scorer instance or class, or a "
-                                   "factory returning a Scorer")
+        raise InvalidArgumentError(
+            f"{where}: {type(obj).__name__} is not a scorer; point at a "
+            "@scorer function, a Scorer instance or class, or a "
+            "factory returning a Scorer"
+        )
     if not params and _reads_a_row(obj):
         from spyglass.evaluator.scorers.decorator import scorer
 
@@ -341,24 +387,34 @@ def _construct(factory: Callable[..., Any], params: dict[str, Any], where: str) 
     except Exception as exc:  # whatever the factory raised is the parameters' fault
         raise InvalidArgumentError(f"{where}: {type(exc).__name__}: {exc}") from None
     if not isinstance(made, Scorer):
-        raise InvalidArgumentError(f"{where}: the factory returned {type(made).__name__}, not "
-                                   "a Scorer; return a @scorer function or a Scorer instance")
+        raise InvalidArgumentError(
+            f"{where}: the factory returned {type(made).__name__}, not "
+            "a Scorer; return a @scorer function or a Scorer instance"
+        )
     return made
 
 
 def _keywords(factory: Callable[..., Any]) -> tuple[list[str], bool]:
     """The keyword parameters ``factory`` takes (following ``**options`` up a class's
     ``__init__`` chain), and whether it takes any keyword at all (an unfollowed ``**``)."""
-    chain = ([c.__dict__["__init__"] for c in factory.__mro__ if "__init__" in c.__dict__]
-             if isinstance(factory, type) else [factory])
+    chain = (
+        [c.__dict__["__init__"] for c in factory.__mro__ if "__init__" in c.__dict__]
+        if isinstance(factory, type)
+        else [factory]
+    )
     names: list[str] = []
     for func in chain:
         try:
             params = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):
             return names, True
-        names += [p.name for p in params if p.name != "self" and p.name not in names
-                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        names += [
+            p.name
+            for p in params
+            if p.name != "self"
+            and p.name not in names
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             return names, False
     return names, True
@@ -369,8 +425,9 @@ def _renamed(found: Scorer, params: dict[str, Any], where: str) -> Scorer:
     other = sorted(set(params) - {"name"})
     if other:
         raise InvalidArgumentError(
-            f"{where} is a scorer object, so its params may only set \"name\", not "
-            f"{', '.join(other)}; to configure it, reference a Scorer class or a factory")
+            f'{where} is a scorer object, so its params may only set "name", not '
+            f"{', '.join(other)}; to configure it, reference a Scorer class or a factory"
+        )
     if "name" in params and params["name"] != found.name:
         found = copy.copy(found)
         found.name = check_name(params["name"], where)

@@ -24,15 +24,33 @@ from typing import Any
 
 from spyglass.config_files import read_config_file
 from spyglass.errors import InvalidArgumentError
-
 from spyglass.evaluator.jobs.submit import time_ms
 
-JOB_KEYS = ("name", "dataset", "dataset_version", "experiment", "filter", "since", "until",
-            "max_traces", "expectations_dataset", "scorers", "build_dataset", "chunk_size")
+JOB_KEYS = (
+    "name",
+    "dataset",
+    "dataset_version",
+    "experiment",
+    "filter",
+    "since",
+    "until",
+    "max_traces",
+    "expectations_dataset",
+    "scorers",
+    "build_dataset",
+    "chunk_size",
+)
 """Keys of a job spec (the ``eval submit`` flags, ``scorers`` for ``--scorer``)."""
 
-MONITOR_KEYS = ("name", "experiment", "filter", "sample_rate", "quiet_period_seconds",
-                "include_existing", "scorers")
+MONITOR_KEYS = (
+    "name",
+    "experiment",
+    "filter",
+    "sample_rate",
+    "quiet_period_seconds",
+    "include_existing",
+    "scorers",
+)
 """Keys of a monitor spec (the ``monitors create`` flags)."""
 
 _ARGUMENT = {"filter": "filter_string", "since": "start_time", "until": "end_time"}
@@ -43,12 +61,15 @@ def read_spec(path: str, keys: tuple[str, ...], what: str) -> dict[str, Any]:
     ``keys``; ``what`` ("job spec") names it in messages."""
     data = read_config_file(path, what)
     if not isinstance(data, dict):
-        raise InvalidArgumentError(f"{what} {path}: must be an object/table of settings "
-                                   f"({', '.join(keys)}), not {type(data).__name__}")
+        raise InvalidArgumentError(
+            f"{what} {path}: must be an object/table of settings "
+            f"({', '.join(keys)}), not {type(data).__name__}"
+        )
     unknown = sorted(set(data) - set(keys))
     if unknown:
-        raise InvalidArgumentError(f"{what} {path}: unknown key(s) {', '.join(unknown)}; the "
-                                   f"keys are {', '.join(keys)}")
+        raise InvalidArgumentError(
+            f"{what} {path}: unknown key(s) {', '.join(unknown)}; the keys are {', '.join(keys)}"
+        )
     scorers = data.get("scorers")
     if scorers is not None and not isinstance(scorers, list):
         data["scorers"] = [scorers]  # one scorer, given without a list

@@ -23,18 +23,18 @@ from datetime import date, datetime
 from typing import Any
 
 from spyglass import session
+from spyglass.client import SpyglassClient
 from spyglass.entities import EvaluationJob
 from spyglass.errors import InvalidArgumentError, SpyglassError
-from spyglass.v1 import jobs_pb2, jobs_pb2_grpc
-
 from spyglass.evaluator.jobs.arguments import number, required_text, text, whole
 from spyglass.evaluator.jobs.refs import ScorerSpec, check_locally
+from spyglass.v1 import jobs_pb2, jobs_pb2_grpc
 
 TimeSpec = datetime | date | int | float | str
 """A point in time: a datetime (naive = local time), ms since the epoch, or text: ISO 8601,
 digits (ms), or an age such as ``"90m"``, ``"24h"``, ``"7d"`` (that long before now)."""
 
-STATUSES = tuple(s for s in jobs_pb2.JobStatus.keys() if s != "JOB_STATUS_UNSPECIFIED")
+STATUSES = tuple(s for s, _ in jobs_pb2.JobStatus.items() if s != "JOB_STATUS_UNSPECIFIED")
 MAX_CHUNK_SIZE = 1000
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -48,18 +48,26 @@ class JobTimeoutError(SpyglassError, TimeoutError):
         self.job = job
 
 
-def service(client: Any) -> jobs_pb2_grpc.EvaluationJobServiceStub:
+def service(client: SpyglassClient) -> jobs_pb2_grpc.EvaluationJobServiceStub:
     """The EvaluationJobService stub on ``client``'s channel (call it via ``client.call``)."""
     return client.stub(jobs_pb2_grpc.EvaluationJobServiceStub)
 
 
-def submit_job(*, dataset: str | None = None, dataset_version: int | None = None,
-               experiment: str | None = None, filter_string: str | None = None,
-               start_time: TimeSpec | None = None, end_time: TimeSpec | None = None,
-               max_traces: int | None = None, expectations_dataset: str | None = None,
-               scorers: ScorerSpec | Sequence[ScorerSpec], name: str | None = None,
-               build_dataset: str | None = None,
-               chunk_size: int | None = None) -> EvaluationJob:
+def submit_job(
+    *,
+    dataset: str | None = None,
+    dataset_version: int | None = None,
+    experiment: str | None = None,
+    filter_string: str | None = None,
+    start_time: TimeSpec | None = None,
+    end_time: TimeSpec | None = None,
+    max_traces: int | None = None,
+    expectations_dataset: str | None = None,
+    scorers: ScorerSpec | Sequence[ScorerSpec],
+    name: str | None = None,
+    build_dataset: str | None = None,
+    chunk_size: int | None = None,
+) -> EvaluationJob:
     """Submit a job and return it PENDING, with its rows counted.
 
     Input: ``dataset`` (name or id, at ``dataset_version`` or the current one), or traces of
@@ -71,18 +79,25 @@ def submit_job(*, dataset: str | None = None, dataset_version: int | None = None
     their expectations into this dataset (created if new). ``chunk_size``: rows per unit of
     work (1..1000, default 100).
     """
-    trace_args = {"filter_string": filter_string, "start_time": start_time,
-                  "end_time": end_time, "max_traces": max_traces,
-                  "expectations_dataset": expectations_dataset}
+    trace_args: dict[str, Any] = {
+        "filter_string": filter_string,
+        "start_time": start_time,
+        "end_time": end_time,
+        "max_traces": max_traces,
+        "expectations_dataset": expectations_dataset,
+    }
     request = jobs_pb2.SubmitJobRequest(
-        name=text(name, "name"), build_dataset=text(build_dataset, "build_dataset"),
-        chunk_size=whole(chunk_size, "chunk_size", 1, MAX_CHUNK_SIZE) or 0)
+        name=text(name, "name"),
+        build_dataset=text(build_dataset, "build_dataset"),
+        chunk_size=whole(chunk_size, "chunk_size", 1, MAX_CHUNK_SIZE) or 0,
+    )
     if dataset is not None:
         given = sorted(k for k, v in trace_args.items() if v is not None)
         if given:
             raise InvalidArgumentError(
                 f"{', '.join(given)} select traces and do not apply to a dataset job; give "
-                "either dataset=... or experiment=... with a filter, not both")
+                "either dataset=... or experiment=... with a filter, not both"
+            )
         request.input.dataset.dataset = required_text(dataset, "dataset")
         version = whole(dataset_version, "dataset_version", 0)
         if version is not None:
@@ -90,12 +105,15 @@ def submit_job(*, dataset: str | None = None, dataset_version: int | None = None
         request.experiment = text(experiment, "experiment")
     else:
         if dataset_version is not None:
-            raise InvalidArgumentError("dataset_version needs dataset=... (--dataset): name "
-                                       "the dataset whose version to score")
+            raise InvalidArgumentError(
+                "dataset_version needs dataset=... (--dataset): name "
+                "the dataset whose version to score"
+            )
         if experiment is None and all(v is None for v in trace_args.values()):
             raise InvalidArgumentError(
                 "say what to score: dataset=... (--dataset; a dataset's records), or "
-                "experiment=... (-e) and/or filter_string=... (--filter; traces)")
+                "experiment=... (-e) and/or filter_string=... (--filter; traces)"
+            )
         _trace_input(request.input.traces, experiment=experiment, **trace_args)
     request.scorers.extend(check_locally(scorers))
     client = session.client()
@@ -104,18 +122,28 @@ def submit_job(*, dataset: str | None = None, dataset_version: int | None = None
     return EvaluationJob.from_proto(client.call(service(client).SubmitJob, request))
 
 
-def _trace_input(traces: jobs_pb2.TraceInput, *, experiment: str | None,
-                 filter_string: str | None, start_time: TimeSpec | None,
-                 end_time: TimeSpec | None, max_traces: int | None,
-                 expectations_dataset: str | None) -> None:
-    traces.experiment = (text(experiment, "experiment") if experiment is not None
-                         else session.current_experiment_id() or "")
+def _trace_input(
+    traces: jobs_pb2.TraceInput,
+    *,
+    experiment: str | None,
+    filter_string: str | None,
+    start_time: TimeSpec | None,
+    end_time: TimeSpec | None,
+    max_traces: int | None,
+    expectations_dataset: str | None,
+) -> None:
+    traces.experiment = (
+        text(experiment, "experiment")
+        if experiment is not None
+        else session.current_experiment_id() or ""
+    )
     traces.filter_string = text(filter_string, "filter_string")
     traces.expectations_dataset = text(expectations_dataset, "expectations_dataset")
     start, end = time_ms(start_time, "start_time"), time_ms(end_time, "end_time")
     if start is not None and end is not None and start >= end:
-        raise InvalidArgumentError(f"start_time ({_iso(start)}) must be before end_time "
-                                   f"({_iso(end)})")
+        raise InvalidArgumentError(
+            f"start_time ({_iso(start)}) must be before end_time ({_iso(end)})"
+        )
     if start is not None:
         traces.start_time_ms = start
     if end is not None:
@@ -130,18 +158,23 @@ def get_job(job_id: str) -> EvaluationJob:
     return EvaluationJob.from_proto(client.call(service(client).GetJob, request))
 
 
-def list_jobs(status: str | None = None, include_monitors: bool = False,
-              max_results: int | None = None) -> list[EvaluationJob]:
+def list_jobs(
+    status: str | None = None, include_monitors: bool = False, max_results: int | None = None
+) -> list[EvaluationJob]:
     """Jobs, newest first: only those in ``status`` (PENDING, RUNNING, FINISHED, FAILED,
     CANCELLED) when given; monitors' jobs too with ``include_monitors``; every one when
     ``max_results`` is None."""
     limit = whole(max_results, "max_results", 1)
-    request = jobs_pb2.ListJobsRequest(status=_status(status),
-                                       include_monitors=bool(include_monitors),
-                                       max_results=min(limit or 1000, 1000))
+    request = jobs_pb2.ListJobsRequest(
+        status=_status(status),
+        include_monitors=bool(include_monitors),
+        max_results=min(limit or 1000, 1000),
+    )
     client = session.client()
-    return [EvaluationJob.from_proto(j)
-            for j in client.collect(service(client).ListJobs, request, "jobs", limit)]
+    return [
+        EvaluationJob.from_proto(j)
+        for j in client.collect(service(client).ListJobs, request, "jobs", limit)
+    ]
 
 
 def cancel_job(job_id: str) -> EvaluationJob:
@@ -152,8 +185,13 @@ def cancel_job(job_id: str) -> EvaluationJob:
     return EvaluationJob.from_proto(client.call(service(client).CancelJob, request))
 
 
-def wait_for_job(job_id: str, timeout: float | None = None, poll: float = 1.0, *,
-                 on_progress: Callable[[EvaluationJob], None] | None = None) -> EvaluationJob:
+def wait_for_job(
+    job_id: str,
+    timeout: float | None = None,
+    poll: float = 1.0,
+    *,
+    on_progress: Callable[[EvaluationJob], None] | None = None,
+) -> EvaluationJob:
     """Poll the job every ``poll`` seconds until it is FINISHED, FAILED or CANCELLED and
     return it (a FAILED job is returned, not raised). ``on_progress`` sees every state
     polled. After ``timeout`` seconds: :class:`JobTimeoutError` saying how far it got."""
@@ -165,7 +203,8 @@ def wait_for_job(job_id: str, timeout: float | None = None, poll: float = 1.0, *
     if job.monitor_id:
         raise InvalidArgumentError(
             f"job {job.job_id} is the job of monitor {job.monitor_id}: it runs as long as the "
-            "monitor exists, so it never finishes; follow the monitor with get_monitor()")
+            "monitor exists, so it never finishes; follow the monitor with get_monitor()"
+        )
     while True:
         if on_progress is not None:
             on_progress(job)
@@ -176,7 +215,9 @@ def wait_for_job(job_id: str, timeout: float | None = None, poll: float = 1.0, *
             raise JobTimeoutError(
                 f"job {job.job_id} is still {job.status} after {timeout:g} s: "
                 f"{progress_text(job)}; wait longer, or follow it with `spyglass eval status "
-                f"{job.job_id} --watch`", job)
+                f"{job.job_id} --watch`",
+                job,
+            )
         time.sleep(poll if left is None else min(poll, left))
         job = get_job(job_id)
 
@@ -186,8 +227,10 @@ def progress_text(job: EvaluationJob) -> str:
     parts = [f"{job.rows_done}/{job.total_rows} rows ({100 * job.fraction_done:.1f}%)"]
     if job.rows_with_errors:
         parts.append(f"{job.rows_with_errors} with errors")
-    parts.append(f"chunks {job.chunks_done} done, {job.chunks_leased} leased, "
-                 f"{job.chunks_failed} failed of {job.chunks_total}")
+    parts.append(
+        f"chunks {job.chunks_done} done, {job.chunks_leased} leased, "
+        f"{job.chunks_failed} failed of {job.chunks_total}"
+    )
     if job.eta_seconds is not None and not job.is_done:
         parts.append(f"ETA {duration_text(job.eta_seconds)}")
     return ", ".join(parts)
@@ -230,17 +273,17 @@ def time_ms(value: TimeSpec | None, what: str) -> int | None:
             pass
     raise InvalidArgumentError(
         f"{what} {value!r} is not a time; give ISO 8601 ('2024-05-01T12:00:00Z' or "
-        "'2024-05-01'), ms since the epoch, or an age before now such as '24h' or '7d'")
+        "'2024-05-01'), ms since the epoch, or an age before now such as '24h' or '7d'"
+    )
 
 
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000).isoformat(timespec="seconds")
 
 
-def _status(status: str | None) -> int:
+def _status(status: str | None) -> jobs_pb2.JobStatus | str:
     if status is None:
         return jobs_pb2.JOB_STATUS_UNSPECIFIED
     if not isinstance(status, str) or status.upper() not in STATUSES:
-        raise InvalidArgumentError(f"status must be one of {', '.join(STATUSES)}, not "
-                                   f"{status!r}")
-    return jobs_pb2.JobStatus.Value(status.upper())
+        raise InvalidArgumentError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    return status.upper()  # the enum's name

@@ -16,18 +16,48 @@ from .base import AGGREGATIONS, Scorer, ScorerInputError, ScorerTimeoutError
 from .decorator import scorer
 from .embedding import EmbeddingSimilarity
 from .heuristics import Contains, ExactMatch, JsonSchema, JsonValid, RegexMatch
-from .judges import (Correctness, ExpectationsGuidelines, Guidelines, JudgeError, JudgeScorer,
-                     RelevanceToQuery, RetrievalGroundedness, RetrievalRelevance,
-                     RetrievalSufficiency, Safety, make_judge)
+from .judges import (
+    Correctness,
+    ExpectationsGuidelines,
+    Guidelines,
+    JudgeError,
+    JudgeScorer,
+    RelevanceToQuery,
+    RetrievalGroundedness,
+    RetrievalRelevance,
+    RetrievalSufficiency,
+    Safety,
+    make_judge,
+)
 from .results import Feedback, NonFiniteScoreError, ScoreResult
 from .trace_metrics import Latency, TokenCount
 
 __all__ = [
-    "scorer", "Scorer", "ScoreResult", "Feedback", "ScorerInputError", "ScorerTimeoutError",
-    "NonFiniteScoreError", "AGGREGATIONS",
-    "JudgeScorer", "JudgeError", "Correctness", "Guidelines", "ExpectationsGuidelines",
-    "RelevanceToQuery", "Safety", "RetrievalGroundedness", "RetrievalRelevance",
-    "RetrievalSufficiency", "make_judge",
-    "ExactMatch", "Contains", "RegexMatch", "JsonValid", "JsonSchema", "Latency", "TokenCount",
+    "AGGREGATIONS",
+    "Contains",
+    "Correctness",
     "EmbeddingSimilarity",
+    "ExactMatch",
+    "ExpectationsGuidelines",
+    "Feedback",
+    "Guidelines",
+    "JsonSchema",
+    "JsonValid",
+    "JudgeError",
+    "JudgeScorer",
+    "Latency",
+    "NonFiniteScoreError",
+    "RegexMatch",
+    "RelevanceToQuery",
+    "RetrievalGroundedness",
+    "RetrievalRelevance",
+    "RetrievalSufficiency",
+    "Safety",
+    "ScoreResult",
+    "Scorer",
+    "ScorerInputError",
+    "ScorerTimeoutError",
+    "TokenCount",
+    "make_judge",
+    "scorer",
 ]

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from spyglass.errors import InvalidArgumentError, SpyglassError
 from spyglass.scorer_refs import snake_case
@@ -45,10 +46,16 @@ def check_time_limit(time_limit: Any, what: str) -> float | None:
     (the argument as the user wrote it)."""
     if time_limit is None:
         return None
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) \
-            or not math.isfinite(time_limit) or time_limit <= 0:
-        raise InvalidArgumentError(f"{what} must be a number of seconds > 0 (how long one "
-                                   f"scorer call may take on one row), got {time_limit!r}")
+    if (
+        isinstance(time_limit, bool)
+        or not isinstance(time_limit, (int, float))
+        or not math.isfinite(time_limit)
+        or time_limit <= 0
+    ):
+        raise InvalidArgumentError(
+            f"{what} must be a number of seconds > 0 (how long one "
+            f"scorer call may take on one row), got {time_limit!r}"
+        )
     return float(time_limit)
 
 
@@ -60,15 +67,19 @@ def check_aggregations(aggregations: Sequence[str] | None, owner: str) -> list[s
         aggregations = [aggregations]
     unknown = [a for a in aggregations if a not in AGGREGATIONS]
     if unknown:
-        raise InvalidArgumentError(f"scorer {owner!r}: unknown aggregation(s) {unknown}; "
-                                   f"choose from {', '.join(AGGREGATIONS)}")
+        raise InvalidArgumentError(
+            f"scorer {owner!r}: unknown aggregation(s) {unknown}; "
+            f"choose from {', '.join(AGGREGATIONS)}"
+        )
     return list(aggregations)
 
 
 def check_name(name: Any, owner: str) -> str:
     if not isinstance(name, str) or not name.strip() or "/" in name:
-        raise InvalidArgumentError(f"{owner}: name must be a non-empty string without '/' "
-                                   f"(it becomes the '<name>/score' column), got {name!r}")
+        raise InvalidArgumentError(
+            f"{owner}: name must be a non-empty string without '/' "
+            f"(it becomes the '<name>/score' column), got {name!r}"
+        )
     return name
 
 
@@ -87,7 +98,7 @@ class Scorer:
     time_limit: float | None = None
     source_type: ClassVar[str] = "CODE"
     calls_model: ClassVar[bool] = False
-    _declared: ClassVar[tuple[str, ...]] = ()
+    _declared: tuple[str, ...] = ()  # set per class from __call__, per instance by wrappers
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -96,16 +107,19 @@ class Scorer:
         if "__call__" in cls.__dict__:
             cls._declared = declared_arguments(cls.__dict__["__call__"], cls.__name__)
 
-    def __init__(self, *, name: str | None = None,
-                 aggregations: Sequence[str] | None = None,
-                 time_limit: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        aggregations: Sequence[str] | None = None,
+        time_limit: float | None = None,
+    ) -> None:
         if name is not None:
             self.name = check_name(name, type(self).__name__)
         if aggregations is not None:
             self.aggregations = check_aggregations(aggregations, self.name)
         if time_limit is not None:
-            self.time_limit = check_time_limit(time_limit,
-                                               f"{type(self).__name__}(time_limit=...)")
+            self.time_limit = check_time_limit(time_limit, f"{type(self).__name__}(time_limit=...)")
 
     @property
     def source_id(self) -> str:
@@ -124,31 +138,52 @@ class Scorer:
         """The per-row error for a row lacking ``what`` ("Correctness needs ...")."""
         return ScorerInputError(f"{type(self).__name__} needs {what}")
 
-    def __call__(self, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} must implement __call__ declaring "
-                                  "any of inputs, outputs, expectations, trace")
+    # (*args, **kwargs) lets each subclass declare the subset of arguments it reads
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement __call__ declaring "
+            "any of inputs, outputs, expectations, trace"
+        )
 
-    def run(self, *, inputs: dict | None, outputs: Any, expectations: dict | None,
-            trace: "Trace | None" = None, time_limit: float | None = None) -> list[ScoreResult]:
+    def run(
+        self,
+        *,
+        inputs: dict[str, Any] | None,
+        outputs: Any,
+        expectations: dict[str, Any] | None,
+        trace: Trace | None = None,
+        time_limit: float | None = None,
+    ) -> list[ScoreResult]:
         """Score one row; never raises (an exception becomes a result with ``error`` set).
 
         ``time_limit``: seconds after which a coroutine scorer is cancelled (a sync one cannot
         be stopped; the runner abandons it instead, see :mod:`spyglass.evaluator.deadlines`).
         """
-        row = {"inputs": inputs if inputs is not None else {}, "outputs": outputs,
-               "expectations": expectations if expectations is not None else {},
-               "trace": trace}
+        row = {
+            "inputs": inputs if inputs is not None else {},
+            "outputs": outputs,
+            "expectations": expectations if expectations is not None else {},
+            "trace": trace,
+        }
         try:
             raw = self(**select(self._declared, row))
             if inspect.isawaitable(raw):
                 raw = asyncio.run(_awaited(raw, self.name, time_limit))
             if isinstance(raw, ScoreResult):
                 return [checked_result(raw)]
-            return to_results(raw, name=self.name, source_type=self.source_type,
-                              source_id=self.source_id)
+            return to_results(
+                raw, name=self.name, source_type=self.source_type, source_id=self.source_id
+            )
         except Exception as exc:  # a scorer's failure is a per-row result, never a crash
-            return [error_result(self.name, exc, source_type=self.source_type,
-                                 source_id=self.source_id, usage=getattr(exc, "usage", None))]
+            return [
+                error_result(
+                    self.name,
+                    exc,
+                    source_type=self.source_type,
+                    source_id=self.source_id,
+                    usage=getattr(exc, "usage", None),
+                )
+            ]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -160,6 +195,8 @@ async def _awaited(awaitable: Any, name: str, time_limit: float | None) -> Any:
     try:
         return await asyncio.wait_for(awaitable, time_limit)
     except asyncio.TimeoutError:
-        raise ScorerTimeoutError(f"scorer {name!r} did not return within {time_limit:g} s on "
-                                 "this row and was cancelled; give it more time with "
-                                 "time_limit=..., or make it faster") from None
+        raise ScorerTimeoutError(
+            f"scorer {name!r} did not return within {time_limit:g} s on "
+            "this row and was cancelled; give it more time with "
+            "time_limit=..., or make it faster"
+        ) from None

@@ -8,7 +8,8 @@ the result is still callable like the function, so it can be unit-tested directl
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence, overload
+from collections.abc import Callable, Sequence
+from typing import Any, overload
 
 from spyglass.errors import InvalidArgumentError
 
@@ -19,9 +20,14 @@ from .base import Scorer, check_aggregations, check_name, check_time_limit
 class FunctionScorer(Scorer):
     """A scorer made from a function by :func:`scorer`."""
 
-    def __init__(self, func: Callable[..., Any], *, name: str | None = None,
-                 aggregations: Sequence[str] | None = None,
-                 time_limit: float | None = None) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        *,
+        name: str | None = None,
+        aggregations: Sequence[str] | None = None,
+        time_limit: float | None = None,
+    ) -> None:
         owner = name if name is not None else getattr(func, "__name__", repr(func))
         self.name = check_name(owner, "@scorer")
         self.aggregations = check_aggregations(aggregations, self.name)
@@ -37,14 +43,21 @@ class FunctionScorer(Scorer):
 @overload
 def scorer(func: Callable[..., Any]) -> FunctionScorer: ...
 @overload
-def scorer(*, name: str | None = None, aggregations: Sequence[str] | None = None,
-           time_limit: float | None = None) -> Callable[[Callable[..., Any]],
-                                                        FunctionScorer]: ...
+def scorer(
+    *,
+    name: str | None = None,
+    aggregations: Sequence[str] | None = None,
+    time_limit: float | None = None,
+) -> Callable[[Callable[..., Any]], FunctionScorer]: ...
 
 
-def scorer(func: Callable[..., Any] | None = None, *, name: str | None = None,
-           aggregations: Sequence[str] | None = None,
-           time_limit: float | None = None) -> Any:
+def scorer(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    aggregations: Sequence[str] | None = None,
+    time_limit: float | None = None,
+) -> Any:
     """Make ``func`` a scorer that receives only the row arguments it declares.
 
     ``func`` may declare any of ``inputs``, ``outputs``, ``expectations``, ``trace`` and return
@@ -54,10 +67,11 @@ def scorer(func: Callable[..., Any] | None = None, *, name: str | None = None,
     """
     if func is not None:
         if not callable(func):
-            raise InvalidArgumentError(f"@scorer decorates a function, got {func!r}; write "
-                                       "@scorer or @scorer(name=..., aggregations=[...])")
-        return FunctionScorer(func, name=name, aggregations=aggregations,
-                              time_limit=time_limit)
+            raise InvalidArgumentError(
+                f"@scorer decorates a function, got {func!r}; write "
+                "@scorer or @scorer(name=..., aggregations=[...])"
+            )
+        return FunctionScorer(func, name=name, aggregations=aggregations, time_limit=time_limit)
 
     def decorate(f: Callable[..., Any]) -> FunctionScorer:
         return FunctionScorer(f, name=name, aggregations=aggregations, time_limit=time_limit)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from spyglass.errors import InvalidArgumentError
 
@@ -32,8 +33,14 @@ class ExactMatch(Scorer):
     and, with ``case_sensitive=False``, ignoring case; other values compare as JSON text.
     """
 
-    def __init__(self, *, key: str = "expected_response", case_sensitive: bool = True,
-                 strip: bool = True, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        key: str = "expected_response",
+        case_sensitive: bool = True,
+        strip: bool = True,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.key, self.case_sensitive, self.strip = key, case_sensitive, strip
 
@@ -42,13 +49,17 @@ class ExactMatch(Scorer):
         text = text.strip() if self.strip else text
         return text if self.case_sensitive else text.casefold()
 
-    def __call__(self, outputs: Any, expectations: dict) -> Feedback:
+    def __call__(self, outputs: Any, expectations: dict[str, Any]) -> Feedback:
         expected = find_expectation(expectations, self.key)
         if expected is MISSING:
             raise self.missing(f"expectations.{self.key}")
         same = self._canonical(outputs) == self._canonical(expected)
-        return Feedback(value=same, rationale="The output equals the expected response."
-                        if same else f"The output differs from the expected {as_text(expected)!r}.")
+        return Feedback(
+            value=same,
+            rationale="The output equals the expected response."
+            if same
+            else f"The output differs from the expected {as_text(expected)!r}.",
+        )
 
 
 class Contains(Scorer):
@@ -59,17 +70,24 @@ class Contains(Scorer):
     not applicable (no score). Matching ignores case unless ``case_sensitive=True``.
     """
 
-    def __init__(self, *, terms: Sequence[str] | None = None, key: str = "must_mention",
-                 case_sensitive: bool = False, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        terms: Sequence[str] | None = None,
+        key: str = "must_mention",
+        case_sensitive: bool = False,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         if terms is not None:
             terms = [terms] if isinstance(terms, str) else list(terms)
             if not terms or not all(isinstance(t, str) and t for t in terms):
-                raise InvalidArgumentError(f"Contains(terms=...) must be non-empty strings, "
-                                           f"got {terms!r}")
+                raise InvalidArgumentError(
+                    f"Contains(terms=...) must be non-empty strings, got {terms!r}"
+                )
         self.terms, self.key, self.case_sensitive = terms, key, case_sensitive
 
-    def __call__(self, outputs: Any, expectations: dict) -> Feedback | None:
+    def __call__(self, outputs: Any, expectations: dict[str, Any]) -> Feedback | None:
         terms = self.terms
         if terms is None:
             found = find_expectation(expectations, self.key)
@@ -88,23 +106,24 @@ class Contains(Scorer):
 class RegexMatch(Scorer):
     """Does the output match ``pattern`` (searched anywhere, or whole with ``full=True``)?"""
 
-    def __init__(self, *, pattern: str, flags: int = 0, full: bool = False,
-                 **options: Any) -> None:
+    def __init__(self, *, pattern: str, flags: int = 0, full: bool = False, **options: Any) -> None:
         super().__init__(**options)
         try:
             self.pattern = re.compile(pattern, flags)
         except (re.error, TypeError) as exc:
-            raise InvalidArgumentError(f"RegexMatch(pattern={pattern!r}) is not a valid "
-                                       f"regular expression: {exc}") from exc
+            raise InvalidArgumentError(
+                f"RegexMatch(pattern={pattern!r}) is not a valid regular expression: {exc}"
+            ) from exc
         self.full = full
 
     def __call__(self, outputs: Any) -> Feedback:
         text = as_text(outputs)
         match = self.pattern.fullmatch(text) if self.full else self.pattern.search(text)
         how = "fully matches" if self.full else "contains a match of"
-        return Feedback(value=match is not None,
-                        rationale=f"The output {how if match else 'does not match'} "
-                                  f"/{self.pattern.pattern}/.")
+        return Feedback(
+            value=match is not None,
+            rationale=f"The output {how if match else 'does not match'} /{self.pattern.pattern}/.",
+        )
 
 
 def _parsed(outputs: Any) -> tuple[Any, str | None]:
@@ -124,9 +143,12 @@ class JsonValid(Scorer):
 
     def __call__(self, outputs: Any) -> Feedback:
         _, problem = _parsed(outputs)
-        return Feedback(value=problem is None,
-                        rationale="The output is valid JSON." if problem is None
-                        else problem[0].upper() + problem[1:] + ".")
+        return Feedback(
+            value=problem is None,
+            rationale="The output is valid JSON."
+            if problem is None
+            else problem[0].upper() + problem[1:] + ".",
+        )
 
 
 class JsonSchema(Scorer):
@@ -134,14 +156,16 @@ class JsonSchema(Scorer):
     (default ``json_schema``)? Schemas are checked with the ``jsonschema`` library, in the
     draft their ``$schema`` names (2020-12 when none)."""
 
-    def __init__(self, *, schema: dict | None = None, key: str = "json_schema",
-                 **options: Any) -> None:
+    def __init__(
+        self, *, schema: dict[str, Any] | None = None, key: str = "json_schema", **options: Any
+    ) -> None:
         super().__init__(**options)
-        self.validator = _validator(schema, "JsonSchema(schema=...)") if schema is not None \
-            else None
+        self.validator = (
+            _validator(schema, "JsonSchema(schema=...)") if schema is not None else None
+        )
         self.key = key
 
-    def __call__(self, outputs: Any, expectations: dict) -> Feedback:
+    def __call__(self, outputs: Any, expectations: dict[str, Any]) -> Feedback:
         validator = self.validator
         if validator is None:
             schema = find_expectation(expectations, self.key)
@@ -156,20 +180,24 @@ class JsonSchema(Scorer):
             return Feedback(value=True, rationale="The output matches the schema.")
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(root)"
-        return Feedback(value=False, metadata={"error_count": len(errors)},
-                        rationale=f"{len(errors)} schema violation(s); at {where}: "
-                                  f"{first.message}.")
+        return Feedback(
+            value=False,
+            metadata={"error_count": len(errors)},
+            rationale=f"{len(errors)} schema violation(s); at {where}: {first.message}.",
+        )
 
 
 def _validator(schema: Any, where: str) -> Any:
     import jsonschema
 
     if not isinstance(schema, (dict, bool)):
-        raise InvalidArgumentError(f"{where} must be a JSON schema (an object), got "
-                                   f"{type(schema).__name__}")
+        raise InvalidArgumentError(
+            f"{where} must be a JSON schema (an object), got {type(schema).__name__}"
+        )
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
-        cls.check_schema(schema)
+        # the stubs' Validator protocol takes a dict; jsonschema accepts boolean schemas too
+        cls.check_schema(schema)  # type: ignore[arg-type]
     except jsonschema.SchemaError as exc:
         raise InvalidArgumentError(f"{where} is not a valid JSON schema: {exc.message}") from exc
     return cls(schema)

@@ -16,7 +16,7 @@ import math
 import numbers
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from spyglass import entities
 from spyglass.errors import SpyglassError
@@ -59,7 +59,7 @@ class ScoreResult:
     metadata: dict[str, str] = field(default_factory=dict)
     source_type: str = "CODE"
     source_id: str = ""
-    usage: dict | None = None
+    usage: dict[str, Any] | None = None
     stack_trace: str | None = None
 
     @property
@@ -85,18 +85,37 @@ def error_message(exc: BaseException) -> str:
     return text if isinstance(exc, SpyglassError) else f"{type(exc).__name__}: {text}"
 
 
-def error_result(name: str, exc: BaseException, *, source_type: str, source_id: str,
-                 usage: dict | None = None) -> ScoreResult:
+def error_result(
+    name: str,
+    exc: BaseException,
+    *,
+    source_type: str,
+    source_id: str,
+    usage: dict[str, Any] | None = None,
+) -> ScoreResult:
     """The result recorded when scoring a row raised ``exc``."""
     stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return ScoreResult(name=name, error=error_message(exc), error_type=type(exc).__name__,
-                       source_type=source_type, source_id=source_id, usage=usage,
-                       stack_trace=stack)
+    return ScoreResult(
+        name=name,
+        error=error_message(exc),
+        error_type=type(exc).__name__,
+        source_type=source_type,
+        source_id=source_id,
+        usage=usage,
+        stack_trace=stack,
+    )
+
+
+class _Source(TypedDict):
+    """Who made the results: the fields every result of one scorer shares."""
+
+    source_type: str
+    source_id: str
 
 
 def to_results(raw: Any, *, name: str, source_type: str, source_id: str) -> list[ScoreResult]:
     """Normalise a scorer's return value (see the module docstring) into results."""
-    common = dict(source_type=source_type, source_id=source_id)
+    common: _Source = {"source_type": source_type, "source_id": source_id}
     if isinstance(raw, (list, tuple)):
         return _from_list(list(raw), name, common)
     if isinstance(raw, (Feedback, entities.Feedback)):
@@ -106,24 +125,30 @@ def to_results(raw: Any, *, name: str, source_type: str, source_id: str) -> list
     raw = _plain(raw)
     if raw is None or isinstance(raw, (bool, numbers.Real, str)):
         return [ScoreResult(name=name, value=_plain(raw), score=score_of(raw), **common)]
-    raise TypeError(f"scorer {name!r} returned a {type(raw).__name__}; return a bool, int, "
-                    "float, str, Feedback, a list of Feedback, or None (not applicable)")
+    raise TypeError(
+        f"scorer {name!r} returned a {type(raw).__name__}; return a bool, int, "
+        "float, str, Feedback, a list of Feedback, or None (not applicable)"
+    )
 
 
-def _from_list(items: list[Any], name: str, common: dict) -> list[ScoreResult]:
+def _from_list(items: list[Any], name: str, common: _Source) -> list[ScoreResult]:
     if not items:
         return [ScoreResult(name=name, **common)]
     wrong = [type(i).__name__ for i in items if not isinstance(i, (Feedback, entities.Feedback))]
     if wrong:
-        raise TypeError(f"scorer {name!r} returned a list holding {', '.join(sorted(set(wrong)))}"
-                        "; a list may hold only Feedback objects")
+        raise TypeError(
+            f"scorer {name!r} returned a list holding {', '.join(sorted(set(wrong)))}"
+            "; a list may hold only Feedback objects"
+        )
     if len(items) == 1:
         return [_from_feedback(items[0], items[0].name or name, common, name)]
     names = [i.name for i in items]
     if None in names or len(set(names)) != len(names):
-        raise ValueError(f"scorer {name!r} returned {len(items)} Feedback objects named "
-                         f"{names}; give each Feedback a distinct name= so each gets its own "
-                         "columns")
+        raise ValueError(
+            f"scorer {name!r} returned {len(items)} Feedback objects named "
+            f"{names}; give each Feedback a distinct name= so each gets its own "
+            "columns"
+        )
     return [_from_feedback(i, i.name, common, name) for i in items]
 
 
@@ -132,28 +157,45 @@ def checked_result(result: ScoreResult) -> ScoreResult:
     infinite (a NaN score with a value that is no number stays "not applicable")."""
     if result.error is not None:
         return result
-    bad = result.value if _is_non_finite(result.value) else \
-        result.score if math.isinf(result.score) else None
+    bad = (
+        result.value
+        if _is_non_finite(result.value)
+        else result.score
+        if math.isinf(result.score)
+        else None
+    )
     if bad is None:
         return result
-    return _non_finite(result.name, dict(source_type=result.source_type,
-                                         source_id=result.source_id),
-                       f"scorer {result.name!r} returned a ScoreResult with "
-                       f"{'value' if bad is result.value else 'score'}={_describe(bad)}")
+    return _non_finite(
+        result.name,
+        {"source_type": result.source_type, "source_id": result.source_id},
+        f"scorer {result.name!r} returned a ScoreResult with "
+        f"{'value' if bad is result.value else 'score'}={_describe(bad)}",
+    )
 
 
-def _from_feedback(fb: Feedback | entities.Feedback, name: str, common: dict,
-                   scorer_name: str) -> ScoreResult:
+def _from_feedback(
+    fb: Feedback | entities.Feedback, name: str, common: _Source, scorer_name: str
+) -> ScoreResult:
     error, error_type = _feedback_error(fb.error)
     if error is None and _is_non_finite(fb.value):
         named = f" named {fb.name!r}" if fb.name and fb.name != scorer_name else ""
-        return _non_finite(name, common, f"scorer {scorer_name!r} returned a Feedback{named} "
-                                         f"with value={_describe(fb.value)}")
+        return _non_finite(
+            name,
+            common,
+            f"scorer {scorer_name!r} returned a Feedback{named} with value={_describe(fb.value)}",
+        )
     value = None if error else _plain(fb.value)
-    return ScoreResult(name=name, value=value, score=math.nan if error else score_of(value),
-                       rationale=fb.rationale, error=error, error_type=error_type,
-                       metadata={str(k): _text(v) for k, v in (fb.metadata or {}).items()},
-                       **common)
+    return ScoreResult(
+        name=name,
+        value=value,
+        score=math.nan if error else score_of(value),
+        rationale=fb.rationale,
+        error=error,
+        error_type=error_type,
+        metadata={str(k): _text(v) for k, v in (fb.metadata or {}).items()},
+        **common,
+    )
 
 
 def _is_non_finite(value: Any) -> bool:
@@ -174,10 +216,14 @@ def _describe(value: Any) -> str:
     return f"{kind.__module__}.{kind.__qualname__}({float(value)!r})"
 
 
-def _non_finite(name: str, common: dict, returned: str) -> ScoreResult:
-    return ScoreResult(name=name, error=f"{returned}, which is not a score; return a finite "
-                                        "number, or None when the row does not apply",
-                       error_type=NON_FINITE, **common)
+def _non_finite(name: str, common: _Source, returned: str) -> ScoreResult:
+    return ScoreResult(
+        name=name,
+        error=f"{returned}, which is not a score; return a finite "
+        "number, or None when the row does not apply",
+        error_type=NON_FINITE,
+        **common,
+    )
 
 
 def _feedback_error(error: Any) -> tuple[str | None, str | None]:

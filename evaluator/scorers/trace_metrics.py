@@ -29,8 +29,11 @@ def _measured(measure: float, unit: str, limit: float | None) -> Feedback:
     if limit is None:
         return Feedback(value=measure, rationale=f"{shown}.")
     ok = measure <= limit
-    return Feedback(value=ok, metadata={unit: measure},
-                    rationale=f"{shown}, {'within' if ok else 'over'} the limit of {limit:g}.")
+    return Feedback(
+        value=ok,
+        metadata={unit: measure},
+        rationale=f"{shown}, {'within' if ok else 'over'} the limit of {limit:g}.",
+    )
 
 
 class Latency(Scorer):
@@ -41,7 +44,7 @@ class Latency(Scorer):
         super().__init__(**options)
         self.threshold_ms = _threshold(threshold_ms, "Latency(threshold_ms=...)")
 
-    def __call__(self, trace: "Trace | None") -> Feedback:
+    def __call__(self, trace: Trace | None) -> Feedback:
         if trace is None:
             raise self.missing("the row's trace")
         root = trace.data.root_span
@@ -60,22 +63,28 @@ class TokenCount(Scorer):
 
     _KINDS = ("total", "input", "output")
 
-    def __init__(self, *, kind: str = "total", max_tokens: int | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, *, kind: str = "total", max_tokens: int | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         if kind not in self._KINDS:
-            raise InvalidArgumentError(f"TokenCount(kind={kind!r}): choose one of "
-                                       f"{', '.join(self._KINDS)}")
+            raise InvalidArgumentError(
+                f"TokenCount(kind={kind!r}): choose one of {', '.join(self._KINDS)}"
+            )
         self.kind = kind
         self.max_tokens = _threshold(max_tokens, "TokenCount(max_tokens=...)")
 
     def _span_tokens(self, span: Any) -> int | None:
-        if self.kind == "total" and span.total_tokens is None and (
-                span.input_tokens is not None or span.output_tokens is not None):
+        if (
+            self.kind == "total"
+            and span.total_tokens is None
+            and (span.input_tokens is not None or span.output_tokens is not None)
+        ):
             return (span.input_tokens or 0) + (span.output_tokens or 0)
-        return getattr(span, f"{self.kind}_tokens")
+        tokens: int | None = getattr(span, f"{self.kind}_tokens")
+        return tokens
 
-    def __call__(self, trace: "Trace | None") -> Feedback | None:
+    def __call__(self, trace: Trace | None) -> Feedback | None:
         if trace is None:
             raise self.missing("the row's trace")
         counts = [n for n in map(self._span_tokens, trace.data.spans) if n is not None]

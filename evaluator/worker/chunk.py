@@ -15,9 +15,9 @@ row so the job shows it, and every scorer of that row is marked "not scored".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from spyglass import canonical_json
 from spyglass.entities import Trace
@@ -41,8 +41,12 @@ class ChunkRows:
 
     def prediction(self, record: Record) -> Prediction:
         """The recorded outputs stand for the app's (the service runs no app)."""
-        return Prediction(record.outputs, record.trace_id, created_trace=False,
-                          error=self.errors.get(record.index))
+        return Prediction(
+            record.outputs,
+            record.trace_id,
+            created_trace=False,
+            error=self.errors.get(record.index),
+        )
 
     def dataset_rows(self) -> list[dict[str, Any]]:
         """The rows as dataset records (inputs, expectations, source trace), for a job's
@@ -51,24 +55,30 @@ class ChunkRows:
         for record in self.records:
             if record.index in self.errors or not record.inputs:
                 continue
-            row: dict[str, Any] = {"inputs": record.inputs,
-                                   "expectations": record.expectations}
+            row: dict[str, Any] = {"inputs": record.inputs, "expectations": record.expectations}
             if record.trace_id:
                 row["source"] = {"source_type": TRACE_SOURCE, "source_id": record.trace_id}
             rows.append(row)
         return rows
 
 
-def build_rows(items: Sequence[pb.WorkItem], get_traces: Callable[[list[str]], list[Trace]],
-               needs_trace: bool,
-               expectations_by_input: Mapping[str, dict[str, Any]]) -> ChunkRows:
+def build_rows(
+    items: Sequence[pb.WorkItem],
+    get_traces: Callable[[list[str]], list[Trace]],
+    needs_trace: bool,
+    expectations_by_input: Mapping[str, dict[str, Any]],
+) -> ChunkRows:
     """The chunk's rows (module docstring). ``needs_trace``: a scorer reads ``trace``;
     ``expectations_by_input``: {canonical input hash: expectations} of the job's
     expectations dataset (empty when it has none)."""
-    wanted = sorted({item.trace_id for item in items
-                     if item.HasField("trace_id")
-                     and (not _is_dataset_item(item) or needs_trace
-                          or not item.HasField("outputs_json"))})
+    wanted = sorted(
+        {
+            item.trace_id
+            for item in items
+            if item.HasField("trace_id")
+            and (not _is_dataset_item(item) or needs_trace or not item.HasField("outputs_json"))
+        }
+    )
     traces = fetch_in_batches(get_traces, wanted)
     asked = set(wanted)
     rows = ChunkRows(records=[], row_indexes=[item.row_index for item in items])
@@ -79,9 +89,15 @@ def build_rows(items: Sequence[pb.WorkItem], get_traces: Callable[[list[str]], l
             else:
                 record = _trace_record(position, item, traces, expectations_by_input)
         except InvalidArgumentError as exc:  # the row cannot be scored: keep what is known
-            record = exc.record if isinstance(exc, TraceGone) and exc.record else Record(
-                index=position, inputs={},
-                trace_id=item.trace_id if item.trace_id in traces else None)
+            record = (
+                exc.record
+                if isinstance(exc, TraceGone) and exc.record
+                else Record(
+                    index=position,
+                    inputs={},
+                    trace_id=item.trace_id if item.trace_id in traces else None,
+                )
+            )
             rows.errors[position] = str(exc)
         rows.records.append(record)
     return rows
@@ -91,8 +107,12 @@ def _is_dataset_item(item: pb.WorkItem) -> bool:
     return item.HasField("inputs_json")
 
 
-def _trace_record(position: int, item: pb.WorkItem, traces: Mapping[str, Trace],
-                  expectations_by_input: Mapping[str, dict[str, Any]]) -> Record:
+def _trace_record(
+    position: int,
+    item: pb.WorkItem,
+    traces: Mapping[str, Trace],
+    expectations_by_input: Mapping[str, dict[str, Any]],
+) -> Record:
     trace = traces.get(item.trace_id)
     if trace is None:
         raise _missing(item)
@@ -103,12 +123,16 @@ def _trace_record(position: int, item: pb.WorkItem, traces: Mapping[str, Trace],
     return record
 
 
-def _dataset_record(position: int, item: pb.WorkItem, traces: Mapping[str, Trace],
-                    asked: set[str]) -> Record:
+def _dataset_record(
+    position: int, item: pb.WorkItem, traces: Mapping[str, Trace], asked: set[str]
+) -> Record:
     where = f"dataset record {item.dataset_record_id or position}"
-    record = Record(index=position, inputs=_object(item.inputs_json, where, "inputs"),
-                    expectations=_object(item.expectations_json, where, "expectations"),
-                    dataset_record_id=item.dataset_record_id or None)
+    record = Record(
+        index=position,
+        inputs=_object(item.inputs_json, where, "inputs"),
+        expectations=_object(item.expectations_json, where, "expectations"),
+        dataset_record_id=item.dataset_record_id or None,
+    )
     if item.HasField("outputs_json"):
         record.outputs, record.has_outputs = _json(item.outputs_json, where, "outputs"), True
     if not item.trace_id:
@@ -124,9 +148,12 @@ def _dataset_record(position: int, item: pb.WorkItem, traces: Mapping[str, Trace
     return record
 
 
-def _missing(item: pb.WorkItem, record: Record | None = None) -> "TraceGone":
-    return TraceGone(f"trace {item.trace_id} not found: it was deleted (by hand or by "
-                     f"retention), so row {item.row_index} has no outputs to score", record)
+def _missing(item: pb.WorkItem, record: Record | None = None) -> TraceGone:
+    return TraceGone(
+        f"trace {item.trace_id} not found: it was deleted (by hand or by "
+        f"retention), so row {item.row_index} has no outputs to score",
+        record,
+    )
 
 
 class TraceGone(InvalidArgumentError):
@@ -151,6 +178,7 @@ def _object(text: str, where: str, part: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InvalidArgumentError(f"{where}: {part} must be a JSON object, not "
-                                   f"{type(value).__name__}")
+        raise InvalidArgumentError(
+            f"{where}: {part} must be a JSON object, not {type(value).__name__}"
+        )
     return value

@@ -10,7 +10,8 @@ never once shutdown has begun; ``/readyz`` answers 503 with that reason.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from spyglass.client import SpyglassClient
 from spyglass.entities import Trace
@@ -20,6 +21,7 @@ from spyglass.v1 import datasets_pb2_grpc, jobs_pb2_grpc
 
 HEARTBEAT = "Heartbeat"
 _UNREACHABLE = (CollectorUnavailableError, ConfigurationError)
+T = TypeVar("T")
 
 
 class Readiness:
@@ -50,8 +52,9 @@ class Readiness:
 class Connection:
     """The collector's services as the worker uses them (module docstring)."""
 
-    def __init__(self, client: SpyglassClient, metrics: WorkerMetrics,
-                 readiness: Readiness | None = None) -> None:
+    def __init__(
+        self, client: SpyglassClient, metrics: WorkerMetrics, readiness: Readiness | None = None
+    ) -> None:
         self.client = client
         self.metrics = metrics
         self.readiness = readiness or Readiness()
@@ -60,26 +63,30 @@ class Connection:
 
     def jobs(self, method: str, request: Any, timeout: float | None = None) -> Any:
         """``EvaluationJobService.<method>(request)``."""
-        return self._counted(method, lambda: self.client.call(
-            getattr(self._jobs, method), request, timeout=timeout))
+        return self._counted(
+            method, lambda: self.client.call(getattr(self._jobs, method), request, timeout=timeout)
+        )
 
     def datasets(self, method: str, request: Any, timeout: float | None = None) -> Any:
         """``DatasetService.<method>(request)`` (a request iterator for MergeRecords)."""
-        return self._counted(method, lambda: self.client.call(
-            getattr(self._datasets, method), request, timeout=timeout))
+        return self._counted(
+            method,
+            lambda: self.client.call(getattr(self._datasets, method), request, timeout=timeout),
+        )
 
     def batch_get_traces(self, trace_ids: list[str]) -> list[Trace]:
         """The traces of ``trace_ids`` the collector has (unknown ids are left out)."""
         return self._counted("BatchGetTraces", lambda: self.client.batch_get_traces(trace_ids))
 
-    def _counted(self, method: str, call: Any) -> Any:
+    def _counted(self, method: str, call: Callable[[], T]) -> T:
         try:
             response = call()
         except Exception as exc:
             self.metrics.collector_errors.labels(method).inc()
             if method == HEARTBEAT or isinstance(exc, _UNREACHABLE):
-                self.readiness.failed(f"{method} to the collector at {self.client.address} "
-                                      f"failed: {exc}")
+                self.readiness.failed(
+                    f"{method} to the collector at {self.client.address} failed: {exc}"
+                )
             raise
         self.readiness.answered()
         return response

@@ -41,12 +41,19 @@ def judge_rate_share(rate: float | None, live_workers: int) -> float | None:
 class Heartbeat:
     """Sends heartbeats from a thread of its own and applies the judge rate share."""
 
-    def __init__(self, connection: Connection, worker_id: str, concurrency: int,
-                 scorer_names: Sequence[str], judge_rate_limit: float | None,
-                 interval: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        worker_id: str,
+        concurrency: int,
+        scorer_names: Sequence[str],
+        judge_rate_limit: float | None,
+        interval: float = HEARTBEAT_SECONDS,
+    ) -> None:
         self._connection = connection
-        self._request = pb.HeartbeatRequest(worker_id=worker_id, concurrency=concurrency,
-                                            scorer_names=sorted(scorer_names))
+        self._request = pb.HeartbeatRequest(
+            worker_id=worker_id, concurrency=concurrency, scorer_names=sorted(scorer_names)
+        )
         self._rate = judge_rate_limit
         self._interval = interval
         self._stop = threading.Event()
@@ -60,9 +67,9 @@ class Heartbeat:
         request.CopyFrom(self._request)
         request.stopping = stopping
         try:  # the last one may not hold up the shutdown
-            live = self._connection.jobs(HEARTBEAT, request,
-                                         timeout=FAREWELL_TIMEOUT_S if stopping else None
-                                         ).live_workers
+            live: int = self._connection.jobs(
+                HEARTBEAT, request, timeout=FAREWELL_TIMEOUT_S if stopping else None
+            ).live_workers
         except Exception as exc:  # the collector is down or refuses us: not ready, go on
             logger.warning("heartbeat to the collector failed: %s", exc)
             return None
@@ -71,11 +78,12 @@ class Heartbeat:
             self._share(live)
         return live
 
-    def start(self) -> "Heartbeat":
+    def start(self) -> Heartbeat:
         """The first heartbeat now, then one every interval in a thread."""
         self.beat()
-        self._thread = threading.Thread(target=self._loop, name="spyglass-evaluator-heartbeat",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="spyglass-evaluator-heartbeat", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -98,5 +106,10 @@ class Heartbeat:
         share = judge_rate_share(self._rate, live)
         if share is not None:
             endpoints.set_service_rate(share)
-            logger.info("%d live evaluator worker(s): judges paced at %.3g requests/s per "
-                        "endpoint (of %.3g for the service)", live, share, self._rate)
+            logger.info(
+                "%d live evaluator worker(s): judges paced at %.3g requests/s per "
+                "endpoint (of %.3g for the service)",
+                live,
+                share,
+                self._rate,
+            )

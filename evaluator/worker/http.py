@@ -17,7 +17,7 @@ import contextlib
 import logging
 import socket
 import threading
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from starlette.applications import Starlette
@@ -34,8 +34,9 @@ logger = logging.getLogger("spyglass.evaluator.worker")
 STOP_TIMEOUT_S = 5.0
 
 
-def health_app(readiness: Readiness, metrics: WorkerMetrics,
-               alive: Callable[[], bool]) -> Starlette:
+def health_app(
+    readiness: Readiness, metrics: WorkerMetrics, alive: Callable[[], bool]
+) -> Starlette:
     """The three endpoints (module docstring)."""
 
     async def healthz(_request: Request) -> Response:
@@ -52,8 +53,13 @@ def health_app(readiness: Readiness, metrics: WorkerMetrics,
     async def metrics_endpoint(_request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz),
-                             Route("/metrics", metrics_endpoint)])
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+        ]
+    )
 
 
 class HealthServer:
@@ -67,15 +73,17 @@ class HealthServer:
             raise ConfigurationError(
                 f"cannot listen for /healthz, /readyz and /metrics on {host}:{port} "
                 f"({exc.strerror}); choose another port with --http-port / "
-                "SPYGLASS_EVALUATOR_HTTP_PORT (0 picks a free one)") from exc
+                "SPYGLASS_EVALUATOR_HTTP_PORT (0 picks a free one)"
+            ) from exc
         self.host = host
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = _QuietServer(config)
-        self._thread = threading.Thread(target=self._run, name="spyglass-evaluator-http",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="spyglass-evaluator-http", daemon=True
+        )
 
-    def start(self) -> "HealthServer":
+    def start(self) -> HealthServer:
         self._thread.start()
         return self
 

@@ -54,8 +54,9 @@ class JobDatasets:
                 self._expectations.popitem(last=False)
         return found
 
-    def merge(self, job: pb.EvaluationJob,
-              rows: list[dict[str, Any]]) -> dpb.MergeRecordsResponse | None:
+    def merge(
+        self, job: pb.EvaluationJob, rows: list[dict[str, Any]]
+    ) -> dpb.MergeRecordsResponse | None:
         """Merge ``rows`` (inputs, expectations, source) into the job's ``build_dataset``;
         None when the job builds none or there is nothing to merge."""
         if not job.build_dataset or not rows:
@@ -63,12 +64,15 @@ class JobDatasets:
         dataset_id = self._dataset_id(job.build_dataset)
         requests = [dpb.MergeRecordsRequest(records=chunk) for chunk in record_chunks(rows)]
         requests[0].dataset_id, requests[0].user = dataset_id, MERGED_BY
-        return self._connection.datasets("MergeRecords", iter(requests),
-                                         timeout=MERGE_TIMEOUT_S)
+        merged: dpb.MergeRecordsResponse = self._connection.datasets(
+            "MergeRecords", iter(requests), timeout=MERGE_TIMEOUT_S
+        )
+        return merged
 
     def _read_expectations(self, name_or_id: str) -> dict[str, dict[str, Any]]:
-        request = dpb.ListRecordsRequest(dataset_id=self._dataset_id(name_or_id),
-                                         page_size=PAGE_SIZE)
+        request = dpb.ListRecordsRequest(
+            dataset_id=self._dataset_id(name_or_id), page_size=PAGE_SIZE
+        )
         found: dict[str, dict[str, Any]] = {}
         while True:
             response = self._connection.datasets("ListRecords", request)
@@ -83,10 +87,11 @@ class JobDatasets:
 
     def _dataset_id(self, name_or_id: str) -> str:
         """The id of the dataset called ``name_or_id``, else of the one with that id."""
+        found: dpb.Dataset
         try:
-            found = self._connection.datasets("GetDataset",
-                                              dpb.GetDatasetRequest(name=name_or_id))
+            found = self._connection.datasets("GetDataset", dpb.GetDatasetRequest(name=name_or_id))
         except NotFoundError:
-            found = self._connection.datasets("GetDataset",
-                                              dpb.GetDatasetRequest(dataset_id=name_or_id))
+            found = self._connection.datasets(
+                "GetDataset", dpb.GetDatasetRequest(dataset_id=name_or_id)
+            )
         return found.dataset_id

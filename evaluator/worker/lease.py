@@ -83,10 +83,11 @@ class LeaseRenewer:
         self._lease = lease
         self._lease_seconds = lease_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True,
-                                        name=f"spyglass-evaluator-lease-{lease.chunk_index}")
+        self._thread = threading.Thread(
+            target=self._loop, daemon=True, name=f"spyglass-evaluator-lease-{lease.chunk_index}"
+        )
 
-    def __enter__(self) -> "LeaseRenewer":
+    def __enter__(self) -> LeaseRenewer:
         self._thread.start()
         return self
 
@@ -99,8 +100,9 @@ class LeaseRenewer:
         lease = self._lease
         if lease.ended:  # released meanwhile: nothing left to renew
             return
-        request = pb.RenewLeaseRequest(lease_id=lease.lease_id, worker_id=lease.worker_id,
-                                       lease_seconds=self._lease_seconds)
+        request = pb.RenewLeaseRequest(
+            lease_id=lease.lease_id, worker_id=lease.worker_id, lease_seconds=self._lease_seconds
+        )
         try:
             response = self._connection.jobs("RenewLease", request)
         except FailedPreconditionError as exc:

@@ -37,8 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tenacity import (Retrying, retry_if_exception_type, stop_after_delay,
-                      wait_exponential_jitter)
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from spyglass.errors import CollectorUnavailableError, FailedPreconditionError
 from spyglass.evaluator.deadlines import DEFAULT_CODE_TIME_LIMIT, DEFAULT_JUDGE_TIME_LIMIT
@@ -80,8 +79,13 @@ class WorkerOptions:
 class Worker:
     """Claims and scores chunks until :meth:`stop` (module docstring)."""
 
-    def __init__(self, connection: Connection, worker_id: str, registry: Mapping[str, Scorer],
-                 options: WorkerOptions = WorkerOptions()) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        worker_id: str,
+        registry: Mapping[str, Scorer],
+        options: WorkerOptions = WorkerOptions(),
+    ) -> None:
         self.worker_id = worker_id
         self._connection = connection
         self._metrics = connection.metrics
@@ -118,19 +122,30 @@ class Worker:
 
     def _claim(self) -> pb.ClaimWorkResponse | None:
         """One claim (retried with backoff while the collector fails); None when stopping."""
-        request = pb.ClaimWorkRequest(worker_id=self.worker_id,
-                                      lease_seconds=self._options.lease_seconds)
+        request = pb.ClaimWorkRequest(
+            worker_id=self.worker_id, lease_seconds=self._options.lease_seconds
+        )
         retrying = Retrying(
             retry=retry_if_exception_type(Exception),
-            wait=wait_exponential_jitter(multiplier=self._options.poll_seconds,
-                                         max=MAX_CLAIM_BACKOFF_S,
-                                         jitter=self._options.poll_seconds),
-            stop=lambda _state: self._stopping.is_set(), sleep=self._stopping.wait,
-            before_sleep=self._claim_failed, reraise=True)
+            wait=wait_exponential_jitter(
+                multiplier=self._options.poll_seconds,
+                max=MAX_CLAIM_BACKOFF_S,
+                jitter=self._options.poll_seconds,
+            ),
+            stop=lambda _state: self._stopping.is_set(),
+            sleep=self._nap,
+            before_sleep=self._claim_failed,
+            reraise=True,
+        )
         try:
-            return retrying(self._connection.jobs, "ClaimWork", request)
+            claimed: pb.ClaimWorkResponse = retrying(self._connection.jobs, "ClaimWork", request)
         except Exception:  # only when stopping: the last failure was logged already
             return None
+        return claimed
+
+    def _nap(self, seconds: float) -> None:
+        """The backoff between claims; cut short when the worker stops."""
+        self._stopping.wait(seconds)
 
     def _claim_failed(self, state: Any) -> None:
         problem = f"claiming work failed ({state.outcome.exception()})"
@@ -142,8 +157,12 @@ class Worker:
     def process(self, lease: Lease) -> str:
         """Score one claimed chunk and end its lease; how it ended (done, given_back, lost,
         failed)."""
-        logger.info("claimed %s: %d row(s), attempt %d", lease.label, len(lease.items),
-                    lease.previous_attempts + 1)
+        logger.info(
+            "claimed %s: %d row(s), attempt %d",
+            lease.label,
+            len(lease.items),
+            lease.previous_attempts + 1,
+        )
         started = time.monotonic()
         self._current = lease
         self._metrics.leases_held.inc()
@@ -154,25 +173,38 @@ class Worker:
                     lease.stop(SHUTDOWN)
                 outcome = self._score(lease, sent)
         except CollectorUnavailableError as exc:  # not the chunk's fault: no failed attempt
-            logger.warning("%s: the collector stayed unreachable (%s); giving the chunk back",
-                           lease.label, exc)
+            logger.warning(
+                "%s: the collector stayed unreachable (%s); giving the chunk back", lease.label, exc
+            )
             outcome = self._end(lease, GIVEN_BACK, usage=judge_usage(sent))
         except Exception as exc:  # the chunk as a whole broke: give it back with the error
             logger.exception("%s failed", lease.label)
-            outcome = self._end(lease, FAILED, usage=judge_usage(sent),
-                                error=f"{type(exc).__name__}: {exc}")
+            outcome = self._end(
+                lease, FAILED, usage=judge_usage(sent), error=f"{type(exc).__name__}: {exc}"
+            )
         finally:
             self._metrics.leases_held.dec()
             self._current = None
         errors = sum(1 for o in sent if o.prediction.error or any(s.error for s in o.scores))
-        logger.info("%s: %s; %d of %d row(s) stored (%d with errors) in %.2f s", lease.label,
-                    outcome, len(sent), len(lease.items), errors, time.monotonic() - started)
+        logger.info(
+            "%s: %s; %d of %d row(s) stored (%d with errors) in %.2f s",
+            lease.label,
+            outcome,
+            len(sent),
+            len(lease.items),
+            errors,
+            time.monotonic() - started,
+        )
         return outcome
 
     def _score(self, lease: Lease, sent: list[RowOutcome]) -> str:
         scorers = self._scorers.of(lease.job)
-        rows = build_rows(lease.items, self._connection.batch_get_traces, needs_trace(scorers),
-                          self._datasets.expectations(lease.job))
+        rows = build_rows(
+            lease.items,
+            self._connection.batch_get_traces,
+            needs_trace(scorers),
+            self._datasets.expectations(lease.job),
+        )
         self._datasets.merge(lease.job, rows.dataset_rows())
         writer = ResultWriter(self._sender(lease, rows, sent), lease.label)
 
@@ -181,8 +213,15 @@ class Worker:
                 writer.add(outcome)
 
         try:
-            run_rows(rows.records, [ChunkScorer(s, lease, self._metrics) for s in scorers],
-                     rows.prediction, self._options.concurrency, _no_fetch, done, self._limits)
+            run_rows(
+                rows.records,
+                [ChunkScorer(s, lease, self._metrics) for s in scorers],
+                rows.prediction,
+                self._options.concurrency,
+                _no_fetch,
+                done,
+                self._limits,
+            )
         finally:
             writer.close()
         if lease.stop_reason == LOST or isinstance(writer.error, FailedPreconditionError):
@@ -196,8 +235,9 @@ class Worker:
             return self._end(lease, GIVEN_BACK, usage=usage)
         return self._end(lease, DONE, usage=usage)
 
-    def _sender(self, lease: Lease, rows: ChunkRows,
-                sent: list[RowOutcome]) -> Callable[[list[RowOutcome]], int]:
+    def _sender(
+        self, lease: Lease, rows: ChunkRows, sent: list[RowOutcome]
+    ) -> Callable[[list[RowOutcome]], int]:
         """Sends a batch with ``LogWorkResults`` under the chunk's lease."""
         kind = lease.kind
 
@@ -209,8 +249,9 @@ class Worker:
                 message = record_message(outcome)
                 message.row_index = rows.row_indexes[outcome.record.index]
                 records.append(message)
-            request = pb.LogWorkResultsRequest(lease_id=lease.lease_id,
-                                               worker_id=lease.worker_id, records=records)
+            request = pb.LogWorkResultsRequest(
+                lease_id=lease.lease_id, worker_id=lease.worker_id, records=records
+            )
             try:
                 response = self._patiently(self._connection.jobs, "LogWorkResults", request)
             except FailedPreconditionError:
@@ -222,31 +263,46 @@ class Worker:
                 for score in outcome.scores:
                     if score.error is not None:
                         self._metrics.score_errors.labels(score.name).inc()
-            return response.records_logged + response.records_skipped
+            logged: int = response.records_logged + response.records_skipped
+            return logged
 
         return send
 
     # -- ending a lease ----------------------------------------------------------------------
 
-    def _end(self, lease: Lease, outcome: str, usage: dict[str, tuple[int, int]] | None = None,
-             error: str = "") -> str:
+    def _end(
+        self,
+        lease: Lease,
+        outcome: str,
+        usage: dict[str, tuple[int, int]] | None = None,
+        error: str = "",
+    ) -> str:
         """Release the lease (done, or given back with or without an error), once."""
         if lease.stop_reason == LOST:
             return self._lost(lease)
         if not lease.end():
             return outcome
         request = pb.ReleaseLeaseRequest(
-            lease_id=lease.lease_id, worker_id=lease.worker_id, done=outcome == DONE,
+            lease_id=lease.lease_id,
+            worker_id=lease.worker_id,
+            done=outcome == DONE,
             error_message=error[:2000],
-            judge_usage=[epb.ModelUsage(model=m, input_tokens=i, output_tokens=o)
-                         for m, (i, o) in sorted((usage or {}).items())])
+            judge_usage=[
+                epb.ModelUsage(model=m, input_tokens=i, output_tokens=o)
+                for m, (i, o) in sorted((usage or {}).items())
+            ],
+        )
         try:
             self._patiently(self._connection.jobs, "ReleaseLease", request)
         except FailedPreconditionError:
             return self._lost(lease, ended=True)
         except Exception as exc:  # the lease expires and the chunk goes round again
-            logger.warning("%s: releasing the lease failed (%s); it will expire in %.0f s",
-                           lease.label, exc, self._options.lease_seconds)
+            logger.warning(
+                "%s: releasing the lease failed (%s); it will expire in %.0f s",
+                lease.label,
+                exc,
+                self._options.lease_seconds,
+            )
         self._metrics.chunks.labels(outcome).inc()
         return outcome
 
@@ -258,10 +314,12 @@ class Worker:
     def _patiently(self, call: Callable[..., Any], *args: Any) -> Any:
         """``call(*args)``, retried while the collector is unreachable, for as long as the
         lease lasts."""
-        return Retrying(retry=retry_if_exception_type(CollectorUnavailableError),
-                        wait=wait_exponential_jitter(multiplier=0.5, max=5.0),
-                        stop=stop_after_delay(self._options.lease_seconds),
-                        reraise=True)(call, *args)
+        return Retrying(
+            retry=retry_if_exception_type(CollectorUnavailableError),
+            wait=wait_exponential_jitter(multiplier=0.5, max=5.0),
+            stop=stop_after_delay(self._options.lease_seconds),
+            reraise=True,
+        )(call, *args)
 
 
 def _no_fetch(trace_ids: list[str]) -> dict[str, Any]:

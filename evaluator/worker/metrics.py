@@ -24,10 +24,10 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from spyglass.evaluator.deadlines import overrunning_calls
 
-__all__ = ["WorkerMetrics", "CONTENT_TYPE_LATEST"]
+__all__ = ["CONTENT_TYPE_LATEST", "WorkerMetrics"]
 
 CHUNK_OUTCOMES = ("done", "given_back", "lost", "failed")
-JUDGE_BUCKETS = (.05, .1, .25, .5, 1, 2, 5, 10, 20, 30, 60, 120)
+JUDGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120)
 
 
 class WorkerMetrics:
@@ -37,29 +37,50 @@ class WorkerMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.chunks = Counter(
-            "spyglass_evaluator_chunks", "Chunks ended, by outcome (done, given_back, lost, "
-            "failed)", ["outcome"], registry=r)
+            "spyglass_evaluator_chunks",
+            "Chunks ended, by outcome (done, given_back, lost, failed)",
+            ["outcome"],
+            registry=r,
+        )
         self.rows_scored = Counter(
-            "spyglass_evaluator_rows_scored", "Rows scored and stored, for jobs and monitors",
-            ["kind"], registry=r)
+            "spyglass_evaluator_rows_scored",
+            "Rows scored and stored, for jobs and monitors",
+            ["kind"],
+            registry=r,
+        )
         self.score_errors = Counter(
-            "spyglass_evaluator_score_errors", "Stored scores that are errors, by score name",
-            ["scorer"], registry=r)
+            "spyglass_evaluator_score_errors",
+            "Stored scores that are errors, by score name",
+            ["scorer"],
+            registry=r,
+        )
         self.judge_latency = Histogram(
-            "spyglass_evaluator_judge_latency_seconds", "Duration of LLM-judge scorer calls "
-            "(one row, retries included)", buckets=JUDGE_BUCKETS, registry=r)
+            "spyglass_evaluator_judge_latency_seconds",
+            "Duration of LLM-judge scorer calls (one row, retries included)",
+            buckets=JUDGE_BUCKETS,
+            registry=r,
+        )
         self.leases_held = Gauge(
-            "spyglass_evaluator_leases_held", "Chunks this worker holds a lease on", registry=r)
+            "spyglass_evaluator_leases_held", "Chunks this worker holds a lease on", registry=r
+        )
         self.overrunning_scorer_calls = Gauge(
-            "spyglass_evaluator_overrunning_scorer_calls", "Scorer calls running past their "
-            "time limit (abandoned: each holds a thread until it returns)", registry=r)
+            "spyglass_evaluator_overrunning_scorer_calls",
+            "Scorer calls running past their "
+            "time limit (abandoned: each holds a thread until it returns)",
+            registry=r,
+        )
         self.overrunning_scorer_calls.set_function(overrunning_calls)
         self.live_workers = Gauge(
-            "spyglass_evaluator_live_workers", "Live workers, as the last heartbeat answered",
-            registry=r)
+            "spyglass_evaluator_live_workers",
+            "Live workers, as the last heartbeat answered",
+            registry=r,
+        )
         self.collector_errors = Counter(
-            "spyglass_evaluator_collector_errors", "Calls to the collector that failed, by "
-            "method", ["method"], registry=r)
+            "spyglass_evaluator_collector_errors",
+            "Calls to the collector that failed, by method",
+            ["method"],
+            registry=r,
+        )
         for outcome in CHUNK_OUTCOMES:  # every outcome shows, at 0, from the start
             self.chunks.labels(outcome)
         for kind in ("job", "monitor"):

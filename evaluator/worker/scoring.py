@@ -27,10 +27,10 @@ from typing import Any
 
 from spyglass.evaluator.deadlines import TimeLimits
 from spyglass.evaluator.execution import RowOutcome
+from spyglass.evaluator.jobs import refs
 from spyglass.evaluator.scorers import Scorer
 from spyglass.evaluator.scorers.judges.tracing import scoring_experiment
 from spyglass.evaluator.scorers.results import ScoreResult
-from spyglass.evaluator.jobs import refs
 from spyglass.evaluator.worker.lease import Lease
 from spyglass.evaluator.worker.metrics import WorkerMetrics
 from spyglass.v1 import jobs_pb2 as pb
@@ -53,8 +53,7 @@ class JobScorers:
         with self._lock:
             found = self._jobs.get(job.job_id)
             if found is None:
-                found = self._jobs[job.job_id] = refs.resolve_all(list(job.scorers),
-                                                                  self._registry)
+                found = self._jobs[job.job_id] = refs.resolve_all(list(job.scorers), self._registry)
                 while len(self._jobs) > JOBS_CACHED:
                     self._jobs.popitem(last=False)
             self._jobs.move_to_end(job.job_id)
@@ -63,13 +62,15 @@ class JobScorers:
 
 def time_limits(code: float, judge: float) -> TimeLimits:
     """The worker's time limits of scorers that set none, with hints in the service's terms."""
-    params = "\"time_limit\" in the job's scorer params"
+    params = '"time_limit" in the job\'s scorer params'
     return TimeLimits(
-        code=code, judge=judge,
+        code=code,
+        judge=judge,
         code_hint=f"give it more time with {params} or the evaluator's --code-scorer-time-limit",
         judge_hint=f"give it more time with {params} or the evaluator's --judge-time-limit",
         own_hint=f"give it more time with a larger time_limit (in the scorer's code or as "
-                 f"{params})")
+        f"{params})",
+    )
 
 
 def needs_trace(scorers: Sequence[Scorer | refs.UnresolvedScorer]) -> bool:
@@ -84,8 +85,9 @@ class ChunkScorer:
     needs_trace = False
     aggregations = None
 
-    def __init__(self, scorer: Scorer | refs.UnresolvedScorer, lease: Lease,
-                 metrics: WorkerMetrics) -> None:
+    def __init__(
+        self, scorer: Scorer | refs.UnresolvedScorer, lease: Lease, metrics: WorkerMetrics
+    ) -> None:
         self._scorer = scorer
         self._lease = lease
         self._metrics = metrics
@@ -102,8 +104,9 @@ class ChunkScorer:
         """The wrapped scorer's results for one row (``row`` as :meth:`Scorer.run` takes it,
         ``time_limit`` included)."""
         if self._lease.stop_reason is not None:
-            return [self._error(f"not scored: the chunk stopped ({self._lease.stop_reason})",
-                                STOPPED)]
+            return [
+                self._error(f"not scored: the chunk stopped ({self._lease.stop_reason})", STOPPED)
+            ]
         if isinstance(self._scorer, refs.UnresolvedScorer):
             return [self._error(self._scorer.error, LOAD_FAILED)]
         if self.source_type != JUDGE_SOURCE:
@@ -116,8 +119,13 @@ class ChunkScorer:
             self._metrics.judge_latency.observe(time.perf_counter() - started)
 
     def _error(self, message: str, error_type: str) -> ScoreResult:
-        return ScoreResult(name=self.name, error=message, error_type=error_type,
-                           source_type=self.source_type, source_id=self.source_id)
+        return ScoreResult(
+            name=self.name,
+            error=message,
+            error_type=error_type,
+            source_type=self.source_type,
+            source_id=self.source_id,
+        )
 
 
 def stopped(outcome: RowOutcome) -> bool:

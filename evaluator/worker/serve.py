@@ -18,7 +18,8 @@ import math
 import signal
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from spyglass import session
 from spyglass.client import SpyglassClient
@@ -28,16 +29,19 @@ from spyglass.evaluator.jobs import refs
 from spyglass.evaluator.worker.connection import Connection, Readiness
 from spyglass.evaluator.worker.heartbeat import Heartbeat, new_worker_id
 from spyglass.evaluator.worker.http import HealthServer, health_app
-from spyglass.evaluator.worker.metrics import WorkerMetrics
 from spyglass.evaluator.worker.loop import Worker, WorkerOptions
+from spyglass.evaluator.worker.metrics import WorkerMetrics
 
 logger = logging.getLogger("spyglass.evaluator.worker")
 
 MAX_LEASE_SECONDS = 3600.0
 
 
-def serve(settings: EvaluatorSettings, stop: threading.Event | None = None,
-          on_started: Callable[[HealthServer], None] | None = None) -> bool:
+def serve(
+    settings: EvaluatorSettings,
+    stop: threading.Event | None = None,
+    on_started: Callable[[HealthServer], None] | None = None,
+) -> bool:
     """Run one worker until SIGTERM/SIGINT (or until ``stop`` is set). Returns True when it
     stopped cleanly, False when rows were still running after the grace period (their
     threads may still be alive: the caller should exit the process)."""
@@ -48,22 +52,37 @@ def serve(settings: EvaluatorSettings, stop: threading.Event | None = None,
     readiness = Readiness()
     connection = Connection(client, WorkerMetrics(), readiness)
     worker_id = new_worker_id()
-    worker = Worker(connection, worker_id, registry, WorkerOptions(
-        concurrency=settings.concurrency, lease_seconds=settings.lease_seconds,
-        poll_seconds=settings.poll_seconds,
-        code_scorer_time_limit=settings.code_scorer_time_limit,
-        judge_time_limit=settings.judge_time_limit))
+    worker = Worker(
+        connection,
+        worker_id,
+        registry,
+        WorkerOptions(
+            concurrency=settings.concurrency,
+            lease_seconds=settings.lease_seconds,
+            poll_seconds=settings.poll_seconds,
+            code_scorer_time_limit=settings.code_scorer_time_limit,
+            judge_time_limit=settings.judge_time_limit,
+        ),
+    )
     loop = threading.Thread(target=worker.run, name="spyglass-evaluator-worker", daemon=True)
-    http = HealthServer(health_app(readiness, connection.metrics, loop.is_alive),
-                        settings.host, settings.http_port).start()
+    http = HealthServer(
+        health_app(readiness, connection.metrics, loop.is_alive), settings.host, settings.http_port
+    ).start()
     restore = _on_signals(stop)
     try:
-        logger.info("evaluator worker %s: collector %s, %d row(s) at once, scorers "
-                    "registered: %s; /healthz, /readyz, /metrics on http://%s:%d", worker_id,
-                    settings.collector, settings.concurrency, ", ".join(sorted(registry)) or
-                    "none", settings.host, http.port)
-        heartbeat = Heartbeat(connection, worker_id, settings.concurrency, list(registry),
-                              settings.judge_rate_limit).start()
+        logger.info(
+            "evaluator worker %s: collector %s, %d row(s) at once, scorers "
+            "registered: %s; /healthz, /readyz, /metrics on http://%s:%d",
+            worker_id,
+            settings.collector,
+            settings.concurrency,
+            ", ".join(sorted(registry)) or "none",
+            settings.host,
+            http.port,
+        )
+        heartbeat = Heartbeat(
+            connection, worker_id, settings.concurrency, list(registry), settings.judge_rate_limit
+        ).start()
         loop.start()
         if on_started is not None:
             on_started(http)
@@ -76,13 +95,15 @@ def serve(settings: EvaluatorSettings, stop: threading.Event | None = None,
         session.run_before_read()  # judge traces reach the collector before we go
         http.stop()
     if died:
-        raise SpyglassError("the evaluator worker loop stopped unexpectedly; see the log "
-                            "above for why")
+        raise SpyglassError(
+            "the evaluator worker loop stopped unexpectedly; see the log above for why"
+        )
     return clean
 
 
-def _shut_down(worker: Worker, loop: threading.Thread, readiness: Readiness,
-               heartbeat: Heartbeat, grace: float) -> bool:
+def _shut_down(
+    worker: Worker, loop: threading.Thread, readiness: Readiness, heartbeat: Heartbeat, grace: float
+) -> bool:
     """Stop claiming, let rows in flight finish within ``grace``, give back what is held."""
     logger.info("shutting down: no more claims; rows in flight have %.0f s to finish", grace)
     started = time.monotonic()
@@ -104,23 +125,32 @@ def check_settings(settings: EvaluatorSettings) -> None:
     if settings.concurrency < 1:
         problems.append(f"--concurrency must be at least 1, got {settings.concurrency}")
     if not 0 < settings.lease_seconds <= MAX_LEASE_SECONDS:
-        problems.append(f"--lease-seconds must be more than 0 and at most "
-                        f"{MAX_LEASE_SECONDS:.0f}, got {settings.lease_seconds}")
+        problems.append(
+            f"--lease-seconds must be more than 0 and at most "
+            f"{MAX_LEASE_SECONDS:.0f}, got {settings.lease_seconds}"
+        )
     if not settings.poll_seconds > 0:
         problems.append(f"--poll-seconds must be more than 0, got {settings.poll_seconds}")
     if not settings.shutdown_grace >= 0:
         problems.append(f"--shutdown-grace must be 0 or more, got {settings.shutdown_grace}")
-    for flag, seconds in (("--code-scorer-time-limit", settings.code_scorer_time_limit),
-                          ("--judge-time-limit", settings.judge_time_limit)):
+    for flag, seconds in (
+        ("--code-scorer-time-limit", settings.code_scorer_time_limit),
+        ("--judge-time-limit", settings.judge_time_limit),
+    ):
         if not (math.isfinite(seconds) and seconds > 0):
-            problems.append(f"{flag} must be a number of seconds more than 0 (how long one "
-                            f"scorer call may take on one row), got {seconds}")
+            problems.append(
+                f"{flag} must be a number of seconds more than 0 (how long one "
+                f"scorer call may take on one row), got {seconds}"
+            )
     if settings.judge_rate_limit is not None and not settings.judge_rate_limit > 0:
-        problems.append(f"--judge-rate-limit must be more than 0 requests per second, got "
-                        f"{settings.judge_rate_limit}")
+        problems.append(
+            f"--judge-rate-limit must be more than 0 requests per second, got "
+            f"{settings.judge_rate_limit}"
+        )
     if not 0 <= settings.http_port <= 65535:
-        problems.append(f"--http-port must be a port number (0 picks a free one), got "
-                        f"{settings.http_port}")
+        problems.append(
+            f"--http-port must be a port number (0 picks a free one), got {settings.http_port}"
+        )
     if problems:
         raise ConfigurationError("; ".join(problems))
 
@@ -129,8 +159,12 @@ def _configure_sdk(settings: EvaluatorSettings) -> SpyglassClient:
     """Point this process's session at the collector and return its client, so the worker's
     calls and the SDK that traces judge calls share one configuration (address, API key,
     TLS) and one API connection. The session closes it at exit."""
-    session.configure(collector=settings.collector, api_key=settings.api_key,
-                      tls=settings.tls, tls_ca=settings.tls_ca)
+    session.configure(
+        collector=settings.collector,
+        api_key=settings.api_key,
+        tls=settings.tls,
+        tls_ca=settings.tls_ca,
+    )
     return session.client()
 
 

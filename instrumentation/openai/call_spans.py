@@ -15,8 +15,13 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from spyglass.instrumentation.openai import conventions as gen
-from spyglass.instrumentation.openai.request import given, materialized, recorded_inputs, \
-    request_attributes, span_name
+from spyglass.instrumentation.openai.request import (
+    given,
+    materialized,
+    recorded_inputs,
+    request_attributes,
+    span_name,
+)
 from spyglass.instrumentation.openai.response import response_attributes
 from spyglass.instrumentation.spans import LiveSpan, begin_span
 
@@ -27,13 +32,14 @@ logger = logging.getLogger("spyglass.instrumentation.openai")
 class Endpoint:
     """What a patched method calls: its API shape, GenAI operation and Spyglass span type."""
 
-    api: str        # request.CHAT_COMPLETIONS / RESPONSES / EMBEDDINGS
+    api: str  # request.CHAT_COMPLETIONS / RESPONSES / EMBEDDINGS
     operation: str  # conventions.CHAT / EMBEDDINGS
     span_type: str  # CHAT_MODEL / EMBEDDING
 
 
-def start(endpoint: Endpoint, resource: Any, kwargs: dict[str, Any]
-          ) -> tuple[LiveSpan | None, dict[str, Any]]:
+def start(
+    endpoint: Endpoint, resource: Any, kwargs: dict[str, Any]
+) -> tuple[LiveSpan | None, dict[str, Any]]:
     """Start the CLIENT span of a call (a child of the current span) and record its request.
 
     Returns the span (None when tracing failed) and the kwargs to call with: ``kwargs``
@@ -43,8 +49,12 @@ def start(endpoint: Endpoint, resource: Any, kwargs: dict[str, Any]
     try:
         recorded = given(call_kwargs)
         attributes = request_attributes(endpoint.api, endpoint.operation, recorded, resource)
-        span = begin_span(span_name(endpoint.operation, recorded.get("model")),
-                          endpoint.span_type, attributes, kind=SpanKind.CLIENT)
+        span = begin_span(
+            span_name(endpoint.operation, recorded.get("model")),
+            endpoint.span_type,
+            attributes,
+            kind=SpanKind.CLIENT,
+        )
         span.set_inputs(recorded_inputs(recorded))
         return span, call_kwargs
     except Exception:
@@ -52,8 +62,12 @@ def start(endpoint: Endpoint, resource: Any, kwargs: dict[str, Any]
         return None, call_kwargs
 
 
-def finish(endpoint: Endpoint, span: LiveSpan, response: Mapping[str, Any] | None,
-           exc: BaseException | None = None) -> None:
+def finish(
+    endpoint: Endpoint,
+    span: LiveSpan,
+    response: Mapping[str, Any] | None,
+    exc: BaseException | None = None,
+) -> None:
     """Record ``response`` (a dict; None when there is none to read, e.g. a raw HTTP
     response, or the call failed before one), then ``exc`` if the call raised it: ERROR
     status, an exception event, ``error.type`` and the HTTP status. Then end the span."""

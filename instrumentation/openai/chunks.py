@@ -13,13 +13,12 @@ from typing import Any
 
 from spyglass.instrumentation.openai.response import as_dict
 
-_FINAL_RESPONSE_EVENTS = frozenset({"response.completed", "response.incomplete",
-                                    "response.failed"})
+_FINAL_RESPONSE_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _HEADER_FIELDS = ("id", "created", "model", "system_fingerprint", "service_tier")
 
 
 class _Choice:
-    __slots__ = ("role", "content", "refusal", "tool_calls", "finish_reason")
+    __slots__ = ("content", "finish_reason", "refusal", "role", "tool_calls")
 
     def __init__(self) -> None:
         self.role = "assistant"
@@ -41,8 +40,10 @@ class _Choice:
             self.finish_reason = finish_reason
 
     def _add_tool_call(self, call: Any) -> None:
-        merged = self.tool_calls.setdefault(getattr(call, "index", 0) or 0, {
-            "id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+        merged = self.tool_calls.setdefault(
+            getattr(call, "index", 0) or 0,
+            {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
+        )
         merged["id"] = getattr(call, "id", None) or merged["id"]
         merged["type"] = getattr(call, "type", None) or merged["type"]
         function = getattr(call, "function", None)
@@ -51,8 +52,10 @@ class _Choice:
             merged["function"]["arguments"] += getattr(function, "arguments", None) or ""
 
     def message(self) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": self.role,
-                                   "content": "".join(self.content) if self.content else None}
+        message: dict[str, Any] = {
+            "role": self.role,
+            "content": "".join(self.content) if self.content else None,
+        }
         if self.refusal:
             message["refusal"] = "".join(self.refusal)
         if self.tool_calls:
@@ -86,9 +89,14 @@ class ChatChunks:
             state.add(getattr(choice, "delta", None), getattr(choice, "finish_reason", None))
 
     def result(self) -> dict[str, Any]:
-        response: dict[str, Any] = {**self._header, "object": "chat.completion", "choices": [
-            {"index": i, "message": c.message(), "finish_reason": c.finish_reason}
-            for i, c in sorted(self._choices.items())]}
+        response: dict[str, Any] = {
+            **self._header,
+            "object": "chat.completion",
+            "choices": [
+                {"index": i, "message": c.message(), "finish_reason": c.finish_reason}
+                for i, c in sorted(self._choices.items())
+            ],
+        }
         if self._usage is not None:
             response["usage"] = as_dict(self._usage)
         return response

@@ -12,12 +12,14 @@ import functools
 import importlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from opentelemetry import trace as otel_trace
 
-from spyglass.instrumentation.openai import call_spans, conventions as gen
+from spyglass.instrumentation.openai import call_spans
+from spyglass.instrumentation.openai import conventions as gen
 from spyglass.instrumentation.openai.call_spans import Endpoint
 from spyglass.instrumentation.openai.request import CHAT_COMPLETIONS, EMBEDDINGS, RESPONSES
 from spyglass.instrumentation.openai.response import as_dict
@@ -48,9 +50,10 @@ def _targets() -> tuple[Target, ...]:
     embeddings = "openai.resources.embeddings"
     out = []
     for module, sync_cls, methods, endpoint in (
-            (chat, "Completions", ("create", "parse"), CHAT),
-            (responses, "Responses", ("create", "parse"), RESPONSE),
-            (embeddings, "Embeddings", ("create",), EMBEDDING)):
+        (chat, "Completions", ("create", "parse"), CHAT),
+        (responses, "Responses", ("create", "parse"), RESPONSE),
+        (embeddings, "Embeddings", ("create",), EMBEDDING),
+    ):
         for method in methods:
             out.append(Target(module, sync_cls, method, endpoint, False))
             out.append(Target(module, "Async" + sync_cls, method, endpoint, True))
@@ -102,36 +105,46 @@ def _lookup(target: Target) -> tuple[type | None, Any]:
 def _wrapper(original: Callable[..., Any], target: Target) -> Callable[..., Any]:
     endpoint = target.endpoint
     if target.is_async:
+
         @functools.wraps(original)
         async def traced_async(resource: Any, *args: Any, **kwargs: Any) -> Any:
             span, kwargs = call_spans.start(endpoint, resource, kwargs)
             if span is None:
                 return await original(resource, *args, **kwargs)
             try:
-                with otel_trace.use_span(span.otel_span, end_on_exit=False,
-                                         record_exception=False,
-                                         set_status_on_exception=False):
+                with otel_trace.use_span(
+                    span.otel_span,
+                    end_on_exit=False,
+                    record_exception=False,
+                    set_status_on_exception=False,
+                ):
                     result = await original(resource, *args, **kwargs)
             except BaseException as exc:
                 call_spans.finish(endpoint, span, None, exc)
                 raise
             return _finished(endpoint, span, result)
+
         wrapper = traced_async
     else:
+
         @functools.wraps(original)
         def traced_sync(resource: Any, *args: Any, **kwargs: Any) -> Any:
             span, kwargs = call_spans.start(endpoint, resource, kwargs)
             if span is None:
                 return original(resource, *args, **kwargs)
             try:
-                with otel_trace.use_span(span.otel_span, end_on_exit=False,
-                                         record_exception=False,
-                                         set_status_on_exception=False):
+                with otel_trace.use_span(
+                    span.otel_span,
+                    end_on_exit=False,
+                    record_exception=False,
+                    set_status_on_exception=False,
+                ):
                     result = original(resource, *args, **kwargs)
             except BaseException as exc:
                 call_spans.finish(endpoint, span, None, exc)
                 raise
             return _finished(endpoint, span, result)
+
         wrapper = traced_sync
     setattr(wrapper, _ORIGINAL, original)
     return wrapper

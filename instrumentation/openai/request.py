@@ -20,10 +20,15 @@ _NOT_RECORDED = frozenset({"extra_headers", "extra_query", "timeout"})
 
 _SECRET_KEY = re.compile(
     r"^(x-)?(api[-_]?key|authorization|proxy-authorization|password|secret|client[-_]secret|"
-    r"access[-_]token|refresh[-_]token|bearer|token|cookie)$", re.IGNORECASE)
+    r"access[-_]token|refresh[-_]token|bearer|token|cookie)$",
+    re.IGNORECASE,
+)
 _REDACTED = "[REDACTED]"
-_SENTINELS = tuple(c for c in (getattr(openai, "NotGiven", None), getattr(openai, "Omit", None))
-                   if isinstance(c, type))
+_SENTINELS = tuple(
+    c
+    for c in (getattr(openai, "NotGiven", None), getattr(openai, "Omit", None))
+    if isinstance(c, type)
+)
 _ONE_SHOT = ("messages", "input", "tools", "functions")
 
 
@@ -50,29 +55,36 @@ def span_name(operation: str, model: Any) -> str:
     return f"{operation} {model}" if isinstance(model, str) and model else operation
 
 
-def request_attributes(api: str, operation: str, kwargs: Mapping[str, Any],
-                       resource: Any) -> dict[str, Any]:
+def request_attributes(
+    api: str, operation: str, kwargs: Mapping[str, Any], resource: Any
+) -> dict[str, Any]:
     """GenAI request attributes of a call with (given) ``kwargs`` on ``resource``."""
-    attributes: dict[str, Any] = {gen.OPERATION_NAME: operation, gen.PROVIDER_NAME: gen.PROVIDER,
-                                  gen.REQUEST_MODEL: kwargs.get("model")}
+    attributes: dict[str, Any] = {
+        gen.OPERATION_NAME: operation,
+        gen.PROVIDER_NAME: gen.PROVIDER,
+        gen.REQUEST_MODEL: kwargs.get("model"),
+    }
     attributes.update(_server(resource))
     if api == EMBEDDINGS:
         fmt = kwargs.get("encoding_format")
         attributes[gen.REQUEST_ENCODING_FORMATS] = [fmt] if isinstance(fmt, str) else None
         attributes[gen.EMBEDDINGS_DIMENSION_COUNT] = kwargs.get("dimensions")
         return attributes
-    attributes.update({
-        gen.REQUEST_TEMPERATURE: kwargs.get("temperature"),
-        gen.REQUEST_TOP_P: kwargs.get("top_p"),
-        gen.REQUEST_MAX_TOKENS: _first(kwargs, "max_completion_tokens", "max_tokens",
-                                       "max_output_tokens"),
-        gen.REQUEST_FREQUENCY_PENALTY: kwargs.get("frequency_penalty"),
-        gen.REQUEST_PRESENCE_PENALTY: kwargs.get("presence_penalty"),
-        gen.REQUEST_SEED: kwargs.get("seed"),
-        gen.REQUEST_STOP_SEQUENCES: _stop_sequences(kwargs.get("stop")),
-        gen.OPENAI_REQUEST_SERVICE_TIER: kwargs.get("service_tier"),
-        gen.OUTPUT_TYPE: _output_type(api, kwargs),
-    })
+    attributes.update(
+        {
+            gen.REQUEST_TEMPERATURE: kwargs.get("temperature"),
+            gen.REQUEST_TOP_P: kwargs.get("top_p"),
+            gen.REQUEST_MAX_TOKENS: _first(
+                kwargs, "max_completion_tokens", "max_tokens", "max_output_tokens"
+            ),
+            gen.REQUEST_FREQUENCY_PENALTY: kwargs.get("frequency_penalty"),
+            gen.REQUEST_PRESENCE_PENALTY: kwargs.get("presence_penalty"),
+            gen.REQUEST_SEED: kwargs.get("seed"),
+            gen.REQUEST_STOP_SEQUENCES: _stop_sequences(kwargs.get("stop")),
+            gen.OPENAI_REQUEST_SERVICE_TIER: kwargs.get("service_tier"),
+            gen.OUTPUT_TYPE: _output_type(api, kwargs),
+        }
+    )
     n = kwargs.get("n")
     if isinstance(n, int) and n != 1:
         attributes[gen.REQUEST_CHOICE_COUNT] = n
@@ -82,8 +94,9 @@ def request_attributes(api: str, operation: str, kwargs: Mapping[str, Any],
 def recorded_inputs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The call's arguments as recorded: no headers/query/timeout, secrets redacted, pydantic
     classes (``response_format``, ``text_format``) as their JSON schema."""
-    return {key: _recordable(key, value) for key, value in kwargs.items()
-            if key not in _NOT_RECORDED}
+    return {
+        key: _recordable(key, value) for key, value in kwargs.items() if key not in _NOT_RECORDED
+    }
 
 
 def _recordable(key: str, value: Any) -> Any:

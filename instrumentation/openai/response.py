@@ -31,12 +31,15 @@ def as_dict(response: Any) -> dict[str, Any] | None:
 
 def response_attributes(api: str, response: Mapping[str, Any]) -> dict[str, Any]:
     """GenAI response attributes, plus Spyglass's token-usage summary, of a response dict."""
-    attributes: dict[str, Any] = {gen.RESPONSE_ID: _str(response.get("id")),
-                                  gen.RESPONSE_MODEL: _str(response.get("model"))}
+    attributes: dict[str, Any] = {
+        gen.RESPONSE_ID: _str(response.get("id")),
+        gen.RESPONSE_MODEL: _str(response.get("model")),
+    }
     if api == CHAT_COMPLETIONS:
         attributes[gen.RESPONSE_FINISH_REASONS] = _chat_finish_reasons(response)
         attributes[gen.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = _str(
-            response.get("system_fingerprint"))
+            response.get("system_fingerprint")
+        )
     elif api == RESPONSES:
         attributes[gen.RESPONSE_FINISH_REASONS] = _responses_finish_reasons(response)
     elif api == EMBEDDINGS:
@@ -60,11 +63,20 @@ def usage_attributes(usage: Any) -> dict[str, Any]:
     total = _int(usage.get("total_tokens"))
     if total is None and input_tokens is not None and output_tokens is not None:
         total = input_tokens + output_tokens
-    summary = {k: v for k, v in (("input_tokens", input_tokens),
-                                 ("output_tokens", output_tokens),
-                                 ("total_tokens", total)) if v is not None}
-    return {gen.USAGE_INPUT_TOKENS: input_tokens, gen.USAGE_OUTPUT_TOKENS: output_tokens,
-            semconv.TOKEN_USAGE: summary or None}
+    summary = {
+        k: v
+        for k, v in (
+            ("input_tokens", input_tokens),
+            ("output_tokens", output_tokens),
+            ("total_tokens", total),
+        )
+        if v is not None
+    }
+    return {
+        gen.USAGE_INPUT_TOKENS: input_tokens,
+        gen.USAGE_OUTPUT_TOKENS: output_tokens,
+        semconv.TOKEN_USAGE: summary or None,
+    }
 
 
 def _chat_finish_reasons(response: Mapping[str, Any]) -> list[str] | None:

@@ -27,7 +27,7 @@ class _Recorder:
     """Aggregates a stream's items and finishes its span exactly once. Used as ``with
     recorder: item = next(stream)``, it ends the span when the stream stops or fails."""
 
-    __slots__ = ("span", "endpoint", "aggregate", "ended")
+    __slots__ = ("aggregate", "ended", "endpoint", "span")
 
     def __init__(self, span: LiveSpan, endpoint: Endpoint) -> None:
         self.span = span
@@ -56,7 +56,7 @@ class _Recorder:
                 logger.debug("Spyglass could not aggregate an OpenAI stream", exc_info=True)
         call_spans.finish(self.endpoint, self.span, response, exc)
 
-    def __enter__(self) -> "_Recorder":
+    def __enter__(self) -> _Recorder:
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
@@ -80,9 +80,17 @@ class _Wrapper:
     def response(self) -> Any:
         return self._spyglass_stream.response
 
+    @response.setter
+    def response(self, value: Any) -> None:
+        self._spyglass_stream.response = value
+
     @property
     def _options(self) -> Any:
         return self._spyglass_stream._options
+
+    @_options.setter
+    def _options(self, value: Any) -> None:
+        self._spyglass_stream._options = value
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_spyglass_"):
@@ -101,7 +109,7 @@ class TracedStream(_Wrapper, openai.Stream):
     def __init__(self, stream: openai.Stream, span: LiveSpan, endpoint: Endpoint) -> None:
         self._spyglass_wrap(stream, span, endpoint)
 
-    def __iter__(self) -> "TracedStream":
+    def __iter__(self) -> TracedStream:
         return self
 
     def __next__(self) -> Any:
@@ -110,7 +118,7 @@ class TracedStream(_Wrapper, openai.Stream):
         self._spyglass_recorder.add(item)
         return item
 
-    def __enter__(self) -> "TracedStream":
+    def __enter__(self) -> TracedStream:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -129,7 +137,7 @@ class TracedAsyncStream(_Wrapper, openai.AsyncStream):
     def __init__(self, stream: openai.AsyncStream, span: LiveSpan, endpoint: Endpoint) -> None:
         self._spyglass_wrap(stream, span, endpoint)
 
-    def __aiter__(self) -> "TracedAsyncStream":
+    def __aiter__(self) -> TracedAsyncStream:
         return self
 
     async def __anext__(self) -> Any:
@@ -138,7 +146,7 @@ class TracedAsyncStream(_Wrapper, openai.AsyncStream):
         self._spyglass_recorder.add(item)
         return item
 
-    async def __aenter__(self) -> "TracedAsyncStream":
+    async def __aenter__(self) -> TracedAsyncStream:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:

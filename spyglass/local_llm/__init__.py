@@ -11,8 +11,12 @@ Also runnable: ``python -m spyglass.local_llm --port 8099 [--latency-ms 100]``.
 
 from __future__ import annotations
 
-from spyglass.local_llm.answers import DONT_KNOW
-from spyglass.local_llm.payloads import EMBEDDING_DIM
-from spyglass.local_llm.server import LocalLLM
+from spyglass.extras import require_extra
 
-__all__ = ["LocalLLM", "DONT_KNOW", "EMBEDDING_DIM"]
+require_extra("collector", "the local OpenAI-compatible server", modules=("starlette", "uvicorn"))
+
+from spyglass.local_llm.answers import DONT_KNOW  # noqa: E402
+from spyglass.local_llm.payloads import EMBEDDING_DIM  # noqa: E402
+from spyglass.local_llm.server import LocalLLM  # noqa: E402
+
+__all__ = ["DONT_KNOW", "EMBEDDING_DIM", "LocalLLM"]

@@ -16,11 +16,30 @@ from typing import Any
 DONT_KNOW = "I don't know based on the available information."
 _CONTEXT = re.compile(r"context\s*:\s*(.*?)(?=\n\s*\n|question\s*:|$)", re.IGNORECASE | re.DOTALL)
 _QUESTION = re.compile(r"question\s*:\s*(.*)", re.IGNORECASE | re.DOTALL)
-_NOTHING_FOUND = re.compile(r"^(none|n/a|null|-*|no\b.*\b(found|match\w*|relevant|information|"
-                            r"context|results?|policy|documents?)\b.*)$", re.IGNORECASE)
-_VERDICT_NAMES = frozenset({"result", "verdict", "value", "answer", "label", "rating",
-                            "assessment", "decision", "outcome", "judgement", "judgment",
-                            "passed", "pass", "correct", "score"})
+_NOTHING_FOUND = re.compile(
+    r"^(none|n/a|null|-*|no\b.*\b(found|match\w*|relevant|information|"
+    r"context|results?|policy|documents?)\b.*)$",
+    re.IGNORECASE,
+)
+_VERDICT_NAMES = frozenset(
+    {
+        "result",
+        "verdict",
+        "value",
+        "answer",
+        "label",
+        "rating",
+        "assessment",
+        "decision",
+        "outcome",
+        "judgement",
+        "judgment",
+        "passed",
+        "pass",
+        "correct",
+        "score",
+    }
+)
 _RATIONALE_NAMES = ("rationale", "reason", "explanation", "justification", "reasoning")
 _POSITIVE = ("yes", "pass", "passed", "true", "correct", "good", "safe")
 _NEGATIVE = ("no", "fail", "failed", "false", "incorrect", "bad", "unsafe")
@@ -70,17 +89,19 @@ def says_dont_know(text: str) -> bool:
     return "i don't know" in text.lower().replace("\u2019", "'")
 
 
-def json_answer(schema: dict | None, judged_text: str) -> Any:
+def json_answer(schema: dict[str, Any] | None, judged_text: str) -> Any:
     """A value matching ``schema`` (None: the json_object mode), with verdict-like fields
     answering "no" when ``judged_text`` says "I don't know" and "yes" otherwise."""
     positive = not says_dont_know(judged_text)
     if not schema:
-        return {"result": "yes" if positive else "no",
-                "rationale": RATIONALE_YES if positive else RATIONALE_NO}
+        return {
+            "result": "yes" if positive else "no",
+            "rationale": RATIONALE_YES if positive else RATIONALE_NO,
+        }
     return _fill(schema, schema, positive, None, 0)
 
 
-def _resolve(schema: dict, root: dict) -> dict:
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
     while isinstance(ref, str) and ref.startswith("#/"):
         target: Any = root
@@ -91,7 +112,7 @@ def _resolve(schema: dict, root: dict) -> dict:
     return schema
 
 
-def _fill(schema: Any, root: dict, positive: bool, name: str | None, depth: int) -> Any:
+def _fill(schema: Any, root: dict[str, Any], positive: bool, name: str | None, depth: int) -> Any:
     if not isinstance(schema, dict) or depth > 20:
         return None
     schema = _resolve(schema, root)
@@ -107,16 +128,19 @@ def _fill(schema: Any, root: dict, positive: bool, name: str | None, depth: int)
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), None)
     if kind == "object" or "properties" in schema:
-        return {key: _fill(sub, root, positive, key, depth + 1)
-                for key, sub in schema.get("properties", {}).items()}
+        return {
+            key: _fill(sub, root, positive, key, depth + 1)
+            for key, sub in schema.get("properties", {}).items()
+        }
     if kind == "array":
         count = int(schema.get("minItems", 0))
-        return [_fill(schema.get("items", {}), root, positive, name, depth + 1)
-                for _ in range(count)]
+        return [
+            _fill(schema.get("items", {}), root, positive, name, depth + 1) for _ in range(count)
+        ]
     return _scalar(kind, schema, positive, (name or "").lower())
 
 
-def _scalar(kind: str | None, schema: dict, positive: bool, name: str) -> Any:
+def _scalar(kind: str | None, schema: dict[str, Any], positive: bool, name: str) -> Any:
     verdict = name in _VERDICT_NAMES
     if kind == "boolean":
         return positive if verdict else True
@@ -131,7 +155,7 @@ def _scalar(kind: str | None, schema: dict, positive: bool, name: str) -> Any:
     return "local"
 
 
-def _pick(options: list, positive: bool) -> Any:
+def _pick(options: list[Any], positive: bool) -> Any:
     """The yes-like (or no-like) member of an enum; when there is none, the first member for
     a positive verdict and the last for a negative one (e.g. a 1–5 scale of labels)."""
     wanted = _POSITIVE if positive else _NEGATIVE

@@ -15,7 +15,8 @@ import socket
 import threading
 import time
 from collections import deque
-from typing import Any, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
 
 import orjson
 import uvicorn
@@ -25,10 +26,15 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from spyglass.local_llm import answers, payloads
-from spyglass.local_llm.prompts import BadRequest, Prompt, chat_prompt, embedding_inputs, \
-    responses_prompt
+from spyglass.local_llm.prompts import (
+    BadRequest,
+    Prompt,
+    chat_prompt,
+    embedding_inputs,
+    responses_prompt,
+)
 
-Responder = Callable[[str, dict], "dict | str | None"]
+Responder = Callable[[str, dict[str, Any]], "dict[str, Any] | str | None"]
 MODELS = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"]
 MALFORMED_JSON = 'Sure! Here is the JSON you asked for: {"result": "yes", "rationale": '
 
@@ -41,24 +47,31 @@ class LocalLLM:
     default answer; None keeps the default.
     """
 
-    def __init__(self, latency_s: float = 0.0, host: str = "127.0.0.1", port: int = 0,
-                 responder: Responder | None = None) -> None:
+    def __init__(
+        self,
+        latency_s: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        responder: Responder | None = None,
+    ) -> None:
         self.latency_s = latency_s
         self.host = host
         self.port = port
         self.responder = responder
-        self.requests: list[dict] = []
-        self._failures: deque[tuple[int, float | None, dict | None]] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self._failures: deque[tuple[int, float | None, dict[str, Any] | None]] = deque()
         self._malformed = 0
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self.app = Starlette(routes=[
-            Route("/v1/chat/completions", self._chat, methods=["POST"]),
-            Route("/v1/responses", self._responses, methods=["POST"]),
-            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
-            Route("/v1/models", self._models, methods=["GET"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/responses", self._responses, methods=["POST"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+            ]
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -67,21 +80,27 @@ class LocalLLM:
         """The URL to give ``openai.OpenAI(base_url=...)``."""
         return f"http://{self.host}:{self.port}/v1"
 
-    def start(self) -> "LocalLLM":
+    def start(self) -> LocalLLM:
         """Serve on a background thread; returns once the server accepts connections."""
         if self._thread is not None:
             return self
         sock = self._bind()
         self._server = uvicorn.Server(self._config())
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"local-llm:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"local-llm:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the local LLM server on {self.host}:{self.port} did not "
-                                   "start; see the log above for uvicorn's reason")
+                raise RuntimeError(
+                    f"the local LLM server on {self.host}:{self.port} did not "
+                    "start; see the log above for uvicorn's reason"
+                )
             time.sleep(0.005)
         return self
 
@@ -100,11 +119,14 @@ class LocalLLM:
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (the command line's mode)."""
         sock = self._bind()
-        print(f"Local OpenAI-compatible server at {self.base_url} "
-              f"(latency {self.latency_s * 1000:.0f} ms); Ctrl-C stops it", flush=True)
+        print(
+            f"Local OpenAI-compatible server at {self.base_url} "
+            f"(latency {self.latency_s * 1000:.0f} ms); Ctrl-C stops it",
+            flush=True,
+        )
         uvicorn.Server(self._config()).run(sockets=[sock])
 
-    def __enter__(self) -> "LocalLLM":
+    def __enter__(self) -> LocalLLM:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -113,21 +135,36 @@ class LocalLLM:
     def _bind(self) -> socket.socket:
         # proto=IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets
         # whose proto says TCP, and without it every answer waits ~40 ms for a delayed ACK.
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET,
-                             socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock = socket.socket(
+            socket.AF_INET6 if ":" in self.host else socket.AF_INET,
+            socket.SOCK_STREAM,
+            socket.IPPROTO_TCP,
+        )
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         return sock
 
     def _config(self) -> uvicorn.Config:
-        return uvicorn.Config(self.app, log_config=None, log_level="warning", access_log=False,
-                              lifespan="off", timeout_graceful_shutdown=2, backlog=2048)
+        return uvicorn.Config(
+            self.app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            backlog=2048,
+        )
 
     # -- steering --------------------------------------------------------------------------
 
-    def fail_next(self, status: int, count: int = 1, retry_after: float | None = None,
-                  body: dict | None = None) -> None:
+    def fail_next(
+        self,
+        status: int,
+        count: int = 1,
+        retry_after: float | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
         """Answer the next ``count`` requests with HTTP ``status`` (the API's error envelope
         unless ``body`` is given), with a ``Retry-After`` header when ``retry_after`` is set."""
         if not 400 <= status <= 599:
@@ -140,7 +177,7 @@ class LocalLLM:
         with self._lock:
             self._malformed += count
 
-    def _take_failure(self) -> tuple[int, float | None, dict | None] | None:
+    def _take_failure(self) -> tuple[int, float | None, dict[str, Any] | None] | None:
         with self._lock:
             return self._failures.popleft() if self._failures else None
 
@@ -166,7 +203,9 @@ class LocalLLM:
         self.requests.append({"_path": request.url.path})
         return _json(payloads.models_list(MODELS))
 
-    async def _serve(self, request: Request, answer: Callable[[dict, Any], Response]) -> Response:
+    async def _serve(
+        self, request: Request, answer: Callable[[dict[str, Any], Any], Response]
+    ) -> Response:
         """Shared steps: read and record the body, fail if told to, sleep the latency, then
         answer (a responder's dict wins over the default answer)."""
         try:
@@ -197,64 +236,101 @@ class LocalLLM:
         if isinstance(custom, str):
             text = custom
         elif prompt.json_mode:
-            text = MALFORMED_JSON if self._take_malformed() else \
-                json.dumps(answers.json_answer(prompt.schema, prompt.judged_text))
+            text = (
+                MALFORMED_JSON
+                if self._take_malformed()
+                else json.dumps(answers.json_answer(prompt.schema, prompt.judged_text))
+            )
         else:
             text = answers.plain_answer(prompt.user_text)
         words = text.split(" ")
-        if prompt.max_tokens is not None and not prompt.json_mode and \
-                len(words) > prompt.max_tokens:
-            return " ".join(words[:prompt.max_tokens]), "length", prompt.max_tokens
+        if (
+            prompt.max_tokens is not None
+            and not prompt.json_mode
+            and len(words) > prompt.max_tokens
+        ):
+            return " ".join(words[: prompt.max_tokens]), "length", prompt.max_tokens
         return text, "stop", answers.word_count(text)
 
-    def _chat_answer(self, body: dict, custom: Any) -> Response:
+    def _chat_answer(self, body: dict[str, Any], custom: Any) -> Response:
         prompt = chat_prompt(body)
         text, finish, tokens = self._text(prompt, custom)
         if body.get("stream"):
             options = body.get("stream_options") or {}
-            chunks = payloads.chat_chunks(prompt.model, text, finish,
-                                          bool(options.get("include_usage")),
-                                          prompt.prompt_tokens, tokens)
+            chunks = payloads.chat_chunks(
+                prompt.model,
+                text,
+                finish,
+                bool(options.get("include_usage")),
+                prompt.prompt_tokens,
+                tokens,
+            )
             return _sse(chunks, named=False)
-        return _json(payloads.chat_completion(prompt.model, [text] * prompt.choices, finish,
-                                              prompt.prompt_tokens, tokens * prompt.choices))
+        return _json(
+            payloads.chat_completion(
+                prompt.model,
+                [text] * prompt.choices,
+                finish,
+                prompt.prompt_tokens,
+                tokens * prompt.choices,
+            )
+        )
 
-    def _responses_answer(self, body: dict, custom: Any) -> Response:
+    def _responses_answer(self, body: dict[str, Any], custom: Any) -> Response:
         prompt = responses_prompt(body)
         text, finish, tokens = self._text(prompt, custom)
         truncated = finish == "length"
         if body.get("stream"):
-            return _sse(payloads.response_events(prompt.model, body, text, prompt.prompt_tokens,
-                                                 tokens, truncated), named=True)
-        return _json(payloads.response_object(
-            prompt.model, body, text, prompt.prompt_tokens, tokens,
-            response_id=payloads.new_id("resp"), message_id=payloads.new_id("msg"),
-            created_at=float(int(time.time())), truncated=truncated))
+            return _sse(
+                payloads.response_events(
+                    prompt.model, body, text, prompt.prompt_tokens, tokens, truncated
+                ),
+                named=True,
+            )
+        return _json(
+            payloads.response_object(
+                prompt.model,
+                body,
+                text,
+                prompt.prompt_tokens,
+                tokens,
+                response_id=payloads.new_id("resp"),
+                message_id=payloads.new_id("msg"),
+                created_at=float(int(time.time())),
+                truncated=truncated,
+            )
+        )
 
-    def _embeddings_answer(self, body: dict, custom: Any) -> Response:
+    def _embeddings_answer(self, body: dict[str, Any], custom: Any) -> Response:
         model, texts = embedding_inputs(body)
         dims = body.get("dimensions")
         dims = dims if isinstance(dims, int) and dims > 0 else payloads.EMBEDDING_DIM
-        return _json(payloads.embeddings(model, texts, dims, body.get("encoding_format"),
-                                         answers.word_count(*texts)))
+        return _json(
+            payloads.embeddings(
+                model, texts, dims, body.get("encoding_format"), answers.word_count(*texts)
+            )
+        )
 
 
-def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers,
-                    media_type="application/json")
+def _json(body: Any, status: int = 200, headers: dict[str, Any] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def _error(status: int, message: str, param: str | None = None) -> Response:
     return _json(payloads.error_body(status, message, param), status)
 
 
-def _sse(events: Iterable[dict], named: bool) -> StreamingResponse:
+def _sse(events: Iterable[dict[str, Any]], named: bool) -> StreamingResponse:
     """Server-sent events: ``data:`` lines ending with ``[DONE]`` (chat), or ``event:`` +
     ``data:`` pairs (the Responses API, which sends no ``[DONE]``)."""
+
     async def stream() -> AsyncIterator[bytes]:
         for event in events:
             head = f"event: {event['type']}\n".encode() if named else b""
             yield head + b"data: " + orjson.dumps(event) + b"\n\n"
         if not named:
             yield b"data: [DONE]\n\n"
+
     return StreamingResponse(stream(), media_type="text/event-stream")

@@ -16,8 +16,9 @@ from sqlalchemy import Engine, text
 
 from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.metrics import CollectorMetrics
-from spyglass.collector.ingest.spans import SpanConverter, SpanRecord
+from spyglass.collector.ingest.spans import SpanConverter
 from spyglass.collector.ingest.redaction import RedactionRules
+from spyglass.collector.store.rows import SpanRecord
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import Base

@@ -259,7 +259,7 @@ def test_a_value_the_store_refuses_costs_only_its_span(
     """Defence behind the decoder's range checks: should a value the database cannot hold
     ever reach the writer, its span is refused by name and the request's others are stored
     (on SQLite the driver raises OverflowError, on PostgreSQL the server a data error)."""
-    from spyglass.collector.ingest import spans as r
+    from spyglass.collector.store import rows as r
 
     collector = start_collector(store_url)
     assert collector.writer is not None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
-from spyglass.collector.store.traces.experiment_queries import parse_filter as experiment_filter
+from spyglass.collector.store.traces.experiment_queries import compile_filter as experiment_filter
 from spyglass.collector.store.traces.filters import (
     MAX_CONDITIONS,
     MAX_DEPTH,

@@ -17,7 +17,7 @@ from spyglass.collector.genai.events import (
     combine,
     merge,
 )
-from spyglass.collector.ingest.logs import LogEventRow
+from spyglass.collector.store.rows import LogEventRow
 from spyglass.collector.store.models import SpanLogEvent
 
 

@@ -1,6 +1,6 @@
 """What the ingest side stores of out-of-range, oversized and conflicting span and log values
-(spyglass.collector.ingest.value_limits, records, log_records): column ranges, truncation of every
-stored string, end before start, duplicate span ids, values JSON cannot hold."""
+(spyglass.collector.ingest.value_limits, spans, logs): column ranges, truncation of every stored
+string, end before start, duplicate span ids, values JSON cannot hold."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ from otlp_builders import any_value as value, key_values as kvs  # noqa: E402
 from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.ingest.logs import LogConverter
 from spyglass.collector.ingest.spans import (
+    ConvertResult,
+    SpanConverter,
+)
+from spyglass.collector.ingest.redaction import RedactionRules
+from spyglass.collector.store.rows import (
     END,
     IN_TOK,
     NAME,
@@ -31,11 +36,7 @@ from spyglass.collector.ingest.spans import (
     START,
     STATUS,
     TOTAL_TOK,
-    ConvertResult,
-    SpanConverter,
-    to_json,
 )
-from spyglass.collector.ingest.redaction import RedactionRules
 from spyglass.collector.ingest.value_limits import (
     TIME_MAX,
     TOKENS_MAX,
@@ -262,15 +263,6 @@ def _no_constants(name: str) -> None:
 def test_int64_extremes_survive_in_attributes() -> None:
     result = convert(span(attributes={"max": 2**63 - 1, "min": -(2**63)}))
     assert json.loads(only_row(result)[ATTRS]) == {"max": 2**63 - 1, "min": -(2**63)}
-
-
-def test_to_json_never_raises_on_what_orjson_refuses() -> None:
-    assert json.loads(to_json({"big": 2**70, "small": -(2**70)})) == {"big": 2**70,
-                                                                      "small": -(2**70)}
-    deep: Any = "leaf"
-    for _ in range(300):
-        deep = [deep]
-    assert json.loads(to_json(deep)) == deep
 
 
 # --- duplicate span ids -------------------------------------------------------------------

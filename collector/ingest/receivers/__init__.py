@@ -1,1 +1,2 @@
-"""OTLP receivers: gRPC (TraceService) and HTTP (/v1/traces), both feeding one ingest pipeline."""
+"""OTLP receivers: gRPC (TraceService, LogsService) and HTTP (``/v1/traces``, ``/v1/logs``), both
+feeding one ingest pipeline."""

@@ -15,9 +15,8 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from spyglass import semconv
 from spyglass.collector.ingest.pipeline import Body, IngestPipeline
-from spyglass.errors import (
-    InvalidRequestError, PayloadTooLargeError, RetryableError,
-)
+from spyglass.error_codes import ErrorAnswer, Side, answer_for
+from spyglass.errors import RetryableError
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
@@ -40,9 +39,13 @@ def _export_service(pipeline: IngestPipeline, service: str, signal: str,
         body = Body(request, experiment=metadata.get(semconv.EXPERIMENT_HEADER))
         try:
             response = await export_body(body, "grpc")
-        except Exception as exc:  # mapped to a status below; unknown ones become INTERNAL
-            pipeline.metrics.requests.labels("grpc", signal, _outcome(exc)).inc()
-            await _abort(context, exc)
+        except Exception as exc:  # answered by the error table; unexpected ones re-raised
+            answer = answer_for(exc, Side.OTLP)
+            outcome = answer.outcome if answer is not None and answer.outcome else "error"
+            pipeline.metrics.requests.labels("grpc", signal, outcome).inc()
+            if answer is None:
+                raise
+            await _abort(context, exc, answer)
         pipeline.metrics.requests.labels("grpc", signal, "ok").inc()
         return response
 
@@ -51,26 +54,12 @@ def _export_service(pipeline: IngestPipeline, service: str, signal: str,
     return grpc.method_handlers_generic_handler(service, {"Export": handler})
 
 
-def _outcome(exc: Exception) -> str:
+async def _abort(context: grpc.aio.ServicerContext, exc: Exception,
+                 answer: ErrorAnswer) -> None:
+    metadata: tuple[tuple[str, bytes], ...] = ()
     if isinstance(exc, RetryableError):
-        return "retry"
-    if isinstance(exc, PayloadTooLargeError):
-        return "too_large"
-    if isinstance(exc, InvalidRequestError):
-        return "invalid"
-    return "error"
-
-
-async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
-    if isinstance(exc, RetryableError):
-        delay = exc.retry_after
-        await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc),
-                            trailing_metadata=retry_metadata(delay, str(exc)))
-    if isinstance(exc, PayloadTooLargeError):
-        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-    if isinstance(exc, InvalidRequestError):
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-    raise exc
+        metadata = retry_metadata(exc.retry_after, str(exc))
+    await context.abort(answer.code, str(exc), trailing_metadata=metadata)
 
 
 def retry_metadata(delay_s: float, message: str) -> tuple[tuple[str, bytes], ...]:

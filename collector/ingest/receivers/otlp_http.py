@@ -20,14 +20,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from spyglass import semconv
-from spyglass.collector.ingest import parse as decode
+from spyglass.collector.ingest.answers import encode_response, encode_status
+from spyglass.collector.ingest.bodies import decompress
 from spyglass.collector.auth import ApiKeys
 from spyglass.collector.metrics import CONTENT_TYPE_LATEST, CollectorMetrics
 from spyglass.collector.ingest.pipeline import Body, InflightBudget, IngestPipeline, Reservation
-from spyglass.errors import (
-    InvalidRequestError, PayloadTooLargeError, RetryableError,
-    UnsupportedMediaTypeError,
-)
+from spyglass.error_codes import Side, answer_for
+from spyglass.errors import PayloadTooLargeError, RetryableError, UnsupportedMediaTypeError
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def _export_endpoint(export: Export, signal: str, keys: ApiKeys, max_request_byt
             answer = _error_response(exc, is_json, metrics, signal)
             return answer if body_read else _closing(answer)
         metrics.requests.labels("http", signal, "ok").inc()
-        payload = decode.encode_response(response, json=is_json)
+        payload = encode_response(response, json=is_json)
         return Response(payload, media_type=JSON_TYPE if is_json else PROTOBUF_TYPES[0])
 
     return endpoint
@@ -150,7 +149,7 @@ async def _read_body(request: Request, limit: int, reservation: Reservation) -> 
             raise PayloadTooLargeError(_too_large(limit))
         reservation.grow_to(size)
         chunks.append(chunk)
-    return decode.decompress(b"".join(chunks), request.headers.get("content-encoding"), limit)
+    return decompress(b"".join(chunks), request.headers.get("content-encoding"), limit)
 
 
 def _closing(response: Response) -> Response:
@@ -166,24 +165,17 @@ def _too_large(limit: int) -> str:
 
 def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics,
                     signal: str) -> Response:
-    if isinstance(exc, RetryableError):
-        outcome, http, code = "retry", 503, code_pb2.UNAVAILABLE
-    elif isinstance(exc, PayloadTooLargeError):
-        outcome, http, code = "too_large", 413, code_pb2.RESOURCE_EXHAUSTED
-    elif isinstance(exc, UnsupportedMediaTypeError):
-        outcome, http, code = "unsupported", 415, code_pb2.INVALID_ARGUMENT
-    elif isinstance(exc, InvalidRequestError):
-        outcome, http, code = "invalid", 400, code_pb2.INVALID_ARGUMENT
-    else:
+    answer = answer_for(exc, Side.OTLP)
+    if answer is None or answer.http_status is None or answer.outcome is None:
         raise exc
-    metrics.requests.labels("http", signal, outcome).inc()
-    response = _status(http, code, str(exc), is_json)
-    if http == 503:
+    metrics.requests.labels("http", signal, answer.outcome).inc()
+    response = _status(answer.http_status, answer.rpc_code, str(exc), is_json)
+    if isinstance(exc, RetryableError):
         # whole seconds, rounded up: never tell a sender to come back sooner than configured
         response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response
 
 
 def _status(http: int, code: int, message: str, is_json: bool) -> Response:
-    return Response(decode.encode_status(code, message, json=is_json), status_code=http,
+    return Response(encode_status(code, message, json=is_json), status_code=http,
                     media_type=JSON_TYPE if is_json else PROTOBUF_TYPES[0])

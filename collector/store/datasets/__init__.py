@@ -1,3 +1,4 @@
 """Evaluation datasets in the store: the catalog (create, read any version, search, tag,
-delete), record merges and deletes with their history, the digest, the bulk SQL per
-database, and the dataset filter fields."""
+link to experiments, delete), incoming records checked and merged, record merges and
+deletes with their history, the digest, the bulk SQL per database, and the dataset filter
+fields."""

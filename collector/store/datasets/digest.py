@@ -22,13 +22,27 @@ DIGEST_LENGTH = 16
 _SEPARATOR = "\x1e"  # never raw inside JSON text; source_id, which may hold it, comes last
 
 
-def content_hash(canonical_inputs: str, canonical_expectations: str,
-                 canonical_outputs: str | None, canonical_tags: str, source_type: str,
-                 source_id: str | None) -> str:
+def content_hash(
+    canonical_inputs: str,
+    canonical_expectations: str,
+    canonical_outputs: str | None,
+    canonical_tags: str,
+    source_type: str,
+    source_id: str | None,
+) -> str:
     """The content hash of one record state, from the canonical texts of its parts."""
-    return sha256_hex(_SEPARATOR.join((canonical_inputs, canonical_expectations,
-                                       canonical_outputs or "", canonical_tags, source_type,
-                                       source_id or "")))
+    return sha256_hex(
+        _SEPARATOR.join(
+            (
+                canonical_inputs,
+                canonical_expectations,
+                canonical_outputs or "",
+                canonical_tags,
+                source_type,
+                source_id or "",
+            )
+        )
+    )
 
 
 def updated_sum(current: str, added: Iterable[str], removed: Iterable[str]) -> str:

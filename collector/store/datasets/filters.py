@@ -1,8 +1,8 @@
 """SearchDatasets' filters and sort keys, in the trace filter language.
 
-Same grammar, operators, literals and error carets as trace search (``filters.py``:
-``AND``/``OR``/``NOT``, parentheses, ``LIKE``/``ILIKE``, ``IN``, ``IS NULL``), over the
-dataset fields::
+Same grammar, operators, literals and error carets as trace search
+(:mod:`spyglass.collector.store.traces.filters`: ``AND``/``OR``/``NOT``, parentheses,
+``LIKE``/``ILIKE``, ``IN``, ``IS NULL``), over the dataset fields::
 
     name, dataset_id, digest, created_by, last_updated_by     text
     create_time, last_update_time (ms; also created_time)     numbers
@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, and_
 
+from spyglass.collector.store.models import DatasetRow, DatasetTag
+from spyglass.collector.store.paging import SortKey, parse_sort_keys
 from spyglass.collector.store.traces.filters import (
     KEY_VALUE_KIND,
     NUMBER_KIND,
@@ -31,27 +33,27 @@ from spyglass.collector.store.traces.filters import (
     FieldSet,
     parse_filter,
 )
-from spyglass.collector.store.models import DatasetRow, DatasetTag
 from spyglass.collector.store.traces.probes import Probe
-from spyglass.collector.store.traces.queries import SortKey, parse_sort_keys
 
 _DATASETS = DatasetRow.__table__
 _D = _DATASETS.c
 _TAGS = DatasetTag.__table__
 
 COLUMNS: dict[str, tuple[ColumnElement, object]] = {
-    "name": (_D.name, TEXT_KIND), "dataset_id": (_D.dataset_id, TEXT_KIND),
-    "digest": (_D.digest, TEXT_KIND), "created_by": (_D.created_by, TEXT_KIND),
+    "name": (_D.name, TEXT_KIND),
+    "dataset_id": (_D.dataset_id, TEXT_KIND),
+    "digest": (_D.digest, TEXT_KIND),
+    "created_by": (_D.created_by, TEXT_KIND),
     "last_updated_by": (_D.last_updated_by, TEXT_KIND),
     "create_time": (_D.created_time_ms, NUMBER_KIND),
     "last_update_time": (_D.last_update_time_ms, NUMBER_KIND),
-    "record_count": (_D.record_count, NUMBER_KIND), "version": (_D.version, NUMBER_KIND),
+    "record_count": (_D.record_count, NUMBER_KIND),
+    "version": (_D.version, NUMBER_KIND),
 }
 _ALIASES = {"created_time": "create_time", "creation_time": "create_time"}
 SORTABLE = ("name", "create_time", "last_update_time", "record_count")
 _SORT_COLUMNS = {name: COLUMNS[name][0] for name in SORTABLE}
-HELP = (f"{', '.join(COLUMNS)} or tags.<key> (quote unusual keys in backticks: "
-        "tags.`my key`)")
+HELP = f"{', '.join(COLUMNS)} or tags.<key> (quote unusual keys in backticks: tags.`my key`)"
 
 
 def _resolve(segments: tuple[tuple[str, bool], ...]) -> Field | None:
@@ -74,7 +76,12 @@ def _unknown(spelling: str) -> str:
     return f"unknown field '{spelling}'; dataset filters use {HELP}"
 
 
-FIELDS = FieldSet(_resolve, _kind_of, _unknown)  # type: ignore[arg-type]
+FIELDS = FieldSet(
+    _resolve,
+    _kind_of,
+    _unknown,  # type: ignore[arg-type]
+    example="a field such as name or tags.stage",
+)
 
 
 class _DatasetCompiler(Compiler):
@@ -82,9 +89,14 @@ class _DatasetCompiler(Compiler):
 
     def comparison(self, c: Comparison) -> ColumnElement[bool] | Probe:
         if c.field.kind == "tag":
+
             def exists(condition: ColumnElement[bool]) -> Probe:
-                return Probe("dataset_tag", _TAGS.c.dataset_id, _D.dataset_id,
-                             (and_(_TAGS.c.key == c.field.name, condition),))
+                return Probe(
+                    "dataset_tag",
+                    _TAGS.c.dataset_id,
+                    _D.dataset_id,
+                    (and_(_TAGS.c.key == c.field.name, condition),),
+                )
 
             return self.presence(exists, _TAGS.c.value, c, self.value_condition)
         column, kind = COLUMNS[c.field.name]
@@ -107,5 +119,11 @@ def compile_filter(text: str, dialect: str) -> ColumnElement[bool] | None:
 def sort_keys(order_by: Sequence[str], dialect: str) -> list[SortKey]:
     """The ORDER BY keys, ending with dataset_id for a stable order; default
     last_update_time DESC."""
-    return parse_sort_keys(order_by or ["last_update_time DESC"], _SORT_COLUMNS, _D.dataset_id,
-                           "datasets", dialect, aliases=_ALIASES)
+    return parse_sort_keys(
+        order_by or ["last_update_time DESC"],
+        _SORT_COLUMNS,
+        _D.dataset_id,
+        "datasets",
+        dialect,
+        aliases=_ALIASES,
+    )

@@ -12,8 +12,9 @@ so a page is consistent even while another merge commits.
 A merge arrives as a stream of chunks (:class:`MergeStream`): each chunk is checked as it
 comes, and nothing is written until the stream has ended, so a bad record anywhere (or a
 client that gives up half way) leaves the dataset as it was. Bulk work goes through
-``dataset_statements.py`` (executemany on SQLite, COPY on PostgreSQL); the dataset row is
-locked first, so two merges into one dataset never interleave.
+:mod:`spyglass.collector.store.datasets.statements` (executemany on SQLite, COPY on
+PostgreSQL); the dataset row is locked first, so two merges into one dataset never
+interleave.
 """
 
 from __future__ import annotations
@@ -27,14 +28,8 @@ from sqlalchemy import Connection, Engine, func, literal, select, union_all, upd
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from spyglass import canonical_json
+from spyglass.collector.store.clock import now_ms
 from spyglass.collector.store.datasets import digest as dataset_digest
-from spyglass.collector.store.datasets.record_input import (
-    IncomingRecord,
-    RecordState,
-    fold,
-    merge_onto,
-    read_records,
-)
 from spyglass.collector.store.datasets.catalog import (
     DATASETS,
     check_dataset_id,
@@ -43,8 +38,14 @@ from spyglass.collector.store.datasets.catalog import (
     dataset_message,
     load_dataset,
     lock_dataset,
-    now_ms,
     record_version,
+)
+from spyglass.collector.store.datasets.record_input import (
+    IncomingRecord,
+    RecordState,
+    fold,
+    merge_onto,
+    read_records,
 )
 from spyglass.collector.store.datasets.statements import (
     HISTORY,
@@ -55,7 +56,7 @@ from spyglass.collector.store.datasets.statements import (
     for_dialect,
 )
 from spyglass.collector.store.engine import write_transaction
-from spyglass.collector.store.traces.queries import decode_token, encode_token, fingerprint
+from spyglass.collector.store.paging import decode_token, encode_token, fingerprint
 from spyglass.errors import InvalidArgumentError
 from spyglass.gc_pause import gc_paused
 from spyglass.v1 import datasets_pb2 as pb
@@ -69,8 +70,10 @@ _INPUT_HASH = STATE_COLUMNS.index("input_hash")
 _CONTENT_HASH = STATE_COLUMNS.index("content_hash")
 _EXPECTATIONS = STATE_COLUMNS.index("expectations")
 _TAGS = STATE_COLUMNS.index("tags")
-_STATE_AT = tuple(STATE_COLUMNS.index(name) for name in
-                  ("inputs", "expectations", "outputs", "tags", "source_type", "source_id"))
+_STATE_AT = tuple(
+    STATE_COLUMNS.index(name)
+    for name in ("inputs", "expectations", "outputs", "tags", "source_type", "source_id")
+)
 
 
 @dataclass
@@ -83,6 +86,7 @@ class _Plan:
 
 
 # -- merge -------------------------------------------------------------------------------
+
 
 class MergeStream:
     """A MergeRecords stream as it arrives. Each chunk is checked when it comes (the
@@ -105,7 +109,8 @@ class MergeStream:
             raise InvalidArgumentError(
                 f"chunk {self.chunks} names dataset {chunk.dataset_id!r} but the stream "
                 f"merges into {self.dataset_id!r}; one MergeRecords call merges into one "
-                "dataset")
+                "dataset"
+            )
         with gc_paused():  # a few objects per record (see gc_pause.py)
             self.records += read_records([chunk.records], start=len(self.records))
         self.chunks += 1
@@ -113,42 +118,53 @@ class MergeStream:
     def merge(self, engine: Engine) -> pb.MergeRecordsResponse:
         """Merge everything received (module docstring)."""
         if not self.chunks:
-            raise InvalidArgumentError("MergeRecords received no chunk; send at least one "
-                                       "with the dataset_id")
+            raise InvalidArgumentError(
+                "MergeRecords received no chunk; send at least one with the dataset_id"
+            )
         user = check_user(self.user)
         with gc_paused():
             return _merge(engine, self.dataset_id, fold(self.records), user)
 
 
-def merge_records(engine: Engine, dataset_id: str, chunks: Iterable[pb.DatasetRecordColumns],
-                  user: str) -> pb.MergeRecordsResponse:
+def merge_records(
+    engine: Engine, dataset_id: str, chunks: Iterable[pb.DatasetRecordColumns], user: str
+) -> pb.MergeRecordsResponse:
     """Merge every record of ``chunks`` into the dataset in one transaction; a bad record
     anywhere raises before anything is written."""
     stream = MergeStream()
     for number, records in enumerate(chunks):
-        stream.add(engine, pb.MergeRecordsRequest(dataset_id="" if number else dataset_id,
-                                                  user=user, records=records))
+        stream.add(
+            engine,
+            pb.MergeRecordsRequest(
+                dataset_id="" if number else dataset_id, user=user, records=records
+            ),
+        )
     if not stream.chunks:
         stream.add(engine, pb.MergeRecordsRequest(dataset_id=dataset_id, user=user))
     return stream.merge(engine)
 
 
-def _merge(engine: Engine, dataset_id: str, incoming: dict[str, IncomingRecord],
-           user_name: str | None) -> pb.MergeRecordsResponse:
+def _merge(
+    engine: Engine, dataset_id: str, incoming: dict[str, IncomingRecord], user_name: str | None
+) -> pb.MergeRecordsResponse:
     bulk = for_dialect(engine.dialect.name)
     with write_transaction(engine) as connection:
         dataset = lock_dataset(connection, dataset_id)
-        found = bulk.lookup(connection, "input_hash", dataset_id, list(incoming),
-                            dataset.record_count)
+        found = bulk.lookup(
+            connection, "input_hash", dataset_id, list(incoming), dataset.record_count
+        )
         stored = {row[_INPUT_HASH]: row for row in found}
         plan = _plan(incoming, stored)
         if plan.inserts or plan.updates:
             _apply(connection, bulk, dataset, plan, user_name)
             dataset = load_dataset(connection, dataset_id)
         message = dataset_message(connection, dataset)
-    return pb.MergeRecordsResponse(dataset=message, inserted_count=len(plan.inserts),
-                                   updated_count=len(plan.updates),
-                                   unchanged_count=plan.unchanged)
+    return pb.MergeRecordsResponse(
+        dataset=message,
+        inserted_count=len(plan.inserts),
+        updated_count=len(plan.updates),
+        unchanged_count=plan.unchanged,
+    )
 
 
 def _plan(incoming: dict[str, IncomingRecord], stored: dict[str, Any]) -> _Plan:
@@ -163,13 +179,19 @@ def _plan(incoming: dict[str, IncomingRecord], stored: dict[str, Any]) -> _Plan:
         else:
             plan.unchanged += 1
     # the stored expectations and tags that get merged into, parsed in one call each
-    expectations = iter(canonical_json.loads_many(
-        [row[_EXPECTATIONS] for row, record in matched if record.expectations]))
+    expectations = iter(
+        canonical_json.loads_many(
+            [row[_EXPECTATIONS] for row, record in matched if record.expectations]
+        )
+    )
     tags = iter(canonical_json.loads_many([row[_TAGS] for row, record in matched if record.tags]))
     for row, record in matched:
-        new = merge_onto(_state(row), record,
-                         next(expectations) if record.expectations else None,
-                         next(tags) if record.tags else None)
+        new = merge_onto(
+            _state(row),
+            record,
+            next(expectations) if record.expectations else None,
+            next(tags) if record.tags else None,
+        )
         new_hash = new.content_hash()
         if new_hash == row[_CONTENT_HASH]:
             plan.unchanged += 1
@@ -178,21 +200,26 @@ def _plan(incoming: dict[str, IncomingRecord], stored: dict[str, Any]) -> _Plan:
     return plan
 
 
-def _apply(connection: Connection, bulk: SqliteBulk | PostgresBulk, dataset: Any,
-           plan: _Plan, user: str | None) -> None:
+def _apply(
+    connection: Connection,
+    bulk: SqliteBulk | PostgresBulk,
+    dataset: Any,
+    plan: _Plan,
+    user: str | None,
+) -> None:
     """Write the plan as version ``dataset.version + 1``."""
     version, now = dataset.version + 1, now_ms()
     dataset_id = dataset.dataset_id
     added, removed = [], []
     if plan.updates:
-        bulk.copy_to_history(connection, dataset_id,
-                             [row[_RECORD_ID] for row, _, _ in plan.updates], version)
+        bulk.copy_to_history(
+            connection, dataset_id, [row[_RECORD_ID] for row, _, _ in plan.updates], version
+        )
         rows = []
         for row, state, new_hash in plan.updates:
             added.append(new_hash)
             removed.append(row[_CONTENT_HASH])
-            rows.append((row[_RECORD_ID], state.expectations, state.outputs, state.tags,
-                         new_hash))
+            rows.append((row[_RECORD_ID], state.expectations, state.outputs, state.tags, new_hash))
         bulk.update(connection, dataset_id, version, now, rows)
     if plan.inserts:
         ids = _new_record_ids(now, len(plan.inserts))
@@ -201,27 +228,55 @@ def _apply(connection: Connection, bulk: SqliteBulk | PostgresBulk, dataset: Any
             state = record.state()
             new_hash = state.content_hash()
             added.append(new_hash)
-            rows.append((dataset_id, record_id, record.input_hash, state.inputs,
-                         state.expectations, state.outputs, state.tags, state.source_type,
-                         state.source_id, new_hash, version, now, now))
+            rows.append(
+                (
+                    dataset_id,
+                    record_id,
+                    record.input_hash,
+                    state.inputs,
+                    state.expectations,
+                    state.outputs,
+                    state.tags,
+                    state.source_type,
+                    state.source_id,
+                    new_hash,
+                    version,
+                    now,
+                    now,
+                )
+            )
         bulk.insert(connection, rows)
     counts = (len(plan.inserts), len(plan.updates), 0)
     _new_version(connection, dataset, version, added, removed, counts, now, user)
 
 
-def _new_version(connection: Connection, dataset: Any, version: int, added: list[str],
-                 removed: list[str], counts: tuple[int, int, int], now: int,
-                 user: str | None) -> None:
+def _new_version(
+    connection: Connection,
+    dataset: Any,
+    version: int,
+    added: list[str],
+    removed: list[str],
+    counts: tuple[int, int, int],
+    now: int,
+    user: str | None,
+) -> None:
     """Move the dataset row to ``version`` and note what the version holds."""
     running_sum = dataset_digest.updated_sum(dataset.digest_sum, added, removed)
     digest = dataset_digest.digest(running_sum)
     record_count = dataset.record_count + counts[0] - counts[2]
-    connection.execute(update(DATASETS).where(DATASETS.c.dataset_id == dataset.dataset_id)
-                       .values(version=version, digest=digest, digest_sum=running_sum,
-                               record_count=record_count, last_update_time_ms=now,
-                               last_updated_by=user))
-    record_version(connection, dataset.dataset_id, version, digest, record_count, counts, now,
-                   user)
+    connection.execute(
+        update(DATASETS)
+        .where(DATASETS.c.dataset_id == dataset.dataset_id)
+        .values(
+            version=version,
+            digest=digest,
+            digest_sum=running_sum,
+            record_count=record_count,
+            last_update_time_ms=now,
+            last_updated_by=user,
+        )
+    )
+    record_version(connection, dataset.dataset_id, version, digest, record_count, counts, now, user)
 
 
 def _new_record_ids(now: int, n: int) -> list[str]:
@@ -233,29 +288,39 @@ def _new_record_ids(now: int, n: int) -> list[str]:
 
 def _state(row: Any) -> RecordState:
     inputs, expectations, outputs, tags, source_type, source_id = _STATE_AT
-    return RecordState(row[inputs], row[expectations], row[outputs], row[tags],
-                       row[source_type], row[source_id])
+    return RecordState(
+        row[inputs], row[expectations], row[outputs], row[tags], row[source_type], row[source_id]
+    )
 
 
 # -- delete ------------------------------------------------------------------------------
 
-def delete_records(engine: Engine, dataset_id: str, record_ids: Sequence[str],
-                   user: str) -> pb.DeleteRecordsResponse:
+
+def delete_records(
+    engine: Engine, dataset_id: str, record_ids: Sequence[str], user: str
+) -> pb.DeleteRecordsResponse:
     """Delete the records with these ids (others are ignored) as a new version."""
     user_name = check_user(user)
     ids = sorted(set(record_ids))
     bulk = for_dialect(engine.dialect.name)
     with write_transaction(engine) as connection:
         dataset = lock_dataset(connection, dataset_id)
-        rows = bulk.lookup(connection, "dataset_record_id", dataset_id, ids,
-                           dataset.record_count)
+        rows = bulk.lookup(connection, "dataset_record_id", dataset_id, ids, dataset.record_count)
         if rows:
             version, now = dataset.version + 1, now_ms()
             ids = [row[_RECORD_ID] for row in rows]
             bulk.copy_to_history(connection, dataset_id, ids, version)
             bulk.delete(connection, dataset_id, ids)
-            _new_version(connection, dataset, version, [], [r[_CONTENT_HASH] for r in rows],
-                         (0, 0, len(rows)), now, user_name)
+            _new_version(
+                connection,
+                dataset,
+                version,
+                [],
+                [r[_CONTENT_HASH] for r in rows],
+                (0, 0, len(rows)),
+                now,
+                user_name,
+            )
             dataset = load_dataset(connection, dataset_id)
         message = dataset_message(connection, dataset)
     return pb.DeleteRecordsResponse(dataset=message, deleted_count=len(rows))
@@ -263,12 +328,22 @@ def delete_records(engine: Engine, dataset_id: str, record_ids: Sequence[str],
 
 # -- list --------------------------------------------------------------------------------
 
-_OUT_COLUMNS = ("dataset_record_id", "inputs", "expectations", "outputs", "tags",
-                "source_type", "source_id", "created_time_ms", "last_update_time_ms")
+_OUT_COLUMNS = (
+    "dataset_record_id",
+    "inputs",
+    "expectations",
+    "outputs",
+    "tags",
+    "source_type",
+    "source_id",
+    "created_time_ms",
+    "last_update_time_ms",
+)
 
 
-def list_records(engine: Engine, dataset_id: str, version: int | None, page_size: int,
-                 page_token: str) -> pb.ListRecordsResponse:
+def list_records(
+    engine: Engine, dataset_id: str, version: int | None, page_size: int, page_token: str
+) -> pb.ListRecordsResponse:
     """One page of the dataset's records at ``version`` (None: the latest, or the version
     the token's first page read), in insertion order."""
     if page_size < 0:
@@ -280,9 +355,11 @@ def list_records(engine: Engine, dataset_id: str, version: int | None, page_size
         payload = decode_token(page_token, search)
         after, token_version = str(payload["after"][0]), payload.get("v")
         if version is not None and token_version != version:
-            raise InvalidArgumentError("page_token was issued for another version of this "
-                                       "dataset; repeat the request with that version, or "
-                                       "start again without a page token")
+            raise InvalidArgumentError(
+                "page_token was issued for another version of this "
+                "dataset; repeat the request with that version, or "
+                "start again without a page token"
+            )
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":  # the dataset row and its records
             connection.execution_options(isolation_level="REPEATABLE READ")  # in one snapshot
@@ -292,8 +369,11 @@ def list_records(engine: Engine, dataset_id: str, version: int | None, page_size
         page = _page_query(dataset_id, wanted, latest, after, limit).subquery()
         with gc_paused():  # a page is up to 50,000 records
             count, last, columns = _page_columns(connection, page)
-        following = count == limit and connection.execute(
-            _page_query(dataset_id, wanted, latest, last, 1)).first() is not None
+        following = (
+            count == limit
+            and connection.execute(_page_query(dataset_id, wanted, latest, last, 1)).first()
+            is not None
+        )
     token = encode_token({"q": search, "after": [last], "v": wanted}) if following else ""
     return pb.ListRecordsResponse(records=columns, next_page_token=token, version=wanted)
 
@@ -305,18 +385,30 @@ def _page_columns(connection: Connection, page: Any) -> tuple[int, str, pb.Datas
     aggregates explicitly, SQLite keeps the page's order, which is checked."""
     postgres = connection.dialect.name == "postgresql"
     count, last, ids, *texts, kinds, origins, created, updated = connection.execute(
-        _aggregates(page, postgres)).one()
+        _aggregates(page, postgres)
+    ).one()
     if not postgres:  # json_group_array's text
-        ids, kinds, origins, created, updated = (canonical_json.loads(v) for v in
-                                                 (ids, kinds, origins, created, updated))
+        ids, kinds, origins, created, updated = (
+            canonical_json.loads(v) for v in (ids, kinds, origins, created, updated)
+        )
     if count and ids != sorted(ids):  # never seen; the rows then come one by one
         return count, last, _columns(connection.execute(select(page)).all())
     inputs, expectations, outputs, tags = (text.encode() for text in texts)
-    return count, last, pb.DatasetRecordColumns(
-        dataset_record_id=ids or (), inputs=inputs, expectations=expectations, outputs=outputs,
-        tags=tags, source_type=[_SOURCE_VALUES[k] for k in kinds or ()],
-        source_id=[s or "" for s in origins or ()], create_time_ms=created or (),
-        last_update_time_ms=updated or ())
+    return (
+        count,
+        last,
+        pb.DatasetRecordColumns(
+            dataset_record_id=ids or (),
+            inputs=inputs,
+            expectations=expectations,
+            outputs=outputs,
+            tags=tags,
+            source_type=[_SOURCE_VALUES[k] for k in kinds or ()],
+            source_id=[s or "" for s in origins or ()],
+            create_time_ms=created or (),
+            last_update_time_ms=updated or (),
+        ),
+    )
 
 
 def _aggregates(page: Any, postgres: bool) -> Any:
@@ -324,12 +416,14 @@ def _aggregates(page: Any, postgres: bool) -> Any:
     the other columns as arrays (JSON text on SQLite)."""
     c = page.c
     if postgres:
+
         def joined(column: Any) -> Any:
             return func.string_agg(column, aggregate_order_by(literal(","), c.dataset_record_id))
 
         def listed(column: Any) -> Any:
             return func.array_agg(aggregate_order_by(column, c.dataset_record_id))
     else:
+
         def joined(column: Any) -> Any:
             return func.group_concat(column, ",")
 
@@ -339,41 +433,67 @@ def _aggregates(page: Any, postgres: bool) -> Any:
     def array(column: Any) -> Any:
         return literal("[") + func.coalesce(joined(column), "") + literal("]")
 
-    return select(func.count(), func.max(c.dataset_record_id), listed(c.dataset_record_id),
-                  array(c.inputs), array(c.expectations), array(func.coalesce(c.outputs, "null")),
-                  array(c.tags), listed(c.source_type), listed(c.source_id),
-                  listed(c.created_time_ms), listed(c.last_update_time_ms))
+    return select(
+        func.count(),
+        func.max(c.dataset_record_id),
+        listed(c.dataset_record_id),
+        array(c.inputs),
+        array(c.expectations),
+        array(func.coalesce(c.outputs, "null")),
+        array(c.tags),
+        listed(c.source_type),
+        listed(c.source_id),
+        listed(c.created_time_ms),
+        listed(c.last_update_time_ms),
+    )
 
 
 def _page_query(dataset_id: str, version: int, latest: bool, after: str, limit: int) -> Any:
     """Records of ``version`` after the id ``after``: the current rows alone when it is the
     latest version, else current rows and history merged (each side limited first)."""
     r = RECORDS.c
-    current = (select(*(r[name] for name in _OUT_COLUMNS))
-               .where(r.dataset_id == dataset_id, r.dataset_record_id > after)
-               .order_by(r.dataset_record_id).limit(limit))
+    current = (
+        select(*(r[name] for name in _OUT_COLUMNS))
+        .where(r.dataset_id == dataset_id, r.dataset_record_id > after)
+        .order_by(r.dataset_record_id)
+        .limit(limit)
+    )
     if latest:
         return current
     h = HISTORY.c
-    past = (select(*(h[name] for name in _OUT_COLUMNS))
-            .where(h.dataset_id == dataset_id, h.dataset_record_id > after,
-                   h.version <= version, h.superseded_in > version)
-            .order_by(h.dataset_record_id).limit(limit))
-    both = union_all(select(current.where(r.version <= version).subquery()),
-                     select(past.subquery())).subquery()
+    past = (
+        select(*(h[name] for name in _OUT_COLUMNS))
+        .where(
+            h.dataset_id == dataset_id,
+            h.dataset_record_id > after,
+            h.version <= version,
+            h.superseded_in > version,
+        )
+        .order_by(h.dataset_record_id)
+        .limit(limit)
+    )
+    both = union_all(
+        select(current.where(r.version <= version).subquery()), select(past.subquery())
+    ).subquery()
     return select(both).order_by(both.c.dataset_record_id).limit(limit)
 
 
 def _columns(rows: list[Any]) -> pb.DatasetRecordColumns:
     """A page's columns from its rows."""
     ids, inputs, expectations, outputs, tags, kinds, origins, created, updated = (
-        zip(*rows) if rows else ((),) * 9)
+        zip(*rows) if rows else ((),) * 9
+    )
     return pb.DatasetRecordColumns(
-        dataset_record_id=ids, inputs=_array(inputs), expectations=_array(expectations),
-        outputs=_array([o or "null" for o in outputs]), tags=_array(tags),
+        dataset_record_id=ids,
+        inputs=_array(inputs),
+        expectations=_array(expectations),
+        outputs=_array([o or "null" for o in outputs]),
+        tags=_array(tags),
         source_type=[_SOURCE_VALUES[k] for k in kinds],
-        source_id=[s or "" for s in origins], create_time_ms=created,
-        last_update_time_ms=updated)
+        source_id=[s or "" for s in origins],
+        create_time_ms=created,
+        last_update_time_ms=updated,
+    )
 
 
 def _array(texts: Sequence[str]) -> bytes:

@@ -24,7 +24,10 @@ from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.store.evaluation.runs import finish_run_in, judge_usage_columns
 from spyglass.collector.store.jobs.rows import CHUNKS
 from spyglass.collector.store.models import (
-    EvaluationJobRow, EvaluationRecordRow, EvaluationResultRow, EvaluationRunRow,
+    EvaluationJobRow,
+    EvaluationRecordRow,
+    EvaluationResultRow,
+    EvaluationRunRow,
 )
 from spyglass.v1 import evaluation_pb2 as epb
 from spyglass.v1 import jobs_pb2 as pb
@@ -54,9 +57,13 @@ def finish_if_complete(connection: Connection, job_id: str, now: int) -> str:
     job = lock_job(connection, job_id)
     if job.status in ENDED or job.monitor_id is not None:
         return job.status
-    states = dict(connection.execute(
-        select(CHUNKS.c.state, func.count()).where(CHUNKS.c.job_id == job_id)
-        .group_by(CHUNKS.c.state)).all())
+    states = dict(
+        connection.execute(
+            select(CHUNKS.c.state, func.count())
+            .where(CHUNKS.c.job_id == job_id)
+            .group_by(CHUNKS.c.state)
+        ).all()
+    )
     if any(states.get(s) for s in OPEN_STATES):
         return job.status
     failed = _failed_chunks(connection, job_id) if states.get("FAILED") else ""
@@ -64,17 +71,21 @@ def finish_if_complete(connection: Connection, job_id: str, now: int) -> str:
     return "FAILED" if failed else "FINISHED"
 
 
-def end_job(connection: Connection, job: Any, status: str, error: str | None,
-            now: int) -> None:
+def end_job(connection: Connection, job: Any, status: str, error: str | None, now: int) -> None:
     """Set the job's final status (``error`` when FAILED) and finish its run: FINISHED
     with the job, else FAILED with the job's error or "cancelled"."""
-    connection.execute(update(JOBS).where(_J.job_id == job.job_id).values(
-        status=status, error_message=error if status == "FAILED" else None,
-        finished_time_ms=now))
+    connection.execute(
+        update(JOBS)
+        .where(_J.job_id == job.job_id)
+        .values(
+            status=status, error_message=error if status == "FAILED" else None, finished_time_ms=now
+        )
+    )
     run_status = "FINISHED" if status == "FINISHED" else "FAILED"
     run_error = "cancelled" if status == "CANCELLED" else error
-    finish_run_in(connection, job.run_id, run_status, run_metrics(connection, job.run_id),
-                  run_error)
+    finish_run_in(
+        connection, job.run_id, run_status, run_metrics(connection, job.run_id), run_error
+    )
 
 
 def run_metrics(connection: Connection, run_id: str) -> dict[str, float]:
@@ -86,43 +97,64 @@ def run_metrics(connection: Connection, run_id: str) -> dict[str, float]:
     return metrics
 
 
-def score_summaries(connection: Connection, run_id: str,
-                    since_ms: int | None = None) -> list[pb.WindowScore]:
+def score_summaries(
+    connection: Connection, run_id: str, since_ms: int | None = None
+) -> list[pb.WindowScore]:
     """Per score name of a run, by name: rows with a numeric score, their mean (NaN when
     none) and rows whose score failed — over every row, or over the rows stored since
     ``since_ms`` (a monitor's window)."""
     ok = and_(_RESULTS.error.is_(None), _RESULTS.score.is_not(None))
-    query = (select(_RESULTS.name, func.count(case((ok, 1))),
-                    func.avg(case((ok, _RESULTS.score))), func.count(_RESULTS.error))
-             .where(_RESULTS.run_id == run_id).group_by(_RESULTS.name).order_by(_RESULTS.name))
+    query = (
+        select(
+            _RESULTS.name,
+            func.count(case((ok, 1))),
+            func.avg(case((ok, _RESULTS.score))),
+            func.count(_RESULTS.error),
+        )
+        .where(_RESULTS.run_id == run_id)
+        .group_by(_RESULTS.name)
+        .order_by(_RESULTS.name)
+    )
     if since_ms is not None:
         records = EvaluationRecordRow.__table__.c
-        query = query.join_from(EvaluationResultRow, EvaluationRecordRow, and_(
-            records.run_id == _RESULTS.run_id, records.row_index == _RESULTS.row_index)
+        query = query.join_from(
+            EvaluationResultRow,
+            EvaluationRecordRow,
+            and_(records.run_id == _RESULTS.run_id, records.row_index == _RESULTS.row_index),
         ).where(records.created_time_ms >= since_ms)
-    return [pb.WindowScore(name=name, count=count,
-                            mean=float("nan") if mean is None else float(mean),
-                            error_count=errors)
-            for name, count, mean, errors in connection.execute(query)]
+    return [
+        pb.WindowScore(
+            name=name,
+            count=count,
+            mean=float("nan") if mean is None else float(mean),
+            error_count=errors,
+        )
+        for name, count, mean, errors in connection.execute(query)
+    ]
 
 
-def add_judge_usage(connection: Connection, run_id: str, usage: Iterable[epb.ModelUsage],
-                    prices: PriceTable) -> None:
+def add_judge_usage(
+    connection: Connection, run_id: str, usage: Iterable[epb.ModelUsage], prices: PriceTable
+) -> None:
     """Add a chunk's judge tokens (per model) to the run's, re-pricing the totals."""
     fresh = [u for u in usage if u.input_tokens or u.output_tokens]
     if not fresh:
         return
     stored = connection.scalar(select(_RUNS.c.judge_usage).where(_RUNS.c.run_id == run_id))
-    totals: dict[str, list[int]] = {m["model"]: [m["input_tokens"], m["output_tokens"]]
-                                    for m in json.loads(stored or "[]")}
+    totals: dict[str, list[int]] = {
+        m["model"]: [m["input_tokens"], m["output_tokens"]] for m in json.loads(stored or "[]")
+    }
     for entry in fresh:
         counts = totals.setdefault(entry.model, [0, 0])
         counts[0] += entry.input_tokens
         counts[1] += entry.output_tokens
-    models = [epb.ModelUsage(model=m, input_tokens=i, output_tokens=o)
-              for m, (i, o) in sorted(totals.items())]
-    connection.execute(update(_RUNS).where(_RUNS.c.run_id == run_id)
-                       .values(judge_usage_columns(models, prices)))
+    models = [
+        epb.ModelUsage(model=m, input_tokens=i, output_tokens=o)
+        for m, (i, o) in sorted(totals.items())
+    ]
+    connection.execute(
+        update(_RUNS).where(_RUNS.c.run_id == run_id).values(judge_usage_columns(models, prices))
+    )
 
 
 def _failed_chunks(connection: Connection, job_id: str) -> str:
@@ -130,9 +162,15 @@ def _failed_chunks(connection: Connection, job_id: str) -> str:
     rows = connection.execute(
         select(CHUNKS.c.chunk_index, CHUNKS.c.last_error)
         .where(CHUNKS.c.job_id == job_id, CHUNKS.c.state == "FAILED")
-        .order_by(CHUNKS.c.chunk_index)).all()
-    named = "; ".join(f"chunk {index}: {error or 'no error given'}"
-                      for index, error in rows[:MAX_FAILED_CHUNKS_NAMED])
-    more = (f"; and {len(rows) - MAX_FAILED_CHUNKS_NAMED} more"
-            if len(rows) > MAX_FAILED_CHUNKS_NAMED else "")
+        .order_by(CHUNKS.c.chunk_index)
+    ).all()
+    named = "; ".join(
+        f"chunk {index}: {error or 'no error given'}"
+        for index, error in rows[:MAX_FAILED_CHUNKS_NAMED]
+    )
+    more = (
+        f"; and {len(rows) - MAX_FAILED_CHUNKS_NAMED} more"
+        if len(rows) > MAX_FAILED_CHUNKS_NAMED
+        else ""
+    )
     return f"{len(rows)} chunk(s) failed ({named}{more})"

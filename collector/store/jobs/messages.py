@@ -33,32 +33,47 @@ def input_json(source: pb.JobInput) -> str:
 def job_message(row: Any) -> pb.EvaluationJob:
     """A job row as the API message, without progress (what a worker needs)."""
     message = pb.EvaluationJob(
-        job_id=row.job_id, name=row.name, experiment_id=str(row.experiment_id),
-        input=json_format.Parse(row.input, pb.JobInput()), scorers=scorer_refs(row.scorers),
-        build_dataset=row.build_dataset or "", run_id=row.run_id,
-        monitor_id=row.monitor_id or "", status=pb.JobStatus.Value(row.status),
-        total_rows=row.total_rows, chunk_size=row.chunk_size, chunks_total=row.chunks_total,
-        created_time_ms=row.created_time_ms)
+        job_id=row.job_id,
+        name=row.name,
+        experiment_id=str(row.experiment_id),
+        input=json_format.Parse(row.input, pb.JobInput()),
+        scorers=scorer_refs(row.scorers),
+        build_dataset=row.build_dataset or "",
+        run_id=row.run_id,
+        monitor_id=row.monitor_id or "",
+        status=pb.JobStatus.Value(row.status),
+        total_rows=row.total_rows,
+        chunk_size=row.chunk_size,
+        chunks_total=row.chunks_total,
+        created_time_ms=row.created_time_ms,
+    )
     for name in ("error_message", "started_time_ms", "finished_time_ms"):
         if getattr(row, name) is not None:
             setattr(message, name, getattr(row, name))
     return message
 
 
-def jobs_with_progress(connection: Connection, rows: Sequence[Any],
-                       now: int) -> list[pb.EvaluationJob]:
+def jobs_with_progress(
+    connection: Connection, rows: Sequence[Any], now: int
+) -> list[pb.EvaluationJob]:
     """Messages for job rows with their progress (module docstring)."""
     if not rows:
         return []
     chunks = _chunk_states(connection, [r.job_id for r in rows])
     run_ids = [r.run_id for r in rows]
-    done = dict(connection.execute(select(_RUNS.run_id, _RUNS.record_count)
-                                   .where(_RUNS.run_id.in_(run_ids))).all())
+    done = dict(
+        connection.execute(
+            select(_RUNS.run_id, _RUNS.record_count).where(_RUNS.run_id.in_(run_ids))
+        ).all()
+    )
     errors = _errors_by_scorer(connection, run_ids)
-    erring = dict(connection.execute(
-        select(_RESULTS.run_id, func.count(func.distinct(_RESULTS.row_index)))
-        .where(_RESULTS.run_id.in_(run_ids), _RESULTS.error.is_not(None))
-        .group_by(_RESULTS.run_id)).all())
+    erring = dict(
+        connection.execute(
+            select(_RESULTS.run_id, func.count(func.distinct(_RESULTS.row_index)))
+            .where(_RESULTS.run_id.in_(run_ids), _RESULTS.error.is_not(None))
+            .group_by(_RESULTS.run_id)
+        ).all()
+    )
     messages = []
     for row in rows:
         message = job_message(row)
@@ -78,31 +93,42 @@ def jobs_with_progress(connection: Connection, rows: Sequence[Any],
 
 def _chunk_states(connection: Connection, job_ids: list[str]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    query = (select(CHUNKS.c.job_id, CHUNKS.c.state, func.count())
-             .where(CHUNKS.c.job_id.in_(job_ids)).group_by(CHUNKS.c.job_id, CHUNKS.c.state))
+    query = (
+        select(CHUNKS.c.job_id, CHUNKS.c.state, func.count())
+        .where(CHUNKS.c.job_id.in_(job_ids))
+        .group_by(CHUNKS.c.job_id, CHUNKS.c.state)
+    )
     for job_id, state, count in connection.execute(query):
         out[job_id][state] = count
     return out
 
 
-def _errors_by_scorer(connection: Connection,
-                      run_ids: list[str]) -> dict[str, list[pb.ScorerErrors]]:
+def _errors_by_scorer(
+    connection: Connection, run_ids: list[str]
+) -> dict[str, list[pb.ScorerErrors]]:
     """Per run: each score name's error count and the message of its latest error (the
     highest row index)."""
     counts = connection.execute(
         select(_RESULTS.run_id, _RESULTS.name, func.count(), func.max(_RESULTS.row_index))
         .where(_RESULTS.run_id.in_(run_ids), _RESULTS.error.is_not(None))
-        .group_by(_RESULTS.run_id, _RESULTS.name)).all()
+        .group_by(_RESULTS.run_id, _RESULTS.name)
+    ).all()
     if not counts:
         return {}
     keys = [(run_id, name, last) for run_id, name, _, last in counts]
-    texts = {(r, n): e for r, n, e in connection.execute(
-        select(_RESULTS.run_id, _RESULTS.name, _RESULTS.error)
-        .where(tuple_(_RESULTS.run_id, _RESULTS.name, _RESULTS.row_index).in_(keys)))}
+    texts = {
+        (r, n): e
+        for r, n, e in connection.execute(
+            select(_RESULTS.run_id, _RESULTS.name, _RESULTS.error).where(
+                tuple_(_RESULTS.run_id, _RESULTS.name, _RESULTS.row_index).in_(keys)
+            )
+        )
+    }
     out: dict[str, list[pb.ScorerErrors]] = defaultdict(list)
     for run_id, name, count, _ in sorted(counts):
-        out[run_id].append(pb.ScorerErrors(name=name, count=count,
-                                           last_error=_message(texts.get((run_id, name)))))
+        out[run_id].append(
+            pb.ScorerErrors(name=name, count=count, last_error=_message(texts.get((run_id, name))))
+        )
     return out
 
 

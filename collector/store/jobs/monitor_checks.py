@@ -36,12 +36,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select, update
 
-from spyglass.collector.store.datasets.catalog import now_ms
+from spyglass.collector.store.clock import now_ms
 from spyglass.collector.store.engine import write_transaction
-from spyglass.collector.store.traces.filters import compile_filter
 from spyglass.collector.store.jobs.completion import JOBS, lock_job
 from spyglass.collector.store.jobs.rows import ITEMS, MONITOR_PRIORITY, insert_chunks, insert_items
 from spyglass.collector.store.models import MonitorRow, TraceRow
+from spyglass.collector.store.traces.filters import compile_filter
 
 MONITOR_CHECK_SECONDS = 1.0
 SCAN_LIMIT = 5000
@@ -93,10 +93,17 @@ def check_monitor(engine: Engine, monitor_id: str) -> int:
         scan = _scan(connection, monitor, now * 1_000_000)
         if scan.new_traces:
             _append_rows(connection, monitor.job_id, scan.new_traces, now)
-        connection.execute(update(MONITORS).where(_M.monitor_id == monitor_id).values(
-            cursor=scan.cursor, waiting=json.dumps(scan.waiting),
-            traces_seen=_M.traces_seen + scan.seen,
-            traces_sampled=_M.traces_sampled + scan.sampled, last_check_ms=now))
+        connection.execute(
+            update(MONITORS)
+            .where(_M.monitor_id == monitor_id)
+            .values(
+                cursor=scan.cursor,
+                waiting=json.dumps(scan.waiting),
+                traces_seen=_M.traces_seen + scan.seen,
+                traces_sampled=_M.traces_sampled + scan.sampled,
+                last_check_ms=now,
+            )
+        )
     return len(scan.new_traces)
 
 
@@ -108,24 +115,40 @@ def _due(now: int) -> list[Any]:
 def _scan(connection: Connection, monitor: Any, now_ns: int) -> _Scan:
     waiting = json.loads(monitor.waiting or "[]")
     columns = (_T.id, _T.trace_id, _T.status, _T.last_span_at_ns, _T.created_at_ns)
-    fresh = _settled(connection, connection.execute(
-        select(*columns).where(_T.experiment_id == monitor.experiment_id,
-                               _T.id > monitor.cursor)
-        .order_by(_T.id).limit(SCAN_LIMIT)).all(), now_ns)
+    fresh = _settled(
+        connection,
+        connection.execute(
+            select(*columns)
+            .where(_T.experiment_id == monitor.experiment_id, _T.id > monitor.cursor)
+            .order_by(_T.id)
+            .limit(SCAN_LIMIT)
+        ).all(),
+        now_ns,
+    )
     rows = _rows_by_id(connection, columns, waiting, monitor.experiment_id) + fresh
     quiet_before = now_ns - int(monitor.quiet_period_seconds * 1e9)
-    complete = [r for r in rows
-                if r.status != "IN_PROGRESS" and r.last_span_at_ns <= quiet_before]
+    complete = [r for r in rows if r.status != "IN_PROGRESS" and r.last_span_at_ns <= quiet_before]
     done = {r.id for r in complete}
-    undecided = [r.id for r in rows if r.id not in done and not (
-        r.status == "IN_PROGRESS" and r.created_at_ns <= now_ns - STUCK_AFTER_NS)]
+    undecided = [
+        r.id
+        for r in rows
+        if r.id not in done
+        and not (r.status == "IN_PROGRESS" and r.created_at_ns <= now_ns - STUCK_AFTER_NS)
+    ]
     matching = _matching(connection, monitor.filter_string, sorted(done))
-    chosen = [r.trace_id for r in complete if r.id in matching
-              and sampled(monitor.monitor_id, r.trace_id, monitor.sample_rate)]
+    chosen = [
+        r.trace_id
+        for r in complete
+        if r.id in matching and sampled(monitor.monitor_id, r.trace_id, monitor.sample_rate)
+    ]
     taken = _already_rows(connection, monitor.job_id, set(chosen))
-    return _Scan(cursor=fresh[-1].id if fresh else monitor.cursor,
-                 waiting=undecided[-WAITING_MAX:], seen=len(matching), sampled=len(chosen),
-                 new_traces=[t for t in chosen if t not in taken])
+    return _Scan(
+        cursor=fresh[-1].id if fresh else monitor.cursor,
+        waiting=undecided[-WAITING_MAX:],
+        seen=len(matching),
+        sampled=len(chosen),
+        new_traces=[t for t in chosen if t not in taken],
+    )
 
 
 def _settled(connection: Connection, rows: Sequence[Any], now_ns: int) -> list[Any]:
@@ -142,16 +165,18 @@ def _settled(connection: Connection, rows: Sequence[Any], now_ns: int) -> list[A
     return list(rows[:settled])
 
 
-def _rows_by_id(connection: Connection, columns: Sequence[Any], ids: Sequence[int],
-                experiment_id: int) -> list[Any]:
+def _rows_by_id(
+    connection: Connection, columns: Sequence[Any], ids: Sequence[int], experiment_id: int
+) -> list[Any]:
     """The waiting traces still in the experiment, oldest first (deleted ones, and those
     that moved to another experiment, are forgotten)."""
     found: list[Any] = []
     for start in range(0, len(ids), 1000):
         found += connection.execute(
-            select(*columns).where(_T.id.in_(ids[start:start + 1000]),
-                                   _T.experiment_id == experiment_id)
-            .order_by(_T.id)).all()
+            select(*columns)
+            .where(_T.id.in_(ids[start : start + 1000]), _T.experiment_id == experiment_id)
+            .order_by(_T.id)
+        ).all()
     return found
 
 
@@ -166,16 +191,33 @@ def _matching(connection: Connection, filter_string: str, ids: Sequence[int]) ->
 def _already_rows(connection: Connection, job_id: str, trace_ids: set[str]) -> set[str]:
     if not trace_ids:
         return set()
-    return set(connection.scalars(select(ITEMS.c.trace_id).where(
-        ITEMS.c.job_id == job_id, ITEMS.c.trace_id.in_(sorted(trace_ids)))))
+    return set(
+        connection.scalars(
+            select(ITEMS.c.trace_id).where(
+                ITEMS.c.job_id == job_id, ITEMS.c.trace_id.in_(sorted(trace_ids))
+            )
+        )
+    )
 
 
 def _append_rows(connection: Connection, job_id: str, trace_ids: list[str], now: int) -> None:
     """The traces as the job's next rows, in new chunks of the job's chunk size."""
     job = lock_job(connection, job_id)
     insert_items(connection, job_id, job.total_rows, [{"trace_id": t} for t in trace_ids])
-    chunks = insert_chunks(connection, job_id, job.chunks_total, job.total_rows,
-                           len(trace_ids), job.chunk_size, MONITOR_PRIORITY, now)
-    connection.execute(update(JOBS).where(JOBS.c.job_id == job_id).values(
-        total_rows=JOBS.c.total_rows + len(trace_ids),
-        chunks_total=JOBS.c.chunks_total + chunks))
+    chunks = insert_chunks(
+        connection,
+        job_id,
+        job.chunks_total,
+        job.total_rows,
+        len(trace_ids),
+        job.chunk_size,
+        MONITOR_PRIORITY,
+        now,
+    )
+    connection.execute(
+        update(JOBS)
+        .where(JOBS.c.job_id == job_id)
+        .values(
+            total_rows=JOBS.c.total_rows + len(trace_ids), chunks_total=JOBS.c.chunks_total + chunks
+        )
+    )

@@ -1,5 +1,6 @@
 """Monitors in the store: create, get (with metrics over time windows), list, update,
-delete. The check that feeds a monitor's job with new traces is ``monitor_checks.py``.
+delete. The check that feeds a monitor's job with new traces is
+:mod:`spyglass.collector.store.jobs.monitor_checks`.
 
 Creating a monitor checks it as SubmitJob checks a job, then stores it with its own job
 (RUNNING for as long as the monitor exists, its chunks claimed before other jobs') and its
@@ -21,13 +22,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
-from spyglass.collector.store.evaluation.assessments import check_text
-from spyglass.collector.store.datasets.catalog import now_ms
+from spyglass.collector.store.clock import now_ms
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.evaluation.runs import create_run_in
-from spyglass.collector.store.traces.filters import compile_filter
 from spyglass.collector.store.jobs.completion import JOBS, end_job, lock_job, score_summaries
 from spyglass.collector.store.jobs.messages import input_json
+from spyglass.collector.store.jobs.monitor_checks import MONITORS
 from spyglass.collector.store.jobs.specs import (
     NAME_MAX,
     check_quiet_period,
@@ -40,7 +40,8 @@ from spyglass.collector.store.jobs.specs import (
 )
 from spyglass.collector.store.jobs.submit import close_open_chunks
 from spyglass.collector.store.models import EvaluationRecordRow, EvaluationRunRow, TraceRow
-from spyglass.collector.store.jobs.monitor_checks import MONITORS
+from spyglass.collector.store.text import check_text
+from spyglass.collector.store.traces.filters import compile_filter
 from spyglass.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
 from spyglass.v1 import evaluation_pb2 as epb
 from spyglass.v1 import jobs_pb2 as pb
@@ -56,15 +57,18 @@ _RECORDS = EvaluationRecordRow.__table__.c
 
 # -- create ----------------------------------------------------------------------------------
 
+
 def create_monitor(engine: Engine, request: pb.CreateMonitorRequest) -> pb.Monitor:
     """Check and store a monitor with its job and run (module docstring)."""
     name = check_text(request.name.strip(), NAME_MAX, "name")
     if not name:
         raise InvalidArgumentError("a monitor needs a name, e.g. 'support-quality'")
     rate = check_sample_rate(request.sample_rate or 1.0)
-    quiet = check_quiet_period(request.quiet_period_seconds
-                               if request.HasField("quiet_period_seconds")
-                               else QUIET_PERIOD_DEFAULT)
+    quiet = check_quiet_period(
+        request.quiet_period_seconds
+        if request.HasField("quiet_period_seconds")
+        else QUIET_PERIOD_DEFAULT
+    )
     now = now_ms()
     with engine.connect() as connection:
         scorers = check_scorers(connection, request.scorers, now)
@@ -73,34 +77,74 @@ def create_monitor(engine: Engine, request: pb.CreateMonitorRequest) -> pb.Monit
     monitor_id, job_id = new_id(), new_id()
     with write_transaction(engine) as connection:
         if connection.scalar(select(_M.monitor_id).where(_M.name == name)) is not None:
-            raise AlreadyExistsError(f"a monitor named {name!r} exists already; update it "
-                                     "(UpdateMonitor; `spyglass monitors pause|resume`), "
-                                     "delete it, or choose another name")
-        run = create_run_in(connection, epb.CreateEvaluationRunRequest(
-            experiment_id=str(experiment_id), name=f"monitor {name}"[:NAME_MAX],
-            scorers=run_scorers(scorers)))
-        source = pb.JobInput(traces=pb.TraceInput(experiment=str(experiment_id),
-                                                  filter_string=request.filter_string))
-        connection.execute(JOBS.insert(), {
-            "job_id": job_id, "name": f"monitor {name}"[:NAME_MAX],
-            "experiment_id": experiment_id, "monitor_id": monitor_id,
-            "input": input_json(source), "scorers": json.dumps(scorers),
-            "build_dataset": None, "run_id": run.run_id, "status": "RUNNING",
-            "error_message": None, "total_rows": 0, "chunk_size": MONITOR_CHUNK_SIZE,
-            "chunks_total": 0, "created_time_ms": now, "started_time_ms": now,
-            "finished_time_ms": None})
-        cursor = 0 if request.include_existing else (
-            connection.scalar(select(func.max(TraceRow.__table__.c.id))) or 0)
-        connection.execute(MONITORS.insert(), {
-            "monitor_id": monitor_id, "name": name, "experiment_id": experiment_id,
-            "filter_string": request.filter_string, "sample_rate": rate,
-            "scorers": json.dumps(scorers), "quiet_period_seconds": quiet, "enabled": True,
-            "job_id": job_id, "run_id": run.run_id, "cursor": cursor, "waiting": "[]",
-            "traces_seen": 0, "traces_sampled": 0, "last_check_ms": None, "created_time_ms": now})
+            raise AlreadyExistsError(
+                f"a monitor named {name!r} exists already; update it "
+                "(UpdateMonitor; `spyglass monitors pause|resume`), "
+                "delete it, or choose another name"
+            )
+        run = create_run_in(
+            connection,
+            epb.CreateEvaluationRunRequest(
+                experiment_id=str(experiment_id),
+                name=f"monitor {name}"[:NAME_MAX],
+                scorers=run_scorers(scorers),
+            ),
+        )
+        source = pb.JobInput(
+            traces=pb.TraceInput(experiment=str(experiment_id), filter_string=request.filter_string)
+        )
+        connection.execute(
+            JOBS.insert(),
+            {
+                "job_id": job_id,
+                "name": f"monitor {name}"[:NAME_MAX],
+                "experiment_id": experiment_id,
+                "monitor_id": monitor_id,
+                "input": input_json(source),
+                "scorers": json.dumps(scorers),
+                "build_dataset": None,
+                "run_id": run.run_id,
+                "status": "RUNNING",
+                "error_message": None,
+                "total_rows": 0,
+                "chunk_size": MONITOR_CHUNK_SIZE,
+                "chunks_total": 0,
+                "created_time_ms": now,
+                "started_time_ms": now,
+                "finished_time_ms": None,
+            },
+        )
+        cursor = (
+            0
+            if request.include_existing
+            else (connection.scalar(select(func.max(TraceRow.__table__.c.id))) or 0)
+        )
+        connection.execute(
+            MONITORS.insert(),
+            {
+                "monitor_id": monitor_id,
+                "name": name,
+                "experiment_id": experiment_id,
+                "filter_string": request.filter_string,
+                "sample_rate": rate,
+                "scorers": json.dumps(scorers),
+                "quiet_period_seconds": quiet,
+                "enabled": True,
+                "job_id": job_id,
+                "run_id": run.run_id,
+                "cursor": cursor,
+                "waiting": "[]",
+                "traces_seen": 0,
+                "traces_sampled": 0,
+                "last_check_ms": None,
+                "created_time_ms": now,
+            },
+        )
     return get_monitor(engine, monitor_id)
 
 
 # -- read ------------------------------------------------------------------------------------
+
 
 def get_monitor(engine: Engine, ref: str) -> pb.Monitor:
     """One monitor by id or name, with its window metrics."""
@@ -131,23 +175,39 @@ def _find(connection: Connection, ref: str, lock: bool = False) -> Any:
         query = query.with_for_update()
     rows = connection.execute(query).all()
     if not rows:
-        raise NotFoundError(f"no monitor has the id or name {ref!r}; list monitors with "
-                            "ListMonitors (`spyglass monitors list`)")
+        raise NotFoundError(
+            f"no monitor has the id or name {ref!r}; list monitors with "
+            "ListMonitors (`spyglass monitors list`)"
+        )
     return next((r for r in rows if r.monitor_id == ref), rows[0])
 
 
 def _messages(connection: Connection, rows: list[Any]) -> list[pb.Monitor]:
-    scored = dict(connection.execute(select(_RUNS.run_id, _RUNS.record_count).where(
-        _RUNS.run_id.in_([r.run_id for r in rows]))).all())
+    scored = dict(
+        connection.execute(
+            select(_RUNS.run_id, _RUNS.record_count).where(
+                _RUNS.run_id.in_([r.run_id for r in rows])
+            )
+        ).all()
+    )
     messages = []
     for row in rows:
         message = pb.Monitor(
-            monitor_id=row.monitor_id, name=row.name, experiment_id=str(row.experiment_id),
-            filter_string=row.filter_string, sample_rate=row.sample_rate,
-            scorers=scorer_refs(row.scorers), quiet_period_seconds=row.quiet_period_seconds,
-            enabled=row.enabled, job_id=row.job_id, run_id=row.run_id,
-            created_time_ms=row.created_time_ms, traces_seen=row.traces_seen,
-            traces_sampled=row.traces_sampled, traces_scored=scored.get(row.run_id, 0))
+            monitor_id=row.monitor_id,
+            name=row.name,
+            experiment_id=str(row.experiment_id),
+            filter_string=row.filter_string,
+            sample_rate=row.sample_rate,
+            scorers=scorer_refs(row.scorers),
+            quiet_period_seconds=row.quiet_period_seconds,
+            enabled=row.enabled,
+            job_id=row.job_id,
+            run_id=row.run_id,
+            created_time_ms=row.created_time_ms,
+            traces_seen=row.traces_seen,
+            traces_sampled=row.traces_sampled,
+            traces_scored=scored.get(row.run_id, 0),
+        )
         if row.last_check_ms is not None:
             message.last_check_time_ms = row.last_check_ms
         messages.append(message)
@@ -158,14 +218,19 @@ def _windows(connection: Connection, run_id: str, now: int) -> list[pb.MonitorWi
     windows = []
     for label, span_ms in WINDOWS:
         since = now - span_ms
-        rows = connection.scalar(select(func.count()).where(
-            _RECORDS.run_id == run_id, _RECORDS.created_time_ms >= since))
-        windows.append(pb.MonitorWindow(window=label, rows=rows or 0,
-                                        scores=score_summaries(connection, run_id, since)))
+        rows = connection.scalar(
+            select(func.count()).where(_RECORDS.run_id == run_id, _RECORDS.created_time_ms >= since)
+        )
+        windows.append(
+            pb.MonitorWindow(
+                window=label, rows=rows or 0, scores=score_summaries(connection, run_id, since)
+            )
+        )
     return windows
 
 
 # -- change ----------------------------------------------------------------------------------
+
 
 def update_monitor(engine: Engine, request: pb.UpdateMonitorRequest) -> pb.Monitor:
     """Pause or resume, or change the sample rate, filter or quiet period."""
@@ -182,13 +247,18 @@ def update_monitor(engine: Engine, request: pb.UpdateMonitorRequest) -> pb.Monit
     with write_transaction(engine) as connection:
         row = _find(connection, request.monitor, lock=True)
         if changes:
-            connection.execute(update(MONITORS).where(_M.monitor_id == row.monitor_id)
-                               .values(changes))
+            connection.execute(
+                update(MONITORS).where(_M.monitor_id == row.monitor_id).values(changes)
+            )
         if "filter_string" in changes:
-            source = pb.JobInput(traces=pb.TraceInput(experiment=str(row.experiment_id),
-                                                      filter_string=request.filter_string))
-            connection.execute(update(JOBS).where(JOBS.c.job_id == row.job_id)
-                               .values(input=input_json(source)))
+            source = pb.JobInput(
+                traces=pb.TraceInput(
+                    experiment=str(row.experiment_id), filter_string=request.filter_string
+                )
+            )
+            connection.execute(
+                update(JOBS).where(JOBS.c.job_id == row.job_id).values(input=input_json(source))
+            )
     return get_monitor(engine, row.monitor_id)
 
 

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from spyglass.collector.store.datasets.catalog import DATASETS
-from spyglass.collector.store.models import Experiment
-from spyglass.collector.store.traces.queries import parse_experiment_id, require_experiment
+from spyglass.collector.store.ids import parse_experiment_id, require_experiment
 from spyglass.collector.store.jobs.workers import registered_names
+from spyglass.collector.store.models import Experiment
 from spyglass.errors import InvalidArgumentError, NotFoundError
 from spyglass.scorer_refs import check_ref, score_name
 from spyglass.v1 import evaluation_pb2 as epb
@@ -39,19 +39,24 @@ def check_chunk_size(value: int) -> int:
     if value == 0:
         return CHUNK_SIZE_DEFAULT
     if not 1 <= value <= CHUNK_SIZE_MAX:
-        raise InvalidArgumentError(f"chunk_size must be between 1 and {CHUNK_SIZE_MAX} rows "
-                                   f"(0 = {CHUNK_SIZE_DEFAULT}), got {value}")
+        raise InvalidArgumentError(
+            f"chunk_size must be between 1 and {CHUNK_SIZE_MAX} rows "
+            f"(0 = {CHUNK_SIZE_DEFAULT}), got {value}"
+        )
     return value
 
 
-def check_scorers(connection: Connection, refs: Sequence[pb.ScorerRef],
-                  now: int) -> list[dict[str, str]]:
+def check_scorers(
+    connection: Connection, refs: Sequence[pb.ScorerRef], now: int
+) -> list[dict[str, str]]:
     """The references as stored ({type, params_json}), each checked against the built-in
     scorers, import-path syntax and the names live workers registered."""
     if not refs:
-        raise InvalidArgumentError("no scorers: give at least one scorer reference, e.g. "
-                                   "type 'Guidelines' with params {\"name\": \"polite\", "
-                                   "\"guidelines\": \"The answer is polite.\"}")
+        raise InvalidArgumentError(
+            "no scorers: give at least one scorer reference, e.g. "
+            'type \'Guidelines\' with params {"name": "polite", '
+            '"guidelines": "The answer is polite."}'
+        )
     registered = registered_names(connection, now)
     stored = []
     for n, ref in enumerate(refs):
@@ -72,8 +77,11 @@ def run_scorers(stored: list[dict[str, str]]) -> list[epb.EvaluationScorer]:
     scorers = []
     for ref in stored:
         name = score_name(ref["type"], json.loads(ref["params_json"] or "{}"))
-        scorers.append(epb.EvaluationScorer(name=name[:NAME_MAX], source_type="CODE",
-                                            source_id=ref["type"][:NAME_MAX]))
+        scorers.append(
+            epb.EvaluationScorer(
+                name=name[:NAME_MAX], source_type="CODE", source_id=ref["type"][:NAME_MAX]
+            )
+        )
     return scorers
 
 
@@ -86,9 +94,11 @@ def resolve_experiment(connection: Connection, text: str, field: str) -> int:
         return number
     found = connection.scalar(select(Experiment.experiment_id).where(Experiment.name == value))
     if found is None:
-        raise NotFoundError(f"{field}: no experiment has the id or name {value!r} (names are "
-                            "case-sensitive); list experiments with `spyglass experiments "
-                            "list`")
+        raise NotFoundError(
+            f"{field}: no experiment has the id or name {value!r} (names are "
+            "case-sensitive); list experiments with `spyglass experiments "
+            "list`"
+        )
     return int(found)
 
 
@@ -96,23 +106,29 @@ def find_dataset(connection: Connection, text: str, field: str) -> Any:
     """The ``datasets`` row whose id or name is ``text`` (an id match wins)."""
     if not text.strip():
         raise InvalidArgumentError(f"{field} is empty; name a dataset by its name or id")
-    rows = connection.execute(select(DATASETS).where(
-        or_(DATASETS.c.dataset_id == text, DATASETS.c.name == text))).all()
+    rows = connection.execute(
+        select(DATASETS).where(or_(DATASETS.c.dataset_id == text, DATASETS.c.name == text))
+    ).all()
     if not rows:
-        raise NotFoundError(f"{field}: no dataset has the id or name {text!r} (names are "
-                            "case-sensitive); list datasets with `spyglass datasets list`")
+        raise NotFoundError(
+            f"{field}: no dataset has the id or name {text!r} (names are "
+            "case-sensitive); list datasets with `spyglass datasets list`"
+        )
     return next((r for r in rows if r.dataset_id == text), rows[0])
 
 
 def check_sample_rate(value: float, field: str = "sample_rate") -> float:
     if not 0 < value <= 1:
-        raise InvalidArgumentError(f"{field} must be above 0 and at most 1 (the share of "
-                                   f"matching traces to score), got {value}")
+        raise InvalidArgumentError(
+            f"{field} must be above 0 and at most 1 (the share of "
+            f"matching traces to score), got {value}"
+        )
     return value
 
 
 def check_quiet_period(value: float) -> float:
     if not 0 <= value <= 86_400:
-        raise InvalidArgumentError("quiet_period_seconds must be between 0 and 86400 "
-                                   f"(a day), got {value}")
+        raise InvalidArgumentError(
+            f"quiet_period_seconds must be between 0 and 86400 (a day), got {value}"
+        )
     return value

@@ -24,8 +24,7 @@ class Checkpointer:
         self._path = path
         self._interval = interval_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="spyglass-checkpoint",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="spyglass-checkpoint", daemon=True)
 
     def start(self) -> None:
         self._thread.start()

@@ -8,11 +8,11 @@ are cached; entries made in a transaction join the cache only once it commits.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from spyglass import semconv
-from spyglass.collector.ingest.spans import ExperimentRef
+from spyglass.collector.store.clock import now_ms
+from spyglass.collector.store.rows import ExperimentRef
 from spyglass.collector.store.traces.statements import Statements
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,13 @@ class ExperimentResolver:
             return self._by_name_or_create(cursor, ref.value)
         if ref.value not in self._warned:
             self._warned.add(ref.value)
-            log.warning("spans name experiment id %r, which does not exist; their traces go to "
-                        "the default experiment. Create the experiment first "
-                        "(spyglass.set_experiment) or fix the %s attribute",
-                        ref.value, semconv.EXPERIMENT_ID)
+            log.warning(
+                "spans name experiment id %r, which does not exist; their traces go to "
+                "the default experiment. Create the experiment first "
+                "(spyglass.set_experiment) or fix the %s attribute",
+                ref.value,
+                semconv.EXPERIMENT_ID,
+            )
         return DEFAULT_ID
 
     def commit(self) -> None:
@@ -67,7 +70,7 @@ class ExperimentResolver:
         known = self._by_name.get(name, self._pending_names.get(name))
         if known is not None:
             return known
-        now = int(time.time() * 1000)
+        now = now_ms()
         cursor.execute(self._st.create_experiment, (name, now, now))
         cursor.execute(self._st.experiment_by_name, (name,))
         experiment_id = int(cursor.fetchone()[0])

@@ -90,15 +90,32 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, ColumnElement, Double, Text, and_, case, cast, false, func, literal,
-    literal_column, not_, or_, select, true,
+    BigInteger,
+    ColumnElement,
+    Double,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from spyglass.collector.store.traces import probes
 from spyglass.collector.store.models import (
-    AssessmentRow, SpanRow, TraceMetadata, TraceRow, TraceTag,
+    AssessmentRow,
+    SpanRow,
+    TraceMetadata,
+    TraceRow,
+    TraceTag,
 )
+from spyglass.collector.store.traces import probes
 from spyglass.collector.store.traces.probes import Probe
 from spyglass.errors import InvalidFilterError, not_unicode
 
@@ -163,8 +180,20 @@ Node = Comparison | And | Or | Not
 # ---------------------------------------------------------------------------------------
 # Fields and what each kind of field accepts
 
-OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL",
-             "IS NOT NULL")
+OPERATORS = (
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "LIKE",
+    "ILIKE",
+    "IN",
+    "NOT IN",
+    "IS NULL",
+    "IS NOT NULL",
+)
 _ORDERING = frozenset({"<", "<=", ">", ">="})
 _LIKES = frozenset({"LIKE", "ILIKE"})
 _LISTS = frozenset({"IN", "NOT IN"})
@@ -179,25 +208,47 @@ class _Kind:
 
 
 _TEXT = _Kind("text", ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL"))
-_NUMBER = _Kind("number", ("=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN", "IS NULL",
-                           "IS NOT NULL"))
+_NUMBER = _Kind(
+    "number", ("=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN", "IS NULL", "IS NOT NULL")
+)
 _SEARCH = _Kind("search", ("=", "LIKE", "ILIKE"))
 _KEY_VALUE = _Kind("key_value", OPERATORS)
 _TRACE_STATUS = _Kind("enum", ("=", "!=", "IN", "NOT IN"), ("OK", "ERROR", "IN_PROGRESS"))
 _SPAN_STATUS = _Kind("enum", ("=", "!=", "IN", "NOT IN"), ("OK", "ERROR"))
 
 TRACE_FIELDS: dict[str, _Kind] = {
-    "name": _TEXT, "status": _TRACE_STATUS, "timestamp_ms": _NUMBER, "end_time_ms": _NUMBER,
-    "execution_time_ms": _NUMBER, "trace_id": _TEXT, "experiment_id": _NUMBER,
-    "session_id": _TEXT, "user_id": _TEXT, "model": _TEXT, "input_tokens": _NUMBER,
-    "output_tokens": _NUMBER, "total_tokens": _NUMBER, "cost": _NUMBER, "span_count": _NUMBER,
-    "error_count": _NUMBER, "text": _SEARCH,
+    "name": _TEXT,
+    "status": _TRACE_STATUS,
+    "timestamp_ms": _NUMBER,
+    "end_time_ms": _NUMBER,
+    "execution_time_ms": _NUMBER,
+    "trace_id": _TEXT,
+    "experiment_id": _NUMBER,
+    "session_id": _TEXT,
+    "user_id": _TEXT,
+    "model": _TEXT,
+    "input_tokens": _NUMBER,
+    "output_tokens": _NUMBER,
+    "total_tokens": _NUMBER,
+    "cost": _NUMBER,
+    "span_count": _NUMBER,
+    "error_count": _NUMBER,
+    "text": _SEARCH,
 }
 SPAN_FIELDS: dict[str, _Kind] = {
-    "name": _TEXT, "type": _TEXT, "status": _SPAN_STATUS, "inputs": _TEXT, "outputs": _TEXT,
+    "name": _TEXT,
+    "type": _TEXT,
+    "status": _SPAN_STATUS,
+    "inputs": _TEXT,
+    "outputs": _TEXT,
 }
-_KEY_PREFIXES = {"tags": "tag", "tag": "tag", "metadata": "metadata", "feedback": "feedback",
-                 "expectation": "expectation"}
+_KEY_PREFIXES = {
+    "tags": "tag",
+    "tag": "tag",
+    "metadata": "metadata",
+    "feedback": "feedback",
+    "expectation": "expectation",
+}
 _UNSORTABLE = frozenset({"model", "text"})
 
 FIELDS_HELP = (
@@ -221,15 +272,22 @@ class FieldSet:
     """The fields of one search's filters; the grammar, literal checks and SQL for values
     are shared. ``resolve`` maps a path's segments (text, was-backticked) to a Field (None
     when unknown), ``kind_of`` says what a field accepts, ``unknown`` words the error for
-    an unknown field. Trace search uses :data:`TRACE_FIELD_SET`; other searches (datasets)
-    bring their own and compile with a :class:`Compiler` subclass."""
+    an unknown field. ``label`` names the filter in error messages and ``example`` shows
+    what a condition starts with. ``conjunctions_only`` keeps the search to conditions
+    joined by AND (no OR, NOT or parentheses). Trace search uses :data:`TRACE_FIELD_SET`;
+    other searches (datasets, experiments) bring their own and compile with a
+    :class:`Compiler` subclass."""
 
     resolve: Callable[[tuple[tuple[str, bool], ...]], Field | None]
     kind_of: Callable[[Field], _Kind]
     unknown: Callable[[str], str]
+    label: str = "filter"
+    example: str = "a field such as attributes.name or tags.env"
+    conjunctions_only: bool = False
 
 
 # what a field of another search may be (see FieldSet)
+Kind = _Kind
 TEXT_KIND, NUMBER_KIND, KEY_VALUE_KIND = _TEXT, _NUMBER, _KEY_VALUE
 
 
@@ -242,12 +300,15 @@ def _quote_key(key: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Errors with a caret
 
+
 @dataclass(frozen=True, slots=True)
 class _Source:
-    """The text being parsed and how to name it in messages ("filter", "order_by[1]")."""
+    """The text being parsed, how to name it in messages ("filter", "order_by[1]") and what
+    it is ("filter", "sort key": where it ends is "the end of the filter")."""
 
     text: str
     label: str
+    noun: str = "filter"
 
     def error(self, position: int, reason: str) -> InvalidFilterError:
         line, column = snippet(self.text, position)
@@ -256,8 +317,11 @@ class _Source:
 
     def check_size(self) -> None:
         if len(self.text) > MAX_FILTER_LENGTH:
-            raise self.error(MAX_FILTER_LENGTH, f"the {self.label} is {len(self.text):,} "
-                             f"characters long; the limit is {MAX_FILTER_LENGTH:,}")
+            raise self.error(
+                MAX_FILTER_LENGTH,
+                f"the {self.label} is {len(self.text):,} "
+                f"characters long; the limit is {MAX_FILTER_LENGTH:,}",
+            )
         nul = self.text.find("\x00")
         if nul >= 0:
             raise self.error(nul, "unexpected NUL character")
@@ -286,6 +350,7 @@ def snippet(text: str, position: int, width: int = 50) -> tuple[str, int]:
 # ---------------------------------------------------------------------------------------
 # Tokenizer
 
+
 @dataclass(frozen=True, slots=True)
 class _Token:
     kind: str  # "path" | "keyword" | "string" | "number" | "op" | "punct" | "eof"
@@ -298,10 +363,19 @@ _SPACE = re.compile(r"\s*")
 _NUMBER_TOKEN = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
-_OP_TOKENS = {"!=": "!=", "<>": "!=", "<=": "<=", ">=": ">=", "==": "=", "=": "=", "<": "<",
-              ">": ">"}
-_KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "IS", "NULL", "TRUE",
-                       "FALSE", "ASC", "DESC"})
+_OP_TOKENS = {
+    "!=": "!=",
+    "<>": "!=",
+    "<=": "<=",
+    ">=": ">=",
+    "==": "=",
+    "=": "=",
+    "<": "<",
+    ">": ">",
+}
+_KEYWORDS = frozenset(
+    {"AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "IS", "NULL", "TRUE", "FALSE", "ASC", "DESC"}
+)
 _TYPOGRAPHIC_QUOTES = "‘’‚‛“”„‟′″«»‹›´＇＂"
 
 
@@ -332,8 +406,9 @@ class _Lexer:
         raise self.source.error(pos, _unexpected_character(char))
 
     def _string(self, pos: int) -> _Token:
-        text, end = self._quoted(pos, "unterminated string (a quote inside a string is "
-                                      "written twice: 'it''s')")
+        text, end = self._quoted(
+            pos, "unterminated string (a quote inside a string is written twice: 'it''s')"
+        )
         return _Token("string", pos, end, text)
 
     def _quoted(self, pos: int, unterminated: str) -> tuple[str, int]:
@@ -378,29 +453,36 @@ class _Lexer:
 
     def _segment(self, start: int, i: int, segments: list[tuple[str, bool]]) -> int:
         if self.text.startswith("`", i):
-            key, end = self._quoted(i, "unterminated `quoted key` (a backtick inside one is "
-                                       "written twice)")
+            key, end = self._quoted(
+                i, "unterminated `quoted key` (a backtick inside one is written twice)"
+            )
             if not key:
                 raise self.source.error(i, "empty `quoted key`")
             segments.append((key, True))
             return end
         match = (_KEY if segments else _WORD).match(self.text, i)
         if not match:
-            raise self.source.error(i, f"expected a key after '{self.text[start:i]}' "
-                                       "(quote unusual keys in backticks: tags.`my key`)")
+            raise self.source.error(
+                i,
+                f"expected a key after '{self.text[start:i]}' "
+                "(quote unusual keys in backticks: tags.`my key`)",
+            )
         segments.append((match.group(), False))
         return match.end()
 
 
 def _unexpected_character(char: str) -> str:
     if char in _TYPOGRAPHIC_QUOTES:
-        return (f"unexpected character {char!r}: quote strings with ' or \" "
-                "(typographic quotes are not quotes here)")
+        return (
+            f"unexpected character {char!r}: quote strings with ' or \" "
+            "(typographic quotes are not quotes here)"
+        )
     return f"unexpected character {char!r}"
 
 
 # ---------------------------------------------------------------------------------------
 # Parser
+
 
 class _Parser:
     """Recursive descent over the grammar in the module docstring."""
@@ -430,20 +512,19 @@ class _Parser:
 
     def found(self) -> str:
         if self.tok.kind == "eof":
-            return "the end of the text"
-        spelling = self.source.text[self.tok.pos:self.tok.end]
+            return f"the end of the {self.source.noun}"
+        spelling = self.source.text[self.tok.pos : self.tok.end]
         spelling = spelling if len(spelling) <= 40 else spelling[:40] + "…"
         return spelling if self.tok.kind == "string" else f"'{spelling}'"
 
     def spelling(self, token: _Token) -> str:
-        return self.source.text[token.pos:token.end]
+        return self.source.text[token.pos : token.end]
 
     @contextlib.contextmanager
     def nested(self, pos: int) -> Iterator[None]:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.fail(f"nested more than {MAX_DEPTH} levels deep (parentheses and NOT)",
-                            pos)
+            raise self.fail(f"nested more than {MAX_DEPTH} levels deep (parentheses and NOT)", pos)
         yield
         self.depth -= 1
 
@@ -453,12 +534,15 @@ class _Parser:
         if self.at_punct(")"):
             raise self.fail("unexpected ')' (it closes no '(')")
         if self.tok.kind != "eof":
-            raise self.fail(f"expected AND, OR or the end of the filter, found {self.found()}")
+            connectives = "AND" if self.fields.conjunctions_only else "AND, OR"
+            raise self.fail(
+                f"expected {connectives} or the end of the filter, found {self.found()}"
+            )
         return node
 
     def or_expr(self) -> Node:
         items = [self.and_expr()]
-        while self.at_keyword("OR"):
+        while self.at_keyword("OR") and not self.fields.conjunctions_only:
             self.advance()
             items.append(self.and_expr())
         return _join(Or, items)
@@ -471,6 +555,10 @@ class _Parser:
         return _join(And, items)
 
     def unary(self) -> Node:
+        if self.tok.kind == "path":
+            return self.comparison()
+        if self.fields.conjunctions_only:
+            raise self.fail(f"expected a condition ({self.fields.example}), found {self.found()}")
         if self.at_keyword("NOT"):
             with self.nested(self.advance().pos):
                 return Not(self.unary())
@@ -479,16 +567,16 @@ class _Parser:
             with self.nested(opening.pos):
                 node = self.or_expr()
             if not self.at_punct(")"):
-                raise self.fail(f"expected ')' to close the '(' at position {opening.pos}, "
-                                f"found {self.found()}")
+                raise self.fail(
+                    f"expected ')' to close the '(' at position {opening.pos}, found {self.found()}"
+                )
             self.advance()
             return node
-        if self.tok.kind == "path":
-            return self.comparison()
         if self.at_punct(")"):
             raise self.fail("unexpected ')'")
-        raise self.fail("expected a condition (a field such as attributes.name or tags.env, "
-                        f"NOT, or '('), found {self.found()}")
+        raise self.fail(
+            f"expected a condition ({self.fields.example}, NOT, or '('), found {self.found()}"
+        )
 
     # -- comparisons
     def comparison(self) -> Comparison:
@@ -515,17 +603,25 @@ class _Parser:
             return self.advance().value  # type: ignore[return-value]
         if self.at_keyword("NOT"):
             self.advance()
-            return self.expect_keyword("IN", "NOT IN", "expected IN after NOT (to negate a "
-                                       "condition, write NOT before its field)")
+            return self.expect_keyword(
+                "IN",
+                "NOT IN",
+                "expected IN after NOT (to negate a condition, write NOT before its field)",
+            )
         if self.at_keyword("IS"):
             self.advance()
             negated = self.at_keyword("NOT")
             if negated:
                 self.advance()
-            return self.expect_keyword("NULL", "IS NOT NULL" if negated else "IS NULL",
-                                       "expected NULL or NOT NULL after IS")
-        raise self.fail(f"expected an operator ({', '.join(OPERATORS)}) after "
-                        f"'{self.spelling(path)}', found {self.found()}")
+            return self.expect_keyword(
+                "NULL",
+                "IS NOT NULL" if negated else "IS NULL",
+                "expected NULL or NOT NULL after IS",
+            )
+        raise self.fail(
+            f"expected an operator ({', '.join(OPERATORS)}) after "
+            f"'{self.spelling(path)}', found {self.found()}"
+        )
 
     def expect_keyword(self, word: str, result: str, reason: str) -> str:
         if not self.at_keyword(word):
@@ -556,9 +652,11 @@ class _Parser:
         token = self.tok
         self.values += 1
         if self.values > MAX_VALUES:
-            raise self.fail(f"more than {MAX_VALUES:,} values in the filter (each value of "
-                            "an IN list counts); split the search into several, or narrow it "
-                            "with fewer values")
+            raise self.fail(
+                f"more than {MAX_VALUES:,} values in the filter (each value of "
+                "an IN list counts); split the search into several, or narrow it "
+                "with fewer values"
+            )
         if token.kind in ("string", "number"):
             self.advance()
             return token.value, token.pos  # type: ignore[return-value]
@@ -566,11 +664,14 @@ class _Parser:
             self.advance()
             return token.value == "TRUE", token.pos
         if self.at_keyword("NULL"):
-            raise self.fail("NULL is not a value: test for a missing value with IS NULL or "
-                            "IS NOT NULL")
+            raise self.fail(
+                "NULL is not a value: test for a missing value with IS NULL or IS NOT NULL"
+            )
         hint = " (text values are quoted: 'prod')" if token.kind in ("path", "keyword") else ""
-        raise self.fail(f"expected a value after {op} (a 'string', a number, TRUE or FALSE), "
-                        f"found {self.found()}{hint}")
+        raise self.fail(
+            f"expected a value after {op} (a 'string', a number, TRUE or FALSE), "
+            f"found {self.found()}{hint}"
+        )
 
 
 def _join(kind: type[And | Or], items: list[Node]) -> Node:
@@ -617,8 +718,9 @@ class _Checker:
 
     def value(self, op: str, op_pos: int, literals: list[tuple[Scalar, int]]) -> Value:
         if op not in self.kind.ops:
-            raise self.parser.fail(f"{self.name} cannot be compared with {op}; use "
-                                   f"{', '.join(self.kind.ops)}", op_pos)
+            raise self.parser.fail(
+                f"{self.name} cannot be compared with {op}; use {', '.join(self.kind.ops)}", op_pos
+            )
         values = [self.literal(op, value, pos) for value, pos in literals]
         if op in _PRESENCE:
             return None
@@ -642,23 +744,32 @@ class _Checker:
     def pattern_length(self, op: str, value: Scalar, pos: int) -> None:
         if isinstance(value, str) and len(value) > MAX_PATTERN_LENGTH:
             what = f"{op} pattern" if op in _LIKES else f"{self.name} value"
-            raise self.fail(f"the {what} is {len(value):,} characters long; the limit is "
-                            f"{MAX_PATTERN_LENGTH:,}: search for a shorter, distinctive part "
-                            "of the text", pos)
+            raise self.fail(
+                f"the {what} is {len(value):,} characters long; the limit is "
+                f"{MAX_PATTERN_LENGTH:,}: search for a shorter, distinctive part "
+                "of the text",
+                pos,
+            )
 
     def pattern(self, op: str, value: Scalar, pos: int) -> str:
         if not isinstance(value, str):
-            raise self.fail(f"{op} needs a string pattern such as '%word%', got "
-                            f"{_show(value)}", pos)
+            raise self.fail(
+                f"{op} needs a string pattern such as '%word%', got {_show(value)}", pos
+            )
         if (len(value) - len(value.rstrip("\\"))) % 2:
-            raise self.fail(f"{op} pattern ends with a lone backslash, which escapes nothing "
-                            "(write \\\\ for a backslash)", pos)
+            raise self.fail(
+                f"{op} pattern ends with a lone backslash, which escapes nothing "
+                "(write \\\\ for a backslash)",
+                pos,
+            )
         return value
 
     def text(self, op: str, value: Scalar, pos: int) -> str:
         if not isinstance(value, str):
-            raise self.fail(f"{self.name} is text: compare it with a quoted string such as "
-                            f"'{_show(value)}'", pos)
+            raise self.fail(
+                f"{self.name} is text: compare it with a quoted string such as '{_show(value)}'",
+                pos,
+            )
         return value
 
     def number(self, op: str, value: Scalar, pos: int) -> int | float:
@@ -685,8 +796,11 @@ class _Checker:
         first = _literal_type(literals[0][0])
         for value, pos in literals[1:]:
             if _literal_type(value) != first:
-                raise self.fail("IN values must be all strings, all numbers or all TRUE/FALSE; "
-                                f"got {_show(value)} after {first}s", pos)
+                raise self.fail(
+                    "IN values must be all strings, all numbers or all TRUE/FALSE; "
+                    f"got {_show(value)} after {first}s",
+                    pos,
+                )
 
 
 def _literal_type(value: Scalar) -> str:
@@ -708,7 +822,7 @@ def parse_filter(text: str, fields: FieldSet | None = None) -> Node | None:
     is empty or only whitespace."""
     if not isinstance(text, str):
         raise InvalidFilterError(f"a filter is a string, got {type(text).__name__}")
-    source = _Source(text, "filter")
+    source = _Source(text, (fields or TRACE_FIELD_SET).label)
     source.check_size()
     if not text.strip():
         return None
@@ -727,26 +841,42 @@ _KEY_TABLES = {"tag": TraceTag.__table__, "metadata": TraceMetadata.__table__}
 
 _DURATION = _T.end_time_ns - _T.start_time_ns
 _TRACE_COLUMNS: dict[str, ColumnElement] = {
-    "name": _T.name, "status": _T.status, "timestamp_ms": _T.start_time_ns,
-    "end_time_ms": _T.end_time_ns, "execution_time_ms": _DURATION, "trace_id": _T.trace_id,
-    "experiment_id": _T.experiment_id, "session_id": _T.session_id, "user_id": _T.user_id,
-    "input_tokens": _T.input_tokens, "output_tokens": _T.output_tokens,
-    "total_tokens": _T.total_tokens, "cost": _T.cost, "span_count": _T.span_count,
+    "name": _T.name,
+    "status": _T.status,
+    "timestamp_ms": _T.start_time_ns,
+    "end_time_ms": _T.end_time_ns,
+    "execution_time_ms": _DURATION,
+    "trace_id": _T.trace_id,
+    "experiment_id": _T.experiment_id,
+    "session_id": _T.session_id,
+    "user_id": _T.user_id,
+    "input_tokens": _T.input_tokens,
+    "output_tokens": _T.output_tokens,
+    "total_tokens": _T.total_tokens,
+    "cost": _T.cost,
+    "span_count": _T.span_count,
     "error_count": _T.error_count,
 }
 _NANOSECOND_FIELDS = frozenset({"timestamp_ms", "end_time_ms", "execution_time_ms"})
-_NULLABLE = frozenset({"execution_time_ms"} | {
-    name for name, column in _TRACE_COLUMNS.items()
-    if name != "execution_time_ms" and column.nullable  # type: ignore[attr-defined]
-})
-_SPAN_COLUMNS = {"name": _S.name, "type": _S.span_type, "inputs": _S.inputs,
-                 "outputs": _S.outputs}
+_NULLABLE = frozenset(
+    {"execution_time_ms"}
+    | {
+        name
+        for name, column in _TRACE_COLUMNS.items()
+        if name != "execution_time_ms" and column.nullable  # type: ignore[attr-defined]
+    }
+)
+_SPAN_COLUMNS = {"name": _S.name, "type": _S.span_type, "inputs": _S.inputs, "outputs": _S.outputs}
 _STATUS_CODE_ERROR = 2  # OTLP Status.STATUS_CODE_ERROR; UNSET (0) and OK (1) count as OK
 _COMPARE: dict[str, Callable[[ColumnElement, object], ColumnElement[bool]]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
-_INT64 = range(-(2 ** 63), 2 ** 63)
+_INT64 = range(-(2**63), 2**63)
 # A JSON number whose exponent has at most two digits (with the 100-character cap, every
 # such number is a finite, normal double: PostgreSQL's cast can neither overflow nor fail).
 _PG_NUMBER = r"^[ \t\n\r]*-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]{1,2})?[ \t\n\r]*$"
@@ -788,9 +918,15 @@ class _Compiler:
         return probes.combine(isinstance(node, And), parts)
 
     def comparison(self, c: Comparison) -> ColumnElement[bool] | Probe:
-        compile_kind = {"trace": self.trace, "tag": self.key_value, "metadata": self.key_value,
-                        "feedback": self.assessment, "expectation": self.assessment,
-                        "span": self.span, "span.attributes": self.span_attribute}
+        compile_kind = {
+            "trace": self.trace,
+            "tag": self.key_value,
+            "metadata": self.key_value,
+            "feedback": self.assessment,
+            "expectation": self.assessment,
+            "span": self.span,
+            "span.attributes": self.span_attribute,
+        }
         return compile_kind[c.field.kind](c)
 
     # -- the traces row
@@ -827,8 +963,7 @@ class _Compiler:
     def span(self, c: Comparison) -> Probe:
         if c.field.name == "status":
             return self.span_exists(_span_status(c.op, c.value))
-        return self.presence(self.span_exists, _SPAN_COLUMNS[c.field.name], c,
-                             self.text_condition)
+        return self.presence(self.span_exists, _SPAN_COLUMNS[c.field.name], c, self.text_condition)
 
     def span_attribute(self, c: Comparison) -> Probe:
         key = c.field.name
@@ -837,13 +972,17 @@ class _Compiler:
             return self.presence(self.span_exists, value, c, self.value_condition)
         # json_each rather than a JSON path: any key works, even one with '"' or '\'
         attribute = self.attribute
-        value = case((attribute.c.type == "true", "true"), (attribute.c.type == "false", "false"),
-                     else_=cast(attribute.c.value, Text))
+        value = case(
+            (attribute.c.type == "true", "true"),
+            (attribute.c.type == "false", "false"),
+            else_=cast(attribute.c.value, Text),
+        )
         source = _SPANS.join(attribute, true())
 
         def exists(condition: ColumnElement[bool]) -> Probe:
-            return _probe("span.attributes", _S.trace_id, and_(attribute.c.key == key, condition),
-                          source)
+            return _probe(
+                "span.attributes", _S.trace_id, and_(attribute.c.key == key, condition), source
+            )
 
         return self.presence(exists, value, c, self.value_condition)
 
@@ -852,8 +991,9 @@ class _Compiler:
         table = _KEY_TABLES[c.field.kind]
 
         def exists(condition: ColumnElement[bool]) -> Probe:
-            return _probe(c.field.kind, table.c.trace_id, and_(table.c.key == c.field.name,
-                                                                condition))
+            return _probe(
+                c.field.kind, table.c.trace_id, and_(table.c.key == c.field.name, condition)
+            )
 
         return self.presence(exists, table.c.value, c, self.value_condition)
 
@@ -861,9 +1001,11 @@ class _Compiler:
         a = _ASSESSMENTS.c
 
         def exists(condition: ColumnElement[bool]) -> Probe:
-            return _probe("assessment", a.trace_id, and_(a.kind == c.field.kind,
-                                                         a.name == c.field.name,
-                                                         a.valid == true(), condition))
+            return _probe(
+                "assessment",
+                a.trace_id,
+                and_(a.kind == c.field.kind, a.name == c.field.name, a.valid == true(), condition),
+            )
 
         return self.presence(exists, self.json_scalar(a.value), c, self.value_condition)
 
@@ -872,15 +1014,21 @@ class _Compiler:
         if self.postgres:
             return cast(column, JSONB).op("#>>", return_type=Text)(literal_column("'{}'"))
         json_type = func.json_type(column)
-        scalar = case((json_type == "true", "true"), (json_type == "false", "false"),
-                      else_=cast(func.json_extract(column, "$"), Text))
+        scalar = case(
+            (json_type == "true", "true"),
+            (json_type == "false", "false"),
+            else_=cast(func.json_extract(column, "$"), Text),
+        )
         return case((func.json_valid(column) == 1, scalar))
 
     # -- conditions on one value
-    def presence(self, exists: Callable[[ColumnElement[bool]], ColumnElement[bool] | Probe],
-                 value: ColumnElement, c: Comparison,
-                 condition: Callable[[ColumnElement, str, Value], ColumnElement[bool]],
-                 ) -> ColumnElement[bool] | Probe:
+    def presence(
+        self,
+        exists: Callable[[ColumnElement[bool]], ColumnElement[bool] | Probe],
+        value: ColumnElement,
+        c: Comparison,
+        condition: Callable[[ColumnElement, str, Value], ColumnElement[bool]],
+    ) -> ColumnElement[bool] | Probe:
         """An EXISTS over rows holding the value; IS NULL is "no row with a value"."""
         if c.op == "IS NULL":
             return probes.negate(exists(value.is_not(None)))
@@ -902,15 +1050,23 @@ class _Compiler:
         if self.postgres:
             short = func.length(func.btrim(text, _JSON_SPACE)) <= MAX_NUMBER_LENGTH
             return case((and_(text.op("~")(_PG_NUMBER), short), cast(text, Double)))
-        long_exponent = or_(text.op("GLOB")("*[eE][0-9][0-9][0-9]*"),
-                            text.op("GLOB")("*[eE][-+][0-9][0-9][0-9]*"))
-        number = and_(func.json_type(text).in_(["integer", "real"]), not_(long_exponent),
-                      func.length(func.trim(text, _JSON_SPACE)) <= MAX_NUMBER_LENGTH)
+        long_exponent = or_(
+            text.op("GLOB")("*[eE][0-9][0-9][0-9]*"), text.op("GLOB")("*[eE][-+][0-9][0-9][0-9]*")
+        )
+        number = and_(
+            func.json_type(text).in_(["integer", "real"]),
+            not_(long_exponent),
+            func.length(func.trim(text, _JSON_SPACE)) <= MAX_NUMBER_LENGTH,
+        )
         # nested CASEs: json_type raises on malformed JSON, so it runs only after json_valid
         return case((func.json_valid(text) == 1, case((number, cast(text, Double)))))
 
-    def number_condition(self, expr: ColumnElement, op: str, value: Value,
-                         ) -> ColumnElement[bool]:
+    def number_condition(
+        self,
+        expr: ColumnElement,
+        op: str,
+        value: Value,
+    ) -> ColumnElement[bool]:
         if op in _LISTS:
             values = [_number_literal(v) for v in value]  # type: ignore[union-attr]
             return expr.in_(values) if op == "IN" else expr.not_in(values)
@@ -957,8 +1113,9 @@ def _depth(node: Node) -> int:
     return 0
 
 
-def _probe(group: str, trace_id: ColumnElement, condition: ColumnElement[bool],
-           source: object = None) -> Probe:
+def _probe(
+    group: str, trace_id: ColumnElement, condition: ColumnElement[bool], source: object = None
+) -> Probe:
     """Some row of ``trace_id``'s table (or ``source``) of the trace satisfies ``condition``."""
     return Probe(group, trace_id, _T.trace_id, (condition,), source)
 
@@ -1036,6 +1193,7 @@ def _glob_literal(char: str) -> str:
 # ---------------------------------------------------------------------------------------
 # order_by
 
+
 def compile_order_by(order_by: Sequence[str] | None, dialect: str) -> list[ColumnElement]:
     """Sort keys (``"attributes.timestamp_ms DESC"``, ``"tags.rank"``, …) as ORDER BY
     clauses, missing values last, ending with ``traces.id DESC`` for a stable order.
@@ -1048,48 +1206,55 @@ def compile_order_by(order_by: Sequence[str] | None, dialect: str) -> list[Colum
     keys = [_parse_order_key(item, index) for index, item in enumerate(order_by or ())]
     if not keys:
         keys = [(Field("trace", "timestamp_ms"), True)]
-    clauses = [_order_clause(field, descending, dialect == "postgresql")
-               for field, descending in keys]
-    return clauses + [_T.id.desc()]
+    clauses = [
+        _order_clause(field, descending, dialect == "postgresql") for field, descending in keys
+    ]
+    return [*clauses, _T.id.desc()]
 
 
 def _parse_order_key(item: str, index: int) -> tuple[Field, bool]:
     label = f"order_by[{index}]"
     if not isinstance(item, str):
-        raise InvalidFilterError(f"invalid {label}: a sort key is a string, got "
-                                 f"{type(item).__name__}")
-    source = _Source(item, label)
+        raise InvalidFilterError(
+            f"invalid {label}: a sort key is a string, got {type(item).__name__}"
+        )
+    source = _Source(item, label, "sort key")
     source.check_size()
     parser = _Parser(source)
     if parser.tok.kind != "path":
-        raise parser.fail("expected a field to sort by, such as attributes.timestamp_ms, "
-                          f"found {parser.found()}")
+        raise parser.fail(
+            f"expected a field to sort by, such as attributes.timestamp_ms, found {parser.found()}"
+        )
     path = parser.advance()
     field = parser.field(path)
     if not _sortable(field):
-        raise parser.fail(f"cannot sort by '{parser.spelling(path)}'; sort by attributes."
-                          f"{{{', '.join(n for n in TRACE_FIELDS if n not in _UNSORTABLE)}}}, "
-                          "tags.<key> or metadata.<key>", path.pos)
+        raise parser.fail(
+            f"cannot sort by '{parser.spelling(path)}'; sort by attributes."
+            f"{{{', '.join(n for n in TRACE_FIELDS if n not in _UNSORTABLE)}}}, "
+            "tags.<key> or metadata.<key>",
+            path.pos,
+        )
     descending = False
     if parser.at_keyword("ASC", "DESC"):
         descending = parser.advance().value == "DESC"
     if parser.tok.kind != "eof":
-        raise parser.fail(f"expected ASC, DESC or the end of the sort key, found "
-                          f"{parser.found()}")
+        raise parser.fail(f"expected ASC, DESC or the end of the sort key, found {parser.found()}")
     return field, descending
 
 
 def _sortable(field: Field) -> bool:
-    return field.kind in _KEY_TABLES or (field.kind == "trace"
-                                         and field.name not in _UNSORTABLE)
+    return field.kind in _KEY_TABLES or (field.kind == "trace" and field.name not in _UNSORTABLE)
 
 
 def _order_clause(field: Field, descending: bool, postgres: bool) -> ColumnElement:
     if field.kind in _KEY_TABLES:
         table = _KEY_TABLES[field.kind]
-        expr = (select(table.c.value)
-                .where(table.c.trace_id == _T.trace_id, table.c.key == field.name)
-                .correlate(_TRACES).scalar_subquery())
+        expr = (
+            select(table.c.value)
+            .where(table.c.trace_id == _T.trace_id, table.c.key == field.name)
+            .correlate(_TRACES)
+            .scalar_subquery()
+        )
         is_text = True
     else:
         expr = _TRACE_COLUMNS[field.name]

@@ -35,12 +35,12 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Engine
 
-from spyglass.collector.ingest import spans as r
 from spyglass.collector.genai.events import LogRow, combine, merge, own_events
-from spyglass.collector.ingest.logs import LogEventRow
 from spyglass.collector.genai.normalize import normalize
-from spyglass.collector.store.traces.aggregate import preview
+from spyglass.collector.store import rows as r
 from spyglass.collector.store.engine import write_transaction
+from spyglass.collector.store.rows import LogEventRow
+from spyglass.collector.store.traces.aggregate import preview
 from spyglass.collector.store.traces.statements import Statements, for_dialect
 
 PAIRS_PER_QUERY = 500
@@ -59,8 +59,9 @@ class LogWriteCounts:
     pending: int = 0
 
 
-def write_log_rows(cursor: Any, st: Statements, rows: Sequence[LogEventRow],
-                   now_ns: int | None = None) -> LogWriteCounts:
+def write_log_rows(
+    cursor: Any, st: Statements, rows: Sequence[LogEventRow], now_ns: int | None = None
+) -> LogWriteCounts:
     """Store ``rows`` and apply them to their spans that are stored; inside the caller's
     transaction (on SQLite, one begun with BEGIN IMMEDIATE)."""
     counts = LogWriteCounts()
@@ -69,8 +70,9 @@ def write_log_rows(cursor: Any, st: Statements, rows: Sequence[LogEventRow],
     stored_rows = _log_rows(cursor, st, {(row.trace_id, row.span_id) for row in rows})
     new = _not_stored(rows, stored_rows)
     if new:
-        cursor.executemany(st.insert_log_event,
-                           [row for added in new.values() for row in added.values()])
+        cursor.executemany(
+            st.insert_log_event, [row for added in new.values() for row in added.values()]
+        )
     spans = _stored_spans(cursor, st, new.keys())
     for pair, added in new.items():
         span = spans.get(pair)
@@ -78,8 +80,9 @@ def write_log_rows(cursor: Any, st: Statements, rows: Sequence[LogEventRow],
             counts.pending += len(added)
             continue
         counts.attached += len(added)
-        _refresh_stored_span(cursor, st, span, [*stored_rows.get(pair, {}).values(),
-                                                *map(_log_row, added.values())])
+        _refresh_stored_span(
+            cursor, st, span, [*stored_rows.get(pair, {}).values(), *map(_log_row, added.values())]
+        )
     if placeholders:
         cursor.execute(st.drop_trace_placeholders, [placeholders])
     return counts
@@ -100,8 +103,9 @@ def attach_to_new_spans(cursor: Any, st: Statements, span_rows: Sequence[tuple])
     return applied
 
 
-def purge_expired(engine: Engine, now_ns: int | None = None, ttl_ns: int = ROW_TTL_NS,
-                  batch: int = PURGE_BATCH) -> int:
+def purge_expired(
+    engine: Engine, now_ns: int | None = None, ttl_ns: int = ROW_TTL_NS, batch: int = PURGE_BATCH
+) -> int:
     """Delete rows received more than ``ttl_ns`` ago, ``batch`` rows per transaction;
     returns how many. Run by the retention task."""
     cutoff = (time.time_ns() if now_ns is None else now_ns) - ttl_ns
@@ -118,16 +122,19 @@ def purge_expired(engine: Engine, now_ns: int | None = None, ttl_ns: int = ROW_T
 # --- internals ----------------------------------------------------------------------------
 
 
-def _lock_traces(cursor: Any, st: Statements, trace_ids: list[str],
-                 now_ns: int | None) -> list[str]:
+def _lock_traces(
+    cursor: Any, st: Statements, trace_ids: list[str], now_ns: int | None
+) -> list[str]:
     """Take the row lock of each trace (PostgreSQL); returns the placeholders inserted."""
     now = time.time_ns() if now_ns is None else now_ns
     cursor.execute(st.lock_traces, [now, now, trace_ids])
     return [trace_id for trace_id, span_count in cursor.fetchall() if span_count == 0]
 
 
-def _not_stored(rows: Sequence[LogEventRow], stored: dict[Pair, dict[str, LogRow]],
-                ) -> dict[Pair, dict[str, LogEventRow]]:
+def _not_stored(
+    rows: Sequence[LogEventRow],
+    stored: dict[Pair, dict[str, LogRow]],
+) -> dict[Pair, dict[str, LogEventRow]]:
     """``rows`` not stored yet (nor repeated within ``rows``), by pair and record key."""
     new: dict[Pair, dict[str, LogEventRow]] = {}
     for row in sorted(rows):
@@ -145,11 +152,12 @@ def _chunks(items: Iterable[K]) -> Iterator[list[K]]:
     """``items`` in order, a bounded number at a time (SQLite binds each value separately)."""
     ordered = sorted(items)
     for i in range(0, len(ordered), PAIRS_PER_QUERY):
-        yield ordered[i:i + PAIRS_PER_QUERY]
+        yield ordered[i : i + PAIRS_PER_QUERY]
 
 
-def _log_rows(cursor: Any, st: Statements,
-              pairs: Collection[Pair]) -> dict[Pair, dict[str, LogRow]]:
+def _log_rows(
+    cursor: Any, st: Statements, pairs: Collection[Pair]
+) -> dict[Pair, dict[str, LogRow]]:
     """Stored rows of ``pairs``, by pair and record key."""
     found: dict[Pair, dict[str, LogRow]] = {}
     for chunk in _chunks(pairs):
@@ -158,24 +166,26 @@ def _log_rows(cursor: Any, st: Statements,
     return found
 
 
-def _log_rows_of_traces(cursor: Any, st: Statements,
-                        pairs: Collection[Pair]) -> dict[Pair, dict[str, LogRow]]:
+def _log_rows_of_traces(
+    cursor: Any, st: Statements, pairs: Collection[Pair]
+) -> dict[Pair, dict[str, LogRow]]:
     """Stored rows of ``pairs``, looked up by trace (a trace's spans usually come together,
     so this probes the index far fewer times than by span)."""
     found: dict[Pair, dict[str, LogRow]] = {}
     for chunk in _chunks({trace_id for trace_id, _ in pairs}):
-        cursor.execute(st.log_events_of_traces(len(chunk)),
-                       st.key_params([(trace_id,) for trace_id in chunk]))
+        cursor.execute(
+            st.log_events_of_traces(len(chunk)), st.key_params([(trace_id,) for trace_id in chunk])
+        )
         _collect(cursor.fetchall(), found, pairs)
     return found
 
 
-def _collect(fetched: Sequence[Any], found: dict[Pair, dict[str, LogRow]],
-             pairs: Collection[Pair]) -> None:
+def _collect(
+    fetched: Sequence[Any], found: dict[Pair, dict[str, LogRow]], pairs: Collection[Pair]
+) -> None:
     for trace_id, span_id, kind, when, seq, key, content in fetched:
         if (trace_id, span_id) in pairs:
-            found.setdefault((trace_id, span_id), {})[key] = LogRow(kind, when, seq, key,
-                                                                   content)
+            found.setdefault((trace_id, span_id), {})[key] = LogRow(kind, when, seq, key, content)
 
 
 def _stored_spans(cursor: Any, st: Statements, pairs: Collection[Pair]) -> dict[Pair, tuple]:
@@ -193,15 +203,21 @@ def _refresh_stored_span(cursor: Any, st: Statements, span: tuple, rows: list[Lo
     events (normalised again, as at ingest) and all its log rows."""
     trace_id, span_id, parent, inputs, outputs, attributes, events = span
     own = own_events(events)
-    canonical = normalize(_loads_object(attributes),
-                          [(e.get("name"), e.get("attributes") or {}) for e in own])
+    canonical = normalize(
+        _loads_object(attributes), [(e.get("name"), e.get("attributes") or {}) for e in own]
+    )
     fields = combine(canonical.inputs, canonical.outputs, events, merge(rows))
     if fields != (inputs, outputs, events):
         _update_span(cursor, st, (trace_id, span_id), parent, fields)
 
 
-def _update_span(cursor: Any, st: Statements, pair: Pair, parent: str | None,
-                 fields: tuple[str | None, str | None, str | None]) -> None:
+def _update_span(
+    cursor: Any,
+    st: Statements,
+    pair: Pair,
+    parent: str | None,
+    fields: tuple[str | None, str | None, str | None],
+) -> None:
     inputs, outputs, events = fields
     cursor.execute(st.update_span_content, [inputs, outputs, events, *pair])
     if parent is None:  # a root: the trace's previews are its root span's

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal_column, not_, or_, select, true
 
@@ -86,7 +86,7 @@ class Group:
     parts: tuple[Part, ...]
 
 
-Part = Union[ColumnElement[bool], Probe, Group]
+Part = ColumnElement[bool] | Probe | Group
 
 
 def negate(part: ColumnElement[bool] | Probe) -> ColumnElement[bool] | Probe:
@@ -122,11 +122,9 @@ def count(part: Part) -> int:
 def render(part: Part, postgres: bool) -> ColumnElement[bool]:
     """SQL for ``part``, its subqueries in the form that suits their number and the store
     (module docstring)."""
-    if count(part) <= MAX_CORRELATED:
-        form = "exists"
-    else:
-        form = "exists_unjoined" if postgres else "in"
-    return _render(part, form)
+    if count(part) > MAX_CORRELATED:
+        return _render(part, "exists_unjoined" if postgres else "in")
+    return _render(part, "exists")
 
 
 def _render(part: Part, form: str) -> ColumnElement[bool]:

@@ -1,7 +1,7 @@
 """Trace queries behind the query API: paged search, reads with spans, tags, metadata, deletes.
 
-Search pages use keyset pagination. A page token is opaque to clients: base64 of JSON holding
-the sort-key values of the page's last trace, a snapshot bound (the highest ingest sequence
+Search pages use keyset pagination (:mod:`spyglass.collector.store.paging`). A page token
+holds the sort-key values of the page's last trace, a snapshot bound (the highest ingest sequence
 ``traces.id`` the first page's statement could see) and a fingerprint of the search it belongs
 to. Traces that arrive while a client pages therefore never appear in, or shift, later pages
 (with one writer; two collectors committing out of id order on one PostgreSQL database can let
@@ -22,218 +22,58 @@ write lock for long.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
-import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement, Connection, Engine, and_, delete, false, func, or_, select,
-)
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import operators
 
-from spyglass.collector.store.evaluation.assessments import assessments_for_traces
 from spyglass.collector.store.engine import write_transaction
-from spyglass.collector.store.traces.filters import compile_filter, compile_order_by
-from spyglass.collector.store.models import (
-    AssessmentRow, Experiment, SpanRow, TraceMetadata, TraceRow, TraceTag,
+from spyglass.collector.store.evaluation.assessments import assessments_for_traces
+from spyglass.collector.store.ids import (
+    parse_experiment_id,
+    parse_experiment_ids,
+    parse_trace_id,
+    require_experiment,
 )
+from spyglass.collector.store.models import (
+    AssessmentRow,
+    SpanRow,
+    TraceMetadata,
+    TraceRow,
+    TraceTag,
+)
+from spyglass.collector.store.paging import (
+    SortKey,
+    decode_token,
+    encode_token,
+    fingerprint,
+    keyset_after,
+)
+from spyglass.collector.store.text import check_key
+from spyglass.collector.store.traces.filters import compile_filter, compile_order_by
 from spyglass.errors import InvalidArgumentError, NotFoundError
-from spyglass.v1 import common_pb2, traces_pb2 as pb
+from spyglass.v1 import common_pb2
+from spyglass.v1 import traces_pb2 as pb
 
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 1000
 DELETE_BATCH = 500
-MAX_KEY_LENGTH = 250
 IN_CHUNK = 1000  # ids per IN (...) list; pages are at most PAGE_SIZE_MAX traces
-MAX_EXPERIMENT_IDS = 1000  # per search: each is a statement parameter, and stores cap those
 
 _T = TraceRow.__table__.c
-_HEX_ID = re.compile(r"[0-9a-f]{32}")
-_STATES = {"OK": pb.TraceInfo.OK, "ERROR": pb.TraceInfo.ERROR,
-           "IN_PROGRESS": pb.TraceInfo.IN_PROGRESS}
+_STATES = {
+    "OK": pb.TraceInfo.OK,
+    "ERROR": pb.TraceInfo.ERROR,
+    "IN_PROGRESS": pb.TraceInfo.IN_PROGRESS,
+}
 _NS_PER_MS = 1_000_000
 
 
-# -- shared helpers (experiment queries and retention use them too) -----------------------
-
-def encode_token(payload: dict[str, Any]) -> str:
-    """An opaque page token: URL-safe base64 of compact JSON."""
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str, fingerprint: str) -> dict[str, Any]:
-    """The payload of a token made by :func:`encode_token` for the search ``fingerprint``."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        payload = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        payload = None
-    if not isinstance(payload, dict) or not isinstance(payload.get("after"), list):
-        raise InvalidArgumentError("page_token is not a token this server issued; pass the "
-                                   "next_page_token of a previous page, or none to start")
-    if payload.get("q") != fingerprint:
-        raise InvalidArgumentError("page_token belongs to another search (its filter, "
-                                   "order_by or experiment ids differ); repeat the search "
-                                   "exactly, or start again without a page token")
-    return payload
-
-
-def fingerprint(*parts: object) -> str:
-    """A short hash of a search's parameters, so a token is only used with its own search."""
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True, slots=True)
-class SortKey:
-    """One ORDER BY key: the expression, its direction; missing values sort last."""
-
-    expr: ColumnElement
-    descending: bool
-
-    @classmethod
-    def of(cls, clause: ColumnElement) -> SortKey:
-        """Unwrap ``expr [ASC|DESC] [NULLS LAST]`` as built by ``compile_order_by``."""
-        element = clause
-        if getattr(element, "modifier", None) is operators.nulls_last_op:
-            element = element.element  # type: ignore[attr-defined]
-        modifier = getattr(element, "modifier", None)
-        if modifier in (operators.desc_op, operators.asc_op):
-            return cls(element.element, modifier is operators.desc_op)  # type: ignore[attr-defined]
-        return cls(element, False)
-
-
-def parse_sort_keys(order_by: Sequence[str], fields: Mapping[str, ColumnElement],
-                    tiebreak: ColumnElement, what: str, dialect: str, *,
-                    aliases: Mapping[str, str] | None = None,
-                    text_fields: Iterable[str] = ("name",)) -> list[SortKey]:
-    """ORDER BY keys for ``order_by`` items ``field [ASC|DESC]`` over ``fields`` (``aliases``
-    maps other spellings onto them), ending with ``tiebreak`` so the order is total. Text
-    fields sort by code point on PostgreSQL too, as on SQLite."""
-    aliases = aliases or {}
-    text_fields = set(text_fields)
-    keys = []
-    for item in order_by:
-        match = re.fullmatch(r"\s*(\w+)(?:\s+(ASC|DESC))?\s*", item, re.IGNORECASE)
-        field = match and aliases.get(match.group(1).lower(), match.group(1).lower())
-        if field not in fields:
-            raise InvalidArgumentError(f"cannot sort {what} by {item!r}; use "
-                                       f"{', '.join(fields)}, each optionally followed by "
-                                       "ASC or DESC")
-        expr = fields[field]
-        if field in text_fields and dialect == "postgresql":
-            expr = expr.collate("C")
-        keys.append(SortKey(expr, (match.group(2) or "ASC").upper() == "DESC"))  # type: ignore[union-attr]
-    return keys + [SortKey(tiebreak, False)]
-
-
-def keyset_after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after the row whose sort-key values are ``values`` (NULLS LAST order).
-
-    ``(k0 after v0) OR (k0 = v0 AND k1 after v1) OR …``; the last key must be unique.
-    """
-    branches, equal_so_far = [], []
-    for key, value in zip(keys, values, strict=True):
-        if value is None:  # only NULLs tie with NULL, and nothing sorts after it
-            after: ColumnElement[bool] = false()
-            equal = key.expr.is_(None)
-        else:
-            beyond = key.expr < value if key.descending else key.expr > value
-            after = or_(beyond, key.expr.is_(None))
-            equal = key.expr == value
-        branches.append(and_(*equal_so_far, after))
-        equal_so_far.append(equal)
-    return or_(*branches)
-
-
-def keyset_page(engine: Engine, query: Any, keys: Sequence[SortKey], search: str,
-                page_token: str, limit: int,
-                messages: Callable[[Connection, Sequence[Any]], list[Any]],
-                ) -> tuple[list[Any], str]:
-    """One page (at most ``limit`` rows) of ``query`` in the order of ``keys`` (the last one
-    unique), resuming after ``page_token``, as ``messages(connection, rows)``; and the token
-    of the next page ("" when none follows). ``search`` is the search's fingerprint."""
-    query = query.add_columns(*(k.expr.label(f"sort_{i}") for i, k in enumerate(keys)))
-    if page_token:
-        after = decode_token(page_token, search)["after"]
-        if len(after) != len(keys):
-            raise InvalidArgumentError("page_token does not fit this search; start again "
-                                       "without a page token")
-        query = query.where(keyset_after(keys, after))
-    query = query.order_by(*(k.expr.desc() if k.descending else k.expr.asc() for k in keys))
-    with engine.connect() as connection:
-        rows = connection.execute(query.limit(limit + 1)).all()
-        page = messages(connection, rows[:limit])
-    if len(rows) <= limit:
-        return page, ""
-    last = rows[limit - 1]._mapping
-    return page, encode_token({"q": search,
-                               "after": [last[f"sort_{i}"] for i in range(len(keys))]})
-
-
-def check_key(key: str, what: str = "key") -> str:
-    """A tag or metadata key: 1 to 250 characters."""
-    if not key:
-        raise InvalidArgumentError(f"{what} must not be empty")
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidArgumentError(f"{what} {key[:40]!r}… is {len(key)} characters long; the "
-                                   f"limit is {MAX_KEY_LENGTH}")
-    return key
-
-
-def upsert(engine_or_connection: Engine | Connection, table: Any, index: Sequence[str],
-           rows: list[dict[str, Any]]) -> Any:
-    """INSERT … ON CONFLICT (index) DO UPDATE SET the other columns, for either dialect."""
-    dialect = engine_or_connection.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(rows)
-    updates = {c: statement.excluded[c] for c in rows[0] if c not in index}
-    return statement.on_conflict_do_update(index_elements=list(index), set_=updates)
-
-
-def parse_experiment_id(text: str) -> int:
-    """An experiment id as sent on the wire (a decimal string) as the stored integer."""
-    value = text.strip()
-    if not re.fullmatch(r"[0-9]{1,18}", value):
-        raise InvalidArgumentError(f"experiment id {text!r} is not an experiment id: expected "
-                                   "a decimal number such as '0' (the default experiment)")
-    return int(value)
-
-
-def parse_experiment_ids(texts: Sequence[str]) -> list[int]:
-    """The distinct experiment ids a request (a search, a dataset's links) names, sorted;
-    at most MAX_EXPERIMENT_IDS."""
-    ids = sorted({parse_experiment_id(str(text)) for text in texts})
-    if len(ids) > MAX_EXPERIMENT_IDS:
-        raise InvalidArgumentError(
-            f"the request names {len(ids):,} experiments; the limit is "
-            f"{MAX_EXPERIMENT_IDS:,} per request: pass them in groups of at most that many")
-    return ids
-
-
-def parse_trace_id(text: str) -> str:
-    """A trace id as stored: 32 lower-case hex characters."""
-    return check_hex_id(text, "trace id", "a trace id", "as OTel prints them")
-
-
-def check_hex_id(text: str, field: str, kind: str, origin: str) -> str:
-    """An id of 32 hex characters (trace, evaluation run, job, monitor), lower-cased; else an
-    error naming the ``field``, the ``kind`` of id and where such ids come from."""
-    value = text.strip().lower()
-    if not _HEX_ID.fullmatch(value):
-        raise InvalidArgumentError(f"{field} {text[:80]!r} is not {kind}: expected 32 hex "
-                                   f"characters, {origin}")
-    return value
-
-
 # -- search --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Search:
@@ -254,8 +94,13 @@ class Page:
     next_token: str
 
 
-def compile_search(dialect: str, experiment_ids: Sequence[str], filter_text: str,
-                   order_by: Sequence[str], include_spans: bool) -> Search:
+def compile_search(
+    dialect: str,
+    experiment_ids: Sequence[str],
+    filter_text: str,
+    order_by: Sequence[str],
+    include_spans: bool,
+) -> Search:
     """Check and compile a search once; every page of it reuses the result.
 
     Raises InvalidArgumentError (bad experiment id) or InvalidFilterError (bad filter or sort
@@ -267,8 +112,13 @@ def compile_search(dialect: str, experiment_ids: Sequence[str], filter_text: str
     if condition is not None:
         where.append(condition)
     order = compile_order_by(order_by, dialect) if order_by else [_T.id.desc()]
-    return Search(tuple(where), tuple(order), tuple(SortKey.of(c) for c in order),
-                  include_spans, fingerprint(ids, filter_text, list(order_by)))
+    return Search(
+        tuple(where),
+        tuple(order),
+        tuple(SortKey.of(c) for c in order),
+        include_spans,
+        fingerprint(ids, filter_text, list(order_by)),
+    )
 
 
 def search_page(engine: Engine, search: Search, page_token: str, limit: int) -> Page:
@@ -278,8 +128,9 @@ def search_page(engine: Engine, search: Search, page_token: str, limit: int) -> 
     if page_token:
         token = decode_token(page_token, search.fingerprint)
         if len(token["after"]) != len(search.keys) or not isinstance(token.get("snap"), int):
-            raise InvalidArgumentError("page_token does not fit this search; start again "
-                                       "without a page token")
+            raise InvalidArgumentError(
+                "page_token does not fit this search; start again without a page token"
+            )
         snapshot = token["snap"]
         query = query.where(_T.id <= snapshot, keyset_after(search.keys, token["after"]))
     else:  # the statement sees what is committed now; its newest id bounds later pages
@@ -297,19 +148,21 @@ def search_page(engine: Engine, search: Search, page_token: str, limit: int) -> 
     last = rows[-1]._mapping
     snapshot = snapshot if snapshot is not None else last["snapshot"]
     after = [last[f"sort_{i}"] for i in range(len(keys))]
-    return Page(traces, encode_token({"q": search.fingerprint, "snap": snapshot,
-                                      "after": after}))
+    return Page(traces, encode_token({"q": search.fingerprint, "snap": snapshot, "after": after}))
 
 
 # -- reads ---------------------------------------------------------------------------------
+
 
 def get_trace(engine: Engine, trace_id: str) -> pb.Trace:
     """One trace with its spans; NotFoundError until a span of it has been stored."""
     trace_id = parse_trace_id(trace_id)
     found = batch_get_traces(engine, [trace_id])
     if not found:
-        raise NotFoundError(f"trace {trace_id} not found: no span of it is stored. Check the "
-                            "id; a trace appears once its exporter has flushed a span")
+        raise NotFoundError(
+            f"trace {trace_id} not found: no span of it is stored. Check the "
+            "id; a trace appears once its exporter has flushed a span"
+        )
     return found[0]
 
 
@@ -320,15 +173,19 @@ def batch_get_traces(engine: Engine, trace_ids: Sequence[str]) -> list[pb.Trace]
     with engine.connect() as connection:
         rows = []
         for chunk in _chunks(unique, IN_CHUNK):
-            rows += connection.execute(select(TraceRow.__table__)
-                                       .where(_T.trace_id.in_(chunk))).all()
+            rows += connection.execute(
+                select(TraceRow.__table__).where(_T.trace_id.in_(chunk))
+            ).all()
         traces = load_traces(connection, rows, include_spans=True)
     by_id = {t.info.trace_id: t for t in traces}
     return [by_id[t] for t in wanted if t in by_id]
 
 
-def load_traces(connection: Connection, rows: Sequence[Any], include_spans: bool,
-                ) -> list[pb.Trace]:
+def load_traces(
+    connection: Connection,
+    rows: Sequence[Any],
+    include_spans: bool,
+) -> list[pb.Trace]:
     """Trace messages for ``traces`` rows, with their tags, metadata, assessments and
     (optionally) spans: one query per kind of detail, whatever the number of rows."""
     if not rows:
@@ -351,14 +208,20 @@ def load_traces(connection: Connection, rows: Sequence[Any], include_spans: bool
 def trace_info(row: Any) -> pb.TraceInfo:
     """A ``traces`` row as a TraceInfo (without tags, metadata and assessments)."""
     info = pb.TraceInfo(
-        trace_id=row.trace_id, experiment_id=str(row.experiment_id),
+        trace_id=row.trace_id,
+        experiment_id=str(row.experiment_id),
         request_time=(row.start_time_ns or 0) // _NS_PER_MS,
         state=_STATES.get(row.status, pb.TraceInfo.STATE_UNSPECIFIED),
         ingest_sequence=row.id,
-        token_usage=common_pb2.TokenUsage(input_tokens=row.input_tokens,
-                                          output_tokens=row.output_tokens,
-                                          total_tokens=row.total_tokens),
-        cost=row.cost, span_count=row.span_count, error_count=row.error_count)
+        token_usage=common_pb2.TokenUsage(
+            input_tokens=row.input_tokens,
+            output_tokens=row.output_tokens,
+            total_tokens=row.total_tokens,
+        ),
+        cost=row.cost,
+        span_count=row.span_count,
+        error_count=row.error_count,
+    )
     if row.start_time_ns is not None and row.end_time_ns is not None:
         info.execution_duration_ms = (row.end_time_ns - row.start_time_ns) // _NS_PER_MS
     for field in ("name", "request_preview", "response_preview", "session_id", "user_id"):
@@ -368,16 +231,36 @@ def trace_info(row: Any) -> pb.TraceInfo:
     return info
 
 
-_SPAN_OPTIONAL = ("parent_span_id", "inputs", "outputs", "events", "links", "resource",
-                  "scope", "model", "provider", "cost", "session_id", "user_id")
+_SPAN_OPTIONAL = (
+    "parent_span_id",
+    "inputs",
+    "outputs",
+    "events",
+    "links",
+    "resource",
+    "scope",
+    "model",
+    "provider",
+    "cost",
+    "session_id",
+    "user_id",
+)
 
 
 def span_message(row: Any) -> pb.Span:
     """A ``spans`` row as the API message (JSON columns passed on as text)."""
-    span = pb.Span(trace_id=row.trace_id, span_id=row.span_id, name=row.name, kind=row.kind,
-                   span_type=row.span_type, start_time_ns=row.start_time_ns,
-                   end_time_ns=row.end_time_ns, status_code=row.status_code,
-                   status_message=row.status_message or "", attributes=row.attributes)
+    span = pb.Span(
+        trace_id=row.trace_id,
+        span_id=row.span_id,
+        name=row.name,
+        kind=row.kind,
+        span_type=row.span_type,
+        start_time_ns=row.start_time_ns,
+        end_time_ns=row.end_time_ns,
+        status_code=row.status_code,
+        status_message=row.status_message or "",
+        attributes=row.attributes,
+    )
     for field in _SPAN_OPTIONAL:
         value = getattr(row, field)
         if value is not None:
@@ -393,15 +276,19 @@ def _spans(connection: Connection, ids: list[str]) -> dict[str, list[pb.Span]]:
     out: dict[str, list[pb.Span]] = defaultdict(list)
     s = SpanRow.__table__.c
     for chunk in _chunks(ids, IN_CHUNK):
-        query = (select(SpanRow.__table__).where(s.trace_id.in_(chunk))
-                 .order_by(s.trace_id, s.start_time_ns, s.span_id))
+        query = (
+            select(SpanRow.__table__)
+            .where(s.trace_id.in_(chunk))
+            .order_by(s.trace_id, s.start_time_ns, s.span_id)
+        )
         for row in connection.execute(query):
             out[row.trace_id].append(span_message(row))
     return out
 
 
-def _key_values(connection: Connection, model: type[TraceTag | TraceMetadata],
-                ids: list[str]) -> dict[str, dict[str, str]]:
+def _key_values(
+    connection: Connection, model: type[TraceTag | TraceMetadata], ids: list[str]
+) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = defaultdict(dict)
     c = model.__table__.c
     for chunk in _chunks(ids, IN_CHUNK):
@@ -414,10 +301,25 @@ def _key_values(connection: Connection, model: type[TraceTag | TraceMetadata],
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 # -- tags and metadata ---------------------------------------------------------------------
+
+
+def upsert(
+    engine_or_connection: Engine | Connection,
+    table: Any,
+    index: Sequence[str],
+    rows: list[dict[str, Any]],
+) -> Any:
+    """INSERT … ON CONFLICT (index) DO UPDATE SET the other columns, for either dialect."""
+    dialect = engine_or_connection.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(rows)
+    updates = {c: statement.excluded[c] for c in rows[0] if c not in index}
+    return statement.on_conflict_do_update(index_elements=list(index), set_=updates)
+
 
 def set_tag(engine: Engine, trace_id: str, key: str, value: str) -> None:
     """Add or replace one tag of a stored trace."""
@@ -431,8 +333,9 @@ def set_metadata(engine: Engine, trace_id: str, entries: dict[str, str]) -> None
     set_key_values(engine, TraceMetadata, trace_id, entries)
 
 
-def set_key_values(engine: Engine, model: type[TraceTag | TraceMetadata],
-                   trace_id: str, entries: dict[str, str]) -> None:
+def set_key_values(
+    engine: Engine, model: type[TraceTag | TraceMetadata], trace_id: str, entries: dict[str, str]
+) -> None:
     trace_id = parse_trace_id(trace_id)
     with write_transaction(engine) as connection:
         _require_trace(connection, trace_id)
@@ -448,19 +351,23 @@ def delete_tag(engine: Engine, trace_id: str, key: str) -> None:
     c = TraceTag.__table__.c
     with write_transaction(engine) as connection:
         _require_trace(connection, trace_id)
-        deleted = connection.execute(delete(TraceTag.__table__)
-                                     .where(c.trace_id == trace_id, c.key == key)).rowcount
+        deleted = connection.execute(
+            delete(TraceTag.__table__).where(c.trace_id == trace_id, c.key == key)
+        ).rowcount
     if not deleted:
         raise NotFoundError(f"trace {trace_id} has no tag {key!r}")
 
 
 def _require_trace(connection: Connection, trace_id: str) -> None:
     if connection.execute(select(_T.id).where(_T.trace_id == trace_id)).first() is None:
-        raise NotFoundError(f"trace {trace_id} not found: no span of it is stored. Check the "
-                            "id; a trace appears once its exporter has flushed a span")
+        raise NotFoundError(
+            f"trace {trace_id} not found: no span of it is stored. Check the "
+            "id; a trace appears once its exporter has flushed a span"
+        )
 
 
 # -- deletes -------------------------------------------------------------------------------
+
 
 def delete_traces_by_id(engine: Engine, trace_ids: Iterable[str]) -> int:
     """Delete these traces with everything attached to them; returns how many existed."""
@@ -472,31 +379,32 @@ def delete_traces_by_id(engine: Engine, trace_ids: Iterable[str]) -> int:
     return deleted
 
 
-def delete_traces_before(engine: Engine, experiment_id: int, before_ns: int,
-                         max_traces: int | None = None, batch: int = DELETE_BATCH,
-                         should_stop: Callable[[], bool] = lambda: False) -> int:
+def delete_traces_before(
+    engine: Engine,
+    experiment_id: int,
+    before_ns: int,
+    max_traces: int | None = None,
+    batch: int = DELETE_BATCH,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
     """Delete the experiment's traces that started before ``before_ns``, oldest first, at
     most ``max_traces``, ``batch`` per transaction; returns how many were deleted."""
     deleted = 0
     while max_traces is None or deleted < max_traces:
         size = batch if max_traces is None else min(batch, max_traces - deleted)
         with write_transaction(engine) as connection:
-            ids = list(connection.scalars(
-                select(_T.trace_id)
-                .where(_T.experiment_id == experiment_id, _T.start_time_ns < before_ns)
-                .order_by(_T.start_time_ns, _T.id).limit(size)))
+            ids = list(
+                connection.scalars(
+                    select(_T.trace_id)
+                    .where(_T.experiment_id == experiment_id, _T.start_time_ns < before_ns)
+                    .order_by(_T.start_time_ns, _T.id)
+                    .limit(size)
+                )
+            )
             deleted += _delete(connection, ids) if ids else 0
         if len(ids) < size or should_stop():
             break
     return deleted
-
-
-def require_experiment(connection: Connection, experiment_id: int) -> None:
-    found = connection.execute(select(Experiment.experiment_id)
-                               .where(Experiment.experiment_id == experiment_id)).first()
-    if found is None:
-        raise NotFoundError(f"experiment {experiment_id} not found; list experiments with "
-                            "SearchExperiments (`spyglass experiments list`)")
 
 
 def _delete(connection: Connection, ids: Sequence[str]) -> int:
@@ -512,18 +420,27 @@ def _delete(connection: Connection, ids: Sequence[str]) -> int:
     return deleted
 
 
-def delete_traces(engine: Engine, trace_ids: Sequence[str], experiment_id: str | None,
-                  max_timestamp_ms: int | None, max_traces: int | None) -> int:
+def delete_traces(
+    engine: Engine,
+    trace_ids: Sequence[str],
+    experiment_id: str | None,
+    max_timestamp_ms: int | None,
+    max_traces: int | None,
+) -> int:
     """DeleteTraces: either ``trace_ids``, or ``experiment_id`` + ``max_timestamp_ms`` (and
     optionally ``max_traces``, oldest first). Returns the number of traces deleted."""
     if trace_ids:
         if experiment_id is not None or max_timestamp_ms is not None or max_traces is not None:
-            raise InvalidArgumentError("delete either by trace_ids, or by experiment_id with "
-                                       "max_timestamp_ms (and max_traces), not both")
+            raise InvalidArgumentError(
+                "delete either by trace_ids, or by experiment_id with "
+                "max_timestamp_ms (and max_traces), not both"
+            )
         return delete_traces_by_id(engine, trace_ids)
     if experiment_id is None or max_timestamp_ms is None:
-        raise InvalidArgumentError("say which traces to delete: trace_ids, or experiment_id "
-                                   "with max_timestamp_ms (ms since the epoch)")
+        raise InvalidArgumentError(
+            "say which traces to delete: trace_ids, or experiment_id "
+            "with max_timestamp_ms (ms since the epoch)"
+        )
     if max_traces is not None and max_traces < 1:
         raise InvalidArgumentError(f"max_traces must be at least 1, got {max_traces}")
     experiment = parse_experiment_id(experiment_id)

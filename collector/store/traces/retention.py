@@ -36,8 +36,13 @@ BATCH = 500
 NS_PER_DAY = 86_400 * 1_000_000_000
 
 
-def run_pass(engine: Engine, global_days: int | None, now_ns: int | None = None,
-             batch: int = BATCH, stop: threading.Event | None = None) -> int:
+def run_pass(
+    engine: Engine,
+    global_days: int | None,
+    now_ns: int | None = None,
+    batch: int = BATCH,
+    stop: threading.Event | None = None,
+) -> int:
     """Delete every trace past its retention once; returns how many were deleted."""
     now_ns = time.time_ns() if now_ns is None else now_ns
     with engine.connect() as connection:
@@ -49,29 +54,39 @@ def run_pass(engine: Engine, global_days: int | None, now_ns: int | None = None,
             continue
         if stop is not None and stop.is_set():
             break
-        deleted += delete_traces_before(engine, experiment_id, now_ns - days * NS_PER_DAY,
-                                        batch=batch,
-                                        should_stop=stop.is_set if stop else lambda: False)
+        deleted += delete_traces_before(
+            engine,
+            experiment_id,
+            now_ns - days * NS_PER_DAY,
+            batch=batch,
+            should_stop=stop.is_set if stop else lambda: False,
+        )
     return deleted
 
 
 class RetentionTask:
     """Runs :func:`run_pass` at start and then every ``interval`` seconds in a daemon thread."""
 
-    def __init__(self, engine: Engine, global_days: int | None,
-                 interval: float | None = None, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        global_days: int | None,
+        interval: float | None = None,
+        batch: int = BATCH,
+    ) -> None:
         if global_days is not None and not 1 <= global_days <= MAX_RETENTION_DAYS:
-            raise ConfigurationError(f"--retention-days / SPYGLASS_RETENTION_DAYS must be "
-                                     f"between 1 and {MAX_RETENTION_DAYS}, got {global_days}; "
-                                     "leave it unset to keep traces forever")
+            raise ConfigurationError(
+                f"--retention-days / SPYGLASS_RETENTION_DAYS must be "
+                f"between 1 and {MAX_RETENTION_DAYS}, got {global_days}; "
+                "leave it unset to keep traces forever"
+            )
         self.engine = engine
         self.global_days = global_days
         self.interval = DEFAULT_INTERVAL_S if interval is None else interval
         self.batch = batch
         self.passes = 0  # completed passes, failed ones included (for tests and metrics)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="spyglass-retention",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="spyglass-retention", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -91,12 +106,14 @@ class RetentionTask:
         """One pass; errors are logged, never raised (the next pass tries again)."""
         deleted = expired = 0
         try:
-            deleted = run_pass(self.engine, self.global_days, batch=self.batch,
-                               stop=self._stop)
+            deleted = run_pass(self.engine, self.global_days, batch=self.batch, stop=self._stop)
             expired = log_events.purge_expired(self.engine)
         except Exception as exc:  # a store outage must not end retention or the collector
-            log.warning("trace retention pass failed, retrying in %.0fs: %s", self.interval,
-                        (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+            log.warning(
+                "trace retention pass failed, retrying in %.0fs: %s",
+                self.interval,
+                (str(exc).strip().splitlines() or [type(exc).__name__])[0],
+            )
         else:
             if deleted:
                 log.info("trace retention deleted %d trace(s) past their retention", deleted)

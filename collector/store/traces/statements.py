@@ -13,11 +13,28 @@ from functools import cached_property
 from spyglass.collector.store.models import SpanLogEvent, SpanRow
 
 TRACE_COLUMNS: tuple[str, ...] = (
-    "trace_id", "experiment_id", "experiment_rank", "name", "root_span_id", "status",
-    "start_time_ns", "end_time_ns", "request_preview", "response_preview", "input_tokens",
-    "output_tokens", "total_tokens", "cost", "span_count", "error_count", "session_id",
-    "user_id", "created_at_ns", "last_span_at_ns",
+    "trace_id",
+    "experiment_id",
+    "experiment_rank",
+    "name",
+    "root_span_id",
+    "status",
+    "start_time_ns",
+    "end_time_ns",
+    "request_preview",
+    "response_preview",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost",
+    "span_count",
+    "error_count",
+    "session_id",
+    "user_id",
+    "created_at_ns",
+    "last_span_at_ns",
 )
+
 
 def _trace_merge(least: str, greatest: str) -> str:
     """The ON CONFLICT clause that merges a batch's aggregate into the stored trace row.
@@ -29,24 +46,37 @@ def _trace_merge(least: str, greatest: str) -> str:
     """
     t, x = "traces", "excluded"
     root_pick = f"CASE WHEN {t}.root_span_id IS NULL THEN {x}.%s ELSE {t}.%s END"
-    return ", ".join([
-        f"experiment_id = CASE WHEN {x}.experiment_rank > {t}.experiment_rank OR "
-        f"({x}.experiment_rank = {t}.experiment_rank AND {x}.experiment_id < {t}.experiment_id)"
-        f" THEN {x}.experiment_id ELSE {t}.experiment_id END",
-        f"experiment_rank = {greatest}({t}.experiment_rank, {x}.experiment_rank)",
-        *(f"{c} = " + root_pick % (c, c)
-          for c in ("name", "status", "request_preview", "response_preview")),
-        f"root_span_id = COALESCE({t}.root_span_id, {x}.root_span_id)",
-        f"start_time_ns = {least}(COALESCE({t}.start_time_ns, {x}.start_time_ns), "
-        f"COALESCE({x}.start_time_ns, {t}.start_time_ns))",
-        f"end_time_ns = {greatest}(COALESCE({t}.end_time_ns, {x}.end_time_ns), "
-        f"COALESCE({x}.end_time_ns, {t}.end_time_ns))",
-        *(f"{c} = {t}.{c} + {x}.{c}" for c in ("input_tokens", "output_tokens", "total_tokens",
-                                               "cost", "span_count", "error_count")),
-        f"session_id = COALESCE({t}.session_id, {x}.session_id)",
-        f"user_id = COALESCE({t}.user_id, {x}.user_id)",
-        f"last_span_at_ns = {greatest}({t}.last_span_at_ns, {x}.last_span_at_ns)",
-    ])
+    return ", ".join(
+        [
+            f"experiment_id = CASE WHEN {x}.experiment_rank > {t}.experiment_rank OR "
+            f"({x}.experiment_rank = {t}.experiment_rank AND {x}.experiment_id < {t}.experiment_id)"
+            f" THEN {x}.experiment_id ELSE {t}.experiment_id END",
+            f"experiment_rank = {greatest}({t}.experiment_rank, {x}.experiment_rank)",
+            *(
+                f"{c} = " + root_pick % (c, c)
+                for c in ("name", "status", "request_preview", "response_preview")
+            ),
+            f"root_span_id = COALESCE({t}.root_span_id, {x}.root_span_id)",
+            f"start_time_ns = {least}(COALESCE({t}.start_time_ns, {x}.start_time_ns), "
+            f"COALESCE({x}.start_time_ns, {t}.start_time_ns))",
+            f"end_time_ns = {greatest}(COALESCE({t}.end_time_ns, {x}.end_time_ns), "
+            f"COALESCE({x}.end_time_ns, {t}.end_time_ns))",
+            *(
+                f"{c} = {t}.{c} + {x}.{c}"
+                for c in (
+                    "input_tokens",
+                    "output_tokens",
+                    "total_tokens",
+                    "cost",
+                    "span_count",
+                    "error_count",
+                )
+            ),
+            f"session_id = COALESCE({t}.session_id, {x}.session_id)",
+            f"user_id = COALESCE({t}.user_id, {x}.user_id)",
+            f"last_span_at_ns = {greatest}({t}.last_span_at_ns, {x}.last_span_at_ns)",
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -62,8 +92,10 @@ class Statements:
         return ", ".join(c.name for c in SpanRow.__table__.columns)
 
     # PostgreSQL bulk path: COPY into a staging table, then INSERT … SELECT from it
-    create_staging = ("CREATE TEMP TABLE IF NOT EXISTS spans_staging "
-                      "(LIKE spans INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    create_staging = (
+        "CREATE TEMP TABLE IF NOT EXISTS spans_staging "
+        "(LIKE spans INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
 
     @cached_property
     def copy_into_staging(self) -> str:
@@ -72,16 +104,20 @@ class Statements:
     @cached_property
     def insert_from_staging(self) -> str:
         """Move staged spans into ``spans``, skipping stored ones; returns the new keys."""
-        return (f"INSERT INTO spans ({self._names}) SELECT {self._names} FROM spans_staging "
-                "ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id")
+        return (
+            f"INSERT INTO spans ({self._names}) SELECT {self._names} FROM spans_staging "
+            "ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id"
+        )
 
     @cached_property
     def insert_spans_each(self) -> str:
         """One span per execution (for executemany); spans already stored are skipped."""
         names = self._names
         values = ", ".join([self.param] * len(SpanRow.__table__.columns))
-        return (f"INSERT INTO spans ({names}) VALUES ({values}) "
-                "ON CONFLICT (trace_id, span_id) DO NOTHING")
+        return (
+            f"INSERT INTO spans ({names}) VALUES ({values}) "
+            "ON CONFLICT (trace_id, span_id) DO NOTHING"
+        )
 
     def span_keys_of_traces(self, n_traces: int) -> str:
         """(trace_id, span_id) of the stored spans of ``n_traces`` traces."""
@@ -92,20 +128,26 @@ class Statements:
     def upsert_trace(self) -> str:
         least, greatest = ("min", "max") if self.dialect == "sqlite" else ("LEAST", "GREATEST")
         values = ", ".join([self.param] * len(TRACE_COLUMNS))
-        return (f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) VALUES ({values}) "
-                f"ON CONFLICT (trace_id) DO UPDATE SET {_trace_merge(least, greatest)}")
+        return (
+            f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) VALUES ({values}) "
+            f"ON CONFLICT (trace_id) DO UPDATE SET {_trace_merge(least, greatest)}"
+        )
 
     def upsert_key_value(self, table: str) -> str:
         p = self.param
-        return (f"INSERT INTO {table} (trace_id, key, value) VALUES ({p}, {p}, {p}) "
-                "ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value")
+        return (
+            f"INSERT INTO {table} (trace_id, key, value) VALUES ({p}, {p}, {p}) "
+            "ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value"
+        )
 
     @cached_property
     def create_experiment(self) -> str:
         p = self.param
-        return ("INSERT INTO experiments (name, lifecycle_stage, created_time_ms, "
-                f"last_update_time_ms) VALUES ({p}, 'active', {p}, {p}) "
-                "ON CONFLICT (name) DO NOTHING")
+        return (
+            "INSERT INTO experiments (name, lifecycle_stage, created_time_ms, "
+            f"last_update_time_ms) VALUES ({p}, 'active', {p}, {p}) "
+            "ON CONFLICT (name) DO NOTHING"
+        )
 
     @cached_property
     def experiment_by_name(self) -> str:
@@ -115,7 +157,7 @@ class Statements:
     def experiment_by_id(self) -> str:
         return f"SELECT experiment_id FROM experiments WHERE experiment_id = {self.param}"
 
-    # --- log records of spans (store/log_events.py) ---------------------------------------
+    # --- log records of spans (traces/log_events.py) --------------------------------------
 
     any_log_event = "SELECT 1 FROM span_log_events LIMIT 1"
 
@@ -123,16 +165,25 @@ class Statements:
     def insert_log_event(self) -> str:
         columns = [c.name for c in SpanLogEvent.__table__.columns]
         values = ", ".join([self.param] * len(columns))
-        return (f"INSERT INTO span_log_events ({', '.join(columns)}) VALUES ({values}) "
-                "ON CONFLICT (trace_id, span_id, record_key) DO NOTHING")
+        return (
+            f"INSERT INTO span_log_events ({', '.join(columns)}) VALUES ({values}) "
+            "ON CONFLICT (trace_id, span_id, record_key) DO NOTHING"
+        )
 
-    _LOG_COLUMNS = ("trace_id", "span_id", "kind", "time_unix_nano", "seq", "record_key",
-                    "content")
-    _SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "inputs", "outputs",
-                     "attributes", "events")
+    _LOG_COLUMNS = ("trace_id", "span_id", "kind", "time_unix_nano", "seq", "record_key", "content")
+    _SPAN_COLUMNS = (
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "inputs",
+        "outputs",
+        "attributes",
+        "events",
+    )
 
-    def _lookup(self, columns: tuple[str, ...], table: str, keys: tuple[str, ...],
-                n_keys: int) -> str:
+    def _lookup(
+        self, columns: tuple[str, ...], table: str, keys: tuple[str, ...], n_keys: int
+    ) -> str:
         """``columns`` of the rows of ``table`` matching any of ``n_keys`` key tuples (values
         of ``keys``), one index probe per tuple; parameters from :meth:`key_params`.
 
@@ -144,13 +195,17 @@ class Statements:
         if self.dialect == "postgresql":
             arrays = ", ".join(["%s::text[]"] * len(keys))
             where = " AND ".join(f"y.{k} = p.{k}" for k in keys)
-            return (f"SELECT {names} FROM unnest({arrays}) AS p({', '.join(keys)}) "
-                    f"JOIN LATERAL (SELECT {', '.join(columns)} FROM {table} y "
-                    f"WHERE {where} OFFSET 0) x ON true")
+            return (
+                f"SELECT {names} FROM unnest({arrays}) AS p({', '.join(keys)}) "
+                f"JOIN LATERAL (SELECT {', '.join(columns)} FROM {table} y "
+                f"WHERE {where} OFFSET 0) x ON true"
+            )
         row = "(" + ", ".join(["?"] * len(keys)) + ")"
         on = " AND ".join(f"x.{k} = p.{k}" for k in keys)
-        return (f"WITH p({', '.join(keys)}) AS (VALUES {', '.join([row] * n_keys)}) "
-                f"SELECT {names} FROM p JOIN {table} x ON {on}")
+        return (
+            f"WITH p({', '.join(keys)}) AS (VALUES {', '.join([row] * n_keys)}) "
+            f"SELECT {names} FROM p JOIN {table} x ON {on}"
+        )
 
     def key_params(self, key_tuples: list[tuple[str, ...]]) -> list:
         """Parameters of a :meth:`_lookup` statement for these key tuples."""
@@ -160,8 +215,7 @@ class Statements:
 
     def log_events_of(self, n_pairs: int) -> str:
         """Rows of (trace_id, span_id) pairs."""
-        return self._lookup(self._LOG_COLUMNS, "span_log_events", ("trace_id", "span_id"),
-                            n_pairs)
+        return self._lookup(self._LOG_COLUMNS, "span_log_events", ("trace_id", "span_id"), n_pairs)
 
     def log_events_of_traces(self, n_traces: int) -> str:
         """Rows of whole traces, one probe per trace (callers filter the spans they want);
@@ -174,14 +228,18 @@ class Statements:
     @cached_property
     def update_span_content(self) -> str:
         p = self.param
-        return (f"UPDATE spans SET inputs = {p}, outputs = {p}, events = {p} "
-                f"WHERE trace_id = {p} AND span_id = {p}")
+        return (
+            f"UPDATE spans SET inputs = {p}, outputs = {p}, events = {p} "
+            f"WHERE trace_id = {p} AND span_id = {p}"
+        )
 
     @cached_property
     def update_root_previews(self) -> str:
         p = self.param
-        return (f"UPDATE traces SET request_preview = {p}, response_preview = {p} "
-                f"WHERE trace_id = {p} AND root_span_id = {p}")
+        return (
+            f"UPDATE traces SET request_preview = {p}, response_preview = {p} "
+            f"WHERE trace_id = {p} AND root_span_id = {p}"
+        )
 
     # PostgreSQL: a log writer takes each trace's row lock (inserting a row without spans
     # where none exists yet, deleted again before COMMIT), so that it and a span writer of
@@ -192,17 +250,19 @@ class Statements:
         "last_span_at_ns) SELECT t, 0, 0, 'IN_PROGRESS', 0, 0, 0, 0, 0, 0, %s, %s "
         "FROM unnest(%s::text[]) AS t ORDER BY t "
         "ON CONFLICT (trace_id) DO UPDATE SET last_span_at_ns = traces.last_span_at_ns "
-        "RETURNING trace_id, span_count")
-    drop_trace_placeholders = ("DELETE FROM traces WHERE trace_id = ANY(%s) "
-                               "AND span_count = 0")
+        "RETURNING trace_id, span_count"
+    )
+    drop_trace_placeholders = "DELETE FROM traces WHERE trace_id = ANY(%s) AND span_count = 0"
 
     @cached_property
     def purge_log_events(self) -> str:
         """Delete up to a number of rows received before a time (parameters: time, limit)."""
         p = self.param
-        return ("DELETE FROM span_log_events WHERE (trace_id, span_id, record_key) IN "
-                "(SELECT trace_id, span_id, record_key FROM span_log_events "
-                f"WHERE received_at_ns < {p} LIMIT {p})")
+        return (
+            "DELETE FROM span_log_events WHERE (trace_id, span_id, record_key) IN "
+            "(SELECT trace_id, span_id, record_key FROM span_log_events "
+            f"WHERE received_at_ns < {p} LIMIT {p})"
+        )
 
 
 SQLITE = Statements("sqlite", "?")

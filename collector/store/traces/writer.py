@@ -27,27 +27,31 @@ collector report not-alive and exit.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple, Sequence, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from spyglass.collector.ingest import spans as r
 from spyglass.collector.metrics import CollectorMetrics
-from spyglass.collector.ingest.logs import LogEventRow
-from spyglass.collector.ingest.spans import ExperimentRef, SpanRecord
+from spyglass.collector.store import rows as r
+from spyglass.collector.store.engine import sqlite_path
+from spyglass.collector.store.rows import ExperimentRef, LogEventRow, SpanRecord
 from spyglass.collector.store.traces import aggregate, log_events
 from spyglass.collector.store.traces.checkpoint import Checkpointer
-from spyglass.collector.store.engine import sqlite_path
 from spyglass.collector.store.traces.experiments import ExperimentResolver
 from spyglass.collector.store.traces.statements import for_dialect
 from spyglass.errors import (
-    InternalFaultError, OverloadedError, RetryableError, StoreUnavailableError,
+    InternalFaultError,
+    OverloadedError,
+    RetryableError,
+    StoreUnavailableError,
 )
 
 log = logging.getLogger(__name__)
@@ -97,9 +101,16 @@ class _Pending:
 class Writer:
     """Owns the store's single write connection and the queue in front of it."""
 
-    def __init__(self, engine: Engine, metrics: CollectorMetrics, *, max_queue_spans: int,
-                 max_batch_spans: int, retry_after: float,
-                 on_failure: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        metrics: CollectorMetrics,
+        *,
+        max_queue_spans: int,
+        max_batch_spans: int,
+        retry_after: float,
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._st = for_dialect(engine.dialect.name)
         self._metrics = metrics
@@ -140,8 +151,10 @@ class Writer:
             return "the writer thread is not running" if not self._closing else None
         busy_since = self._busy_since
         if busy_since is not None and time.monotonic() - busy_since > STALL_S:
-            return (f"the writer has been writing one group for over {STALL_S:g}s "
-                    "(stuck in a database call)")
+            return (
+                f"the writer has been writing one group for over {STALL_S:g}s "
+                "(stuck in a database call)"
+            )
         return None
 
     def start(self) -> None:
@@ -149,16 +162,16 @@ class Writer:
             self._checkpointer.start()
         self._thread.start()
 
-    def submit(self, records: list[SpanRecord]) -> "Future[list[Refused]]":
+    def submit(self, records: list[SpanRecord]) -> Future[list[Refused]]:
         """Queue ``records``; after COMMIT the future gives the spans the database refused
         (usually none: the others are stored either way)."""
         return self._enqueue(_Pending(records))
 
-    def submit_logs(self, rows: list[LogEventRow]) -> "Future[list[Refused]]":
+    def submit_logs(self, rows: list[LogEventRow]) -> Future[list[Refused]]:
         """Queue log records of spans; after COMMIT the future gives those refused."""
         return self._enqueue(_Pending(rows, logs=True))
 
-    def _enqueue(self, pending: _Pending) -> "Future[list[Refused]]":
+    def _enqueue(self, pending: _Pending) -> Future[list[Refused]]:
         records = pending.records
         if not records:
             pending.future.set_result([])
@@ -167,15 +180,21 @@ class Writer:
             if self._failure is not None:
                 raise OverloadedError(
                     f"this collector cannot store anything ({self._failure}) and is restarting;"
-                    " retry against another replica or after it restarts", self._retry_after)
+                    " retry against another replica or after it restarts",
+                    self._retry_after,
+                )
             if self._closing:
-                raise OverloadedError("the collector is shutting down; retry against another "
-                                      "replica or after it restarts", self._retry_after)
+                raise OverloadedError(
+                    "the collector is shutting down; retry against another "
+                    "replica or after it restarts",
+                    self._retry_after,
+                )
             if self._queued_spans and self._queued_spans + len(records) > self._max_queue:
                 raise OverloadedError(
                     f"write queue is full ({self._queued_spans} spans waiting, limit "
                     f"{self._max_queue}); retry after {self._retry_after:g}s",
-                    self._retry_after)
+                    self._retry_after,
+                )
             self._queue.append(pending)
             self._queued_spans += len(records)
             self._metrics.queue_depth.set(self._queued_spans)
@@ -215,14 +234,18 @@ class Writer:
 
     def _fault(self, group: list[_Pending], exc: Exception) -> None:
         """Answer a group that an unexpected exception interrupted: retry later."""
-        log.error("unexpected error while writing %d request(s); they were told to retry",
-                  len(group), exc_info=exc)
+        log.error(
+            "unexpected error while writing %d request(s); they were told to retry",
+            len(group),
+            exc_info=exc,
+        )
         self._metrics.store_errors.labels("internal").inc()
         self._discard_connection()
         error = InternalFaultError(
             f"an internal error interrupted the commit ({type(exc).__name__}: {exc}); "
             f"nothing from this request was acknowledged, retry after {self._retry_after:g}s",
-            self._retry_after)
+            self._retry_after,
+        )
         for p in group:
             if not p.future.done():
                 p.fail(error)
@@ -236,8 +259,10 @@ class Writer:
             waiting, self._queue = list(self._queue), collections.deque()
             self._queued_spans = 0
             self._metrics.queue_depth.set(0)
-        error = OverloadedError(f"{reason}; retry against another replica or after the "
-                                "collector restarts", self._retry_after)
+        error = OverloadedError(
+            f"{reason}; retry against another replica or after the collector restarts",
+            self._retry_after,
+        )
         for p in waiting:
             p.take()
             p.fail(error)
@@ -270,8 +295,7 @@ class Writer:
         if logs:
             self._commit_part(logs, self._write_logs, "log records")
 
-    def _commit_part(self, group: list[_Pending], write: Callable[[list], None],
-                     what: str) -> None:
+    def _commit_part(self, group: list[_Pending], write: Callable[[list], None], what: str) -> None:
         try:
             self._write_with_retries(write, [rec for p in group for rec in p.records])
         except RetryableError as exc:
@@ -288,9 +312,13 @@ class Writer:
             except RetryableError as exc:
                 group[0].fail(exc)
                 return
-            log.warning("the store refused %d of a request's %d %s, the others were stored;"
-                        " first: %s: %s", len(refused), len(group[0].records), what,
-                        *refused[0])
+            log.warning(
+                "the store refused %d of a request's %d %s, the others were stored; first: %s: %s",
+                len(refused),
+                len(group[0].records),
+                what,
+                *refused[0],
+            )
             group[0].answer(refused)
             return
         for p in group:
@@ -337,7 +365,9 @@ class Writer:
             return
         raise StoreUnavailableError(
             f"the trace store is unavailable ({_short(last)}); nothing was acknowledged, "
-            f"retry after {self._retry_after:g}s", self._retry_after) from last
+            f"retry after {self._retry_after:g}s",
+            self._retry_after,
+        ) from last
 
     def _connection(self) -> Any:
         if self._conn is None:
@@ -350,10 +380,8 @@ class Writer:
         self._experiments.rollback()
         if self._conn is None:
             return
-        try:
+        with contextlib.suppress(Exception):  # already broken: nothing left to release
             self._conn.invalidate()
-        except Exception:  # already broken: nothing left to release
-            pass
         self._conn = None
 
     def _write(self, recs: Sequence[SpanRecord]) -> None:
@@ -364,8 +392,7 @@ class Writer:
         if attached:
             self._metrics.log_records_attached.labels("span_arrived").inc(attached)
 
-    def _write_spans(self, cursor: Any,
-                     recs: Sequence[SpanRecord]) -> tuple[list[SpanRecord], int]:
+    def _write_spans(self, cursor: Any, recs: Sequence[SpanRecord]) -> tuple[list[SpanRecord], int]:
         """The spans' statements; returns the newly stored records and the number of log
         records applied to them."""
         recs = sorted(recs, key=lambda rec: (rec.row[r.TRACE_ID], rec.row[r.SPAN_ID]))
@@ -384,8 +411,7 @@ class Writer:
 
     def _write_logs(self, rows: Sequence[LogEventRow]) -> None:
         """Write log records of spans in one transaction, applying them to stored spans."""
-        counts = self._transaction(
-            lambda cursor: log_events.write_log_rows(cursor, self._st, rows))
+        counts = self._transaction(lambda cursor: log_events.write_log_rows(cursor, self._st, rows))
         self._metrics.log_records_attached.labels("span_stored").inc(counts.attached)
         self._metrics.log_records_pending.inc(counts.pending)
 
@@ -452,7 +478,7 @@ class Writer:
     def _stored_keys(self, cursor: Any, trace_ids: set[str]) -> set[tuple[str, str]]:
         ids, keys = sorted(trace_ids), set()
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
+            chunk = ids[i : i + 500]
             cursor.execute(self._st.span_keys_of_traces(len(chunk)), chunk)
             keys.update(map(tuple, cursor.fetchall()))
         return keys
@@ -464,8 +490,10 @@ class Writer:
                 for key, value in (getattr(rec, attr) or {}).items():
                     entries[(rec.row[r.TRACE_ID], key)] = value
             if entries:
-                cursor.executemany(self._st.upsert_key_value(table),
-                                   [(t, k, v) for (t, k), v in sorted(entries.items())])
+                cursor.executemany(
+                    self._st.upsert_key_value(table),
+                    [(t, k, v) for (t, k), v in sorted(entries.items())],
+                )
 
 
 def _item_name(item: SpanRecord | LogEventRow) -> str:
@@ -502,8 +530,7 @@ def _retryable_kind(exc: BaseException) -> str | None:
         return "unavailable"
     orig = getattr(exc, "orig", exc)
     text = str(orig).lower()
-    if any(s in text for s in ("deadlock", "could not serialize", "database is locked",
-                               "busy")):
+    if any(s in text for s in ("deadlock", "could not serialize", "database is locked", "busy")):
         return "conflict"
     if type(orig).__name__ in ("OperationalError", "InterfaceError") or "connection" in text:
         return "unavailable"

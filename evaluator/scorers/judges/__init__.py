@@ -6,6 +6,16 @@ from .client import JudgeError
 from .custom import make_judge
 from .retrieval import RetrievalGroundedness, RetrievalRelevance, RetrievalSufficiency
 
-__all__ = ["JudgeScorer", "JudgeError", "Correctness", "Guidelines", "ExpectationsGuidelines",
-           "RelevanceToQuery", "Safety", "RetrievalGroundedness", "RetrievalRelevance",
-           "RetrievalSufficiency", "make_judge"]
+__all__ = [
+    "Correctness",
+    "ExpectationsGuidelines",
+    "Guidelines",
+    "JudgeError",
+    "JudgeScorer",
+    "RelevanceToQuery",
+    "RetrievalGroundedness",
+    "RetrievalRelevance",
+    "RetrievalSufficiency",
+    "Safety",
+    "make_judge",
+]

@@ -8,11 +8,12 @@ and the tokens spent.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from spyglass.errors import InvalidArgumentError
 
-from ..base import Scorer, ScorerInputError
+from ..base import Scorer
 from ..results import ScoreResult
 from .client import DEFAULT_MALFORMED_RETRIES, ask
 from .model import resolve_model
@@ -36,19 +37,34 @@ class JudgeScorer(Scorer):
     source_type: ClassVar[str] = "LLM_JUDGE"
     calls_model: ClassVar[bool] = True
 
-    def __init__(self, *, name: str | None = None, model: str | None = None,
-                 aggregations: Sequence[str] | None = None, base_url: str | None = None,
-                 api_key: str | None = None, rate_limit: float | None = None,
-                 max_retries: int | None = None,
-                 malformed_retries: int = DEFAULT_MALFORMED_RETRIES,
-                 timeout: float | None = None, time_limit: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        model: str | None = None,
+        aggregations: Sequence[str] | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        rate_limit: float | None = None,
+        max_retries: int | None = None,
+        malformed_retries: int = DEFAULT_MALFORMED_RETRIES,
+        timeout: float | None = None,
+        time_limit: float | None = None,
+    ) -> None:
         super().__init__(name=name, aggregations=aggregations, time_limit=time_limit)
-        self.model = resolve_model(model, base_url=base_url, api_key=api_key,
-                                   rate_limit=rate_limit, http_retries=max_retries,
-                                   timeout_s=timeout)
+        self.model = resolve_model(
+            model,
+            base_url=base_url,
+            api_key=api_key,
+            rate_limit=rate_limit,
+            http_retries=max_retries,
+            timeout_s=timeout,
+        )
         if not isinstance(malformed_retries, int) or malformed_retries < 0:
-            raise InvalidArgumentError(f"{type(self).__name__}: malformed_retries must be an "
-                                       f"integer >= 0, got {malformed_retries!r}")
+            raise InvalidArgumentError(
+                f"{type(self).__name__}: malformed_retries must be an "
+                f"integer >= 0, got {malformed_retries!r}"
+            )
         self.malformed_retries = malformed_retries
 
     @property
@@ -57,13 +73,20 @@ class JudgeScorer(Scorer):
 
     def judge(self, task: str) -> ScoreResult:
         """Ask the model about ``task`` and turn its verdict into this scorer's result."""
-        answer = ask(self.model, judge=self.name, task=task,
-                     malformed_retries=self.malformed_retries)
+        answer = ask(
+            self.model, judge=self.name, task=task, malformed_retries=self.malformed_retries
+        )
         metadata = {JUDGE_TRACE_METADATA: answer.trace_id} if answer.trace_id else {}
-        return ScoreResult(name=self.name, value=answer.verdict.verdict,
-                           score=answer.verdict.score, rationale=answer.verdict.rationale,
-                           metadata=metadata, source_type=self.source_type,
-                           source_id=self.source_id, usage=answer.usage)
+        return ScoreResult(
+            name=self.name,
+            value=answer.verdict.verdict,
+            score=answer.verdict.score,
+            rationale=answer.verdict.rationale,
+            metadata=metadata,
+            source_type=self.source_type,
+            source_id=self.source_id,
+            usage=answer.usage,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, model={self.model.model_id!r})"

@@ -2,7 +2,8 @@
 
 HTTP failures are retried (429, 408/409, 5xx and lost connections, with exponential backoff
 that honours ``Retry-After``/``Retry-After-Ms`` up to two minutes: see :mod:`.http`); what is
-still failing after that, or is a permanent 4xx, becomes a :class:`JudgeError` — a per-row error of the judge, carrying the tokens already spent.
+still failing after that, or is a permanent 4xx, becomes a :class:`JudgeError` — a per-row
+error of the judge, carrying the tokens already spent.
 A reply that is not a valid verdict is asked again (the model is shown what was wrong), up
 to ``malformed_retries`` more times.
 """
@@ -30,7 +31,7 @@ class JudgeError(SpyglassError):
     ``usage`` holds the tokens spent before it gave up, so a run's judging cost stays exact.
     """
 
-    def __init__(self, message: str, usage: dict | None = None) -> None:
+    def __init__(self, message: str, usage: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.usage = usage
 
@@ -43,7 +44,7 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
 
-    def add(self, response: dict) -> None:
+    def add(self, response: dict[str, Any]) -> None:
         """Count the tokens of one chat completion (its JSON answer)."""
         usage = response.get("usage")
         if isinstance(usage, dict):
@@ -52,26 +53,32 @@ class Usage:
         if response.get("model"):
             self.model = response["model"]
 
-    def as_dict(self) -> dict:
-        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "model": self.model}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "model": self.model,
+        }
 
 
 @dataclass
 class JudgeAnswer:
     verdict: Verdict
-    usage: dict
+    usage: dict[str, Any]
     trace_id: str | None
     attempts: int = 1
     problems: list[str] = field(default_factory=list)
 
 
-def ask(model: JudgeModel, *, judge: str, task: str,
-        malformed_retries: int = DEFAULT_MALFORMED_RETRIES) -> JudgeAnswer:
+def ask(
+    model: JudgeModel, *, judge: str, task: str, malformed_retries: int = DEFAULT_MALFORMED_RETRIES
+) -> JudgeAnswer:
     """The verdict of ``model`` on ``task`` (the user message), traced as its own trace."""
     client = json_endpoint(model.endpoint(), owner=f"judge {judge!r}")
-    messages: list[dict] = [{"role": "system", "content": prompts.SYSTEM},
-                            {"role": "user", "content": task}]
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": prompts.SYSTEM},
+        {"role": "user", "content": task},
+    ]
     usage = Usage(model.name)
     problems: list[str] = []
     with judge_trace(judge, model.model_id, {"task": task}) as span:
@@ -81,19 +88,29 @@ def ask(model: JudgeModel, *, judge: str, task: str,
                 verdict = parse_verdict(text)
             except MalformedAnswer as exc:
                 problems.append(str(exc))
-                messages = [*messages, {"role": "assistant", "content": text or ""},
-                            {"role": "user", "content": prompts.RETRY.format(problem=exc)}]
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": text or ""},
+                    {"role": "user", "content": prompts.RETRY.format(problem=exc)},
+                ]
                 continue
             span.set_outputs(verdict.model_dump())
             return JudgeAnswer(verdict, usage.as_dict(), span.trace_id, attempt, problems)
         raise JudgeError(
             f"judge {judge!r}: {model.model_id} gave no valid verdict in {attempt} attempts "
             f"(last problem: {problems[-1]}); try a model that supports structured output, or "
-            "raise malformed_retries", usage.as_dict())
+            "raise malformed_retries",
+            usage.as_dict(),
+        )
 
 
-def _complete(client: JsonEndpoint, model: JudgeModel, messages: list[dict], usage: Usage,
-              judge: str) -> str | None:
+def _complete(
+    client: JsonEndpoint,
+    model: JudgeModel,
+    messages: list[dict[str, Any]],
+    usage: Usage,
+    judge: str,
+) -> str | None:
     """One chat completion, posted as JSON (retried on transient failures, see :mod:`.http`).
 
     Not sent through an ``openai.OpenAI`` client: ``spyglass.openai.autolog()`` would trace
@@ -102,29 +119,44 @@ def _complete(client: JsonEndpoint, model: JudgeModel, messages: list[dict], usa
     """
     with model_call_span(model.name, model.provider, messages) as span:
         try:
-            response = client.post("/chat/completions", {
-                "model": model.name, "messages": messages, "temperature": 0,
-                "response_format": RESPONSE_FORMAT})
+            response = client.post(
+                "/chat/completions",
+                {
+                    "model": model.name,
+                    "messages": messages,
+                    "temperature": 0,
+                    "response_format": RESPONSE_FORMAT,
+                },
+            )
         except EndpointStatusError as exc:
             raise JudgeError(_status_message(judge, client, exc), usage.as_dict()) from exc
         except http_library().TransportError as exc:  # includes timeouts
-            raise JudgeError(f"judge {judge!r}: could not reach {client.base_url} "
-                             f"({type(exc).__name__}: {exc}) after {client.max_retries} "
-                             "retries", usage.as_dict()) from exc
+            raise JudgeError(
+                f"judge {judge!r}: could not reach {client.base_url} "
+                f"({type(exc).__name__}: {exc}) after {client.max_retries} "
+                "retries",
+                usage.as_dict(),
+            ) from exc
         except ValueError as exc:
-            raise JudgeError(f"judge {judge!r}: {client.base_url} answered with something "
-                             f"other than a chat completion: {exc}", usage.as_dict()) from exc
+            raise JudgeError(
+                f"judge {judge!r}: {client.base_url} answered with something "
+                f"other than a chat completion: {exc}",
+                usage.as_dict(),
+            ) from exc
         usage.add(response)
         content = _content(response)
         record_response(span, response, content)
     return content
 
 
-def _content(response: dict) -> str | None:
+def _content(response: dict[str, Any]) -> str | None:
     """The text of the first choice (None when there is none: a malformed answer)."""
     choices = response.get("choices")
-    message = choices[0].get("message") if isinstance(choices, list) and choices \
-        and isinstance(choices[0], dict) else None
+    message = (
+        choices[0].get("message")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict)
+        else None
+    )
     content = message.get("content") if isinstance(message, dict) else None
     return content if isinstance(content, str) else None
 
@@ -132,7 +164,9 @@ def _content(response: dict) -> str | None:
 def _status_message(judge: str, client: JsonEndpoint, exc: EndpointStatusError) -> str:
     status, detail = exc.status, exc.detail
     if exc.retryable:
-        return (f"judge {judge!r}: {client.base_url} answered HTTP {status} ({detail}) and "
-                f"still did after {client.max_retries} retries (or asked to wait longer than "
-                "two minutes); lower the request rate (rate_limit=) or raise max_retries")
+        return (
+            f"judge {judge!r}: {client.base_url} answered HTTP {status} ({detail}) and "
+            f"still did after {client.max_retries} retries (or asked to wait longer than "
+            "two minutes); lower the request rate (rate_limit=) or raise max_retries"
+        )
     return f"judge {judge!r}: {client.base_url} refused the request with HTTP {status}: {detail}"

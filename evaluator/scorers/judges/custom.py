@@ -21,8 +21,10 @@ from .base import JudgeScorer
 
 PLACEHOLDERS = ("inputs", "outputs", "expectations")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_CLOSING = ('Answer the instructions above with "yes" or "no" in the "verdict" field, as they '
-            "ask, and explain why in the \"rationale\" field.")
+_CLOSING = (
+    'Answer the instructions above with "yes" or "no" in the "verdict" field, as they '
+    'ask, and explain why in the "rationale" field.'
+)
 
 
 def placeholders(instructions: str) -> tuple[str, ...]:
@@ -33,23 +35,28 @@ def placeholders(instructions: str) -> tuple[str, ...]:
         raise InvalidArgumentError(
             "make_judge: unknown placeholder(s) "
             f"{', '.join('{{ ' + u + ' }}' for u in unknown)} in instructions; use only "
-            f"{', '.join('{{ ' + p + ' }}' for p in PLACEHOLDERS)}")
+            f"{', '.join('{{ ' + p + ' }}' for p in PLACEHOLDERS)}"
+        )
     if not found:
         raise InvalidArgumentError(
             "make_judge: the instructions use no placeholder, so the judge would never see "
             "the row; refer to what it judges with "
-            f"{', '.join('{{ ' + p + ' }}' for p in PLACEHOLDERS)}")
+            f"{', '.join('{{ ' + p + ' }}' for p in PLACEHOLDERS)}"
+        )
     return tuple(a for a in ROW_ARGUMENTS if a in found)
 
 
 class InstructionsJudge(JudgeScorer):
     """A judge made by :func:`make_judge`."""
 
-    def __init__(self, *, name: str, instructions: str, model: str | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, *, name: str, instructions: str, model: str | None = None, **options: Any
+    ) -> None:
         if not isinstance(instructions, str) or not instructions.strip():
-            raise InvalidArgumentError("make_judge: instructions must be a non-empty string "
-                                       f"with placeholders, got {instructions!r}")
+            raise InvalidArgumentError(
+                "make_judge: instructions must be a non-empty string "
+                f"with placeholders, got {instructions!r}"
+            )
         declared = placeholders(instructions)
         super().__init__(name=check_name(name, "make_judge"), model=model, **options)
         self.instructions = instructions
@@ -57,15 +64,19 @@ class InstructionsJudge(JudgeScorer):
 
     def __call__(self, **row: Any) -> ScoreResult:
         if "expectations" in row and not row["expectations"]:
-            raise ScorerInputError(f"judge {self.name!r} needs expectations: its instructions "
-                                   "use {{ expectations }} and the row has none")
-        text = _PLACEHOLDER.sub(lambda m: prompts.render(row[m.group(1).strip()]),
-                                self.instructions)
+            raise ScorerInputError(
+                f"judge {self.name!r} needs expectations: its instructions "
+                "use {{ expectations }} and the row has none"
+            )
+        text = _PLACEHOLDER.sub(
+            lambda m: prompts.render(row[m.group(1).strip()]), self.instructions
+        )
         return self.judge(f"{text}\n\n{_CLOSING}")
 
 
-def make_judge(name: str, instructions: str, model: str | None = None,
-               **options: Any) -> InstructionsJudge:
+def make_judge(
+    name: str, instructions: str, model: str | None = None, **options: Any
+) -> InstructionsJudge:
     """A yes/no judge named ``name`` that follows ``instructions``.
 
     ``options`` are those of every judge (``base_url``, ``api_key``, ``rate_limit``,

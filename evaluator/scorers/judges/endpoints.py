@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from spyglass.errors import ConfigurationError
 
@@ -32,7 +33,7 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _clients: dict[Endpoint, Any] = {}
 _json_endpoints: dict[Endpoint, JsonEndpoint] = {}
-_limiters: dict[str, "_EndpointLimiter"] = {}
+_limiters: dict[str, _EndpointLimiter] = {}
 _service_rate: float | None = None
 
 
@@ -60,8 +61,12 @@ def _shared(cache: dict[Endpoint, T], endpoint: Endpoint, make: Callable[[], T])
 
 def _new_json_endpoint(endpoint: Endpoint, owner: str) -> JsonEndpoint:
     _check_key(endpoint, owner)
-    client = _http_client(endpoint, base_url=endpoint.base_url, timeout=endpoint.timeout_s,
-                          headers={"Authorization": f"Bearer {endpoint.api_key}"})
+    client = _http_client(
+        endpoint,
+        base_url=endpoint.base_url,
+        timeout=endpoint.timeout_s,
+        headers={"Authorization": f"Bearer {endpoint.api_key}"},
+    )
     return JsonEndpoint(client, endpoint.base_url, endpoint.http_retries)
 
 
@@ -69,7 +74,8 @@ def _check_key(endpoint: Endpoint, owner: str) -> None:
     if not endpoint.api_key:
         raise ConfigurationError(
             f"{owner} needs an API key for {endpoint.base_url}: set OPENAI_API_KEY (any "
-            "non-empty value for a local server) or pass api_key=")
+            "non-empty value for a local server) or pass api_key="
+        )
 
 
 def _http_client(endpoint: Endpoint, **settings: Any) -> Any:
@@ -89,9 +95,13 @@ def _new_client(endpoint: Endpoint, owner: str) -> Any:
     import openai
 
     _check_key(endpoint, owner)
-    return openai.OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
-                         max_retries=endpoint.http_retries, timeout=endpoint.timeout_s,
-                         http_client=_http_client(endpoint))
+    return openai.OpenAI(
+        base_url=endpoint.base_url,
+        api_key=endpoint.api_key,
+        max_retries=endpoint.http_retries,
+        timeout=endpoint.timeout_s,
+        http_client=_http_client(endpoint),
+    )
 
 
 class _EndpointLimiter:
@@ -155,8 +165,9 @@ def set_service_rate(rate: float | None) -> None:
     set has no limiter in its transport."""
     global _service_rate
     if rate is not None and not (math.isfinite(rate) and rate > 0):
-        raise ConfigurationError(f"the judge rate must be a number of requests per second "
-                                 f"> 0, got {rate!r}")
+        raise ConfigurationError(
+            f"the judge rate must be a number of requests per second > 0, got {rate!r}"
+        )
     with _lock:
         _service_rate = rate
         for limiter in _limiters.values():

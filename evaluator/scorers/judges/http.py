@@ -24,8 +24,13 @@ from types import ModuleType
 from typing import Any
 
 import orjson
-from tenacity import (Retrying, RetryCallState, retry_if_exception_type, stop_after_attempt,
-                      wait_exponential_jitter)
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
@@ -112,9 +117,10 @@ class JsonEndpoint:
             stop=stop_after_attempt(max_retries + 1) | _StopWhenAskedTooMuch(),
             wait=_WaitAsAsked(),
             retry=retry_if_exception_type((_Transient, library.TransportError)),
-            reraise=True)
+            reraise=True,
+        )
 
-    def post(self, path: str, body: dict) -> dict:
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The JSON object answered to ``body`` at ``path``. Raises
         :class:`EndpointStatusError` for an error status (once retries are spent), the HTTP
         library's ``TransportError`` when no answer came, ``ValueError`` for a non-JSON one."""
@@ -123,12 +129,12 @@ class JsonEndpoint:
         except _Transient as exc:
             raise exc.error from None
 
-    def _send(self, path: str, content: bytes) -> dict:
-        response = self.client.post(path, content=content,
-                                    headers={"Content-Type": "application/json"})
+    def _send(self, path: str, content: bytes) -> dict[str, Any]:
+        response = self.client.post(
+            path, content=content, headers={"Content-Type": "application/json"}
+        )
         if response.status_code >= 400:
-            error = EndpointStatusError(response.status_code, _detail(response),
-                                        response.headers)
+            error = EndpointStatusError(response.status_code, _detail(response), response.headers)
             if error.retryable:
                 raise _Transient(error)
             raise error
@@ -146,7 +152,7 @@ def _detail(response: Any) -> str:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        return response.text[:200] or response.reason_phrase
+        return str(response.text[:200] or response.reason_phrase)
     error = body.get("error", body) if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     return str(message) if message else response.text[:200]
@@ -157,6 +163,10 @@ def http_library() -> ModuleType:
     """The HTTP library the installed ``openai`` is built on (``httpx2`` or ``httpx``)."""
     import openai
 
-    return importlib.import_module(next(
-        c.__module__.split(".")[0] for c in openai.DefaultHttpxClient.__mro__
-        if c.__name__ == "Client" and c.__module__.startswith("httpx")))
+    return importlib.import_module(
+        next(
+            c.__module__.split(".")[0]
+            for c in openai.DefaultHttpxClient.__mro__
+            if c.__name__ == "Client" and c.__module__.startswith("httpx")
+        )
+    )

@@ -39,13 +39,15 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
     if match is None:
         raise InvalidArgumentError(
             f"judge model {model_id!r} is not a model id; write '<provider>:/<model>', "
-            "e.g. 'openai:/gpt-4o-mini'")
+            "e.g. 'openai:/gpt-4o-mini'"
+        )
     provider = (match.group("provider") or "openai").lower()
     if provider not in PROVIDERS:
         raise InvalidArgumentError(
             f"judge model {model_id!r}: provider {provider!r} is not supported; use "
             f"{', '.join(p + ':/<model>' for p in PROVIDERS)} and point OPENAI_BASE_URL (or "
-            "base_url=) at any OpenAI-compatible endpoint")
+            "base_url=) at any OpenAI-compatible endpoint"
+        )
     return provider, match.group("name")
 
 
@@ -84,13 +86,20 @@ class JudgeModel:
             api_key=self.api_key or os.environ.get("OPENAI_API_KEY") or None,
             http_retries=DEFAULT_HTTP_RETRIES if self.http_retries is None else self.http_retries,
             timeout_s=DEFAULT_TIMEOUT_S if self.timeout_s is None else self.timeout_s,
-            rate_limit=rate)
+            rate_limit=rate,
+        )
 
 
-def resolve_model(model: str | None = None, *, default: str = DEFAULT_MODEL,
-                  base_url: str | None = None, api_key: str | None = None,
-                  rate_limit: float | None = None, http_retries: int | None = None,
-                  timeout_s: float | None = None) -> JudgeModel:
+def resolve_model(
+    model: str | None = None,
+    *,
+    default: str = DEFAULT_MODEL,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    rate_limit: float | None = None,
+    http_retries: int | None = None,
+    timeout_s: float | None = None,
+) -> JudgeModel:
     """Check the arguments now (a typo fails when the scorer is built, not on every row)."""
     model_id = model if model is not None else os.environ.get("SPYGLASS_JUDGE_MODEL") or default
     provider, name = parse_model_id(model_id)
@@ -100,8 +109,9 @@ def resolve_model(model: str | None = None, *, default: str = DEFAULT_MODEL,
         raise InvalidArgumentError(f"max_retries must be an integer >= 0, got {http_retries!r}")
     if timeout_s is not None and not (isinstance(timeout_s, (int, float)) and timeout_s > 0):
         raise InvalidArgumentError(f"timeout must be a number of seconds > 0, got {timeout_s!r}")
-    return JudgeModel(model_id.strip(), provider, name, base_url, api_key, rate_limit,
-                      http_retries, timeout_s)
+    return JudgeModel(
+        model_id.strip(), provider, name, base_url, api_key, rate_limit, http_retries, timeout_s
+    )
 
 
 def _rate(value: object, where: str) -> float:

@@ -20,14 +20,16 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 
 from spyglass import semconv
 
 if TYPE_CHECKING:
+    from spyglass.client import SpyglassClient
     from spyglass.instrumentation.spans import LiveSpan
 
 logger = logging.getLogger("spyglass.evaluator")
@@ -36,12 +38,14 @@ JUDGE_TAG = "spyglass.judge"
 """Trace tag naming the judge (scorer) that made a judge trace."""
 EXPERIMENT_SUFFIX = " (judge calls)"
 
-_scored_experiment: ContextVar[str | None] = ContextVar("spyglass_judge_scored_experiment",
-                                                       default=None)
+_scored_experiment: ContextVar[str | None] = ContextVar(
+    "spyglass_judge_scored_experiment", default=None
+)
 _lock = threading.Lock()
 # per configured client (a new configure() starts afresh): (active id, configured name) → id
-_experiments: "weakref.WeakKeyDictionary[Any, dict[tuple, str | None]]" = \
-    weakref.WeakKeyDictionary()
+_experiments: weakref.WeakKeyDictionary[
+    SpyglassClient, dict[tuple[str | None, str | None], str | None]
+] = weakref.WeakKeyDictionary()
 
 
 @contextlib.contextmanager
@@ -56,16 +60,18 @@ def scoring_experiment(experiment_id: str | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def judge_trace(judge: str, model_id: str, inputs: Any) -> Iterator["LiveSpan"]:
+def judge_trace(judge: str, model_id: str, inputs: Any) -> Iterator[LiveSpan]:
     """The root span of a judgement, in a new trace detached from the current context."""
     from spyglass.instrumentation.spans import start_span, update_current_trace
 
     experiment_id = judge_experiment_id()
     token = otel_context.attach(otel_context.Context())
     try:
-        with start_span(f"judge:{judge}", span_type="EVALUATOR",
-                        attributes={"spyglass.judge.name": judge,
-                                    "spyglass.judge.model": model_id}) as span:
+        with start_span(
+            f"judge:{judge}",
+            span_type="EVALUATOR",
+            attributes={"spyglass.judge.name": judge, "spyglass.judge.model": model_id},
+        ) as span:
             _route(span, experiment_id)
             update_current_trace(tags={JUDGE_TAG: judge})
             span.set_inputs(inputs)
@@ -75,21 +81,27 @@ def judge_trace(judge: str, model_id: str, inputs: Any) -> Iterator["LiveSpan"]:
 
 
 @contextlib.contextmanager
-def model_call_span(model: str, provider: str,
-                    messages: list[dict]) -> Iterator["LiveSpan"]:
+def model_call_span(
+    model: str, provider: str, messages: list[dict[str, Any]]
+) -> Iterator[LiveSpan]:
     """The span of one request to the judge model (child of the current judge span)."""
     from spyglass.instrumentation.spans import start_span
 
-    with start_span("chat.completions", span_type="LLM",
-                    attributes={"gen_ai.operation.name": "chat",
-                                "gen_ai.provider.name": provider,
-                                "gen_ai.request.model": model}) as span:
+    with start_span(
+        "chat.completions",
+        span_type="LLM",
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": model,
+        },
+    ) as span:
         _route(span, judge_experiment_id())
         span.set_inputs({"messages": messages})
         yield span
 
 
-def record_response(span: "LiveSpan", response: dict, content: str | None) -> None:
+def record_response(span: LiveSpan, response: dict[str, Any], content: str | None) -> None:
     """Model, token usage and answer text of a chat completion (its JSON answer), on its
     span."""
     usage = response.get("usage")
@@ -104,7 +116,7 @@ def record_response(span: "LiveSpan", response: dict, content: str | None) -> No
         span.set_outputs({"content": content})
 
 
-def _route(span: "LiveSpan", experiment_id: str | None) -> None:
+def _route(span: LiveSpan, experiment_id: str | None) -> None:
     """Every span of a judge trace names the judge experiment (set after the SDK stamped
     the active one at span start, so this value is the one exported)."""
     if experiment_id is not None:
@@ -129,15 +141,16 @@ def judge_experiment_id() -> str | None:
         return known[key]
 
 
-def _get_or_create(client: Any, active_id: str | None, configured: str | None) -> str | None:
+def _get_or_create(
+    client: SpyglassClient, active_id: str | None, configured: str | None
+) -> str | None:
     from spyglass.errors import AlreadyExistsError, SpyglassError
 
     try:
         name = configured
         if not name:
             active = client.get_experiment(active_id) if active_id else None
-            name = (active.name if active else semconv.DEFAULT_EXPERIMENT_NAME) \
-                + EXPERIMENT_SUFFIX
+            name = (active.name if active else semconv.DEFAULT_EXPERIMENT_NAME) + EXPERIMENT_SUFFIX
         experiment = client.get_experiment_by_name(name)
         if experiment is None:
             try:
@@ -146,6 +159,9 @@ def _get_or_create(client: Any, active_id: str | None, configured: str | None) -
                 experiment = client.get_experiment_by_name(name)
         return experiment.experiment_id if experiment else None
     except SpyglassError as exc:
-        logger.warning("judge traces stay in the active experiment: could not get or create "
-                       "their own experiment (%s)", exc)
+        logger.warning(
+            "judge traces stay in the active experiment: could not get or create "
+            "their own experiment (%s)",
+            exc,
+        )
         return None

@@ -23,8 +23,10 @@ VERDICT_SCHEMA = {
     "additionalProperties": False,
 }
 
-RESPONSE_FORMAT = {"type": "json_schema",
-                   "json_schema": {"name": "judgement", "strict": True, "schema": VERDICT_SCHEMA}}
+RESPONSE_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "judgement", "strict": True, "schema": VERDICT_SCHEMA},
+}
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL | re.IGNORECASE)
 

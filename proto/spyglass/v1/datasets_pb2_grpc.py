@@ -5,7 +5,7 @@ import warnings
 
 from spyglass.v1 import datasets_pb2 as spyglass_dot_v1_dot_datasets__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.82.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 

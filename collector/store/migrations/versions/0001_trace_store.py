@@ -32,12 +32,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name="uq_experiments_name"),
     )
     now = int(time.time() * 1000)
-    op.bulk_insert(experiments, [{"experiment_id": 0, "name": "Default",
-                                  "lifecycle_stage": "active", "created_time_ms": now,
-                                  "last_update_time_ms": now}])
+    op.bulk_insert(
+        experiments,
+        [
+            {
+                "experiment_id": 0,
+                "name": "Default",
+                "lifecycle_stage": "active",
+                "created_time_ms": now,
+                "last_update_time_ms": now,
+            }
+        ],
+    )
     if op.get_bind().dialect.name == "postgresql":
         # id 0 was inserted explicitly; new experiments start at 1
-        op.execute("SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), 1, false)")
+        op.execute(
+            "SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), 1, false)"
+        )
 
     op.create_table(
         "traces",
@@ -65,8 +76,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_traces"),
         sa.UniqueConstraint("trace_id", name="uq_traces_trace_id"),
     )
-    op.create_index("ix_traces_experiment_id_start_time_ns", "traces",
-                    ["experiment_id", "start_time_ns"])
+    op.create_index(
+        "ix_traces_experiment_id_start_time_ns", "traces", ["experiment_id", "start_time_ns"]
+    )
     op.create_index("ix_traces_experiment_id_id", "traces", ["experiment_id", "id"])
     op.create_index("ix_traces_session_id", "traces", ["session_id"])
 
@@ -132,12 +144,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("assessment_id", name="pk_assessments"),
     )
     op.create_index("ix_assessments_trace_id", "assessments", ["trace_id"])
-    op.create_index("ix_assessments_name_kind_trace_id", "assessments",
-                    ["name", "kind", "trace_id"])
+    op.create_index(
+        "ix_assessments_name_kind_trace_id", "assessments", ["name", "kind", "trace_id"]
+    )
     op.create_index("ix_assessments_run_id", "assessments", ["run_id"])
 
 
 def downgrade() -> None:
-    for table in ("assessments", "trace_metadata", "trace_tags", "spans", "traces",
-                  "experiments"):
+    for table in ("assessments", "trace_metadata", "trace_tags", "spans", "traces", "experiments"):
         op.drop_table(table)

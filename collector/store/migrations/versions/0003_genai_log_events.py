@@ -28,11 +28,9 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("content", sa.Text, nullable=False),
         sa.Column("received_at_ns", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("trace_id", "span_id", "record_key",
-                                name="pk_span_log_events"),
+        sa.PrimaryKeyConstraint("trace_id", "span_id", "record_key", name="pk_span_log_events"),
     )
-    op.create_index("ix_span_log_events_received_at_ns", "span_log_events",
-                    ["received_at_ns"])
+    op.create_index("ix_span_log_events_received_at_ns", "span_log_events", ["received_at_ns"])
 
 
 def downgrade() -> None:

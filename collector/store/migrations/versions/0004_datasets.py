@@ -1,4 +1,4 @@
-"""Evaluation datasets, their tags, records and record history (issue 5)
+"""Evaluation datasets, their tags, records and record history.
 
 Revision ID: 0004
 Revises: 0003
@@ -64,8 +64,11 @@ def upgrade() -> None:
         sa.Column("experiment_id", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("dataset_id", "experiment_id", name="pk_dataset_experiments"),
     )
-    op.create_index("ix_dataset_experiments_experiment_id_dataset_id", "dataset_experiments",
-                    ["experiment_id", "dataset_id"])
+    op.create_index(
+        "ix_dataset_experiments_experiment_id_dataset_id",
+        "dataset_experiments",
+        ["experiment_id", "dataset_id"],
+    )
     op.create_table(
         "dataset_versions",
         sa.Column("dataset_id", sa.String(40), nullable=False),
@@ -83,19 +86,27 @@ def upgrade() -> None:
         "dataset_records",
         *_record_state_columns(),
         sa.PrimaryKeyConstraint("dataset_id", "dataset_record_id", name="pk_dataset_records"),
-        sa.UniqueConstraint("dataset_id", "input_hash",
-                            name="uq_dataset_records_dataset_id_input_hash"),
+        sa.UniqueConstraint(
+            "dataset_id", "input_hash", name="uq_dataset_records_dataset_id_input_hash"
+        ),
     )
     op.create_table(
         "dataset_record_history",
         sa.Column("superseded_in", sa.BigInteger, nullable=False),
         *_record_state_columns(),
-        sa.PrimaryKeyConstraint("dataset_id", "dataset_record_id", "version",
-                                name="pk_dataset_record_history"),
+        sa.PrimaryKeyConstraint(
+            "dataset_id", "dataset_record_id", "version", name="pk_dataset_record_history"
+        ),
     )
 
 
 def downgrade() -> None:
-    for table in ("dataset_record_history", "dataset_records", "dataset_versions",
-                  "dataset_experiments", "dataset_tags", "datasets"):
+    for table in (
+        "dataset_record_history",
+        "dataset_records",
+        "dataset_versions",
+        "dataset_experiments",
+        "dataset_tags",
+        "datasets",
+    ):
         op.drop_table(table)

@@ -1,4 +1,4 @@
-"""Evaluation runs, their records and per-record results (issue 6).
+"""Evaluation runs, their records and per-record results.
 
 Revision ID: 0005
 Revises: 0004
@@ -40,8 +40,11 @@ def upgrade() -> None:
         sa.Column("judge_usage", sa.Text),
         sa.PrimaryKeyConstraint("run_id", name="pk_evaluation_runs"),
     )
-    op.create_index("ix_evaluation_runs_experiment_id_start_time_ms", "evaluation_runs",
-                    ["experiment_id", "start_time_ms"])
+    op.create_index(
+        "ix_evaluation_runs_experiment_id_start_time_ms",
+        "evaluation_runs",
+        ["experiment_id", "start_time_ms"],
+    )
     op.create_index("ix_evaluation_runs_dataset_id", "evaluation_runs", ["dataset_id"])
     op.create_index("ix_evaluation_runs_model_id", "evaluation_runs", ["model_id"])
 
@@ -82,7 +85,10 @@ def downgrade() -> None:
     op.drop_table("evaluation_results")
     op.drop_index("ix_evaluation_records_trace_id", table_name="evaluation_records")
     op.drop_table("evaluation_records")
-    for index in ("ix_evaluation_runs_model_id", "ix_evaluation_runs_dataset_id",
-                  "ix_evaluation_runs_experiment_id_start_time_ms"):
+    for index in (
+        "ix_evaluation_runs_model_id",
+        "ix_evaluation_runs_dataset_id",
+        "ix_evaluation_runs_experiment_id_start_time_ms",
+    ):
         op.drop_index(index, table_name="evaluation_runs")
     op.drop_table("evaluation_runs")

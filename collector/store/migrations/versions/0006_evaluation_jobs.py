@@ -1,4 +1,4 @@
-"""Evaluation jobs, their chunks and leases, workers and monitors (issue 7).
+"""Evaluation jobs, their chunks and leases, workers and monitors.
 
 Revision ID: 0006
 Revises: 0005
@@ -123,6 +123,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table, columns in reversed(_INDEXES):
         op.drop_index(_index_name(table, columns), table_name=table)
-    for table in ("evaluation_monitors", "evaluation_workers", "evaluation_job_chunks",
-                  "evaluation_job_items", "evaluation_jobs"):
+    for table in (
+        "evaluation_monitors",
+        "evaluation_workers",
+        "evaluation_job_chunks",
+        "evaluation_job_items",
+        "evaluation_jobs",
+    ):
         op.drop_table(table)

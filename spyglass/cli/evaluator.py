@@ -1,5 +1,4 @@
-"""``spyglass evaluator serve``: the evaluator service's command (registered in
-``spyglass/cli.py``).
+"""``spyglass evaluator serve``: the evaluator service's worker process.
 
 Its flags are generated from :class:`~spyglass.config.EvaluatorSettings` (one flag and one
 ``SPYGLASS_*`` variable per setting, plus the config file's ``[evaluator]`` table); the
@@ -14,7 +13,8 @@ from typing import Any
 
 import click
 
-from spyglass.cli_options import settings_from_options, settings_options
+from spyglass.cli.logs import setup_logging
+from spyglass.cli.options import settings_from_options, settings_options
 from spyglass.config import EvaluatorSettings
 
 _FLAG_NAMES = {"scorers_modules": "--scorers-module"}
@@ -23,21 +23,20 @@ _PER_REQUEST_LOGGERS = ("httpx", "httpx2", "pyrate_limiter")
 
 
 @click.group("evaluator")
-def evaluator() -> None:
+def group() -> None:
     """Run the evaluator service: workers that score evaluation jobs and monitors."""
 
 
-@evaluator.command("serve")
+@group.command("serve")
 @settings_options(EvaluatorSettings, _FLAG_NAMES, _MULTIPLE)
 def serve_command(**options: Any) -> None:
     """Take chunks of evaluation jobs and monitors from the collector, score them and write
     the results back, until SIGTERM or Ctrl-C (which finish the rows in flight, give back
     unfinished work and exit 0). --scorers-module may be given several times."""
-    from spyglass.cli import _setup_logging
     from spyglass.evaluator.worker.serve import serve
 
     settings = settings_from_options(EvaluatorSettings, options, _MULTIPLE)
-    _setup_logging(settings.log_level)
+    setup_logging(settings.log_level)
     if settings.log_level != "debug":  # one line per judge request is debugging detail
         for chatty in _PER_REQUEST_LOGGERS:
             logging.getLogger(chatty).setLevel(logging.WARNING)

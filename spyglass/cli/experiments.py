@@ -1,0 +1,27 @@
+"""``spyglass experiments list``: the experiments a collector (or the embedded store) holds."""
+
+from __future__ import annotations
+
+import click
+
+from spyglass.cli import connection
+from spyglass.cli.options import collector_option, format_option
+from spyglass.cli.output import render
+
+
+@click.group("experiments")
+def group() -> None:
+    """List experiments."""
+
+
+@group.command("list")
+@collector_option
+@format_option()
+def experiments_list(collector: str | None, fmt: str) -> None:
+    """Every experiment with its id."""
+    session = connection.connect(collector)
+    rows = [
+        {"experiment_id": e.experiment_id, "name": e.name, "retention_days": e.retention_days}
+        for e in session.search_experiments()
+    ]
+    click.echo(render(rows, fmt))
