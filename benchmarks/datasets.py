@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import CollectorProcess, fresh_store  # noqa: E402
+from harness import CollectorProcess, fresh_store
 
-from spyglass import session  # noqa: E402
+from spyglass import session
 
 SETTLE_S = 5.0
 TOPICS = ["refund", "shipping", "warranty", "invoice", "password", "delivery", "exchange"]
@@ -37,10 +37,15 @@ def record(i: int, revision: int) -> dict[str, Any]:
     """Record ``i``; a higher ``revision`` changes its expectations and outputs."""
     topic = TOPICS[i % len(TOPICS)]
     return {
-        "inputs": {"question": f"How does {topic} work for order {i}?",
-                   "customer": {"id": f"c-{i % 5000}", "tier": "gold" if i % 3 else "basic"}},
-        "expectations": {"expected_response": f"Our {topic} policy, revision {revision}.",
-                         "must_mention": [topic, "30 days"], "revision": revision},
+        "inputs": {
+            "question": f"How does {topic} work for order {i}?",
+            "customer": {"id": f"c-{i % 5000}", "tier": "gold" if i % 3 else "basic"},
+        },
+        "expectations": {
+            "expected_response": f"Our {topic} policy, revision {revision}.",
+            "must_mention": [topic, "30 days"],
+            "revision": revision,
+        },
         "outputs": f"The {topic} policy for order {i} is described in section {i % 97}.",
         "tags": {"split": "test" if i % 5 == 0 else "train"},
     }
@@ -78,9 +83,15 @@ def measure(store_kind: str, total: int) -> dict[str, float]:
             session._shutdown()
             collector.stop()
     to_json_s, read_json_s = _pandas_baseline(merged)
-    return {"fill_s": fill_s, "merge_s": merge_s, "read_s": read_s, "reread_s": reread_s,
-            "to_json_s": to_json_s,
-            "read_json_s": read_json_s, "peak_mib": peak}
+    return {
+        "fill_s": fill_s,
+        "merge_s": merge_s,
+        "read_s": read_s,
+        "reread_s": reread_s,
+        "to_json_s": to_json_s,
+        "read_json_s": read_json_s,
+        "peak_mib": peak,
+    }
 
 
 def _pandas_baseline(records: list[dict[str, Any]]) -> tuple[float, float]:
@@ -103,19 +114,27 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite")
     args = parser.parse_args()
     total = args.records
-    print(f"dataset merge ({total:,} records: {total // 2:,} updates + {total - total // 2:,} "
-          f"new, onto {total // 2:,}) and to_df ({total:,} rows)")
+    print(
+        f"dataset merge ({total:,} records: {total // 2:,} updates + {total - total // 2:,} "
+        f"new, onto {total // 2:,}) and to_df ({total:,} rows)"
+    )
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start)")
-    print(f"{'store':<11} {'merge rec/s':>12} {'to_df rows/s':>13} {'settled':>8} "
-          f"{'merge/to_json':>14} {'to_df/read_json':>16} {'fill rec/s':>11} {'peak MiB':>9}")
+    print(
+        f"{'store':<11} {'merge rec/s':>12} {'to_df rows/s':>13} {'settled':>8} "
+        f"{'merge/to_json':>14} {'to_df/read_json':>16} {'fill rec/s':>11} {'peak MiB':>9}"
+    )
     for kind in args.stores.split(","):
         m = measure(kind, total)
-        print(f"{kind:<11} {total / m['merge_s']:>12,.0f} {total / m['read_s']:>13,.0f} "
-              f"{total / m['reread_s']:>8,.0f} "
-              f"{m['merge_s'] / m['to_json_s']:>14.1f} {m['read_s'] / m['read_json_s']:>16.1f} "
-              f"{total // 2 / m['fill_s']:>11,.0f} {m['peak_mib']:>9.0f}")
-        print(f"{'':<11} baseline: to_json {total / m['to_json_s']:,.0f} rec/s, read_json "
-              f"{total / m['read_json_s']:,.0f} rows/s (pandas, same records, no store)")
+        print(
+            f"{kind:<11} {total / m['merge_s']:>12,.0f} {total / m['read_s']:>13,.0f} "
+            f"{total / m['reread_s']:>8,.0f} "
+            f"{m['merge_s'] / m['to_json_s']:>14.1f} {m['read_s'] / m['read_json_s']:>16.1f} "
+            f"{total // 2 / m['fill_s']:>11,.0f} {m['peak_mib']:>9.0f}"
+        )
+        print(
+            f"{'':<11} baseline: to_json {total / m['to_json_s']:,.0f} rec/s, read_json "
+            f"{total / m['read_json_s']:,.0f} rows/s (pandas, same records, no store)"
+        )
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@
 A local OpenAI-compatible server (``spyglass.local_llm.LocalLLM``) answers every request
 after a fixed latency (100 ms). It runs in a child process by default, as a real model
 endpoint runs outside the app (``--llm thread`` runs it inside the benchmark's process, where
-its request handling competes for the same interpreter lock as the code measured). ``evaluate()`` runs 1,000 records with a ``predict_fn`` that
-makes one chat call through the real ``openai`` client (autologged), scored by two LLM
-judges (Correctness, Guidelines) and one code scorer, ``max_workers=32``, with batched
-write-back, against a collector over a temporary SQLite file: by default a ``spyglass
-collector start`` child process, as in production (``--collector embedded`` runs the
-embedded collector inside the benchmark's process, where its ingest competes for the
-interpreter lock with the code measured).
+its request handling competes for the same interpreter lock as the code measured).
+``evaluate()`` runs 1,000 records with a ``predict_fn`` that makes one chat call through the
+real ``openai`` client (autologged), scored by two LLM judges (Correctness, Guidelines) and one
+code scorer, ``max_workers=32``, with batched write-back, against a collector over a temporary
+SQLite file: by default a ``spyglass collector start`` child process, as in production
+(``--collector embedded`` runs the embedded collector inside the benchmark's process, where its
+ingest competes for the interpreter lock with the code measured).
 
 A row's critical path is its predict call followed by its judges, which run in parallel:
 2 × latency. With W rows in flight the best possible throughput (the latency bound) is
@@ -34,8 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 GUIDELINES = "The answer must be polite and must answer the question."
 
@@ -45,13 +46,23 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=32)
     parser.add_argument("--latency-ms", type=float, default=100.0)
-    parser.add_argument("--no-autolog", action="store_true",
-                        help="do not trace the app's OpenAI call (fewer spans per row)")
-    parser.add_argument("--llm", choices=["process", "thread"], default="process",
-                        help="where the local LLM server runs (default: a child process)")
-    parser.add_argument("--collector", choices=["process", "embedded"], default="process",
-                        help="where the collector runs (default: a `spyglass collector start` "
-                             "child process)")
+    parser.add_argument(
+        "--no-autolog",
+        action="store_true",
+        help="do not trace the app's OpenAI call (fewer spans per row)",
+    )
+    parser.add_argument(
+        "--llm",
+        choices=["process", "thread"],
+        default="process",
+        help="where the local LLM server runs (default: a child process)",
+    )
+    parser.add_argument(
+        "--collector",
+        choices=["process", "embedded"],
+        default="process",
+        help="where the collector runs (default: a `spyglass collector start` child process)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="spyglass-bench-eval-") as tmp:
         store = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -69,6 +80,7 @@ def run(args: argparse.Namespace, collector: str | None) -> int:
     import spyglass
     from spyglass.evaluator import evaluate, get_evaluation_run
     from spyglass.evaluator.scorers import Correctness, Guidelines, scorer
+
     latency = args.latency_ms / 1000
     with local_llm(latency, args.llm) as llm:
         os.environ["OPENAI_BASE_URL"] = llm.base_url
@@ -82,56 +94,81 @@ def run(args: argparse.Namespace, collector: str | None) -> int:
         def answer(question: str) -> str:
             response = client.chat.completions.create(
                 model="gpt-4o-mini",
-                messages=[{"role": "user", "content": f"Context: Refunds take 5 days.\n\n"
-                                                      f"Question: {question}"}])
+                messages=[
+                    {
+                        "role": "user",
+                        "content": f"Context: Refunds take 5 days.\n\nQuestion: {question}",
+                    }
+                ],
+            )
             return response.choices[0].message.content
 
         @scorer
         def mentions_days(outputs: str) -> bool:
             return "days" in outputs
 
-        data = [{"inputs": {"question": f"How long does refund {i} take?"},
-                 "expectations": {"expected_response": "Refunds take 5 days."}}
-                for i in range(args.records)]
+        data = [
+            {
+                "inputs": {"question": f"How long does refund {i} take?"},
+                "expectations": {"expected_response": "Refunds take 5 days."},
+            }
+            for i in range(args.records)
+        ]
         scorers = [Correctness(), Guidelines(guidelines=GUIDELINES), mentions_days]
 
         measured = _round_trip(client, answer)
-        evaluate(data[:args.workers], scorers, predict_fn=answer, max_workers=args.workers)
+        evaluate(data[: args.workers], scorers, predict_fn=answer, max_workers=args.workers)
 
         started, cpu_started = time.perf_counter(), time.process_time()
-        result = evaluate(data, scorers, predict_fn=answer, model_id="bench",
-                          max_workers=args.workers)
+        result = evaluate(
+            data, scorers, predict_fn=answer, model_id="bench", max_workers=args.workers
+        )
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         run_record = get_evaluation_run(result.run_id)
         fed_back = spyglass.search_traces(
             filter_string=f"feedback.mentions_days IS NOT NULL AND "
-                          f"metadata.`spyglass.evaluation_run_id` = '{result.run_id}'",
-            return_type="list", max_results=args.records + 10)
+            f"metadata.`spyglass.evaluation_run_id` = '{result.run_id}'",
+            return_type="list",
+            max_results=args.records + 10,
+        )
         requests = llm.request_count()
 
     rate = args.records / elapsed
     bound = args.workers / (2 * latency)
     measured_bound = args.workers / (2 * measured)
-    print(f"evaluate(): {args.records} records, predict_fn (1 LLM call) + Correctness + "
-          f"Guidelines + 1 code scorer, max_workers={args.workers}, latency "
-          f"{args.latency_ms:.0f} ms (LLM server in a {args.llm}), collector "
-          f"{'embedded' if collector is None else 'in a child process'} on SQLite, autolog "
-          f"{'off' if args.no_autolog else 'on'}")
+    print(
+        f"evaluate(): {args.records} records, predict_fn (1 LLM call) + Correctness + "
+        f"Guidelines + 1 code scorer, max_workers={args.workers}, latency "
+        f"{args.latency_ms:.0f} ms (LLM server in a {args.llm}), collector "
+        f"{'embedded' if collector is None else 'in a child process'} on SQLite, autolog "
+        f"{'off' if args.no_autolog else 'on'}"
+    )
     print(f"  time                {elapsed:8.2f} s   (goal <= 15 s for 1,000 records)")
     print(f"  throughput          {rate:8.1f} records/s")
-    print(f"  latency bound       {bound:8.1f} records/s   ({args.workers} workers / "
-          f"(2 x {args.latency_ms:.0f} ms))")
+    print(
+        f"  latency bound       {bound:8.1f} records/s   ({args.workers} workers / "
+        f"(2 x {args.latency_ms:.0f} ms))"
+    )
     print(f"  ratio to the bound  {rate / bound:8.2f}   (goal >= 0.80)")
-    sharing = ", ".join(["app", "judges"] + ["collector"] * (collector is None)
-                        + ["LLM server"] * (args.llm == "thread"))
-    print(f"  process CPU         {cpu:8.2f} s   ({cpu / elapsed:.2f} cores; {sharing} share "
-          f"this process; {cpu / args.records * 1000:.1f} ms per record)")
-    print(f"  one call round trip {measured * 1000:8.1f} ms  (bound with it: "
-          f"{measured_bound:.1f} records/s, ratio {rate / measured_bound:.2f})")
-    print(f"  LLM requests        {requests:8d}   run {run_record.status}, "
-          f"{run_record.record_count} records stored, {len(fed_back)} traces with feedback, "
-          f"judge tokens {run_record.judge_input_tokens}+{run_record.judge_output_tokens}, "
-          f"cost {run_record.judge_cost}")
+    sharing = ", ".join(
+        ["app", "judges"]
+        + ["collector"] * (collector is None)
+        + ["LLM server"] * (args.llm == "thread")
+    )
+    print(
+        f"  process CPU         {cpu:8.2f} s   ({cpu / elapsed:.2f} cores; {sharing} share "
+        f"this process; {cpu / args.records * 1000:.1f} ms per record)"
+    )
+    print(
+        f"  one call round trip {measured * 1000:8.1f} ms  (bound with it: "
+        f"{measured_bound:.1f} records/s, ratio {rate / measured_bound:.2f})"
+    )
+    print(
+        f"  LLM requests        {requests:8d}   run {run_record.status}, "
+        f"{run_record.record_count} records stored, {len(fed_back)} traces with feedback, "
+        f"judge tokens {run_record.judge_input_tokens}+{run_record.judge_output_tokens}, "
+        f"cost {run_record.judge_cost}"
+    )
     scores = {k: round(v, 3) for k, v in result.metrics.items() if k.endswith("/score")}
     print(f"  metrics             {scores}")
     ok = run_record.record_count == args.records and len(fed_back) == args.records
@@ -147,9 +184,24 @@ def collector_process(store: str, log: Path) -> Iterator[str]:
     grpc_port, http_port = _free_port(), _free_port()
     with open(log, "wb") as out:
         child = subprocess.Popen(
-            [sys.executable, "-m", "spyglass.cli", "collector", "start", "--store", store,
-             "--grpc-port", str(grpc_port), "--http-port", str(http_port),
-             "--log-level", "info"], stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "spyglass.cli",
+                "collector",
+                "start",
+                "--store",
+                store,
+                "--grpc-port",
+                str(grpc_port),
+                "--http-port",
+                str(http_port),
+                "--log-level",
+                "info",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while b"collector ready" not in log.read_bytes():
@@ -190,13 +242,15 @@ def local_llm(latency_s: float, where: str) -> Iterator[_LLMHandle]:
         return
     ours, theirs = multiprocessing.get_context("spawn").Pipe()
     child = multiprocessing.get_context("spawn").Process(
-        target=_serve_llm, args=(latency_s, theirs), daemon=True)
+        target=_serve_llm, args=(latency_s, theirs), daemon=True
+    )
     child.start()
     base_url = ours.recv()
 
     def count() -> int:
         ours.send("count")
         return ours.recv()
+
     try:
         yield _LLMHandle(base_url, count)
     finally:

@@ -32,9 +32,9 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from harness import CollectorProcess, _cpu_seconds, free_port, fresh_store
 
@@ -47,12 +47,18 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--chunk-size", type=int, default=100)
-    parser.add_argument("--store", default="sqlite",
-                        help="sqlite (a temporary file), postgresql (a fresh database on "
-                             "SPYGLASS_BENCH_POSTGRES's server) or a store URL")
+    parser.add_argument(
+        "--store",
+        default="sqlite",
+        help="sqlite (a temporary file), postgresql (a fresh database on "
+        "SPYGLASS_BENCH_POSTGRES's server) or a store URL",
+    )
     args = parser.parse_args()
-    with _store(args.store) as store, tempfile.TemporaryDirectory(prefix="spyglass-bench-") \
-            as tmp, local_llm(args.latency_ms, Path(tmp)) as llm:
+    with (
+        _store(args.store) as store,
+        tempfile.TemporaryDirectory(prefix="spyglass-bench-") as tmp,
+        local_llm(args.latency_ms, Path(tmp)) as llm,
+    ):
         collector = CollectorProcess(store)
         try:
             return run(args, collector, llm, Path(tmp), store.split(":", 1)[0].split("+")[0])
@@ -60,8 +66,9 @@ def main() -> int:
             collector.stop()
 
 
-def run(args: argparse.Namespace, collector: CollectorProcess, llm: Child, tmp: Path,
-        kind: str) -> int:
+def run(
+    args: argparse.Namespace, collector: CollectorProcess, llm: Child, tmp: Path, kind: str
+) -> int:
     """Score the dataset with 1 worker, then 2; print the figures (0), or say what went
     wrong (1)."""
     import spyglass
@@ -71,40 +78,59 @@ def run(args: argparse.Namespace, collector: CollectorProcess, llm: Child, tmp: 
     address = f"127.0.0.1:{collector.grpc_port}"
     spyglass.configure(collector=address)
     dataset = create_dataset(f"bench-{uuid.uuid4().hex[:8]}")
-    dataset.merge_records([{"inputs": {"question": f"How long does refund {i} take?"},
-                            "outputs": f"Refunds take {i % 7 + 1} days; thank you."}
-                           for i in range(args.rows)])
-    env = {**os.environ, "OPENAI_BASE_URL": llm.url.rsplit("/", 1)[0],
-           "OPENAI_API_KEY": "sk-bench"}
+    dataset.merge_records(
+        [
+            {
+                "inputs": {"question": f"How long does refund {i} take?"},
+                "outputs": f"Refunds take {i % 7 + 1} days; thank you.",
+            }
+            for i in range(args.rows)
+        ]
+    )
+    env = {**os.environ, "OPENAI_BASE_URL": llm.url.rsplit("/", 1)[0], "OPENAI_API_KEY": "sk-bench"}
     measured = {}
     for workers in (1, 2):
         with evaluators(workers, address, args.concurrency, env, tmp) as children:
+
             def cpu() -> list[float]:  # CPU seconds of the collector, workers, LLM server
-                return [collector.cpu_seconds(),
-                        sum(_cpu_seconds(c.process.pid) for c in children),
-                        _cpu_seconds(llm.process.pid)]
+                return [
+                    collector.cpu_seconds(),
+                    sum(_cpu_seconds(c.process.pid) for c in children),
+                    _cpu_seconds(llm.process.pid),
+                ]
+
             cpu_started, wall_started = cpu(), time.monotonic()
             seconds, job = score(dataset.name, args.chunk_size, children)
             wall = time.monotonic() - wall_started
             cores = [(end - start) / wall for start, end in zip(cpu_started, cpu())]
         run_record = get_evaluation_run(job.run_id)
-        if (job.status, job.rows_done, run_record.record_count) != \
-                ("FINISHED", args.rows, args.rows):
-            print(f"{workers} worker(s): job {job.status}, {job.rows_done} rows done, "
-                  f"{run_record.record_count} stored: {job}", file=sys.stderr)
+        if (job.status, job.rows_done, run_record.record_count) != (
+            "FINISHED",
+            args.rows,
+            args.rows,
+        ):
+            print(
+                f"{workers} worker(s): job {job.status}, {job.rows_done} rows done, "
+                f"{run_record.record_count} stored: {job}",
+                file=sys.stderr,
+            )
             return 1
         measured[workers] = (seconds, args.rows / seconds, cores)
 
     bound = args.concurrency / (args.latency_ms / 1000)
-    print(f"evaluator service: {args.rows} dataset rows x (Guidelines judge + Contains), judge "
-          f"latency {args.latency_ms:.0f} ms, --concurrency {args.concurrency}, chunks of "
-          f"{args.chunk_size}, collector in a child process on {kind}")
+    print(
+        f"evaluator service: {args.rows} dataset rows x (Guidelines judge + Contains), judge "
+        f"latency {args.latency_ms:.0f} ms, --concurrency {args.concurrency}, chunks of "
+        f"{args.chunk_size}, collector in a child process on {kind}"
+    )
     for workers, (seconds, rate, cores) in measured.items():
-        print(f"  {workers} worker{'s' if workers > 1 else ' '}  {seconds:7.2f} s  {rate:7.1f} "
-              f"rows/s   (latency bound {workers * bound:.0f} rows/s, ratio "
-              f"{rate / (workers * bound):.2f}; cores busy: collector {cores[0]:.2f}, "
-              f"worker{'s' * (workers > 1)} {cores[1]:.2f}, LLM server {cores[2]:.2f}, of "
-              f"{os.cpu_count()})")
+        print(
+            f"  {workers} worker{'s' if workers > 1 else ' '}  {seconds:7.2f} s  {rate:7.1f} "
+            f"rows/s   (latency bound {workers * bound:.0f} rows/s, ratio "
+            f"{rate / (workers * bound):.2f}; cores busy: collector {cores[0]:.2f}, "
+            f"worker{'s' * (workers > 1)} {cores[1]:.2f}, LLM server {cores[2]:.2f}, of "
+            f"{os.cpu_count()})"
+        )
     ratio = measured[2][1] / measured[1][1]
     print(f"  scale-out 2 / 1 workers  {ratio:.2f}   (ideal 2.00 while cores are free)")
     return 0
@@ -114,9 +140,14 @@ def score(dataset: str, chunk_size: int, children: list[Child]):  # type: ignore
     """Submit the job, wait for it; (seconds from submit to finish, the job)."""
     from spyglass.evaluator import submit_job, wait_for_job
 
-    job = submit_job(dataset=dataset, chunk_size=chunk_size, scorers=[
-        {"type": "Guidelines", "name": "polite", "guidelines": GUIDELINES},
-        {"type": "Contains", "terms": ["days"], "name": "says_days"}])
+    job = submit_job(
+        dataset=dataset,
+        chunk_size=chunk_size,
+        scorers=[
+            {"type": "Guidelines", "name": "polite", "guidelines": GUIDELINES},
+            {"type": "Contains", "terms": ["days"], "name": "says_days"},
+        ],
+    )
     try:
         job = wait_for_job(job.job_id, timeout=900, poll=0.2)
     except TimeoutError:
@@ -135,11 +166,11 @@ class Child:
     url: str
 
     @staticmethod
-    def start(args: list[str], log: Path, url: str, env: dict[str, str] | None = None
-              ) -> "Child":
+    def start(args: list[str], log: Path, url: str, env: dict[str, str] | None = None) -> Child:
         with open(log, "wb") as out:
-            process = subprocess.Popen([sys.executable, *args], stdout=out,
-                                       stderr=subprocess.STDOUT, env=env)
+            process = subprocess.Popen(
+                [sys.executable, *args], stdout=out, stderr=subprocess.STDOUT, env=env
+            )
         return Child(process, log, url)
 
     def wait_answering(self, timeout: float = 60.0) -> None:
@@ -155,8 +186,9 @@ class Child:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"{self.url} did not answer within {timeout:g} s:\n"
-                           f"{self.log.read_text()}")
+        raise RuntimeError(
+            f"{self.url} did not answer within {timeout:g} s:\n{self.log.read_text()}"
+        )
 
     def stop(self) -> None:
         """SIGTERM, and SIGKILL if it has not exited 30 s later."""
@@ -168,18 +200,37 @@ class Child:
 
 
 @contextlib.contextmanager
-def evaluators(count: int, address: str, concurrency: int, env: dict[str, str],
-               tmp: Path) -> Iterator[list[Child]]:
+def evaluators(
+    count: int, address: str, concurrency: int, env: dict[str, str], tmp: Path
+) -> Iterator[list[Child]]:
     """``count`` ``spyglass evaluator serve`` processes, ready; stopped with SIGTERM after."""
     children: list[Child] = []
     try:
         for n in range(count):
             port = free_port()
-            children.append(Child.start(
-                ["-m", "spyglass.cli", "evaluator", "serve", "--collector", address,
-                 "--http-port", str(port), "--concurrency", str(concurrency),
-                 "--poll-seconds", "0.2", "--log-level", "warning"],
-                tmp / f"evaluator-{n}-{port}.log", f"http://127.0.0.1:{port}/readyz", env))
+            children.append(
+                Child.start(
+                    [
+                        "-m",
+                        "spyglass.cli",
+                        "evaluator",
+                        "serve",
+                        "--collector",
+                        address,
+                        "--http-port",
+                        str(port),
+                        "--concurrency",
+                        str(concurrency),
+                        "--poll-seconds",
+                        "0.2",
+                        "--log-level",
+                        "warning",
+                    ],
+                    tmp / f"evaluator-{n}-{port}.log",
+                    f"http://127.0.0.1:{port}/readyz",
+                    env,
+                )
+            )
         for child in children:
             child.wait_answering()
         yield children
@@ -192,9 +243,11 @@ def evaluators(count: int, address: str, concurrency: int, env: dict[str, str],
 def local_llm(latency_ms: float, tmp: Path) -> Iterator[Child]:
     """``python -m spyglass.local_llm`` in a child process, answering."""
     port = free_port()
-    child = Child.start(["-m", "spyglass.local_llm", "--port", str(port), "--latency-ms",
-                         str(latency_ms)], tmp / "local-llm.log",
-                        f"http://127.0.0.1:{port}/v1/models")
+    child = Child.start(
+        ["-m", "spyglass.local_llm", "--port", str(port), "--latency-ms", str(latency_ms)],
+        tmp / "local-llm.log",
+        f"http://127.0.0.1:{port}/v1/models",
+    )
     try:
         child.wait_answering()
         yield child

@@ -11,13 +11,14 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, text
 
-PG_ADMIN_URL = os.environ.get("SPYGLASS_BENCH_POSTGRES",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "SPYGLASS_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def free_port() -> int:
@@ -51,18 +52,32 @@ class CollectorProcess:
     def __init__(self, store: str, *extra: str) -> None:
         self.store = store
         self.grpc_port, self.http_port = free_port(), free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="collector-", suffix=".log", delete=False)
-        args = [sys.executable, "-m", "spyglass.cli", "collector", "start", "--store", store,
-                "--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port),
-                "--log-level", "warning", *extra]
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        args = [
+            sys.executable,
+            "-m",
+            "spyglass.cli",
+            "collector",
+            "start",
+            "--store",
+            store,
+            "--grpc-port",
+            str(self.grpc_port),
+            "--http-port",
+            str(self.http_port),
+            "--log-level",
+            "warning",
+            *extra,
+        ]
+        with tempfile.NamedTemporaryFile(prefix="collector-", suffix=".log", delete=False) as log:
+            self.log_path = Path(log.name)
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"collector exited: {Path(self.log.name).read_text()}")
+                raise RuntimeError(f"collector exited: {self.log_path.read_text()}")
             try:
                 url = f"http://127.0.0.1:{self.http_port}/readyz"
                 with urllib.request.urlopen(url, timeout=1) as r:
@@ -90,7 +105,7 @@ class CollectorProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        os.unlink(self.log.name)
+        self.log_path.unlink()
 
 
 def _children(pid: int) -> list[int]:

@@ -27,13 +27,12 @@ import grpc
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import CollectorProcess, fresh_store  # noqa: E402
-from workload import SPANS_PER_TRACE, build_requests  # noqa: E402
-
-from google.rpc.error_details_pb2 import RetryInfo  # noqa: E402
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
+from google.rpc.error_details_pb2 import RetryInfo
+from harness import CollectorProcess, fresh_store
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
+from workload import SPANS_PER_TRACE, build_requests
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
@@ -62,8 +61,10 @@ class Sender(threading.Thread):
             self.error = exc
 
     def _grpc_sender(self):  # type: ignore[no-untyped-def]
-        channel = grpc.insecure_channel(f"127.0.0.1:{self.collector.grpc_port}", options=[
-            ("grpc.max_send_message_length", 64 << 20)])
+        channel = grpc.insecure_channel(
+            f"127.0.0.1:{self.collector.grpc_port}",
+            options=[("grpc.max_send_message_length", 64 << 20)],
+        )
         call = channel.unary_unary(EXPORT)
 
         def send(body: bytes) -> bool:
@@ -74,14 +75,16 @@ class Sender(threading.Thread):
                 if exc.code() == grpc.StatusCode.UNAVAILABLE:
                     return False
                 raise
+
         return send
 
     def _http_sender(self):  # type: ignore[no-untyped-def]
         conn = http.client.HTTPConnection("127.0.0.1", self.collector.http_port, timeout=60)
 
         def send(body: bytes) -> bool:
-            conn.request("POST", "/v1/traces", body=body,
-                         headers={"Content-Type": "application/x-protobuf"})
+            conn.request(
+                "POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"}
+            )
             response = conn.getresponse()
             response.read()
             if response.status == 503:
@@ -89,11 +92,13 @@ class Sender(threading.Thread):
             if response.status != 200:
                 raise RuntimeError(f"HTTP {response.status}")
             return True
+
         return send
 
 
-def run_senders(collector: CollectorProcess, protocol: str, requests: list[bytes],
-                senders: int) -> tuple[float, int]:
+def run_senders(
+    collector: CollectorProcess, protocol: str, requests: list[bytes], senders: int
+) -> tuple[float, int]:
     """Seconds until every request is acknowledged, and how many sends were refused."""
     work: queue.Queue = queue.Queue()
     for body in requests:
@@ -119,8 +124,9 @@ def stored_spans(url: str) -> int:
     return int(n)
 
 
-def measure(store_kind: str, protocol: str, requests: list[bytes], warmup: list[bytes],
-            senders: int) -> dict[str, float]:
+def measure(
+    store_kind: str, protocol: str, requests: list[bytes], warmup: list[bytes], senders: int
+) -> dict[str, float]:
     with fresh_store(store_kind) as url:
         collector = CollectorProcess(url)
         try:
@@ -134,25 +140,39 @@ def measure(store_kind: str, protocol: str, requests: list[bytes], warmup: list[
         expected = (len(requests) + len(warmup)) * _spans_per_request(requests[0])
         got = stored_spans(url)
         if got != expected:
-            raise AssertionError(f"{store_kind}/{protocol}: {got} spans stored, expected {expected}")
+            raise AssertionError(
+                f"{store_kind}/{protocol}: {got} spans stored, expected {expected}"
+            )
     spans = len(requests) * _spans_per_request(requests[0])
-    return {"spans_per_s": spans / elapsed, "seconds": elapsed, "refused": refused,
-            "peak_rss_mib": rss, "collector_cpu_s": cpu}
+    return {
+        "spans_per_s": spans / elapsed,
+        "seconds": elapsed,
+        "refused": refused,
+        "peak_rss_mib": rss,
+        "collector_cpu_s": cpu,
+    }
 
 
 class Flooder(threading.Thread):
     """Sends requests round-robin without pause until ``deadline``; counts outcomes."""
 
-    def __init__(self, collector: CollectorProcess, requests: list[bytes], offset: int,
-                 deadline: float) -> None:
+    def __init__(
+        self, collector: CollectorProcess, requests: list[bytes], offset: int, deadline: float
+    ) -> None:
         super().__init__(daemon=True)
         self.collector, self.requests, self.offset, self.deadline = (
-            collector, requests, offset, deadline)
+            collector,
+            requests,
+            offset,
+            deadline,
+        )
         self.accepted = self.refused = 0
 
     def run(self) -> None:
-        channel = grpc.insecure_channel(f"127.0.0.1:{self.collector.grpc_port}", options=[
-            ("grpc.max_send_message_length", 64 << 20)])
+        channel = grpc.insecure_channel(
+            f"127.0.0.1:{self.collector.grpc_port}",
+            options=[("grpc.max_send_message_length", 64 << 20)],
+        )
         call = channel.unary_unary(EXPORT)
         i = self.offset
         while time.monotonic() < self.deadline:
@@ -194,8 +214,11 @@ def overload(requests: list[bytes], senders: int, seconds: float) -> dict[str, f
             rss = collector.peak_rss_mib()
         finally:
             collector.stop()
-    return {"accepted": sum(t.accepted for t in threads),
-            "refused": sum(t.refused for t in threads), "peak_rss_mib": rss}
+    return {
+        "accepted": sum(t.accepted for t in threads),
+        "refused": sum(t.refused for t in threads),
+        "peak_rss_mib": rss,
+    }
 
 
 def _spans_per_request(body: bytes) -> int:
@@ -206,27 +229,34 @@ def _spans_per_request(body: bytes) -> int:
 def baseline_rows_per_s(requests: list[bytes]) -> float:
     """The same span rows, pre-converted, written to SQLite with executemany (one process)."""
     from spyglass.collector.genai.cost import PriceTable
-    from spyglass.collector.ingest.spans import SpanConverter
     from spyglass.collector.ingest.redaction import RedactionRules
+    from spyglass.collector.ingest.spans import SpanConverter
     from spyglass.collector.store import migrate
     from spyglass.collector.store.engine import create_store_engine
     from spyglass.collector.store.rows import SPAN_COLUMNS
 
     converter = SpanConverter(PriceTable.load(), RedactionRules.none(), 1 << 20)
-    rows = [rec.row for body in requests for rec in
-            converter.convert(ExportTraceServiceRequest.FromString(body).resource_spans).records]
+    rows = [
+        rec.row
+        for body in requests
+        for rec in converter.convert(
+            ExportTraceServiceRequest.FromString(body).resource_spans
+        ).records
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "baseline.db"
         migrate.upgrade(create_store_engine(f"sqlite:///{path}"))
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        sql = (f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) "
-               f"VALUES ({', '.join('?' * len(SPAN_COLUMNS))})")
+        sql = (
+            f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(SPAN_COLUMNS))})"
+        )
         started = time.perf_counter()
         for i in range(0, len(rows), 5000):
             db.execute("BEGIN")
-            db.executemany(sql, rows[i:i + 5000])
+            db.executemany(sql, rows[i : i + 5000])
             db.execute("COMMIT")
         elapsed = time.perf_counter() - started
         db.close()
@@ -241,8 +271,9 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--protocols", default="grpc,http")
     parser.add_argument("--overload-senders", type=int, default=48)
-    parser.add_argument("--overload-seconds", type=float, default=15.0,
-                        help="0 skips the overload phase")
+    parser.add_argument(
+        "--overload-seconds", type=float, default=15.0, help="0 skips the overload phase"
+    )
     args = parser.parse_args()
 
     per_request = args.traces_per_request * SPANS_PER_TRACE
@@ -255,24 +286,32 @@ def main() -> None:
 
     baseline = baseline_rows_per_s(requests)
     print(f"baseline: SQLite executemany, one process   {baseline:>9,.0f} rows/s\n")
-    print(f"{'store':<11}{'protocol':<9}{'spans/s':>10}{'ratio':>8}{'seconds':>9}"
-          f"{'refused':>9}{'peak RSS':>10}{'cpu s':>7}")
+    print(
+        f"{'store':<11}{'protocol':<9}{'spans/s':>10}{'ratio':>8}{'seconds':>9}"
+        f"{'refused':>9}{'peak RSS':>10}{'cpu s':>7}"
+    )
     for store in args.stores.split(","):
         for protocol in args.protocols.split(","):
             r = measure(store, protocol, requests, warmup, args.senders)
-            print(f"{store:<11}{protocol:<9}{r['spans_per_s']:>10,.0f}"
-                  f"{r['spans_per_s'] / baseline:>8.2f}{r['seconds']:>9.2f}"
-                  f"{r['refused']:>9}{r['peak_rss_mib']:>8.0f}Mi{r['collector_cpu_s']:>7.1f}",
-                  flush=True)
-    print("\nratio = spans/s / baseline rows/s (same run). Acks follow COMMIT: figures are "
-          "durable spans/s.")
+            print(
+                f"{store:<11}{protocol:<9}{r['spans_per_s']:>10,.0f}"
+                f"{r['spans_per_s'] / baseline:>8.2f}{r['seconds']:>9.2f}"
+                f"{r['refused']:>9}{r['peak_rss_mib']:>8.0f}Mi{r['collector_cpu_s']:>7.1f}",
+                flush=True,
+            )
+    print(
+        "\nratio = spans/s / baseline rows/s (same run). Acks follow COMMIT: figures are "
+        "durable spans/s."
+    )
     if args.overload_seconds > 0:
         o = overload(requests, args.overload_senders, args.overload_seconds)
-        print(f"\noverload: {args.overload_senders} gRPC senders without pause for "
-              f"{args.overload_seconds:g}s (in-flight limit {OVERLOAD_INFLIGHT_BYTES >> 20} "
-              f"MiB): {o['accepted']} requests accepted, "
-              f"{o['refused']} refused with retry-after, collector peak RSS "
-              f"{o['peak_rss_mib']:.0f} MiB")
+        print(
+            f"\noverload: {args.overload_senders} gRPC senders without pause for "
+            f"{args.overload_seconds:g}s (in-flight limit {OVERLOAD_INFLIGHT_BYTES >> 20} "
+            f"MiB): {o['accepted']} requests accepted, "
+            f"{o['refused']} refused with retry-after, collector peak RSS "
+            f"{o['peak_rss_mib']:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

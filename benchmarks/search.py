@@ -18,20 +18,20 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import fresh_store  # noqa: E402
+from harness import fresh_store
 
-from spyglass.client import SpyglassClient  # noqa: E402
-from spyglass.collector.metrics import CollectorMetrics  # noqa: E402
-from spyglass.collector.store.rows import ExperimentRef, SpanRecord  # noqa: E402
-from spyglass.collector.server import Collector  # noqa: E402
-from spyglass.collector.store.traces.writer import Writer  # noqa: E402
-from spyglass.config import CollectorSettings  # noqa: E402
+from spyglass.client import SpyglassClient
+from spyglass.collector.metrics import CollectorMetrics
+from spyglass.collector.server import Collector
+from spyglass.collector.store.rows import ExperimentRef, SpanRecord
+from spyglass.collector.store.traces.writer import Writer
+from spyglass.config import CollectorSettings
 
 SPANS_PER_TRACE = 10
 TOPICS = ["refund", "shipping", "warranty", "invoice", "password", "delivery", "exchange"]
@@ -49,13 +49,34 @@ def _rows(i: int, rng: random.Random, experiment: ExperimentRef) -> list[SpanRec
     for j in range(SPANS_PER_TRACE):
         span_id = f"{i:08x}{j:08x}"
         llm = j % 3 == 1
-        row = (trace_id, span_id, None if j == 0 else f"{i:08x}{0:08x}",
-               "answer" if j == 0 else f"step-{j}", 1, "LLM" if llm else "CHAIN",
-               start + j * 1000, start + 900_000_000 - j * 1000, 2 if i % 50 == 0 and j == 0
-               else 0, None, question, answer, "gpt-4o-mini" if llm else None,
-               "openai" if llm else None, 120 if llm else None, 40 if llm else None,
-               160 if llm else None, 0.00004 if llm else None, f"s-{i % 5000}", None, attrs,
-               None, None, None, None, start)
+        row = (
+            trace_id,
+            span_id,
+            None if j == 0 else f"{i:08x}{0:08x}",
+            "answer" if j == 0 else f"step-{j}",
+            1,
+            "LLM" if llm else "CHAIN",
+            start + j * 1000,
+            start + 900_000_000 - j * 1000,
+            2 if i % 50 == 0 and j == 0 else 0,
+            None,
+            question,
+            answer,
+            "gpt-4o-mini" if llm else None,
+            "openai" if llm else None,
+            120 if llm else None,
+            40 if llm else None,
+            160 if llm else None,
+            0.00004 if llm else None,
+            f"s-{i % 5000}",
+            None,
+            attrs,
+            None,
+            None,
+            None,
+            None,
+            start,
+        )
         tags = {"env": "prod" if i % 10 == 0 else "dev", "quality_score": str(i % 100 / 100)}
         records.append(SpanRecord(row, experiment, tags if j == 0 else None, None))
     return records
@@ -63,8 +84,13 @@ def _rows(i: int, rng: random.Random, experiment: ExperimentRef) -> list[SpanRec
 
 def load(collector: Collector, n_traces: int) -> None:
     """Write ``n_traces`` traces through the writer, then feedback on every 5th trace."""
-    writer = Writer(collector.engine, CollectorMetrics(), max_queue_spans=10 ** 7,
-                    max_batch_spans=20_000, retry_after=1)
+    writer = Writer(
+        collector.engine,
+        CollectorMetrics(),
+        max_queue_spans=10**7,
+        max_batch_spans=20_000,
+        retry_after=1,
+    )
     writer.start()
     rng = random.Random(42)
     experiment = ExperimentRef(1, "name", "bench")
@@ -80,15 +106,20 @@ def load(collector: Collector, n_traces: int) -> None:
         f.result()
     writer.close()
     elapsed = time.perf_counter() - started
-    print(f"loaded {n_traces:,} traces / {n_traces * SPANS_PER_TRACE:,} spans in "
-          f"{elapsed:.1f}s ({n_traces * SPANS_PER_TRACE / elapsed:,.0f} spans/s)")
+    print(
+        f"loaded {n_traces:,} traces / {n_traces * SPANS_PER_TRACE:,} spans in "
+        f"{elapsed:.1f}s ({n_traces * SPANS_PER_TRACE / elapsed:,.0f} spans/s)"
+    )
     with collector.engine.begin() as c:
         ids = [r[0] for r in c.execute(text("SELECT trace_id FROM traces WHERE id % 5 = 0"))]
-        c.execute(text(
-            "INSERT INTO assessments (assessment_id, trace_id, name, kind, value, source_type, "
-            "valid, created_time_ms, last_update_time_ms) VALUES (:a, :t, 'quality', "
-            "'feedback', :v, 'CODE', true, 0, 0)"),
-            [{"a": f"a-{k}", "t": t, "v": str(k % 10 / 10)} for k, t in enumerate(ids)])
+        c.execute(
+            text(
+                "INSERT INTO assessments (assessment_id, trace_id, name, kind, value, source_type, "
+                "valid, created_time_ms, last_update_time_ms) VALUES (:a, :t, 'quality', "
+                "'feedback', :v, 'CODE', true, 0, 0)"
+            ),
+            [{"a": f"a-{k}", "t": t, "v": str(k % 10 / 10)} for k, t in enumerate(ids)],
+        )
     if collector.engine.dialect.name == "postgresql":  # planner statistics after a bulk load
         with collector.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(text("ANALYZE"))
@@ -115,32 +146,56 @@ def run(store: str, n_traces: int, runs: int) -> None:
             mid = BASE_NS // 1_000_000 + n_traces // 2 * 1000
             cases = [
                 ("100 full traces, newest first", "", True, "ORDER BY id DESC LIMIT 100"),
-                ("tag filter tags.env = 'prod'", "tags.env = 'prod'", False,
-                 "AND EXISTS (SELECT 1 FROM trace_tags g WHERE g.trace_id = traces.trace_id "
-                 "AND g.key = 'env' AND g.value = 'prod') ORDER BY id DESC LIMIT 100"),
-                ("feedback filter feedback.quality < 0.3", "feedback.quality < 0.3", False,
-                 "AND EXISTS (SELECT 1 FROM assessments a WHERE a.trace_id = traces.trace_id "
-                 "AND a.name = 'quality' AND a.value < '0.3') ORDER BY id DESC LIMIT 100"),
-                ("time range (1 hour)", f"attributes.timestamp_ms >= {mid} AND "
-                 f"attributes.timestamp_ms < {mid + 3_600_000}", False,
-                 f"AND start_time_ns >= {mid * 10**6} AND start_time_ns < "
-                 f"{(mid + 3_600_000) * 10**6} ORDER BY id DESC LIMIT 100"),
-                ("full text trace.text LIKE '%warranty%'", "trace.text LIKE '%warranty%'", False,
-                 "AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = traces.trace_id AND "
-                 "s.inputs LIKE '%warranty%') ORDER BY id DESC LIMIT 100"),
+                (
+                    "tag filter tags.env = 'prod'",
+                    "tags.env = 'prod'",
+                    False,
+                    "AND EXISTS (SELECT 1 FROM trace_tags g WHERE g.trace_id = traces.trace_id "
+                    "AND g.key = 'env' AND g.value = 'prod') ORDER BY id DESC LIMIT 100",
+                ),
+                (
+                    "feedback filter feedback.quality < 0.3",
+                    "feedback.quality < 0.3",
+                    False,
+                    "AND EXISTS (SELECT 1 FROM assessments a WHERE a.trace_id = traces.trace_id "
+                    "AND a.name = 'quality' AND a.value < '0.3') ORDER BY id DESC LIMIT 100",
+                ),
+                (
+                    "time range (1 hour)",
+                    f"attributes.timestamp_ms >= {mid} AND "
+                    f"attributes.timestamp_ms < {mid + 3_600_000}",
+                    False,
+                    f"AND start_time_ns >= {mid * 10**6} AND start_time_ns < "
+                    f"{(mid + 3_600_000) * 10**6} ORDER BY id DESC LIMIT 100",
+                ),
+                (
+                    "full text trace.text LIKE '%warranty%'",
+                    "trace.text LIKE '%warranty%'",
+                    False,
+                    "AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = traces.trace_id AND "
+                    "s.inputs LIKE '%warranty%') ORDER BY id DESC LIMIT 100",
+                ),
             ]
-            print(f"\n{'search (' + store + ')':<42}{'median ms':>10}{'rows':>6}"
-                  f"{'baseline ms':>13}{'ratio':>8}")
+            print(
+                f"\n{'search (' + store + ')':<42}{'median ms':>10}{'rows':>6}"
+                f"{'baseline ms':>13}{'ratio':>8}"
+            )
             for label, flt, spans, sql_tail in cases:
+
                 def search(flt: str = flt, spans: bool = spans) -> int:
-                    pages = client.search_trace_pages([exp], flt, max_results=100,
-                                                      page_size=100, include_spans=spans)
+                    pages = client.search_trace_pages(
+                        [exp], flt, max_results=100, page_size=100, include_spans=spans
+                    )
                     return sum(len(p) for p, _ in pages)
 
                 def baseline(sql_tail: str = sql_tail) -> int:
                     with collector.engine.connect() as c:
-                        rows = c.execute(text(f"SELECT trace_id FROM traces WHERE "
-                                              f"experiment_id = {exp} {sql_tail}")).all()
+                        rows = c.execute(
+                            text(
+                                f"SELECT trace_id FROM traces WHERE "
+                                f"experiment_id = {exp} {sql_tail}"
+                            )
+                        ).all()
                     return len(rows)
 
                 ms, n = median_ms(search, runs)

@@ -17,7 +17,8 @@ import argparse
 import gc
 import statistics
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -53,16 +54,19 @@ def make_raw(tracer: Any) -> Callable[[str, int], str]:
             result = answer(question, n)
             span.set_attribute("result", result)
             return result
+
     return raw
 
 
 def make_minimal_raw(tracer: Any) -> Callable[[str, int], str]:
     """The least an OTel span can cost: two attributes at start, not made current."""
+
     def minimal(question: str, n: int) -> str:
         span = tracer.start_span("answer", attributes={"question": question, "n": n})
         result = answer(question, n)
         span.end()
         return result
+
     return minimal
 
 
@@ -85,9 +89,12 @@ def main() -> None:
     tracing.install(exporter, provider, label="null exporter")
     raw = make_raw(provider.get_tracer("raw"))
     traced = spyglass.trace(answer)
-    kinds = {"bare function": answer, "raw OTel span": raw,
-             "minimal OTel span": make_minimal_raw(provider.get_tracer("raw")),
-             "@spyglass.trace": traced}
+    kinds = {
+        "bare function": answer,
+        "raw OTel span": raw,
+        "minimal OTel span": make_minimal_raw(provider.get_tracer("raw")),
+        "@spyglass.trace": traced,
+    }
 
     for func in kinds.values():  # warm up
         per_call_us(func, args.calls // 10)
@@ -102,8 +109,10 @@ def main() -> None:
     raw_cost = median["raw OTel span"] - bare
     traced_cost = median["@spyglass.trace"] - bare
     minimal_cost = median["minimal OTel span"] - bare
-    print(f"{args.rounds} rounds x {args.calls} calls each; {exporter.spans} spans exported "
-          f"to a null exporter; dropped: {tracing.stats().dropped}")
+    print(
+        f"{args.rounds} rounds x {args.calls} calls each; {exporter.spans} spans exported "
+        f"to a null exporter; dropped: {tracing.stats().dropped}"
+    )
     print(f"bare function call:           {bare:7.2f} µs/call")
     print("per-call overhead over the bare call:")
     print(f"  raw OTel SDK span (start_as_current_span, 2 set_attribute): {raw_cost:7.2f} µs")
@@ -111,8 +120,10 @@ def main() -> None:
     print(f"  @spyglass.trace (inputs and outputs as JSON, current span): {traced_cost:7.2f} µs")
     ratio = traced_cost / raw_cost
     verdict = "meets" if ratio <= GOAL_RATIO else "MISSES"
-    print(f"ratio @spyglass.trace / raw span: {ratio:.2f}x ({verdict} the goal of "
-          f"<= {GOAL_RATIO:g}x); / minimal span: {traced_cost / minimal_cost:.2f}x")
+    print(
+        f"ratio @spyglass.trace / raw span: {ratio:.2f}x ({verdict} the goal of "
+        f"<= {GOAL_RATIO:g}x); / minimal span: {traced_cost / minimal_cost:.2f}x"
+    )
     tracing.reset()
 
 

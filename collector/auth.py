@@ -6,16 +6,20 @@ orchestrators can probe a collector without credentials.
 from __future__ import annotations
 
 import hmac
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 
 OPEN_GRPC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-MISSING_KEY = ("missing API key: send 'Authorization: Bearer <key>' (gRPC: metadata "
-               "'authorization'); OTel exporters take it from OTEL_EXPORTER_OTLP_HEADERS="
-               "'authorization=Bearer <key>'")
-WRONG_KEY = ("API key not accepted: check the key, or ask for one of the collector's --api-key "
-             "values")
+MISSING_KEY = (
+    "missing API key: send 'Authorization: Bearer <key>' (gRPC: metadata "
+    "'authorization'); OTel exporters take it from OTEL_EXPORTER_OTLP_HEADERS="
+    "'authorization=Bearer <key>'"
+)
+WRONG_KEY = (
+    "API key not accepted: check the key, or ask for one of the collector's --api-key values"
+)
 
 
 class ApiKeys:
@@ -50,14 +54,19 @@ class GrpcAuthInterceptor(grpc.aio.ServerInterceptor):
         self._keys = keys
 
     async def intercept_service(
-        self, continuation: Callable[[Any], Awaitable[grpc.RpcMethodHandler]],
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(details)
         if handler is None or details.method.startswith(OPEN_GRPC_PREFIXES):
             return handler
         metadata = dict(details.invocation_metadata or ())
-        problem = self._keys.problem(metadata.get("authorization"))
+        authorization = metadata.get("authorization")
+        # grpc hands over text for every key without the "-bin" suffix
+        problem = self._keys.problem(authorization if isinstance(authorization, str) else None)
         return handler if problem is None else _denying(handler, problem)
 
 
@@ -77,8 +86,10 @@ def _denying(handler: grpc.RpcMethodHandler, problem: str) -> grpc.RpcMethodHand
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
         yield  # pragma: no cover - makes this an async generator
 
-    kwargs = {"request_deserializer": handler.request_deserializer,
-              "response_serializer": handler.response_serializer}
+    kwargs = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
     if handler.unary_unary or handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(deny, **kwargs)
     return grpc.stream_stream_rpc_method_handler(deny_stream, **kwargs)

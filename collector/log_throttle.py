@@ -13,8 +13,8 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 DEFAULT_INTERVAL_S = 10.0
 MAX_KINDS = 1000  # distinct kinds remembered; older ones are forgotten past this
@@ -37,8 +37,9 @@ class RepeatFilter(logging.Filter):
     same first message line (numbers and addresses aside) and the same exception type.
     """
 
-    def __init__(self, interval: float = DEFAULT_INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, interval: float = DEFAULT_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__()
         self.interval = interval
         self._clock = clock
@@ -56,9 +57,11 @@ class RepeatFilter(logging.Filter):
             repeats = seen.repeats if seen is not None else 0
             self._remember(kind, now)
         if repeats:
-            record.msg = (f"{record.getMessage()}\n(the same happened {repeats} more "
-                          f"time(s) in the {self.interval:g}s before; repeats are logged "
-                          f"once per {self.interval:g}s)")
+            record.msg = (
+                f"{record.getMessage()}\n(the same happened {repeats} more "
+                f"time(s) in the {self.interval:g}s before; repeats are logged "
+                f"once per {self.interval:g}s)"
+            )
             record.args = ()
         return True
 

@@ -21,8 +21,8 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator
 
 import grpc
 import uvicorn
@@ -33,10 +33,10 @@ from spyglass.collector import api
 from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.auth import ApiKeys, GrpcAuthInterceptor
 from spyglass.collector.ingest.decode_pool import ConverterConfig, Decoder, auto_workers
-from spyglass.collector.log_throttle import throttle
-from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.ingest.pipeline import IngestPipeline
 from spyglass.collector.ingest.receivers import http_connections, otlp_grpc, otlp_http
+from spyglass.collector.log_throttle import throttle
+from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.traces.retention import RetentionTask
@@ -71,6 +71,7 @@ class Collector:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failure: str | None = None  # why this collector must be restarted
+        self._health_updates: set[asyncio.Task[None]] = set()  # kept until they are done
         # readiness pings run on threads of their own, so a busy query or ingest pool
         # cannot make a healthy collector look unready (nor a hung ping starve them)
         self._probes = ThreadPoolExecutor(2, thread_name_prefix="spyglass-probe")
@@ -92,8 +93,11 @@ class Collector:
         if self._stopping is None or self._stopping.is_set():
             return
         error = None if task.cancelled() else task.exception()
-        self._part_failed(f"the OTLP/HTTP server stopped ({error!r})" if error is not None
-                          else "the OTLP/HTTP server stopped")
+        self._part_failed(
+            f"the OTLP/HTTP server stopped ({error!r})"
+            if error is not None
+            else "the OTLP/HTTP server stopped"
+        )
 
     async def _start(self) -> None:
         s = self.settings
@@ -102,27 +106,46 @@ class Collector:
         self.engine = create_store_engine(s.store, s.sync)
         await asyncio.to_thread(self._prepare_schema)
         loop = asyncio.get_running_loop()
-        self.writer = Writer(self.engine, self.metrics, max_queue_spans=s.queue_max_spans,
-                             max_batch_spans=s.batch_max_spans, retry_after=s.retry_after,
-                             on_failure=lambda why: loop.call_soon_threadsafe(
-                                 self._part_failed, why))
+
+        def on_failure(why: str) -> None:  # on the writer's thread
+            loop.call_soon_threadsafe(self._part_failed, why)
+
+        self.writer = Writer(
+            self.engine,
+            self.metrics,
+            max_queue_spans=s.queue_max_spans,
+            max_batch_spans=s.batch_max_spans,
+            retry_after=s.retry_after,
+            on_failure=on_failure,
+        )
         self.writer.start()
         self.retention = RetentionTask(self.engine, s.retention_days)
         self.retention.start()
         workers = auto_workers() if s.decode_workers < 0 else s.decode_workers
-        self._decoder = Decoder(ConverterConfig(s.price_file, s.redaction_file, s.redact,
-                                                s.max_attribute_bytes), workers)
-        pipeline = IngestPipeline(self._decoder, self.writer, self.metrics,
-                                  s.max_inflight_bytes, s.retry_after)
+        self._decoder = Decoder(
+            ConverterConfig(s.price_file, s.redaction_file, s.redact, s.max_attribute_bytes),
+            workers,
+        )
+        pipeline = IngestPipeline(
+            self._decoder, self.writer, self.metrics, s.max_inflight_bytes, s.retry_after
+        )
         keys = ApiKeys(s.api_keys)
         await self._start_grpc(pipeline, keys)
         await self._start_http(pipeline, keys)
-        await self._health.set("", health_pb2.HealthCheckResponse.SERVING
-                               if self._failure is None
-                               else health_pb2.HealthCheckResponse.NOT_SERVING)
-        log.info("collector ready: OTLP/gRPC on %s:%s, OTLP/HTTP on %s:%s, store %s", s.host,
-                 self.grpc_port, s.host, self.http_port,
-                 self.engine.url.render_as_string(hide_password=True))
+        await self._health.set(
+            "",
+            health_pb2.HealthCheckResponse.SERVING
+            if self._failure is None
+            else health_pb2.HealthCheckResponse.NOT_SERVING,
+        )
+        log.info(
+            "collector ready: OTLP/gRPC on %s:%s, OTLP/HTTP on %s:%s, store %s",
+            s.host,
+            self.grpc_port,
+            s.host,
+            self.http_port,
+            self.engine.url.render_as_string(hide_password=True),
+        )
 
     async def stop(self, grace: float = SHUTDOWN_GRACE_S) -> None:
         """Stop accepting, finish in-flight requests, commit the queue, close the store."""
@@ -172,7 +195,8 @@ class Collector:
             await self.stop(grace=1.0)
             raise CollectorFailedError(
                 f"the collector stopped because {self._failure}; restart it (under "
-                "Kubernetes, compose or systemd this happens by itself)")
+                "Kubernetes, compose or systemd this happens by itself)"
+            )
         log.info("shutting down: draining the write queue")
         await self.stop()
 
@@ -193,8 +217,9 @@ class Collector:
             return self.alive() or "writer is not running"
         loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.run_in_executor(self._probes, self._ping),
-                                   READY_PING_TIMEOUT_S)
+            await asyncio.wait_for(
+                loop.run_in_executor(self._probes, self._ping), READY_PING_TIMEOUT_S
+            )
         except Exception as exc:
             # a timed-out ping raises TimeoutError, whose message is empty
             return f"store unreachable: {(str(exc).splitlines() or [type(exc).__name__])[0]}"
@@ -204,13 +229,17 @@ class Collector:
         """On the event loop: a part stopped for good. Report not-alive on gRPC health at
         once; a service also shuts down (:meth:`serve` then raises)."""
         self._failure = why
-        asyncio.ensure_future(self._health.set("", health_pb2.HealthCheckResponse.NOT_SERVING))
+        update = asyncio.ensure_future(
+            self._health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        )
+        self._health_updates.add(update)
+        update.add_done_callback(self._health_updates.discard)
         if self._thread is None and self._stopping is not None:  # a service, not embedded
             self._stopping.set()
 
     # -- embedded use: a background thread with its own loop -----------------------------
 
-    def start_background(self, timeout: float = 30.0) -> "Collector":
+    def start_background(self, timeout: float = 30.0) -> Collector:
         """Start in a daemon thread; returns once both ports accept connections."""
         started = threading.Event()
         failure: list[BaseException] = []
@@ -224,7 +253,8 @@ class Collector:
                 started.set()
                 return
             started.set()
-            self._loop.run_until_complete(self._stopping.wait())  # type: ignore[union-attr]
+            assert self._stopping is not None  # start() made it
+            self._loop.run_until_complete(self._stopping.wait())
             self._loop.run_until_complete(self.stop())
 
         self._thread = threading.Thread(target=run, name="spyglass-collector", daemon=True)
@@ -256,19 +286,24 @@ class Collector:
             connection.execute(text("SELECT 1"))
 
     async def _start_grpc(self, pipeline: IngestPipeline, keys: ApiKeys) -> None:
+        assert self.engine is not None
         s = self.settings
         limit = s.max_request_bytes
         self._grpc = grpc.aio.server(
             interceptors=[GrpcAuthInterceptor(keys)] if keys.enabled else None,
-            options=[("grpc.max_receive_message_length", limit),
-                     ("grpc.max_send_message_length", limit),
-                     # connections that never complete the HTTP/2 handshake are closed
-                     ("grpc.server_handshake_timeout_ms", int(s.http_read_timeout * 1000))],
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", limit),
+                # connections that never complete the HTTP/2 handshake are closed
+                ("grpc.server_handshake_timeout_ms", int(s.http_read_timeout * 1000)),
+            ],
         )
-        self._grpc.add_generic_rpc_handlers((otlp_grpc.trace_service(pipeline),
-                                             otlp_grpc.logs_service(pipeline)))
-        self.queries = api.add_to_server(self._grpc, self.engine, s.price_file,
-                                         s.query_timeout, s.query_workers)
+        self._grpc.add_generic_rpc_handlers(
+            (otlp_grpc.trace_service(pipeline), otlp_grpc.logs_service(pipeline))
+        )
+        self.queries = api.add_to_server(
+            self._grpc, self.engine, s.price_file, s.query_timeout, s.query_workers
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         address = f"{s.host}:{s.grpc_port}"
         try:
@@ -280,7 +315,8 @@ class Collector:
         except RuntimeError as exc:  # grpc reports a failed bind this way
             raise ConfigurationError(
                 f"cannot listen for OTLP/gRPC on {address} ({exc}); choose another port with "
-                "--grpc-port / SPYGLASS_GRPC_PORT (0 picks a free one)") from exc
+                "--grpc-port / SPYGLASS_GRPC_PORT (0 picks a free one)"
+            ) from exc
         await self._grpc.start()
 
     async def _start_http(self, pipeline: IngestPipeline, keys: ApiKeys) -> None:
@@ -293,9 +329,16 @@ class Collector:
         sock = _bind(s.host, s.http_port)
         self.http_port = sock.getsockname()[1]
         protocol = http_connections.guarded_protocol(s.http_read_timeout, s.max_connections)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                ssl_certfile=s.tls_cert, ssl_keyfile=s.tls_key, http=protocol,
-                                timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S))
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ssl_certfile=s.tls_cert,
+            ssl_keyfile=s.tls_key,
+            http=protocol,
+            timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
+        )
         self._http = _QuietServer(config)
         self._http_task = asyncio.create_task(self._http.serve(sockets=[sock]))
         while not self._http.started:
@@ -320,12 +363,21 @@ class _HealthServicer(health.aio.HealthServicer):
     from the same statuses.
     """
 
-    async def List(self, request: health_pb2.HealthListRequest,  # noqa: N802 - gRPC name
-                   context: object) -> health_pb2.HealthListResponse:
+    # set by grpcio's servicer, which its stubs leave out: service name -> serving status
+    _server_status: MutableMapping[str, int]
+
+    # types-grpcio-health-checking lacks the List messages that grpcio-health-checking ships
+    async def List(
+        self,
+        request: health_pb2.HealthListRequest,  # type: ignore[name-defined]
+        context: object,
+    ) -> health_pb2.HealthListResponse:  # type: ignore[name-defined]
         """Every service's serving status (``""`` is the collector as a whole)."""
-        return health_pb2.HealthListResponse(statuses={
+        statuses = {
             name: health_pb2.HealthCheckResponse(status=status)
-            for name, status in self._server_status.items()})
+            for name, status in self._server_status.items()
+        }
+        return health_pb2.HealthListResponse(statuses=statuses)  # type: ignore[attr-defined]
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -338,7 +390,8 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise ConfigurationError(
             f"cannot listen for OTLP/HTTP on {host}:{port} ({exc.strerror}); choose another "
-            "port with --http-port / SPYGLASS_HTTP_PORT (0 picks a free one)") from exc
+            "port with --http-port / SPYGLASS_HTTP_PORT (0 picks a free one)"
+        ) from exc
     sock.listen(1024)
     sock.setblocking(False)
     return sock

@@ -26,10 +26,14 @@ _EXPORTS = {
     "get_evaluation_results": "spyglass.evaluator.runs",
     "compare_runs": "spyglass.evaluator.compare",
     "RunComparison": "spyglass.evaluator.compare",
-    **dict.fromkeys(["submit_job", "get_job", "list_jobs", "cancel_job", "wait_for_job"],
-                    "spyglass.evaluator.jobs.submit"),
-    **dict.fromkeys(["create_monitor", "get_monitor", "list_monitors", "update_monitor",
-                     "delete_monitor"], "spyglass.evaluator.jobs.monitors"),
+    **dict.fromkeys(
+        ["submit_job", "get_job", "list_jobs", "cancel_job", "wait_for_job"],
+        "spyglass.evaluator.jobs.submit",
+    ),
+    **dict.fromkeys(
+        ["create_monitor", "get_monitor", "list_monitors", "update_monitor", "delete_monitor"],
+        "spyglass.evaluator.jobs.monitors",
+    ),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -13,6 +13,7 @@ update records instead of duplicating them, and every evaluation is a new run.
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 import openai
 import pandas as pd
@@ -23,13 +24,18 @@ from spyglass.evaluator import compare_runs, evaluate
 from spyglass.evaluator.datasets import create_dataset, get_dataset, set_dataset_tags
 from spyglass.evaluator.scorers import Correctness, Guidelines, scorer
 
-QUESTIONS = ["How do I get a refund?", "Can I get a refund without a receipt?",
-             "How long does shipping take?", "Is there a warranty on laptops?",
-             "Do you sell gift cards?"]
+QUESTIONS = [
+    "How do I get a refund?",
+    "Can I get a refund without a receipt?",
+    "How long does shipping take?",
+    "Is there a warranty on laptops?",
+    "Do you sell gift cards?",
+]
 DATASET = "customer_support_qa_v1"
 
 
 # -- 1. Build and trace the app ----------------------------------------------------------------
+
 
 class CustomerSupportBot:
     """The app under evaluation: answers support questions from a small knowledge base."""
@@ -38,17 +44,23 @@ class CustomerSupportBot:
 
     def __init__(self) -> None:
         self.client = openai.OpenAI()
-        self.knowledge_base = {"refund": "Full refunds within 30 days with receipt.",
-                               "shipping": "Standard: 5-7 days. Express available.",
-                               "warranty": "1-year manufacturer warranty included."}
+        self.knowledge_base = {
+            "refund": "Full refunds within 30 days with receipt.",
+            "shipping": "Standard: 5-7 days. Express available.",
+            "warranty": "1-year manufacturer warranty included.",
+        }
 
     @spyglass.trace
     def answer(self, question: str) -> str:
         context = self._get_context(question)
         r = self.client.chat.completions.create(
-            model="gpt-4o-mini", temperature=0.3,
-            messages=[{"role": "system", "content": self.system_prompt},
-                      {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}])
+            model="gpt-4o-mini",
+            temperature=0.3,
+            messages=[
+                {"role": "system", "content": self.system_prompt},
+                {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"},
+            ],
+        )
         return r.choices[0].message.content
 
     @spyglass.trace(span_type="RETRIEVER")
@@ -61,20 +73,29 @@ class CustomerSupportBotV2(CustomerSupportBot):
     """The iteration: retrieval that also understands how customers phrase things, so
     "return an item" finds the refund policy and "ship internationally" the shipping one."""
 
-    system_prompt = ("You are a helpful, professional support assistant. Answer only from the "
-                     "context and quote the policy's numbers exactly.")
-    synonyms = {"refund": ("return", "money back"), "shipping": ("ship", "deliver"),
-                "warranty": ("broken", "repair")}
+    system_prompt = (
+        "You are a helpful, professional support assistant. Answer only from the "
+        "context and quote the policy's numbers exactly."
+    )
+    synonyms: ClassVar[dict[str, tuple[str, ...]]] = {
+        "refund": ("return", "money back"),
+        "shipping": ("ship", "deliver"),
+        "warranty": ("broken", "repair"),
+    }
 
     @spyglass.trace(span_type="RETRIEVER")
     def _get_context(self, question: str) -> str:
         q = question.lower()
-        topics = [text for key, text in self.knowledge_base.items()
-                  if key in q or any(word in q for word in self.synonyms.get(key, ()))]
+        topics = [
+            text
+            for key, text in self.knowledge_base.items()
+            if key in q or any(word in q for word in self.synonyms.get(key, ()))
+        ]
         return " ".join(topics) or "No matching policy found."
 
 
 # -- the workflow ------------------------------------------------------------------------------
+
 
 def capture_traces(bot: CustomerSupportBot) -> None:
     """2. Each call is one trace in the active experiment."""
@@ -90,9 +111,11 @@ def add_expectations() -> int:
         root = trace.data._get_root_span()
         question = root.inputs.get("question", "") if root and root.inputs else ""
         if "refund" in question.lower():
-            spyglass.log_expectation(trace_id=trace.info.trace_id, name="key_information",
-                                     value={"must_mention": ["30 days", "receipt"],
-                                            "tone": "helpful"})
+            spyglass.log_expectation(
+                trace_id=trace.info.trace_id,
+                name="key_information",
+                value={"must_mention": ["30 days", "receipt"], "tone": "helpful"},
+            )
             labelled += 1
     return labelled
 
@@ -101,26 +124,47 @@ def build_dataset():  # type: ignore[no-untyped-def]
     """4. Records from traces, from dicts and from a DataFrame, merged by their inputs."""
     exp = spyglass.get_experiment_by_name("Customer Support Bot")
     try:
-        dataset = create_dataset(name=DATASET, experiment_id=exp.experiment_id,
-                                 tags={"stage": "validation", "domain": "customer_support"})
+        dataset = create_dataset(
+            name=DATASET,
+            experiment_id=exp.experiment_id,
+            tags={"stage": "validation", "domain": "customer_support"},
+        )
     except AlreadyExistsError:  # an earlier `make demo` made it: keep growing the same one
         dataset = get_dataset(name=DATASET)
     dataset.merge_records(spyglass.search_traces(max_results=100, return_type="list"))
-    dataset.merge_records([
-        {"inputs": {"question": "Can I return an item after 45 days?"},
-         "expectations": {"should_clarify": "30-day policy", "tone": "apologetic"}},
-        {"inputs": {"question": "Do you ship internationally?"},
-         "expectations": {"provides_alternatives": True}}])
-    dataset.merge_records(pd.DataFrame({
-        "inputs": [{"question": "How long does shipping take?"},
-                   {"question": "Is there a warranty on laptops?"}],
-        "expectations": [{"expected_facts": ["5-7 days", "Express"]},
-                         {"expected_facts": ["1-year manufacturer warranty"]}]}))
+    dataset.merge_records(
+        [
+            {
+                "inputs": {"question": "Can I return an item after 45 days?"},
+                "expectations": {"should_clarify": "30-day policy", "tone": "apologetic"},
+            },
+            {
+                "inputs": {"question": "Do you ship internationally?"},
+                "expectations": {"provides_alternatives": True},
+            },
+        ]
+    )
+    dataset.merge_records(
+        pd.DataFrame(
+            {
+                "inputs": [
+                    {"question": "How long does shipping take?"},
+                    {"question": "Is there a warranty on laptops?"},
+                ],
+                "expectations": [
+                    {"expected_facts": ["5-7 days", "Express"]},
+                    {"expected_facts": ["1-year manufacturer warranty"]},
+                ],
+            }
+        )
+    )
     set_dataset_tags(dataset_id=dataset.dataset_id, tags={"environment": "dev"})
     df = dataset.to_df()
     same = get_dataset(name=DATASET)
-    print(f"  dataset {same.name}: {len(df)} records, digest {same.digest[:12]}, "
-          f"sources {df['source_type'].value_counts().to_dict()}")
+    print(
+        f"  dataset {same.name}: {len(df)} records, digest {same.digest[:12]}, "
+        f"sources {df['source_type'].value_counts().to_dict()}"
+    )
     return same
 
 
@@ -136,12 +180,19 @@ def contains_required_info(outputs: str, expectations: dict) -> float:
 
 def run_evaluation(dataset, bot: CustomerSupportBot, model_id: str):  # type: ignore[no-untyped-def]
     """5. Predict, score with two judges and a code scorer, write the scores back."""
-    results = evaluate(data=dataset, predict_fn=bot.answer, model_id=model_id,
-                       scorers=[Correctness(name="factual_accuracy"),
-                                Guidelines(name="support_quality",
-                                           guidelines="Response must be helpful, accurate, "
-                                                      "and professional"),
-                                contains_required_info])
+    results = evaluate(
+        data=dataset,
+        predict_fn=bot.answer,
+        model_id=model_id,
+        scorers=[
+            Correctness(name="factual_accuracy"),
+            Guidelines(
+                name="support_quality",
+                guidelines="Response must be helpful, accurate, and professional",
+            ),
+            contains_required_info,
+        ],
+    )
     for name in ("factual_accuracy", "support_quality", "contains_required_info"):
         print(f"  {name}/score = {results.metrics[f'{name}/score']:.2f}")
     table = results.tables["eval_results_table"]
@@ -167,8 +218,10 @@ def main() -> None:
         v2 = run_evaluation(dataset, CustomerSupportBotV2(), "customer-support-bot-v2")
         comparison = compare_runs(v1.run_id, v2.run_id)
         print(comparison)
-        print(f"\nDone. Runs {v1.run_id} and {v2.run_id} are stored in ./spyglass.db; "
-              f"list them with `spyglass eval list`.")
+        print(
+            f"\nDone. Runs {v1.run_id} and {v2.run_id} are stored in ./spyglass.db; "
+            f"list them with `spyglass eval list`."
+        )
     finally:
         spyglass.flush()
         if stand_in is not None:
@@ -185,9 +238,11 @@ def _stand_in_llm():  # type: ignore[no-untyped-def]
     server = LocalLLM().start()
     os.environ["OPENAI_BASE_URL"] = server.base_url
     os.environ["OPENAI_API_KEY"] = "sk-local-stand-in"
-    print(f"OPENAI_API_KEY is not set: using Spyglass's local OpenAI-compatible stand-in at "
-          f"{server.base_url}.\nIts answers come from the given context and its judges follow "
-          f"a simple rule; set OPENAI_API_KEY to use a real model.")
+    print(
+        f"OPENAI_API_KEY is not set: using Spyglass's local OpenAI-compatible stand-in at "
+        f"{server.base_url}.\nIts answers come from the given context and its judges follow "
+        f"a simple rule; set OPENAI_API_KEY to use a real model."
+    )
     return server
 
 

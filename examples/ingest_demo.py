@@ -24,11 +24,17 @@ from opentelemetry.trace import Status, StatusCode
 import spyglass
 from spyglass import session
 
-KNOWLEDGE = {"refund": "Full refunds within 30 days with receipt.",
-             "shipping": "Standard: 5-7 days. Express available.",
-             "warranty": "1-year manufacturer warranty included."}
-QUESTIONS = ["How do I get a refund?", "How long does shipping take?",
-             "Is there a warranty?", "Can I pay with crypto?"]
+KNOWLEDGE = {
+    "refund": "Full refunds within 30 days with receipt.",
+    "shipping": "Standard: 5-7 days. Express available.",
+    "warranty": "1-year manufacturer warranty included.",
+}
+QUESTIONS = [
+    "How do I get a refund?",
+    "How long does shipping take?",
+    "Is there a warranty?",
+    "Can I pay with crypto?",
+]
 
 
 def answer(tracer, question: str) -> str:  # type: ignore[no-untyped-def]
@@ -43,18 +49,32 @@ def answer(tracer, question: str) -> str:  # type: ignore[no-untyped-def]
             context = KNOWLEDGE.get(topic or "", "")
             span.set_attribute("output.value", context or "(nothing found)")
         with tracer.start_as_current_span("chat gpt-4o-mini") as llm:
-            reply = f"{context} Anything else I can help with?" if context else \
-                "Sorry, I don't know that one."
+            reply = (
+                f"{context} Anything else I can help with?"
+                if context
+                else "Sorry, I don't know that one."
+            )
             messages = [{"role": "user", "parts": [{"type": "text", "content": question}]}]
-            llm.set_attributes({
-                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                "gen_ai.request.model": "gpt-4o-mini", "gen_ai.request.temperature": 0.3,
-                "gen_ai.usage.input_tokens": random.randint(40, 120),
-                "gen_ai.usage.output_tokens": random.randint(10, 60),
-                "gen_ai.input.messages": json.dumps(messages),
-                "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [
-                    {"type": "text", "content": reply}], "finish_reason": "stop"}]),
-            })
+            llm.set_attributes(
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.request.model": "gpt-4o-mini",
+                    "gen_ai.request.temperature": 0.3,
+                    "gen_ai.usage.input_tokens": random.randint(40, 120),
+                    "gen_ai.usage.output_tokens": random.randint(10, 60),
+                    "gen_ai.input.messages": json.dumps(messages),
+                    "gen_ai.output.messages": json.dumps(
+                        [
+                            {
+                                "role": "assistant",
+                                "parts": [{"type": "text", "content": reply}],
+                                "finish_reason": "stop",
+                            }
+                        ]
+                    ),
+                }
+            )
         if not context:
             root.set_status(Status(StatusCode.ERROR, "no context for this question"))
         root.set_attribute("output.value", reply)
@@ -65,8 +85,10 @@ def main() -> None:
     spyglass.configure()  # embedded: the collector runs in this process over ./spyglass.db
     experiment = spyglass.set_experiment("support-bot-demo")
     collector = session.embedded_collector()
-    print(f"collector: OTLP/gRPC 127.0.0.1:{collector.grpc_port}, "
-          f"OTLP/HTTP 127.0.0.1:{collector.http_port}, store {collector.settings.store}")
+    print(
+        f"collector: OTLP/gRPC 127.0.0.1:{collector.grpc_port}, "
+        f"OTLP/HTTP 127.0.0.1:{collector.http_port}, store {collector.settings.store}"
+    )
     exporters = {
         "grpc": GrpcExporter(endpoint=f"127.0.0.1:{collector.grpc_port}", insecure=True),
         "http": HttpExporter(endpoint=f"http://127.0.0.1:{collector.http_port}/v1/traces"),
@@ -80,20 +102,37 @@ def main() -> None:
         provider.shutdown()  # flushes: returns once the collector acknowledged (= committed)
         print(f"sent 2 traces over OTLP/{protocol}")
 
-    frame = spyglass.search_traces(max_results=8, extract_fields=[
-        "span.inputs.question", "span.`chat gpt-4o-mini`.attributes.gen_ai.usage.input_tokens"])
+    frame = spyglass.search_traces(
+        max_results=8,
+        extract_fields=[
+            "span.inputs.question",
+            "span.`chat gpt-4o-mini`.attributes.gen_ai.usage.input_tokens",
+        ],
+    )
     print(f"\n{len(frame)} newest traces of experiment {experiment.name!r}:")
-    print(frame[["trace_id", "state", "execution_duration", "span.inputs.question",
-                 "span.`chat gpt-4o-mini`.attributes.gen_ai.usage.input_tokens"]]
-          .to_string(index=False))
-    refunds = spyglass.search_traces(filter_string="trace.text LIKE '%refund%'",
-                                     return_type="list")
+    print(
+        frame[
+            [
+                "trace_id",
+                "state",
+                "execution_duration",
+                "span.inputs.question",
+                "span.`chat gpt-4o-mini`.attributes.gen_ai.usage.input_tokens",
+            ]
+        ].to_string(index=False)
+    )
+    refunds = spyglass.search_traces(filter_string="trace.text LIKE '%refund%'", return_type="list")
     for trace in refunds:
-        spyglass.log_expectation(trace_id=trace.info.trace_id, name="key_information",
-                                 value={"must_mention": ["30 days", "receipt"]})
+        spyglass.log_expectation(
+            trace_id=trace.info.trace_id,
+            name="key_information",
+            value={"must_mention": ["30 days", "receipt"]},
+        )
     errors = spyglass.search_traces(filter_string="attributes.status = 'ERROR'")
-    print(f"\nlogged an expectation on {len(refunds)} refund trace(s); "
-          f"{len(errors)} trace(s) in the experiment ended in ERROR")
+    print(
+        f"\nlogged an expectation on {len(refunds)} refund trace(s); "
+        f"{len(errors)} trace(s) in the experiment ended in ERROR"
+    )
     print("\nThe traces are in ./spyglass.db; run `make demo` again to add more.")
 
 

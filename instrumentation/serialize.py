@@ -48,8 +48,7 @@ def to_json(value: Any) -> str:
     return text
 
 
-def readable(value: Any, max_string: int = MAX_STRING_CHARS * 8,
-             max_items: int = MAX_ITEMS) -> Any:
+def readable(value: Any, max_string: int = MAX_STRING_CHARS * 8, max_items: int = MAX_ITEMS) -> Any:
     """A JSON-native copy of ``value`` (dicts with str keys, lists, str, numbers, bool, None)."""
     return _readable(value, 0, set(), (max_string, max_items))
 
@@ -96,8 +95,9 @@ def _object_text(obj: Any) -> str:
     cls = type(obj)
     try:
         if cls.__repr__ is _OBJECT_REPR and hasattr(obj, "__dict__"):
-            fields = ", ".join(f"{k}={v!r}" for k, v in list(vars(obj).items())[:20]
-                               if not k.startswith("_"))
+            fields = ", ".join(
+                f"{k}={v!r}" for k, v in list(vars(obj).items())[:20] if not k.startswith("_")
+            )
             text = f"{cls.__name__}({fields})"
         else:
             text = repr(obj)
@@ -148,8 +148,7 @@ def _readable_container(value: Any, depth: int, seen: set[int], limits: _Limits)
             if i == max_items:
                 out["…"] = f"{len(value) - max_items} more entries"
                 break
-            out[k if isinstance(k, str) else _key_text(k)] = _readable(v, depth, seen,
-                                                                      limits)
+            out[k if isinstance(k, str) else _key_text(k)] = _readable(v, depth, seen, limits)
         return out
     if isinstance(value, (list, tuple, set, frozenset)):
         items = _sorted_if_possible(value) if isinstance(value, (set, frozenset)) else value
@@ -158,8 +157,10 @@ def _readable_container(value: Any, depth: int, seen: set[int], limits: _Limits)
             out_list.append(f"… {len(items) - max_items} more items")
         return out_list
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _readable(getattr(value, f.name, None), depth, seen, limits)
-                for f in dataclasses.fields(value)}
+        return {
+            f.name: _readable(getattr(value, f.name, None), depth, seen, limits)
+            for f in dataclasses.fields(value)
+        }
     try:
         converted = _default(value)
     except Exception:
@@ -182,7 +183,8 @@ def _cut(text: str, limit: int) -> str:
 
 
 _SHRINK_STEPS: tuple[_Limits, ...] = (
-    (MAX_STRING_CHARS, MAX_ITEMS), (MAX_STRING_CHARS // 8, MAX_ITEMS // 10),
+    (MAX_STRING_CHARS, MAX_ITEMS),
+    (MAX_STRING_CHARS // 8, MAX_ITEMS // 10),
     (MAX_STRING_CHARS // 64, MAX_ITEMS // 50),
 )
 
@@ -218,8 +220,11 @@ def to_attribute(value: Any) -> Any:
         return value if -(2**63) <= value < 2**63 else str(value)
     if isinstance(value, (list, tuple)) and value:
         first = type(value[0])
-        if (first in _PRIMITIVES and all(type(v) is first for v in value)
-                and (first is not int or all(-(2**63) <= v < 2**63 for v in value))):
+        if (
+            first in _PRIMITIVES
+            and all(type(v) is first for v in value)
+            and (first is not int or all(-(2**63) <= v < 2**63 for v in value))
+        ):
             return tuple(value)
     if value is None:
         return None

@@ -55,8 +55,9 @@ def dumps_bytes(value: Any, *, sort_keys: bool = False, what: str = "value") -> 
         try:
             return text.encode()
         except UnicodeEncodeError as exc:
-            raise InvalidArgumentError(f"{what} holds an unpaired surrogate ({exc.reason}); "
-                                       "it cannot be stored as UTF-8") from None
+            raise InvalidArgumentError(
+                f"{what} holds an unpaired surrogate ({exc.reason}); it cannot be stored as UTF-8"
+            ) from None
     if b"null" in data:  # orjson writes NaN and infinities as null: look closer
         where = _find(value, _is_non_finite)
         if where is not None:
@@ -83,9 +84,10 @@ def sha256_hex(text: str) -> str:
     try:
         return hashlib.sha256(text.encode()).hexdigest()
     except UnicodeEncodeError as exc:
-        raise InvalidArgumentError(f"text holds an unpaired surrogate ({exc.reason} at "
-                                   f"position {exc.start}); it cannot be stored as UTF-8"
-                                   ) from None
+        raise InvalidArgumentError(
+            f"text holds an unpaired surrogate ({exc.reason} at "
+            f"position {exc.start}); it cannot be stored as UTF-8"
+        ) from None
 
 
 def canonical_hash(value: Any) -> str:
@@ -142,8 +144,14 @@ def _stdlib_dumps(value: Any, sort_keys: bool, what: str) -> str:
     if _find(value, _is_foreign) is not None:  # json.dumps would turn int keys into text
         raise _not_json(value, "not JSON", what)
     try:
-        return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"),
-                          ensure_ascii=False, allow_nan=False, default=_default)
+        return json.dumps(
+            value,
+            sort_keys=sort_keys,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=_default,
+        )
     except (TypeError, ValueError) as exc:
         raise _not_json(value, str(exc), what) from None
 
@@ -158,14 +166,17 @@ def _not_json(value: Any, reason: str, what: str) -> InvalidArgumentError:
         key = next(k for k in bad if not isinstance(k, str))
         return InvalidArgumentError(
             f"{what}{path} has the key {key!r} ({type(key).__name__}); JSON object keys are "
-            "strings: convert the keys with str()")
+            "strings: convert the keys with str()"
+        )
     if isinstance(bad, float):
-        return InvalidArgumentError(f"{what}{path} is {bad!r}, which JSON cannot hold; use "
-                                    "None or a finite number")
+        return InvalidArgumentError(
+            f"{what}{path} is {bad!r}, which JSON cannot hold; use None or a finite number"
+        )
     return InvalidArgumentError(
         f"{what}{path} is a {type(bad).__name__} ({_short(bad)}), which is not a JSON value; "
         "use a dict, list, str, int, float, bool or None (convert it first, e.g. with str() "
-        "or .isoformat())")
+        "or .isoformat())"
+    )
 
 
 def _is_non_finite(value: Any) -> bool:

@@ -28,15 +28,29 @@ from spyglass.v1 import traces_pb2 as tpb
 T = TypeVar("T")
 S = TypeVar("S")
 
-_RETRY_POLICY = json.dumps({"methodConfig": [{
-    "name": [{"service": "spyglass.v1.TraceService"}, {"service": "spyglass.v1.ExperimentService"},
-             {"service": "spyglass.v1.AssessmentService"},
-             {"service": "spyglass.v1.DatasetService"},
-             {"service": "spyglass.v1.EvaluationService"},
-             {"service": "spyglass.v1.EvaluationJobService"}],
-    "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "2s",
-                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
-}]})
+_RETRY_POLICY = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [
+                    {"service": "spyglass.v1.TraceService"},
+                    {"service": "spyglass.v1.ExperimentService"},
+                    {"service": "spyglass.v1.AssessmentService"},
+                    {"service": "spyglass.v1.DatasetService"},
+                    {"service": "spyglass.v1.EvaluationService"},
+                    {"service": "spyglass.v1.EvaluationJobService"},
+                ],
+                "retryPolicy": {
+                    "maxAttempts": 4,
+                    "initialBackoff": "0.2s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
 
 
 def _translate(exc: grpc.RpcError, address: str) -> errors.SpyglassError:
@@ -44,8 +58,10 @@ def _translate(exc: grpc.RpcError, address: str) -> errors.SpyglassError:
     details = exc.details() or exc.code().name
     cls = error_class_for(exc.code(), _named_error(exc))
     if exc.code() == grpc.StatusCode.UNAVAILABLE and cls is errors.CollectorUnavailableError:
-        details = (f"collector at {address} is unavailable ({details}); check that it runs "
-                   "and that SPYGLASS_COLLECTOR names its gRPC port")
+        details = (
+            f"collector at {address} is unavailable ({details}); check that it runs "
+            "and that SPYGLASS_COLLECTOR names its gRPC port"
+        )
     return cls(details)
 
 
@@ -66,21 +82,34 @@ def _sendable(text: str, what: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         reason = errors.not_unicode(text[exc.start])
-        raise errors.InvalidFilterError(f"invalid {what}: {reason} (character {exc.start + 1})",
-                                        text=text, position=exc.start, reason=reason) from None
+        raise errors.InvalidFilterError(
+            f"invalid {what}: {reason} (character {exc.start + 1})",
+            text=text,
+            position=exc.start,
+            reason=reason,
+        ) from None
     return text
 
 
 class SpyglassClient:
     """Typed calls to one collector's ``spyglass.v1`` services."""
 
-    def __init__(self, address: str, api_key: str | None = None, *,
-                 root_certificates: bytes | None = None, tls: bool = False,
-                 timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        api_key: str | None = None,
+        *,
+        root_certificates: bytes | None = None,
+        tls: bool = False,
+        timeout: float = 60.0,
+    ) -> None:
         self.address = address
         self.timeout = timeout
-        options = [("grpc.service_config", _RETRY_POLICY), ("grpc.enable_retries", 1),
-                   ("grpc.max_receive_message_length", 256 << 20)]
+        options = [
+            ("grpc.service_config", _RETRY_POLICY),
+            ("grpc.enable_retries", 1),
+            ("grpc.max_receive_message_length", 256 << 20),
+        ]
         if tls or root_certificates:
             creds = grpc.ssl_channel_credentials(root_certificates=root_certificates)
             self._channel = grpc.secure_channel(address, creds, options=options)
@@ -104,8 +133,7 @@ class SpyglassClient:
             found = self._stubs[stub_class] = stub_class(self._channel)
         return found
 
-    def call(self, method: Callable[..., T], request: Any, *,
-             timeout: float | None = None) -> T:
+    def call(self, method: Callable[..., T], request: Any, *, timeout: float | None = None) -> T:
         """``method(request)`` of a stub with this client's API key and timeout; a failed
         call raises the matching :mod:`spyglass.errors` class."""
         try:
@@ -113,8 +141,9 @@ class SpyglassClient:
         except grpc.RpcError as exc:
             raise _translate(exc, self.address) from None
 
-    def collect(self, method: Callable[..., Any], request: Any, field: str,
-                limit: int | None = None) -> list[Any]:
+    def collect(
+        self, method: Callable[..., Any], request: Any, field: str, limit: int | None = None
+    ) -> list[Any]:
         """The items in ``field`` of every page ``method`` returns for ``request`` (its
         ``page_token`` follows each ``next_page_token``), at most ``limit`` (None: all)."""
         found: list[Any] = []
@@ -153,22 +182,28 @@ class SpyglassClient:
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """The experiment called ``name``, or None when there is none."""
         try:
-            message = self._call(self._experiments.GetExperimentByName,
-                                 epb.GetExperimentByNameRequest(name=name))
+            message = self._call(
+                self._experiments.GetExperimentByName, epb.GetExperimentByNameRequest(name=name)
+            )
         except errors.NotFoundError:
             return None
         return Experiment.from_proto(message)
 
-    def search_experiments(self, filter_string: str | None = None,
-                           max_results: int | None = None,
-                           order_by: Sequence[str] | None = None) -> list[Experiment]:
+    def search_experiments(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Experiment]:
         found: list[Experiment] = []
         token = ""
         while True:
             request = epb.SearchExperimentsRequest(
                 filter=_sendable(filter_string or "", "filter"),
-                max_results=max_results or 0, page_token=token,
-                order_by=list(order_by or ()))
+                max_results=max_results or 0,
+                page_token=token,
+                order_by=list(order_by or ()),
+            )
             response = self._call(self._experiments.SearchExperiments, request)
             found.extend(Experiment.from_proto(e) for e in response.experiments)
             token = response.next_page_token
@@ -179,56 +214,74 @@ class SpyglassClient:
         request = epb.SetExperimentRetentionRequest(experiment_id=str(experiment_id))
         if days is not None:
             request.retention_days = days
-        return Experiment.from_proto(self._call(self._experiments.SetExperimentRetention,
-                                                request))
+        return Experiment.from_proto(self._call(self._experiments.SetExperimentRetention, request))
 
     # -- traces ----------------------------------------------------------------------------
 
-    def search_trace_pages(self, experiment_ids: Sequence[str] = (), filter_string: str = "",
-                           order_by: Sequence[str] = (), max_results: int | None = None,
-                           page_token: str = "", page_size: int = 100,
-                           include_spans: bool = True) -> Iterator[tuple[list[Trace], str]]:
+    def search_trace_pages(
+        self,
+        experiment_ids: Sequence[str] = (),
+        filter_string: str = "",
+        order_by: Sequence[str] = (),
+        max_results: int | None = None,
+        page_token: str = "",
+        page_size: int = 100,
+        include_spans: bool = True,
+    ) -> Iterator[tuple[list[Trace], str]]:
         """Pages of traces as the collector streams them, with each page's next token."""
         request = tpb.SearchTracesRequest(
             experiment_ids=[str(e) for e in experiment_ids],
             filter=_sendable(filter_string or "", "filter"),
             order_by=[_sendable(key, f"order_by[{i}]") for i, key in enumerate(order_by)],
-            page_size=page_size, page_token=page_token or "",
-            include_spans=include_spans)
+            page_size=page_size,
+            page_token=page_token or "",
+            include_spans=include_spans,
+        )
         if max_results is not None:
             request.max_results = max_results
         try:
-            for page in self._traces.SearchTraces(request, timeout=self.timeout,
-                                                  metadata=self._metadata):
+            for page in self._traces.SearchTraces(
+                request, timeout=self.timeout, metadata=self._metadata
+            ):
                 yield [Trace.from_proto(t) for t in page.traces], page.next_page_token
         except grpc.RpcError as exc:
             raise _translate(exc, self.address) from None
 
     def get_trace(self, trace_id: str) -> Trace:
-        return Trace.from_proto(self._call(self._traces.GetTrace,
-                                           tpb.GetTraceRequest(trace_id=trace_id)))
+        return Trace.from_proto(
+            self._call(self._traces.GetTrace, tpb.GetTraceRequest(trace_id=trace_id))
+        )
 
     def batch_get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
-        response = self._call(self._traces.BatchGetTraces,
-                              tpb.BatchGetTracesRequest(trace_ids=list(trace_ids)))
+        response = self._call(
+            self._traces.BatchGetTraces, tpb.BatchGetTracesRequest(trace_ids=list(trace_ids))
+        )
         return [Trace.from_proto(t) for t in response.traces]
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
-        self._call(self._traces.SetTraceTag,
-                   tpb.SetTraceTagRequest(trace_id=trace_id, key=key, value=str(value)))
+        self._call(
+            self._traces.SetTraceTag,
+            tpb.SetTraceTagRequest(trace_id=trace_id, key=key, value=str(value)),
+        )
 
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
-        self._call(self._traces.DeleteTraceTag,
-                   tpb.DeleteTraceTagRequest(trace_id=trace_id, key=key))
+        self._call(
+            self._traces.DeleteTraceTag, tpb.DeleteTraceTagRequest(trace_id=trace_id, key=key)
+        )
 
     def set_trace_metadata(self, trace_id: str, metadata: Mapping[str, str]) -> None:
         request = tpb.SetTraceMetadataRequest(
-            trace_id=trace_id, metadata={k: str(v) for k, v in metadata.items()})
+            trace_id=trace_id, metadata={k: str(v) for k, v in metadata.items()}
+        )
         self._call(self._traces.SetTraceMetadata, request)
 
-    def delete_traces(self, trace_ids: Sequence[str] | None = None,
-                      experiment_id: str | None = None, max_timestamp_ms: int | None = None,
-                      max_traces: int | None = None) -> int:
+    def delete_traces(
+        self,
+        trace_ids: Sequence[str] | None = None,
+        experiment_id: str | None = None,
+        max_timestamp_ms: int | None = None,
+        max_traces: int | None = None,
+    ) -> int:
         request = tpb.DeleteTracesRequest(trace_ids=list(trace_ids or ()))
         if experiment_id is not None:
             request.experiment_id = str(experiment_id)
@@ -251,20 +304,29 @@ class SpyglassClient:
 
     def update_assessment(self, message: apb.Assessment, paths: Sequence[str]) -> Assessment:
         request = apb.UpdateAssessmentRequest(
-            assessment=message, update_mask=field_mask_pb2.FieldMask(paths=list(paths)))
+            assessment=message, update_mask=field_mask_pb2.FieldMask(paths=list(paths))
+        )
         return Assessment.from_proto(self._call(self._assessments.UpdateAssessment, request))
 
     def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
         request = apb.DeleteAssessmentRequest(trace_id=trace_id, assessment_id=assessment_id)
         self._call(self._assessments.DeleteAssessment, request)
 
-    def override_feedback(self, trace_id: str, old_assessment_id: str, value: Any,
-                          rationale: str | None = None,
-                          source: AssessmentSource | None = None,
-                          metadata: Mapping[str, str] | None = None) -> Assessment:
+    def override_feedback(
+        self,
+        trace_id: str,
+        old_assessment_id: str,
+        value: Any,
+        rationale: str | None = None,
+        source: AssessmentSource | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Assessment:
         request = apb.OverrideFeedbackRequest(
-            trace_id=trace_id, old_assessment_id=old_assessment_id,
-            value_json=json.dumps(value), metadata=dict(metadata or {}))
+            trace_id=trace_id,
+            old_assessment_id=old_assessment_id,
+            value_json=json.dumps(value),
+            metadata=dict(metadata or {}),
+        )
         if rationale is not None:
             request.rationale = rationale
         if source is not None:

@@ -67,8 +67,9 @@ class InvalidFilterError(SpyglassError):
     that render errors themselves (the query API maps this to INVALID_ARGUMENT).
     """
 
-    def __init__(self, message: str, *, text: str = "", position: int = 0,
-                 reason: str = "") -> None:
+    def __init__(
+        self, message: str, *, text: str = "", position: int = 0, reason: str = ""
+    ) -> None:
         super().__init__(message)
         self.text = text
         self.position = position
@@ -81,10 +82,14 @@ def not_unicode(char: str) -> str:
     U+DCFF; other lone surrogates come from escapes such as '\\ud800'."""
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:
-        return (f"byte 0x{code - 0xDC00:02X} is not UTF-8 text; write it in UTF-8 (check the "
-                "terminal's encoding, e.g. LANG=C.UTF-8)")
-    return (f"U+{code:04X} is a lone surrogate, not a character (write a character outside "
-            "the BMP as one escape, \\U0001F600, not as a pair of \\u escapes)")
+        return (
+            f"byte 0x{code - 0xDC00:02X} is not UTF-8 text; write it in UTF-8 (check the "
+            "terminal's encoding, e.g. LANG=C.UTF-8)"
+        )
+    return (
+        f"U+{code:04X} is a lone surrogate, not a character (write a character outside "
+        "the BMP as one escape, \\U0001F600, not as a pair of \\u escapes)"
+    )
 
 
 class QueryTimeoutError(SpyglassError):

@@ -1,24 +1,35 @@
-"""Shared fixtures: stores on SQLite and PostgreSQL, and real collectors on loopback ports.
+"""Shared fixtures: stores on SQLite and PostgreSQL, real collectors on loopback ports (in
+this process or as child processes), and a local OpenAI-compatible server.
 
 PostgreSQL tests use the server at ``SPYGLASS_TEST_POSTGRES`` (default the machine's
 127.0.0.1:5432, database ``test``), each in a fresh database of its own. In CI
 (``CI=true``) a missing server fails the run; elsewhere those tests skip, saying why.
+
+The helper modules in ``tests/integration/`` (``processes``, ``otlp_builders``, ...) are
+importable by name from every test directory.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from spyglass.collector.server import Collector
 from spyglass.config import CollectorSettings
+from spyglass.local_llm import LocalLLM
 
-PG_ADMIN_URL = os.environ.get("SPYGLASS_TEST_POSTGRES",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
+from processes import CollectorProcesses
+
+PG_ADMIN_URL = os.environ.get(
+    "SPYGLASS_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -38,8 +49,10 @@ def postgres_available() -> None:
     problem = _postgres_problem()
     if problem is None:
         return
-    message = (f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({problem}); set "
-               "SPYGLASS_TEST_POSTGRES to a server's URL to run these tests")
+    message = (
+        f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({problem}); set "
+        "SPYGLASS_TEST_POSTGRES to a server's URL to run these tests"
+    )
     if IN_CI:
         pytest.fail(message + " — CI requires them", pytrace=False)
     pytest.skip(message)
@@ -92,3 +105,18 @@ def start_collector() -> Iterator[Callable[..., Collector]]:
 def collector(start_collector: Callable[..., Collector], store_url: str) -> Collector:
     """A collector on each store kind."""
     return start_collector(store_url)
+
+
+@pytest.fixture
+def collector_processes(tmp_path: Path) -> Iterator[CollectorProcesses]:
+    """Collector child processes for one test; all killed at teardown."""
+    processes = CollectorProcesses(tmp_path)
+    yield processes
+    processes.kill_all()
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[LocalLLM]:
+    """A LocalLLM (no latency) for the whole test module."""
+    with LocalLLM() as server:
+        yield server

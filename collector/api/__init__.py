@@ -15,9 +15,13 @@ from sqlalchemy import Engine
 from spyglass.collector.api.queries import DEFAULT_TIMEOUT, QueryRunner
 
 
-def add_to_server(server: grpc.aio.Server, engine: Engine, price_file: str | None = None,
-                  query_timeout: float = DEFAULT_TIMEOUT, query_workers: int = 4,
-                  ) -> QueryRunner:
+def add_to_server(
+    server: grpc.aio.Server,
+    engine: Engine,
+    price_file: str | None = None,
+    query_timeout: float = DEFAULT_TIMEOUT,
+    query_workers: int = 4,
+) -> QueryRunner:
     """Register every spyglass.v1 service on ``server`` (``price_file``: the collector's
     ``--price-file``, for services that price tokens; ``query_timeout`` and
     ``query_workers``: its ``--query-timeout`` and ``--query-workers``). Returns the query

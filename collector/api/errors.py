@@ -23,8 +23,10 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
         return answer.code, str(exc)
     if isinstance(exc, (OperationalError, InterfaceError)):
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return (grpc.StatusCode.UNAVAILABLE,
-                f"trace store unavailable ({reason}); retry in a moment")
+        return (
+            grpc.StatusCode.UNAVAILABLE,
+            f"trace store unavailable ({reason}); retry in a moment",
+        )
     return None
 
 

@@ -26,37 +26,42 @@ class EvaluationServicer(pb_grpc.EvaluationServiceServicer):
         self._queries = queries
         self._prices = prices
 
-    async def CreateEvaluationRun(self, request: pb.CreateEvaluationRunRequest,
-                                  context: grpc.aio.ServicerContext) -> pb.EvaluationRun:
+    async def CreateEvaluationRun(
+        self, request: pb.CreateEvaluationRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EvaluationRun:
         return await self._queries.call(context, store.create_run, self._engine, request)
 
-    async def LogEvaluationResults(self, request: pb.LogEvaluationResultsRequest,
-                                   context: grpc.aio.ServicerContext
-                                   ) -> pb.LogEvaluationResultsResponse:
+    async def LogEvaluationResults(
+        self, request: pb.LogEvaluationResultsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LogEvaluationResultsResponse:
         return await self._queries.call(context, store.log_results, self._engine, request)
 
-    async def FinishEvaluationRun(self, request: pb.FinishEvaluationRunRequest,
-                                  context: grpc.aio.ServicerContext) -> pb.EvaluationRun:
-        return await self._queries.call(context, store.finish_run, self._engine, request,
-                                        self._prices)
+    async def FinishEvaluationRun(
+        self, request: pb.FinishEvaluationRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EvaluationRun:
+        return await self._queries.call(
+            context, store.finish_run, self._engine, request, self._prices
+        )
 
-    async def GetEvaluationRun(self, request: pb.GetEvaluationRunRequest,
-                               context: grpc.aio.ServicerContext) -> pb.EvaluationRun:
+    async def GetEvaluationRun(
+        self, request: pb.GetEvaluationRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EvaluationRun:
         return await self._queries.call(context, store.get_run, self._engine, request.run_id)
 
-    async def SearchEvaluationRuns(self, request: pb.SearchEvaluationRunsRequest,
-                                   context: grpc.aio.ServicerContext
-                                   ) -> pb.SearchEvaluationRunsResponse:
+    async def SearchEvaluationRuns(
+        self, request: pb.SearchEvaluationRunsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SearchEvaluationRunsResponse:
         return await self._queries.search(context, store.search_runs, self._engine, request)
 
-    async def ListEvaluationResults(self, request: pb.ListEvaluationResultsRequest,
-                                    context: grpc.aio.ServicerContext
-                                    ) -> pb.ListEvaluationResultsResponse:
+    async def ListEvaluationResults(
+        self, request: pb.ListEvaluationResultsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListEvaluationResultsResponse:
         return await self._queries.search(context, store.list_results, self._engine, request)
 
 
-def add_to_server(server: grpc.aio.Server, queries: QueryRunner,
-                  price_file: str | None = None) -> None:
+def add_to_server(
+    server: grpc.aio.Server, queries: QueryRunner, price_file: str | None = None
+) -> None:
     """Serve EvaluationService on ``server``, pricing judge tokens with the shipped price
     table merged with ``price_file`` (the collector's ``--price-file``)."""
     servicer = EvaluationServicer(queries, PriceTable.load(price_file))

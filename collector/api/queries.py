@@ -41,29 +41,30 @@ DEFAULT_TIMEOUT = 30.0
 class QueryRunner:
     """Runs store functions for the servicers of one collector (module docstring)."""
 
-    def __init__(self, engine: Engine, timeout: float = DEFAULT_TIMEOUT,
-                 workers: int = 4) -> None:
+    def __init__(self, engine: Engine, timeout: float = DEFAULT_TIMEOUT, workers: int = 4) -> None:
         if not timeout > 0:
-            raise ConfigurationError(f"--query-timeout must be a positive number of seconds, "
-                                     f"got {timeout}")
+            raise ConfigurationError(
+                f"--query-timeout must be a positive number of seconds, got {timeout}"
+            )
         if not 1 <= workers <= MAX_QUERY_WORKERS:
             raise ConfigurationError(
                 f"--query-workers must be 1 to {MAX_QUERY_WORKERS}, got {workers}: each "
                 "running search holds one of the store's connections, which it shares with "
-                "the span writer and the other API calls")
+                "the span writer and the other API calls"
+            )
         self.engine = engine
         self.timeout = timeout
         query_budget.install(engine)
         self._light = ThreadPoolExecutor(LIGHT_WORKERS, thread_name_prefix="spyglass-api")
         self._heavy = ThreadPoolExecutor(workers, thread_name_prefix="spyglass-query")
 
-    async def call(self, context: grpc.aio.ServicerContext, fn: Callable[..., T],
-                   *args: Any) -> T:
+    async def call(self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on the light pool; a known error aborts the RPC with its status."""
         return await self._run(self._light, context, fn, args)
 
-    async def search(self, context: grpc.aio.ServicerContext, fn: Callable[..., T],
-                     *args: Any) -> T:
+    async def search(
+        self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args: Any
+    ) -> T:
         """``fn(*args)`` on the heavy pool (searches and bulk calls), as :meth:`call`."""
         return await self._run(self._heavy, context, fn, args)
 
@@ -72,8 +73,13 @@ class QueryRunner:
         self._light.shutdown(wait=False, cancel_futures=True)
         self._heavy.shutdown(wait=False, cancel_futures=True)
 
-    async def _run(self, pool: ThreadPoolExecutor, context: grpc.aio.ServicerContext,
-                   fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    async def _run(
+        self,
+        pool: ThreadPoolExecutor,
+        context: grpc.aio.ServicerContext,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+    ) -> T:
         remaining = context.time_remaining()
         budget = QueryBudget(self.timeout, remaining)
         loop = asyncio.get_running_loop()

@@ -1,10 +1,11 @@
 """The TraceService and ExperimentService of spyglass.v1: search, read, tag and delete traces;
 create, find and configure experiments.
 
-The servicers only translate messages: the queries live in ``store/traces.py`` and
-``store/experiment_queries.py`` and run in worker threads under time limits
-(``api/queries.py``: searches, batch reads and deletes on the heavy pool), so the event loop
-keeps serving OTLP while a search runs. Errors become statuses in ``api/errors.py``.
+The servicers only translate messages: the queries live in
+:mod:`spyglass.collector.store.traces.queries` and
+:mod:`spyglass.collector.store.traces.experiment_queries` and run in worker threads under
+time limits (``api/queries.py``: searches, batch reads and deletes on the heavy pool), so the
+event loop keeps serving OTLP while a search runs. Errors become statuses in ``api/errors.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
+
 from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.store.traces import experiment_queries as experiments
 from spyglass.collector.store.traces import queries as store
@@ -26,69 +28,96 @@ class TraceService(traces_pb2_grpc.TraceServiceServicer):
         self.engine = queries.engine
         self._queries = queries
 
-    async def SearchTraces(self, request: traces_pb2.SearchTracesRequest,
-                           context: grpc.aio.ServicerContext,
-                           ) -> AsyncIterator[traces_pb2.SearchTracesPage]:
+    async def SearchTraces(
+        self,
+        request: traces_pb2.SearchTracesRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[traces_pb2.SearchTracesPage]:
         """Stream pages until no match follows or ``max_results`` traces were sent; always
         at least one page (an empty one when nothing matches)."""
         page_size, remaining = await self._queries.call(context, _limits, request)
-        search = await self._queries.search(context, store.compile_search,
-                                            self.engine.dialect.name, list(request.experiment_ids),
-                                            request.filter, list(request.order_by),
-                                            request.include_spans)
+        search = await self._queries.search(
+            context,
+            store.compile_search,
+            self.engine.dialect.name,
+            list(request.experiment_ids),
+            request.filter,
+            list(request.order_by),
+            request.include_spans,
+        )
         token = request.page_token
         while True:
             limit = page_size if remaining is None else min(page_size, remaining)
-            page = await self._queries.search(context, store.search_page, self.engine, search,
-                                              token, limit)
-            yield traces_pb2.SearchTracesPage(traces=page.traces,
-                                              next_page_token=page.next_token)
+            page = await self._queries.search(
+                context, store.search_page, self.engine, search, token, limit
+            )
+            yield traces_pb2.SearchTracesPage(traces=page.traces, next_page_token=page.next_token)
             if remaining is not None:
                 remaining -= len(page.traces)
             if not page.next_token or remaining == 0:
                 return
             token = page.next_token
 
-    async def GetTrace(self, request: traces_pb2.GetTraceRequest,
-                       context: grpc.aio.ServicerContext) -> traces_pb2.Trace:
+    async def GetTrace(
+        self, request: traces_pb2.GetTraceRequest, context: grpc.aio.ServicerContext
+    ) -> traces_pb2.Trace:
         return await self._queries.call(context, store.get_trace, self.engine, request.trace_id)
 
-    async def BatchGetTraces(self, request: traces_pb2.BatchGetTracesRequest,
-                             context: grpc.aio.ServicerContext,
-                             ) -> traces_pb2.BatchGetTracesResponse:
-        found = await self._queries.search(context, store.batch_get_traces, self.engine,
-                                           list(request.trace_ids))
+    async def BatchGetTraces(
+        self,
+        request: traces_pb2.BatchGetTracesRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> traces_pb2.BatchGetTracesResponse:
+        found = await self._queries.search(
+            context, store.batch_get_traces, self.engine, list(request.trace_ids)
+        )
         return traces_pb2.BatchGetTracesResponse(traces=found)
 
-    async def SetTraceTag(self, request: traces_pb2.SetTraceTagRequest,
-                          context: grpc.aio.ServicerContext) -> traces_pb2.SetTraceTagResponse:
-        await self._queries.call(context, store.set_tag, self.engine, request.trace_id,
-                                 request.key, request.value)
+    async def SetTraceTag(
+        self, request: traces_pb2.SetTraceTagRequest, context: grpc.aio.ServicerContext
+    ) -> traces_pb2.SetTraceTagResponse:
+        await self._queries.call(
+            context, store.set_tag, self.engine, request.trace_id, request.key, request.value
+        )
         return traces_pb2.SetTraceTagResponse()
 
-    async def DeleteTraceTag(self, request: traces_pb2.DeleteTraceTagRequest,
-                             context: grpc.aio.ServicerContext,
-                             ) -> traces_pb2.DeleteTraceTagResponse:
-        await self._queries.call(context, store.delete_tag, self.engine, request.trace_id,
-                                 request.key)
+    async def DeleteTraceTag(
+        self,
+        request: traces_pb2.DeleteTraceTagRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> traces_pb2.DeleteTraceTagResponse:
+        await self._queries.call(
+            context, store.delete_tag, self.engine, request.trace_id, request.key
+        )
         return traces_pb2.DeleteTraceTagResponse()
 
-    async def SetTraceMetadata(self, request: traces_pb2.SetTraceMetadataRequest,
-                               context: grpc.aio.ServicerContext,
-                               ) -> traces_pb2.SetTraceMetadataResponse:
-        await self._queries.call(context, store.set_metadata, self.engine, request.trace_id,
-                                 dict(request.metadata))
+    async def SetTraceMetadata(
+        self,
+        request: traces_pb2.SetTraceMetadataRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> traces_pb2.SetTraceMetadataResponse:
+        await self._queries.call(
+            context, store.set_metadata, self.engine, request.trace_id, dict(request.metadata)
+        )
         return traces_pb2.SetTraceMetadataResponse()
 
-    async def DeleteTraces(self, request: traces_pb2.DeleteTracesRequest,
-                           context: grpc.aio.ServicerContext,
-                           ) -> traces_pb2.DeleteTracesResponse:
+    async def DeleteTraces(
+        self,
+        request: traces_pb2.DeleteTracesRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> traces_pb2.DeleteTracesResponse:
         def present(field: str) -> object:
             return getattr(request, field) if request.HasField(field) else None
 
-        deleted = await self._queries.search(context, store.delete_traces, self.engine,
-                                             list(request.trace_ids), present("experiment_id"),
-                                             present("max_timestamp_ms"), present("max_traces"))
+        deleted = await self._queries.search(
+            context,
+            store.delete_traces,
+            self.engine,
+            list(request.trace_ids),
+            present("experiment_id"),
+            present("max_timestamp_ms"),
+            present("max_traces"),
+        )
         return traces_pb2.DeleteTracesResponse(deleted_count=deleted)
 
 
@@ -99,46 +128,60 @@ class ExperimentService(experiments_pb2_grpc.ExperimentServiceServicer):
         self.engine = queries.engine
         self._queries = queries
 
-    async def CreateExperiment(self, request: experiments_pb2.CreateExperimentRequest,
-                               context: grpc.aio.ServicerContext) -> experiments_pb2.Experiment:
-        return await self._queries.call(context, experiments.create_experiment, self.engine,
-                                        request.name, dict(request.tags))
+    async def CreateExperiment(
+        self, request: experiments_pb2.CreateExperimentRequest, context: grpc.aio.ServicerContext
+    ) -> experiments_pb2.Experiment:
+        return await self._queries.call(
+            context, experiments.create_experiment, self.engine, request.name, dict(request.tags)
+        )
 
-    async def GetExperiment(self, request: experiments_pb2.GetExperimentRequest,
-                            context: grpc.aio.ServicerContext) -> experiments_pb2.Experiment:
-        return await self._queries.call(context, experiments.get_experiment, self.engine,
-                                        request.experiment_id)
+    async def GetExperiment(
+        self, request: experiments_pb2.GetExperimentRequest, context: grpc.aio.ServicerContext
+    ) -> experiments_pb2.Experiment:
+        return await self._queries.call(
+            context, experiments.get_experiment, self.engine, request.experiment_id
+        )
 
-    async def GetExperimentByName(self, request: experiments_pb2.GetExperimentByNameRequest,
-                                  context: grpc.aio.ServicerContext,
-                                  ) -> experiments_pb2.Experiment:
-        return await self._queries.call(context, experiments.get_experiment_by_name, self.engine,
-                                        request.name)
+    async def GetExperimentByName(
+        self,
+        request: experiments_pb2.GetExperimentByNameRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> experiments_pb2.Experiment:
+        return await self._queries.call(
+            context, experiments.get_experiment_by_name, self.engine, request.name
+        )
 
-    async def SearchExperiments(self, request: experiments_pb2.SearchExperimentsRequest,
-                                context: grpc.aio.ServicerContext,
-                                ) -> experiments_pb2.SearchExperimentsResponse:
-        found, token = await self._queries.search(context, experiments.search_experiments,
-                                                  self.engine, request.filter,
-                                                  list(request.order_by), request.max_results,
-                                                  request.page_token)
-        return experiments_pb2.SearchExperimentsResponse(experiments=found,
-                                                         next_page_token=token)
+    async def SearchExperiments(
+        self,
+        request: experiments_pb2.SearchExperimentsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> experiments_pb2.SearchExperimentsResponse:
+        found, token = await self._queries.search(
+            context,
+            experiments.search_experiments,
+            self.engine,
+            request.filter,
+            list(request.order_by),
+            request.max_results,
+            request.page_token,
+        )
+        return experiments_pb2.SearchExperimentsResponse(experiments=found, next_page_token=token)
 
-    async def SetExperimentRetention(self,
-                                     request: experiments_pb2.SetExperimentRetentionRequest,
-                                     context: grpc.aio.ServicerContext,
-                                     ) -> experiments_pb2.Experiment:
+    async def SetExperimentRetention(
+        self,
+        request: experiments_pb2.SetExperimentRetentionRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> experiments_pb2.Experiment:
         days = request.retention_days if request.HasField("retention_days") else None
-        return await self._queries.call(context, experiments.set_retention, self.engine,
-                                        request.experiment_id, days)
+        return await self._queries.call(
+            context, experiments.set_retention, self.engine, request.experiment_id, days
+        )
 
 
 def add_to_server(server: grpc.aio.Server, queries: QueryRunner) -> None:
     """Register TraceService and ExperimentService on ``server``."""
     traces_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(queries), server)
-    experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(queries),
-                                                                 server)
+    experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(ExperimentService(queries), server)
 
 
 def _limits(request: traces_pb2.SearchTracesRequest) -> tuple[int, int | None]:
@@ -149,6 +192,8 @@ def _limits(request: traces_pb2.SearchTracesRequest) -> tuple[int, int | None]:
     if not request.HasField("max_results"):
         return page_size, None
     if request.max_results < 1:
-        raise InvalidArgumentError(f"max_results must be at least 1, got "
-                                   f"{request.max_results}; leave it unset for every match")
+        raise InvalidArgumentError(
+            f"max_results must be at least 1, got "
+            f"{request.max_results}; leave it unset for every match"
+        )
     return page_size, request.max_results

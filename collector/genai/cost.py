@@ -30,7 +30,6 @@ from typing import Any
 from spyglass.config_files import read_config_file
 from spyglass.errors import ConfigurationError
 
-
 FORMAT_VERSION = 1
 UNIT = "USD per 1M tokens"
 TOKENS_PER_UNIT = 1_000_000
@@ -83,8 +82,9 @@ class PriceTable:
     def load(cls, override_path: str | None = None) -> PriceTable:
         """The shipped price table, with the models of ``override_path`` (if any) merged over it."""
         shipped = files("spyglass.collector.genai") / "prices.json"
-        models = _parse_price_file(json.loads(shipped.read_text(encoding="utf-8")),
-                                   "prices.json (shipped)")
+        models = _parse_price_file(
+            json.loads(shipped.read_text(encoding="utf-8")), "prices.json (shipped)"
+        )
         if override_path is not None:
             override = read_config_file(override_path, "price file")
             models.update(_parse_price_file(override, override_path))
@@ -112,18 +112,18 @@ class PriceTable:
 
         A missing (None or negative) count on one side counts as 0 tokens.
         """
-        has_input = input_tokens is not None and input_tokens >= 0
-        has_output = output_tokens is not None and output_tokens >= 0
-        if not (has_input or has_output):
+        inputs = input_tokens if input_tokens is not None and input_tokens >= 0 else None
+        outputs = output_tokens if output_tokens is not None and output_tokens >= 0 else None
+        if inputs is None and outputs is None:
             return None
         price = self.price(model)
         if price is None:
             return None
         total = 0.0
-        if has_input:
-            total += input_tokens * price.input
-        if has_output:
-            total += output_tokens * price.output
+        if inputs is not None:
+            total += inputs * price.input
+        if outputs is not None:
+            total += outputs * price.output
         return total / TOKENS_PER_UNIT
 
     def _resolve(self, model: str) -> ModelPrice | None:
@@ -136,8 +136,11 @@ class PriceTable:
 
     def _longest_prefix(self, name: str) -> ModelPrice | None:
         for known in self._by_length:  # longest first, so the first hit is the longest
-            if len(known) < len(name) and name.startswith(known) \
-                    and name[len(known)] in _VARIANT_SEPARATORS:
+            if (
+                len(known) < len(name)
+                and name.startswith(known)
+                and name[len(known)] in _VARIANT_SEPARATORS
+            ):
                 return self.models[known]
         return None
 
@@ -172,8 +175,9 @@ def _parse_price_file(data: Any, path: str) -> dict[str, ModelPrice]:
             f'price file {path}: needs a "models" object mapping model names to '
             '{"input": ..., "output": ...} prices in USD per 1M tokens'
         )
-    return {_model_key(name, path): _parse_model(name, entry, path)
-            for name, entry in models.items()}
+    return {
+        _model_key(name, path): _parse_model(name, entry, path) for name, entry in models.items()
+    }
 
 
 def _check_header(data: dict[str, Any], path: str) -> None:
@@ -237,7 +241,6 @@ def _price(value: Any, name: str, where: str) -> float:
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not is_number or not math.isfinite(value) or value < 0:
         raise ConfigurationError(
-            f'{where}: "{name}" must be a non-negative number of USD per 1M tokens, '
-            f"got {value!r}"
+            f'{where}: "{name}" must be a non-negative number of USD per 1M tokens, got {value!r}'
         )
     return float(value)

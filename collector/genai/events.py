@@ -31,9 +31,21 @@ import orjson
 from spyglass.collector.genai.normalize import normalize
 from spyglass.lenient_json import dumps
 
-__all__ = ["KIND_CHOICE", "KIND_DETAILS", "KIND_EVENT", "KIND_MESSAGE", "LOG_SOURCE",
-           "LogContent", "LogRecordView", "LogRow", "classify", "combine", "event_name_of",
-           "merge", "own_events"]
+__all__ = [
+    "KIND_CHOICE",
+    "KIND_DETAILS",
+    "KIND_EVENT",
+    "KIND_MESSAGE",
+    "LOG_SOURCE",
+    "LogContent",
+    "LogRecordView",
+    "LogRow",
+    "classify",
+    "combine",
+    "event_name_of",
+    "merge",
+    "own_events",
+]
 
 MESSAGE_ROLES = {
     "gen_ai.system.message": "system",
@@ -81,8 +93,13 @@ def classify(record: LogRecordView) -> tuple[str, str]:
     if name == DETAILS_EVENT:
         details = normalize(record.attributes)
         if details.inputs is not None or details.outputs is not None:
-            return KIND_DETAILS, ('{"inputs":' + (details.inputs or "null")
-                                  + ',"outputs":' + (details.outputs or "null") + "}")
+            return KIND_DETAILS, (
+                '{"inputs":'
+                + (details.inputs or "null")
+                + ',"outputs":'
+                + (details.outputs or "null")
+                + "}"
+            )
     return KIND_EVENT, dumps(_span_event(record))
 
 
@@ -128,9 +145,12 @@ def _span_event(record: LogRecordView) -> dict[str, Any]:
         attributes["log.severity_number"] = record.severity_number
     if record.body is not None:
         attributes["log.body"] = record.body
-    return {"name": record.event_name or DEFAULT_EVENT_NAME,
-            "time_unix_nano": record.time_unix_nano, "attributes": attributes,
-            "source": LOG_SOURCE}
+    return {
+        "name": record.event_name or DEFAULT_EVENT_NAME,
+        "time_unix_nano": record.time_unix_nano,
+        "attributes": attributes,
+        "source": LOG_SOURCE,
+    }
 
 
 # --- merging the rows of one span -------------------------------------------------------
@@ -196,8 +216,9 @@ def _choice_index(choice: Any) -> Any:
     return index if isinstance(index, int) else 1 << 31  # choices without one go last
 
 
-def combine(own_inputs: str | None, own_outputs: str | None, stored_events: str | None,
-            content: LogContent) -> tuple[str | None, str | None, str | None]:
+def combine(
+    own_inputs: str | None, own_outputs: str | None, stored_events: str | None, content: LogContent
+) -> tuple[str | None, str | None, str | None]:
     """A span's ``(inputs, outputs, events)`` columns once its log records are applied.
 
     The span's own values (from its attributes) win; log records only fill what is
@@ -206,9 +227,11 @@ def combine(own_inputs: str | None, own_outputs: str | None, stored_events: str 
     """
     events = own_events(stored_events) + content.events
     events.sort(key=_event_time)
-    return (own_inputs if own_inputs is not None else content.inputs,
-            own_outputs if own_outputs is not None else content.outputs,
-            dumps(events) if events else None)
+    return (
+        own_inputs if own_inputs is not None else content.inputs,
+        own_outputs if own_outputs is not None else content.outputs,
+        dumps(events) if events else None,
+    )
 
 
 def own_events(stored_events: str | None) -> list[dict[str, Any]]:

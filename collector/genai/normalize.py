@@ -14,9 +14,9 @@ and the next source is tried).
 
 from __future__ import annotations
 
-from math import isfinite
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
 
 import orjson
@@ -64,18 +64,39 @@ TRACELOOP_SPAN_KIND = "traceloop.span.kind"
 TRACELOOP_REQUEST_TYPE = "llm.request.type"
 
 # Sources per scalar field, highest priority first.
-_INPUT_TOKEN_KEYS = ("llm.token_count.prompt", "gen_ai.usage.input_tokens",
-                     "gen_ai.usage.prompt_tokens")
-_OUTPUT_TOKEN_KEYS = ("llm.token_count.completion", "gen_ai.usage.output_tokens",
-                      "gen_ai.usage.completion_tokens")
+_INPUT_TOKEN_KEYS = (
+    "llm.token_count.prompt",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens",
+)
+_OUTPUT_TOKEN_KEYS = (
+    "llm.token_count.completion",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens",
+)
 _TOTAL_TOKEN_KEYS = ("llm.token_count.total", "llm.usage.total_tokens")
-_MODEL_KEYS = (MLFLOW_MODEL, "llm.model_name", "embedding.model_name",  # OpenInference
-               "gen_ai.response.model", "gen_ai.request.model", "llm.response.model",
-               "llm.request.model")
-_PROVIDER_KEYS = (MLFLOW_PROVIDER, "llm.provider", "llm.system", "gen_ai.provider.name",
-                  "gen_ai.system", "llm.vendor")
-_SESSION_KEYS = ("session.id", "gen_ai.conversation.id",
-                 "traceloop.association.properties.session_id")
+_MODEL_KEYS = (
+    MLFLOW_MODEL,
+    "llm.model_name",
+    "embedding.model_name",  # OpenInference
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "llm.response.model",
+    "llm.request.model",
+)
+_PROVIDER_KEYS = (
+    MLFLOW_PROVIDER,
+    "llm.provider",
+    "llm.system",
+    "gen_ai.provider.name",
+    "gen_ai.system",
+    "llm.vendor",
+)
+_SESSION_KEYS = (
+    "session.id",
+    "gen_ai.conversation.id",
+    "traceloop.association.properties.session_id",
+)
 _USER_KEYS = ("user.id", "enduser.id", "traceloop.association.properties.user_id")
 
 # --- Span-type vocabularies -------------------------------------------------------------------
@@ -85,8 +106,17 @@ _KNOWN_TYPES = frozenset(SPAN_TYPES)
 # PROMPT (and anything unlisted) is deliberately absent: it falls through to other conventions.
 _OPENINFERENCE_KINDS = {
     kind: kind
-    for kind in ("LLM", "CHAIN", "TOOL", "RETRIEVER", "EMBEDDING", "AGENT", "RERANKER",
-                 "GUARDRAIL", "EVALUATOR")
+    for kind in (
+        "LLM",
+        "CHAIN",
+        "TOOL",
+        "RETRIEVER",
+        "EMBEDDING",
+        "AGENT",
+        "RERANKER",
+        "GUARDRAIL",
+        "EVALUATOR",
+    )
 }
 _GENAI_OPERATIONS = {
     "chat": "CHAT_MODEL",
@@ -135,10 +165,12 @@ def _indexed_keys(prefix: str, fields: tuple[str, ...], index: int) -> tuple[str
 
 
 # Built once so that normalizing a usual conversation formats no key strings.
-_PROMPT_KEYS = tuple(_indexed_keys("gen_ai.prompt.", _PROMPT_FIELDS, i)
-                     for i in range(_PRECOMPUTED_INDEXES))
-_COMPLETION_KEYS = tuple(_indexed_keys("gen_ai.completion.", _COMPLETION_FIELDS, i)
-                         for i in range(_PRECOMPUTED_INDEXES))
+_PROMPT_KEYS = tuple(
+    _indexed_keys("gen_ai.prompt.", _PROMPT_FIELDS, i) for i in range(_PRECOMPUTED_INDEXES)
+)
+_COMPLETION_KEYS = tuple(
+    _indexed_keys("gen_ai.completion.", _COMPLETION_FIELDS, i) for i in range(_PRECOMPUTED_INDEXES)
+)
 
 
 # --- Public API -------------------------------------------------------------------------------
@@ -160,8 +192,9 @@ class Canonical:
     user_id: str | None = None
 
 
-def normalize(attributes: Mapping[str, Any],
-              events: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> Canonical:
+def normalize(
+    attributes: Mapping[str, Any], events: Sequence[tuple[str, Mapping[str, Any]]] = ()
+) -> Canonical:
     """Canonical fields of a span from its decoded attributes and its ``(name, attributes)`` events.
 
     Pure and total: the same input always gives the same output, and odd values never raise.
@@ -177,8 +210,11 @@ def normalize(attributes: Mapping[str, Any],
     )
     _fill_tokens(get, result)
     result.span_type = _span_type(get, result)
-    if (result.span_type == "EMBEDDING" and result.total_tokens is None
-            and result.output_tokens is None):  # an embedding's input is all it uses
+    if (
+        result.span_type == "EMBEDDING"
+        and result.total_tokens is None
+        and result.output_tokens is None
+    ):  # an embedding's input is all it uses
         result.total_tokens = result.input_tokens
     return result
 
@@ -206,14 +242,34 @@ class _ContentKeys:
 
 
 _INPUT_KEYS = _ContentKeys(
-    SPAN_INPUTS, MLFLOW_INPUTS, OI_INPUT_VALUE, OI_INPUT_MIME, GENAI_INPUT_MESSAGES,
-    GENAI_SYSTEM_INSTRUCTIONS, GENAI_TOOL_ARGUMENTS, TRACELOOP_INPUT, "gen_ai.prompt.",
-    _PROMPT_FIELDS, _PROMPT_KEYS, GENAI_PROMPT_EVENT, GENAI_PROMPT_EVENT_KEY,
+    SPAN_INPUTS,
+    MLFLOW_INPUTS,
+    OI_INPUT_VALUE,
+    OI_INPUT_MIME,
+    GENAI_INPUT_MESSAGES,
+    GENAI_SYSTEM_INSTRUCTIONS,
+    GENAI_TOOL_ARGUMENTS,
+    TRACELOOP_INPUT,
+    "gen_ai.prompt.",
+    _PROMPT_FIELDS,
+    _PROMPT_KEYS,
+    GENAI_PROMPT_EVENT,
+    GENAI_PROMPT_EVENT_KEY,
 )
 _OUTPUT_KEYS = _ContentKeys(
-    SPAN_OUTPUTS, MLFLOW_OUTPUTS, OI_OUTPUT_VALUE, OI_OUTPUT_MIME, GENAI_OUTPUT_MESSAGES,
-    None, GENAI_TOOL_RESULT, TRACELOOP_OUTPUT, "gen_ai.completion.",
-    _COMPLETION_FIELDS, _COMPLETION_KEYS, GENAI_COMPLETION_EVENT, GENAI_COMPLETION_EVENT_KEY,
+    SPAN_OUTPUTS,
+    MLFLOW_OUTPUTS,
+    OI_OUTPUT_VALUE,
+    OI_OUTPUT_MIME,
+    GENAI_OUTPUT_MESSAGES,
+    None,
+    GENAI_TOOL_RESULT,
+    TRACELOOP_OUTPUT,
+    "gen_ai.completion.",
+    _COMPLETION_FIELDS,
+    _COMPLETION_KEYS,
+    GENAI_COMPLETION_EVENT,
+    GENAI_COMPLETION_EVENT_KEY,
 )
 
 
@@ -239,14 +295,13 @@ def _content(get: _Get, events: Sequence[Any], keys: _ContentKeys) -> str | None
         return _json_text(value)
     first = keys.indexed_keys[0]
     if get(first[0]) is not None or get(first[1]) is not None:
-        return _indexed_messages(get, keys.indexed_prefix, keys.indexed_fields,
-                                 keys.indexed_keys)
+        return _indexed_messages(get, keys.indexed_prefix, keys.indexed_fields, keys.indexed_keys)
     if events:
         return _event_value(events, keys.event_name, keys.event_key)
     return None
 
 
-def _openinference_text(value: Any, mime_type: Any) -> str:
+def _openinference_text(value: Any, mime_type: Any) -> str | None:
     """``input.value``/``output.value`` as JSON text, honouring its mime type.
 
     OpenInference says an unspecified mime type means plain text, so only a string marked
@@ -268,8 +323,9 @@ def _genai_messages(value: Any, get: _Get, instructions_key: str | None) -> str 
     return '{"messages":' + messages + ',"system_instructions":' + instructions + "}"
 
 
-def _indexed_messages(get: _Get, prefix: str, fields: tuple[str, ...],
-                      keys: tuple[tuple[str, ...], ...]) -> str | None:
+def _indexed_messages(
+    get: _Get, prefix: str, fields: tuple[str, ...], keys: tuple[tuple[str, ...], ...]
+) -> str | None:
     """OpenLLMetry's flattened ``{prefix}{i}.{field}`` messages as ``{"messages": [...]}``.
 
     Called only when index 0 is present; indexes are probed from 0 until the first index with
@@ -344,8 +400,12 @@ def _span_type(get: _Get, fields: Canonical) -> str:
             span_type = _explicit_type(value) if table is None else _lookup(table, value)
             if span_type:
                 return span_type
-    if (fields.model is not None or fields.input_tokens is not None
-            or fields.output_tokens is not None or fields.total_tokens is not None):
+    if (
+        fields.model is not None
+        or fields.input_tokens is not None
+        or fields.output_tokens is not None
+        or fields.total_tokens is not None
+    ):
         return "LLM"
     return "UNKNOWN"
 
@@ -433,8 +493,11 @@ def _fill_tokens(get: _Get, fields: Canonical) -> None:
         fields.output_tokens = _first_int(get, _OUTPUT_TOKEN_KEYS)
     if fields.total_tokens is None:
         fields.total_tokens = _first_int(get, _TOTAL_TOKEN_KEYS)
-        if (fields.total_tokens is None and fields.input_tokens is not None
-                and fields.output_tokens is not None):
+        if (
+            fields.total_tokens is None
+            and fields.input_tokens is not None
+            and fields.output_tokens is not None
+        ):
             fields.total_tokens = fields.input_tokens + fields.output_tokens
 
 

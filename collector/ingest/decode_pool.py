@@ -9,24 +9,25 @@ writes and acknowledges. With 0 workers (the embedded mode) it runs inline.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import threading
 import time
-import logging
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from spyglass.collector.ingest.parse import parse_json, parse_protobuf
 from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.ingest.logs import LogConverter, LogConvertResult
-from spyglass.collector.ingest.spans import ConvertResult, SpanConverter
+from spyglass.collector.ingest.parse import parse_json, parse_protobuf
 from spyglass.collector.ingest.redaction import RedactionRules
+from spyglass.collector.ingest.spans import ConvertResult, SpanConverter
 from spyglass.errors import OverloadedError
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ class ConverterConfig:
         return SpanConverter(
             PriceTable.load(self.price_file),
             RedactionRules.from_config(self.redaction_file, builtins=self.redact or None),
-            self.max_attribute_bytes)
+            self.max_attribute_bytes,
+        )
 
 
 def auto_workers() -> int:
@@ -75,8 +77,9 @@ def _exit_with_parent(parent_pid: int) -> None:
     os._exit(0)
 
 
-def convert_body(converter: SpanConverter, data: bytes, is_json: bool,
-                 experiment: str | None) -> ConvertResult:
+def convert_body(
+    converter: SpanConverter, data: bytes, is_json: bool, experiment: str | None
+) -> ConvertResult:
     """Decode one OTLP trace request body and convert its spans (runs anywhere)."""
     parse = parse_json if is_json else parse_protobuf
     request, rejections = parse(data, ExportTraceServiceRequest)
@@ -122,8 +125,11 @@ class Decoder:
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: forking a process that runs gRPC threads is unsafe
         return ProcessPoolExecutor(
-            self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(self._config, os.getpid()))
+            self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._config, os.getpid()),
+        )
 
     async def convert(self, data: bytes, is_json: bool, experiment: str | None) -> ConvertResult:
         """Decode a trace request and convert its spans."""
@@ -150,8 +156,10 @@ class Decoder:
                 log.error("a decode worker died (%s); starting new workers", exc)
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
-            raise OverloadedError("a decode worker stopped while handling this request; "
-                                  "nothing was stored, send it again") from exc
+            raise OverloadedError(
+                "a decode worker stopped while handling this request; "
+                "nothing was stored, send it again"
+            ) from exc
 
     def close(self) -> None:
         if self._pool is not None:

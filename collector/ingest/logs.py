@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from spyglass.collector.ingest.parse import Rejection
 from spyglass.collector.genai.events import LogRecordView, classify, event_name_of
-from spyglass.collector.ingest.spans import any_value, clean_text, key_values
+from spyglass.collector.ingest.parse import Rejection
 from spyglass.collector.ingest.redaction import RedactionRules
-from spyglass.collector.store.models import SpanLogEvent
-from spyglass.collector.store.rows import LogEventRow
+from spyglass.collector.ingest.spans import any_value, clean_text, key_values
 from spyglass.collector.ingest.value_limits import (
     text_width,
     time_problem,
@@ -30,6 +29,8 @@ from spyglass.collector.ingest.value_limits import (
     truncate_value,
     truncate_values,
 )
+from spyglass.collector.store.models import SpanLogEvent
+from spyglass.collector.store.rows import LogEventRow
 
 EVENT_NAME_CHARS = text_width(SpanLogEvent.__table__.c.event_name)
 
@@ -57,8 +58,12 @@ class LogConverter:
         self.redaction = redaction
         self.max_attribute_bytes = max_attribute_bytes
 
-    def convert(self, resource_logs: Iterable[Any], received_at_ns: int | None = None,
-                body_bytes: int | None = None) -> LogConvertResult:
+    def convert(
+        self,
+        resource_logs: Iterable[Any],
+        received_at_ns: int | None = None,
+        body_bytes: int | None = None,
+    ) -> LogConvertResult:
         """All log records of a request."""
         result = LogConvertResult()
         received = received_at_ns or time.time_ns()
@@ -68,21 +73,35 @@ class LogConverter:
             for s, sl in enumerate(rl.scope_logs):
                 for i, record in enumerate(sl.log_records):
                     path = f"resourceLogs[{r}].scopeLogs[{s}].logRecords[{i}]"
-                    row = self._row(record, path, seq, received, result,
-                                    check_sizes and record.ByteSize() > self.max_attribute_bytes)
+                    row = self._row(
+                        record,
+                        path,
+                        seq,
+                        received,
+                        result,
+                        check_sizes and record.ByteSize() > self.max_attribute_bytes,
+                    )
                     if row is not None:
                         result.rows.append(row)
                     seq += 1
         return result
 
-    def _row(self, record: Any, path: str, seq: int, received: int, result: LogConvertResult,
-             check_sizes: bool) -> LogEventRow | None:
+    def _row(
+        self,
+        record: Any,
+        path: str,
+        seq: int,
+        received: int,
+        result: LogConvertResult,
+        check_sizes: bool,
+    ) -> LogEventRow | None:
         if not record.trace_id or not record.span_id:
             result.without_span.append(path)
             return None
         when = record.time_unix_nano or record.observed_time_unix_nano or received
         problem = _id_problem(record) or time_problem(
-            "timeUnixNano" if record.time_unix_nano else "observedTimeUnixNano", when)
+            "timeUnixNano" if record.time_unix_nano else "observedTimeUnixNano", when
+        )
         if problem:
             result.rejections.append(Rejection(path, problem))
             return None
@@ -98,8 +117,9 @@ class LogConverter:
             limit = self.max_attribute_bytes
             truncate_values(attrs, limit, path, "attributes", result.warnings)
             if holder:
-                holder["body"] = truncate_value(holder["body"], limit, path, "body",
-                                                result.warnings)
+                holder["body"] = truncate_value(
+                    holder["body"], limit, path, "body", result.warnings
+                )
             severity = truncate_text(severity, limit, path, "severityText", result.warnings)
         name = event_name_of(record.event_name, attrs)
         if name:
@@ -107,15 +127,33 @@ class LogConverter:
             if len(name) > EVENT_NAME_CHARS:
                 result.warnings.append(
                     f"{path}: event name is {len(name)} characters, more than the store "
-                    f"holds; cut to {EVENT_NAME_CHARS}")
+                    f"holds; cut to {EVENT_NAME_CHARS}"
+                )
                 name = name[:EVENT_NAME_CHARS]
-        kind, content = classify(LogRecordView(
-            name or None, holder.get("body"), attrs, when, clean_text(severity),
-            record.severity_number))
-        key = hashlib.blake2b(record.SerializeToString(deterministic=True),
-                              digest_size=16).hexdigest()
-        return LogEventRow(record.trace_id.hex(), record.span_id.hex(), key, kind, name, when,
-                           seq, content, received)
+        kind, content = classify(
+            LogRecordView(
+                name or None,
+                holder.get("body"),
+                attrs,
+                when,
+                clean_text(severity),
+                record.severity_number,
+            )
+        )
+        key = hashlib.blake2b(
+            record.SerializeToString(deterministic=True), digest_size=16
+        ).hexdigest()
+        return LogEventRow(
+            record.trace_id.hex(),
+            record.span_id.hex(),
+            key,
+            kind,
+            name,
+            when,
+            seq,
+            content,
+            received,
+        )
 
 
 def _id_problem(record: Any) -> str | None:
@@ -126,4 +164,3 @@ def _id_problem(record: Any) -> str | None:
     if record.trace_id == bytes(16) or record.span_id == bytes(8):
         return "traceId and spanId must not be all zeros"
     return None
-

@@ -103,37 +103,46 @@ class _Schema:
     item: _Level
 
 
-@functools.cache
+_SCHEMAS: dict[type[Message], _Schema] = {}
+
+
 def _schema(message_type: type[Message]) -> _Schema:
+    """The :class:`_Schema` of ``message_type``, read from its descriptor once per type.
+
+    Raises:
+        TypeError: ``message_type`` does not have the export request shape.
+    """
+    schema = _SCHEMAS.get(message_type)
+    if schema is None:
+        schema = _SCHEMAS[message_type] = _read_schema(message_type)
+    return schema
+
+
+def _read_schema(message_type: type[Message]) -> _Schema:
     """Read the three nested repeated fields from the descriptor of ``message_type``.
 
     Raises:
         TypeError: ``message_type`` does not have the export request shape.
     """
-    resource = _level(message_type, message_type.DESCRIPTOR, 1)
-    scope = _level(message_type, resource.cls.DESCRIPTOR, 2)
-    item = _level(message_type, scope.cls.DESCRIPTOR, 2)
+    resource = _level(message_type, message_type, 1)
+    scope = _level(message_type, resource.cls, 2)
+    item = _level(message_type, scope.cls, 2)
     return _Schema(message_type.DESCRIPTOR.name, resource, scope, item)
 
 
-def _level(message_type: type[Message], parent: Descriptor, number: int) -> _Level:
+def _level(message_type: type[Message], parent: type[Message], number: int) -> _Level:
     """The repeated message field ``number`` of ``parent``, or TypeError naming it."""
-    field = parent.fields_by_number.get(number)
-    if field is None or field.message_type is None or not _is_repeated(field):
+    descriptor = parent.DESCRIPTOR
+    field = descriptor.fields_by_number.get(number)
+    if field is None or field.message_type is None or not field.is_repeated:
         raise TypeError(
             f"{message_type.__name__} is not an OTLP export request: field {number} of "
-            f"{parent.full_name} is not a repeated message field"
+            f"{descriptor.full_name} is not a repeated message field"
         )
-    cls = message_factory.GetMessageClass(field.message_type)
+    # types-protobuf declares only the pure-Python Descriptor here; the upb Descriptor that
+    # message classes carry at run time is what protobuf itself passes
+    cls = message_factory.GetMessageClass(field.message_type)  # type: ignore[arg-type]
     return _Level(number, field.name, field.json_name, cls)
-
-
-def _is_repeated(field: FieldDescriptor) -> bool:
-    """``FieldDescriptor.is_repeated``, on protobuf versions with and without it."""
-    is_repeated = getattr(field, "is_repeated", None)
-    if is_repeated is not None:
-        return bool(is_repeated)
-    return field.label == FieldDescriptor.LABEL_REPEATED  # older protobuf releases
 
 
 # ---------------------------------------------------------------------------------------
@@ -222,19 +231,24 @@ def _frame(data: bytes, schema: _Schema) -> list[tuple[_Split, list[_Split]]]:
     """
     framed = []
     for r_index, (start, end) in enumerate(_children(data, schema.resource.number)):
-        resource = _split(data, start, end, f"{schema.resource.json_name}[{r_index}]",
-                          schema.scope.number)
-        scopes = [_split(data, s, e, f"{resource.path}.{schema.scope.json_name}[{i}]",
-                         schema.item.number)
-                  for i, (s, e) in enumerate(resource.children)]
+        resource = _split(
+            data, start, end, f"{schema.resource.json_name}[{r_index}]", schema.scope.number
+        )
+        scopes = [
+            _split(data, s, e, f"{resource.path}.{schema.scope.json_name}[{i}]", schema.item.number)
+            for i, (s, e) in enumerate(resource.children)
+        ]
         framed.append((resource, scopes))
     return framed
 
 
 def _children(data: bytes, number: int) -> list[tuple[int, int]]:
     """Byte ranges of the length-delimited fields ``number`` of the request in ``data``."""
-    return [(f.value_start, f.end) for f in _fields(data, 0, len(data), "")
-            if f.number == number and f.wire_type == 2]
+    return [
+        (f.value_start, f.end)
+        for f in _fields(data, 0, len(data), "")
+        if f.number == number and f.wire_type == 2
+    ]
 
 
 def _split(data: bytes, start: int, end: int, path: str, child: int) -> _Split:
@@ -245,7 +259,7 @@ def _split(data: bytes, start: int, end: int, path: str, child: int) -> _Split:
         if field.number == child and field.wire_type == 2:
             children.append((field.value_start, field.end))
         else:
-            shell += data[field.tag_start:field.end]
+            shell += data[field.tag_start : field.end]
     return _Split(path, bytes(shell), children)
 
 
@@ -307,7 +321,10 @@ def _varint(data: bytes, pos: int, end: int, where: str) -> tuple[int, int]:
 
 
 def _build_resource(
-    data: bytes, resource: _Split, scopes: list[_Split], schema: _Schema,
+    data: bytes,
+    resource: _Split,
+    scopes: list[_Split],
+    schema: _Schema,
     rejections: list[Rejection],
 ) -> Message | None:
     """Decode a framed ResourceX with the items that decode; ``None`` if its shell fails."""
@@ -343,7 +360,10 @@ def _build_scope(
 
 
 def _reject_all(
-    container: _Split, scopes: list[_Split], schema: _Schema, problem: str,
+    container: _Split,
+    scopes: list[_Split],
+    schema: _Schema,
+    problem: str,
     rejections: list[Rejection],
 ) -> None:
     """Reject every item of ``scopes`` because ``container`` failed to decode.
@@ -354,8 +374,10 @@ def _reject_all(
     reason = f"the enclosing {container.path} cannot be decoded: {problem}"
     before = len(rejections)
     for scope in scopes:
-        rejections.extend(Rejection(f"{scope.path}.{schema.item.json_name}[{i}]", reason)
-                          for i in range(len(scope.children)))
+        rejections.extend(
+            Rejection(f"{scope.path}.{schema.item.json_name}[{i}]", reason)
+            for i in range(len(scope.children))
+        )
     if len(rejections) == before:
         rejections.append(Rejection(container.path, problem))
 
@@ -369,8 +391,10 @@ def _decode(cls: type[Message], data: bytes) -> tuple[Message | None, str]:
         if "MaxDepth" in text:  # upb: "Exceeded upb_DecodeOptions_MaxDepth"
             return None, NESTING_REASON
         if "utf-8" in text.lower():
-            return None, (f"invalid UTF-8 in a string field ({text}); string values must "
-                          "be valid UTF-8, send binary data as a bytes value instead")
+            return None, (
+                f"invalid UTF-8 in a string field ({text}); string values must "
+                "be valid UTF-8, send binary data as a bytes value instead"
+            )
         return None, f"cannot be decoded as {cls.DESCRIPTOR.name}: {text}"
 
 
@@ -389,12 +413,14 @@ def _decode_error_text(exc: DecodeError) -> str:
 _ID_SIZES = {"trace_id": 16, "span_id": 8, "parent_span_id": 8}
 # Ids that must be present: a span or link without them identifies nothing. Log records
 # may carry no trace context, and a root span has no parent.
-_REQUIRED_IDS = frozenset({
-    ("opentelemetry.proto.trace.v1.Span", "trace_id"),
-    ("opentelemetry.proto.trace.v1.Span", "span_id"),
-    ("opentelemetry.proto.trace.v1.Span.Link", "trace_id"),
-    ("opentelemetry.proto.trace.v1.Span.Link", "span_id"),
-})
+_REQUIRED_IDS = frozenset(
+    {
+        ("opentelemetry.proto.trace.v1.Span", "trace_id"),
+        ("opentelemetry.proto.trace.v1.Span", "span_id"),
+        ("opentelemetry.proto.trace.v1.Span.Link", "trace_id"),
+        ("opentelemetry.proto.trace.v1.Span.Link", "span_id"),
+    }
+)
 _PREVIEW_CHARS = 40
 
 
@@ -526,8 +552,9 @@ def _load_json(data: bytes, schema: _Schema) -> dict[str, Any]:
     return doc
 
 
-def _remove_bad_items(doc: dict[str, Any], schema: _Schema, plan: _IdPlan | None,
-                      check_depth: bool) -> list[Rejection]:
+def _remove_bad_items(
+    doc: dict[str, Any], schema: _Schema, plan: _IdPlan | None, check_depth: bool
+) -> list[Rejection]:
     """Convert hex ids of every item to base64 in place; remove and report bad items:
     those with bad ids, and with ``check_depth`` those nested too deeply to decode."""
     rejections: list[Rejection] = []
@@ -560,7 +587,10 @@ def _entries(parent: dict[str, Any], level: _Level) -> Iterator[tuple[int, dict[
 
 
 def _keep_valid(
-    items: list[Any], plan: _IdPlan | None, prefix: str, rejections: list[Rejection],
+    items: list[Any],
+    plan: _IdPlan | None,
+    prefix: str,
+    rejections: list[Rejection],
     check_depth: bool,
 ) -> list[Any]:
     """The items whose ids convert (and, with ``check_depth``, that are not nested too
@@ -616,22 +646,33 @@ def _convert_id(obj: dict[str, Any], field: _IdField, where: str) -> str | None:
             continue
         label = f"{where}{field.label}"
         if not isinstance(value, str):
-            return (f"{label} is a JSON {_json_type(value)}; OTLP/JSON ids are hex "
-                    f"strings ({field.size * 2} hex digits)")
+            return (
+                f"{label} is a JSON {_json_type(value)}; OTLP/JSON ids are hex "
+                f"strings ({field.size * 2} hex digits)"
+            )
         try:
             raw = binascii.a2b_hex(value)
         except ValueError:
-            return (f"{label} {_preview(value)} is not hex; OTLP/JSON ids are hex strings "
-                    f"({field.size * 2} hex digits), not base64")
+            return (
+                f"{label} {_preview(value)} is not hex; OTLP/JSON ids are hex strings "
+                f"({field.size * 2} hex digits), not base64"
+            )
         if len(raw) != field.size:
-            return (f"{label} {_preview(value)} is {len(raw)} bytes, expected {field.size} "
-                    f"({field.size * 2} hex digits)")
+            return (
+                f"{label} {_preview(value)} is {len(raw)} bytes, expected {field.size} "
+                f"({field.size * 2} hex digits)"
+            )
         obj[key] = binascii.b2a_base64(raw, newline=False).decode("ascii")
         present = True
     if field.required and not present:
-        return (f"{where}{field.label} is missing or empty; it must be {field.size} bytes "
-                f"({field.size * 2} hex digits)")
+        return (
+            f"{where}{field.label} is missing or empty; it must be {field.size} bytes "
+            f"({field.size * 2} hex digits)"
+        )
     return None
+
+
+_JSON_TYPE_NAMES: dict[type, str] = {str: "string", list: "array", dict: "object"}
 
 
 def _json_type(value: object) -> str:
@@ -642,7 +683,7 @@ def _json_type(value: object) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def _preview(value: str) -> str:
@@ -663,8 +704,12 @@ def _id_plan_walk(descriptor: Descriptor, visiting: frozenset[str]) -> _IdPlan |
     skipped so that recursive types (AnyValue, KeyValueList) end the walk."""
     visiting = visiting | {descriptor.full_name}
     ids = tuple(
-        _IdField(_keys(f.json_name, f.name), f.json_name, _ID_SIZES[f.name],
-                 (descriptor.full_name, f.name) in _REQUIRED_IDS)
+        _IdField(
+            _keys(f.json_name, f.name),
+            f.json_name,
+            _ID_SIZES[f.name],
+            (descriptor.full_name, f.name) in _REQUIRED_IDS,
+        )
         for f in descriptor.fields
         if f.name in _ID_SIZES and f.type == FieldDescriptor.TYPE_BYTES
     )

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, TypeVar
+from typing import TypeVar
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsPartialSuccess, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess,
+    ExportLogsServiceResponse,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess, ExportTraceServiceResponse,
+    ExportTracePartialSuccess,
+    ExportTraceServiceResponse,
 )
 
-from spyglass.collector.ingest.parse import Rejection
 from spyglass.collector.ingest.decode_pool import Decoder
+from spyglass.collector.ingest.parse import Rejection
 from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.store.traces.writer import Refused, Writer
 from spyglass.errors import OverloadedError
@@ -55,7 +58,7 @@ class InflightBudget:
         self.retry_after = retry_after
         self.used = 0
 
-    def reservation(self) -> "Reservation":
+    def reservation(self) -> Reservation:
         """An empty reservation; grow it with :meth:`Reservation.grow_to`."""
         return Reservation(self)
 
@@ -82,7 +85,8 @@ class Reservation:
             raise OverloadedError(
                 f"{others} bytes of requests are in flight (limit {budget.limit}, set by "
                 f"--max-inflight-bytes); retry after {budget.retry_after:g}s",
-                budget.retry_after)
+                budget.retry_after,
+            )
         budget.used += size - self.size
         self.size = size
 
@@ -90,7 +94,7 @@ class Reservation:
         self._budget.used -= self.size
         self.size = 0
 
-    def __enter__(self) -> "Reservation":
+    def __enter__(self) -> Reservation:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -100,16 +104,25 @@ class Reservation:
 class IngestPipeline:
     """Decodes, converts and stores OTLP trace and logs requests for one collector."""
 
-    def __init__(self, decoder: Decoder, writer: Writer, metrics: CollectorMetrics,
-                 max_inflight_bytes: int, retry_after: float) -> None:
+    def __init__(
+        self,
+        decoder: Decoder,
+        writer: Writer,
+        metrics: CollectorMetrics,
+        max_inflight_bytes: int,
+        retry_after: float,
+    ) -> None:
         self.decoder = decoder
         self.writer = writer
         self.metrics = metrics
         self.inflight = InflightBudget(max_inflight_bytes, retry_after)
 
-    async def export_traces(self, body: Body, protocol: str,
-                            reservation: Reservation | None = None,
-                            ) -> ExportTraceServiceResponse:
+    async def export_traces(
+        self,
+        body: Body,
+        protocol: str,
+        reservation: Reservation | None = None,
+    ) -> ExportTraceServiceResponse:
         """Store the spans of one request; returns after they are committed.
 
         Admission is by bytes in flight: past ``max_inflight_bytes`` a request is refused
@@ -119,16 +132,19 @@ class IngestPipeline:
         """
         return await self._admitted(body, reservation, lambda: self._export(body, protocol))
 
-    async def export_logs(self, body: Body, protocol: str,
-                          reservation: Reservation | None = None,
-                          ) -> ExportLogsServiceResponse:
+    async def export_logs(
+        self,
+        body: Body,
+        protocol: str,
+        reservation: Reservation | None = None,
+    ) -> ExportLogsServiceResponse:
         """Store the log records of one request that belong to a span; returns after they
         are committed. Admission as for traces (the same bytes-in-flight budget)."""
-        return await self._admitted(body, reservation,
-                                    lambda: self._export_logs(body, protocol))
+        return await self._admitted(body, reservation, lambda: self._export_logs(body, protocol))
 
-    async def _admitted(self, body: Body, reservation: Reservation | None,
-                        export: Callable[[], Awaitable[R]]) -> R:
+    async def _admitted(
+        self, body: Body, reservation: Reservation | None, export: Callable[[], Awaitable[R]]
+    ) -> R:
         with reservation or self.inflight.reservation() as held:
             held.grow_to(len(body.data))
             return await export()
@@ -147,18 +163,23 @@ class IngestPipeline:
         if message is None:
             return ExportTraceServiceResponse()
         log.info("partial success: %s", message)
-        return ExportTraceServiceResponse(partial_success=ExportTracePartialSuccess(
-            rejected_spans=len(rejections), error_message=message))
+        return ExportTraceServiceResponse(
+            partial_success=ExportTracePartialSuccess(
+                rejected_spans=len(rejections), error_message=message
+            )
+        )
 
     async def _export_logs(self, body: Body, protocol: str) -> ExportLogsServiceResponse:
         result = await self.decoder.convert_logs(body.data, body.json)
         self.metrics.log_records_received.labels(protocol).inc(len(result.rows) + result.refused)
         if result.rejections:
             self.metrics.log_records_rejected.labels(protocol, "invalid").inc(
-                len(result.rejections))
+                len(result.rejections)
+            )
         if result.without_span:
             self.metrics.log_records_rejected.labels(protocol, "no_span").inc(
-                len(result.without_span))
+                len(result.without_span)
+            )
         refused = await asyncio.wrap_future(self.writer.submit_logs(result.rows))
         rejections = result.rejections
         if refused:
@@ -166,31 +187,43 @@ class IngestPipeline:
             rejections = rejections + _store_refusals(refused)
         warnings = result.warnings
         if result.without_span:
-            warnings = [_without_span(result.without_span)] + warnings
+            warnings = [_without_span(result.without_span), *warnings]
         refused_count = result.refused + len(refused)
         message = _message(rejections, warnings, "log record(s)", refused_count)
         if message is None:
             return ExportLogsServiceResponse()
         # debug: apps that send all their logs would otherwise fill the collector's log
         log.debug("partial success: %s", message)
-        return ExportLogsServiceResponse(partial_success=ExportLogsPartialSuccess(
-            rejected_log_records=refused_count, error_message=message))
+        return ExportLogsServiceResponse(
+            partial_success=ExportLogsPartialSuccess(
+                rejected_log_records=refused_count, error_message=message
+            )
+        )
 
 
 def _store_refusals(refused: list[Refused]) -> list[Rejection]:
     """Items the database refused, as rejections of their request."""
-    return [Rejection(item, f"the store refused it ({reason}); the value it names cannot be "
-                            "stored, fix it at the source") for item, reason in refused]
+    return [
+        Rejection(
+            item,
+            f"the store refused it ({reason}); the value it names cannot be "
+            "stored, fix it at the source",
+        )
+        for item, reason in refused
+    ]
 
 
 def _without_span(paths: list[str]) -> str:
-    return (f"{len(paths)} log record(s) without a trace and span id were dropped (first: "
-            f"{paths[0]}); Spyglass keeps the log records of spans (GenAI events become the "
-            "span's inputs and outputs, other records its events), so emit them inside a span")
+    return (
+        f"{len(paths)} log record(s) without a trace and span id were dropped (first: "
+        f"{paths[0]}); Spyglass keeps the log records of spans (GenAI events become the "
+        "span's inputs and outputs, other records its events), so emit them inside a span"
+    )
 
 
-def _message(rejections: list[Rejection], warnings: list[str], items: str,
-             refused: int | None = None) -> str | None:
+def _message(
+    rejections: list[Rejection], warnings: list[str], items: str, refused: int | None = None
+) -> str | None:
     """The ``partial_success`` message, or None when everything was stored as sent."""
     if not rejections and not warnings:
         return None
@@ -198,6 +231,9 @@ def _message(rejections: list[Rejection], warnings: list[str], items: str,
     problems = [f"{p.path}: {p.reason}" for p in rejections] + warnings
     shown = "; ".join(problems[:MAX_PROBLEMS_IN_MESSAGE])
     more = len(problems) - MAX_PROBLEMS_IN_MESSAGE
-    head = (f"rejected {refused} {items}, the others were stored: " if refused
-            else "stored with warnings: ")
+    head = (
+        f"rejected {refused} {items}, the others were stored: "
+        if refused
+        else "stored with warnings: "
+    )
     return head + shown + (f"; and {more} more" if more > 0 else "")

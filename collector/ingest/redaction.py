@@ -57,7 +57,6 @@ from spyglass.config_files import read_config_file
 from spyglass.errors import ConfigurationError
 from spyglass.lenient_json import dumps
 
-
 REDACTED = "[REDACTED]"
 """Replacement for the whole value of an attribute whose key matches a key rule."""
 
@@ -96,60 +95,72 @@ class _Builtin:
 
 
 _T = "A-Za-z0-9_-"  # characters of API keys and JWT segments
-_BUILTINS: Mapping[str, _Builtin] = MappingProxyType({
-    "email": _Builtin(
-        r"[A-Za-z0-9._%+-](?<![A-Za-z0-9._%+-]{2})[A-Za-z0-9._%+-]*"
-        r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
-        triggers=("@",),
-    ),
-    # sk-<48>, sk-proj-…, sk-svcacct-…, sk-admin-…; never sk-ant- (Anthropic). The digit
-    # look-ahead keeps kebab-case words such as "sk-learn-style-identifiers" out.
-    "openai_api_key": _Builtin(
-        rf"sk-(?<![{_T}]sk-)(?!ant-)(?:proj-|svcacct-|admin-)?(?=[{_T}]*[0-9])[{_T}]{{20,}}",
-        triggers=("sk-",),
-    ),
-    "anthropic_api_key": _Builtin(
-        rf"sk-ant-(?<![{_T}]sk-ant-)[{_T}]{{20,}}", triggers=("sk-ant-",)
-    ),
-    "aws_access_key_id": _Builtin(
-        r"A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])", triggers=("AKIA", "ASIA")
-    ),
-    # RFC 6750 token68 after "Bearer"/"bearer"/"BEARER". A digit is required so that prose
-    # ("bearer authentication") survives; real tokens virtually always contain one.
-    "bearer_token": _Builtin(
-        r"(?<![A-Za-z0-9])(?:[Bb]earer|BEARER)[ \t]+(?=[A-Za-z0-9._~+/-]*[0-9])"
-        r"[A-Za-z0-9._~+/-]{8,}=*",
-        triggers=("earer", "EARER"),
-    ),
-    # RFC 7617 "Basic <base64 of user:password>"; the token must decode to such text.
-    "basic_auth": _Builtin(
-        r"(?<![A-Za-z0-9])(?:[Bb]asic|BASIC)[ \t]+[A-Za-z0-9+/]{4,}={0,2}(?![A-Za-z0-9+/=])",
-        triggers=("asic", "ASIC"),
-        validator=_basic_credentials,
-    ),
-    # 13-19 digits, Luhn-checked: contiguous, or in the printed layouts 4-4-4-4 and 4-6-5 /
-    # 4-6-4 (Amex, Diners) with spaces or dashes. Layouts rather than "a separator anywhere"
-    # so that a neighbouring number ("qty 2 4111...") cannot join the card and fail Luhn.
-    "credit_card": _Builtin(
-        r"[0-9](?<![0-9]{2})"
-        r"(?:[0-9]{12,18}|[0-9]{3}(?:[ -][0-9]{4}){3}|[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5})"
-        r"(?![0-9])",
-        validator=_luhn_valid,
-    ),
-    "jwt": _Builtin(
-        rf"eyJ(?<![{_T}]eyJ)[{_T}]{{5,}}\.eyJ[{_T}]{{5,}}\.[{_T}]*", triggers=("eyJ",)
-    ),
-})
+_BUILTINS: Mapping[str, _Builtin] = MappingProxyType(
+    {
+        "email": _Builtin(
+            r"[A-Za-z0-9._%+-](?<![A-Za-z0-9._%+-]{2})[A-Za-z0-9._%+-]*"
+            r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
+            triggers=("@",),
+        ),
+        # sk-<48>, sk-proj-…, sk-svcacct-…, sk-admin-…; never sk-ant- (Anthropic). The digit
+        # look-ahead keeps kebab-case words such as "sk-learn-style-identifiers" out.
+        "openai_api_key": _Builtin(
+            rf"sk-(?<![{_T}]sk-)(?!ant-)(?:proj-|svcacct-|admin-)?(?=[{_T}]*[0-9])[{_T}]{{20,}}",
+            triggers=("sk-",),
+        ),
+        "anthropic_api_key": _Builtin(
+            rf"sk-ant-(?<![{_T}]sk-ant-)[{_T}]{{20,}}", triggers=("sk-ant-",)
+        ),
+        "aws_access_key_id": _Builtin(
+            r"A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])", triggers=("AKIA", "ASIA")
+        ),
+        # RFC 6750 token68 after "Bearer"/"bearer"/"BEARER". A digit is required so that prose
+        # ("bearer authentication") survives; real tokens virtually always contain one.
+        "bearer_token": _Builtin(
+            r"(?<![A-Za-z0-9])(?:[Bb]earer|BEARER)[ \t]+(?=[A-Za-z0-9._~+/-]*[0-9])"
+            r"[A-Za-z0-9._~+/-]{8,}=*",
+            triggers=("earer", "EARER"),
+        ),
+        # RFC 7617 "Basic <base64 of user:password>"; the token must decode to such text.
+        "basic_auth": _Builtin(
+            r"(?<![A-Za-z0-9])(?:[Bb]asic|BASIC)[ \t]+[A-Za-z0-9+/]{4,}={0,2}(?![A-Za-z0-9+/=])",
+            triggers=("asic", "ASIC"),
+            validator=_basic_credentials,
+        ),
+        # 13-19 digits, Luhn-checked: contiguous, or in the printed layouts 4-4-4-4 and 4-6-5 /
+        # 4-6-4 (Amex, Diners) with spaces or dashes. Layouts rather than "a separator anywhere"
+        # so that a neighbouring number ("qty 2 4111...") cannot join the card and fail Luhn.
+        "credit_card": _Builtin(
+            r"[0-9](?<![0-9]{2})"
+            r"(?:[0-9]{12,18}|[0-9]{3}(?:[ -][0-9]{4}){3}|[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5})"
+            r"(?![0-9])",
+            validator=_luhn_valid,
+        ),
+        "jwt": _Builtin(
+            rf"eyJ(?<![{_T}]eyJ)[{_T}]{{5,}}\.eyJ[{_T}]{{5,}}\.[{_T}]*", triggers=("eyJ",)
+        ),
+    }
+)
 
 BUILTIN_NAMES: tuple[str, ...] = tuple(_BUILTINS)
 """Names of the built-in patterns, for ``builtins`` in configs."""
 
 DEFAULT_KEYS: tuple[str, ...] = (
-    "*api_key*", "*api-key*", "*apikey*", "*authorization*", "*password*", "*secret*",
-    "*access_token*", "*x-api-key*",
+    "*api_key*",
+    "*api-key*",
+    "*apikey*",
+    "*authorization*",
+    "*password*",
+    "*secret*",
+    "*access_token*",
+    "*x-api-key*",
 )
 DEFAULT_BUILTINS: tuple[str, ...] = (
-    "openai_api_key", "anthropic_api_key", "aws_access_key_id", "bearer_token", "basic_auth",
+    "openai_api_key",
+    "anthropic_api_key",
+    "aws_access_key_id",
+    "bearer_token",
+    "basic_auth",
     "jwt",
 )
 """Built-ins on by default. ``email`` and ``credit_card`` are opt-in: many apps trace them
@@ -211,8 +222,12 @@ class RedactionRules:
         )
         min_length = min((p.min_length for p in passes), default=0)
         for name, value in (
-            ("keys", keys), ("builtins", builtins), ("patterns", patterns),
-            ("_key_regex", _compile_keys(keys)), ("_key_cache", {}), ("_passes", passes),
+            ("keys", keys),
+            ("builtins", builtins),
+            ("patterns", patterns),
+            ("_key_regex", _compile_keys(keys)),
+            ("_key_cache", {}),
+            ("_passes", passes),
             ("_min_length", min_length),
             ("_needles", _needles(passes)),
             ("_key_needles", _key_needles(keys)),
@@ -250,10 +265,12 @@ class RedactionRules:
         config = _read_config(file) if file is not None else {}
         use_defaults = defaults and config.get("defaults", True)
         return cls(
-            keys=(*(DEFAULT_KEYS if use_defaults else ()), *config.get("keys", ()),
-                  *(keys or ())),
-            builtins=(*(DEFAULT_BUILTINS if use_defaults else ()),
-                      *config.get("builtins", ()), *(builtins or ())),
+            keys=(*(DEFAULT_KEYS if use_defaults else ()), *config.get("keys", ()), *(keys or ())),
+            builtins=(
+                *(DEFAULT_BUILTINS if use_defaults else ()),
+                *config.get("builtins", ()),
+                *(builtins or ()),
+            ),
             patterns=config.get("patterns", {}),
         )
 
@@ -328,10 +345,7 @@ class RedactionRules:
         if needles is None:
             return True
         lowered = text.lower()
-        for needle in needles:
-            if needle in lowered and _in_a_key(lowered, needle):
-                return True
-        return False
+        return any(needle in lowered and _in_a_key(lowered, needle) for needle in needles)
 
     def _redact_json_text(self, container: Any, slot: Any, text: str) -> int:
         """Redact JSON ``text`` by its keys and patterns, stored back at ``container[slot]``
@@ -363,8 +377,11 @@ class RedactionRules:
         if kind is str:
             if len(value) < self._skip_below:
                 return 0
-            if (self._key_regex is not None and value[0] in _JSON_FIRST
-                    and self._may_hold_json_key(value)):
+            if (
+                self._key_regex is not None
+                and value[0] in _JSON_FIRST
+                and self._may_hold_json_key(value)
+            ):
                 changed = self._redact_json_text(container, slot, value)
                 if changed:
                     return changed
@@ -397,10 +414,7 @@ class RedactionRules:
 
 
 def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
-    for needle in needles:
-        if needle in text:
-            return True
-    return False
+    return any(needle in text for needle in needles)
 
 
 def _in_a_key(text: str, needle: str) -> bool:
@@ -478,8 +492,13 @@ def _compile_keys(globs: Sequence[str]) -> re.Pattern[str] | None:
 def _builtin_pass(name: str) -> _Pass:
     builtin = _BUILTINS[name]
     regex = re.compile(builtin.regex)
-    return _Pass(name, regex, _replacement(name, builtin.validator), builtin.triggers,
-                 _min_match_length(regex) or 0)
+    return _Pass(
+        name,
+        regex,
+        _replacement(name, builtin.validator),
+        builtin.triggers,
+        _min_match_length(regex) or 0,
+    )
 
 
 def _custom_pass(name: str, source: str) -> _Pass:
@@ -508,9 +527,11 @@ def _min_match_length(regex: re.Pattern[str]) -> int | None:
     ever go away, the length shortcut is simply not taken.
     """
     parser = getattr(re, "_parser", None) or getattr(re, "sre_parse", None)
+    if parser is None:
+        return None
     try:
         return int(parser.parse(regex.pattern, regex.flags).getwidth()[0])
-    except Exception:  # noqa: BLE001 - private API; any failure just disables the shortcut
+    except Exception:
         return None
 
 
@@ -592,10 +613,11 @@ def _read_config(path: str) -> dict[str, Any]:
 
 
 def _check_strings(values: Any, what: str, where: str) -> None:
-    if isinstance(values, str) or not isinstance(values, (list, tuple)) \
-            or not all(isinstance(v, str) and v for v in values):
+    if (
+        isinstance(values, str)
+        or not isinstance(values, (list, tuple))
+        or not all(isinstance(v, str) and v for v in values)
+    ):
         raise ConfigurationError(
             f"{where}: {what} must be a list of non-empty strings, got {values!r}"
         )
-
-

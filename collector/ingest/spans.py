@@ -26,25 +26,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from spyglass import semconv
 from spyglass.collector.genai.cost import PriceTable
-from spyglass.collector.ingest.parse import Rejection
 from spyglass.collector.genai.normalize import Canonical, normalize
+from spyglass.collector.ingest.parse import Rejection
 from spyglass.collector.ingest.redaction import RedactionRules
-from spyglass.collector.store.rows import (
-    RANK_ATTRIBUTE,
-    RANK_DEFAULT,
-    RANK_HEADER,
-    RANK_SERVICE,
-    ExperimentRef,
-    SpanRecord,
-)
 from spyglass.collector.ingest.value_limits import (
     CANONICAL_WIDTHS,
     SPAN_KINDS,
@@ -55,6 +48,14 @@ from spyglass.collector.ingest.value_limits import (
     time_problem,
     truncate_text,
     truncate_values,
+)
+from spyglass.collector.store.rows import (
+    RANK_ATTRIBUTE,
+    RANK_DEFAULT,
+    RANK_HEADER,
+    RANK_SERVICE,
+    ExperimentRef,
+    SpanRecord,
 )
 from spyglass.lenient_json import dumps
 
@@ -106,14 +107,20 @@ def clean_text(text: str) -> str:
 class SpanConverter:
     """Converts OTLP ``ResourceSpans`` into :class:`SpanRecord` rows (pure CPU, no I/O)."""
 
-    def __init__(self, prices: PriceTable, redaction: RedactionRules,
-                 max_attribute_bytes: int) -> None:
+    def __init__(
+        self, prices: PriceTable, redaction: RedactionRules, max_attribute_bytes: int
+    ) -> None:
         self.prices = prices
         self.redaction = redaction
         self.max_attribute_bytes = max_attribute_bytes
 
-    def convert(self, resource_spans: Iterable[Any], header_experiment: str | None = None,
-                received_at_ns: int | None = None, body_bytes: int | None = None) -> ConvertResult:
+    def convert(
+        self,
+        resource_spans: Iterable[Any],
+        header_experiment: str | None = None,
+        received_at_ns: int | None = None,
+        body_bytes: int | None = None,
+    ) -> ConvertResult:
         """All spans of a request; ``header_experiment`` is the request's experiment header.
 
         ``body_bytes``, the decoded body's size, lets a request too small to hold an
@@ -131,15 +138,19 @@ class SpanConverter:
             if self.redaction.enabled and resource:
                 self.redaction.apply(resource)
             if check_sizes and resource and rs.resource.ByteSize() > limit:
-                truncate_values(resource, limit, f"{r_path}.resource", "attributes",
-                                result.warnings)
+                truncate_values(
+                    resource, limit, f"{r_path}.resource", "attributes", result.warnings
+                )
             resource_json = dumps(resource) if resource else None
             route = _route_for_resource(resource, header_experiment)
             for s, ss in enumerate(rs.scope_spans):
                 s_path = f"{r_path}.scopeSpans[{s}]"
-                scope_json = self._scope_json(ss.scope, f"{s_path}.scope",
-                                              check_sizes and ss.scope.ByteSize() > limit,
-                                              result.warnings)
+                scope_json = self._scope_json(
+                    ss.scope,
+                    f"{s_path}.scope",
+                    check_sizes and ss.scope.ByteSize() > limit,
+                    result.warnings,
+                )
                 for i, span in enumerate(ss.spans):
                     path = f"{s_path}.spans[{i}]"
                     key = (span.trace_id, span.span_id)
@@ -148,17 +159,32 @@ class SpanConverter:
                         if first[1] != span:
                             result.rejections.append(Rejection(path, _duplicate(span, first[0])))
                         continue
-                    record = self._record(span, path, route, resource_json, scope_json,
-                                          received, result,
-                                          check_sizes and span.ByteSize() > limit)
+                    record = self._record(
+                        span,
+                        path,
+                        route,
+                        resource_json,
+                        scope_json,
+                        received,
+                        result,
+                        check_sizes and span.ByteSize() > limit,
+                    )
                     if record is not None:
                         result.records.append(record)
                         first_of[key] = (path, span)
         return result
 
-    def _record(self, span: Any, path: str, route: ExperimentRef, resource_json: str | None,
-                scope_json: str | None, received: int, result: ConvertResult,
-                check_sizes: bool) -> SpanRecord | None:
+    def _record(
+        self,
+        span: Any,
+        path: str,
+        route: ExperimentRef,
+        resource_json: str | None,
+        scope_json: str | None,
+        received: int,
+        result: ConvertResult,
+        check_sizes: bool,
+    ) -> SpanRecord | None:
         start, end = span.start_time_unix_nano, span.end_time_unix_nano
         span_events = span.events
         problem = _id_problem(span)
@@ -189,40 +215,70 @@ class SpanConverter:
             _truncate_items(events, "events", limit, path, warnings)
             _truncate_items(links, "links", limit, path, warnings)
         c = normalize(attrs, [(e["name"], e["attributes"]) for e in events] if events else ())
-        if ((c.input_tokens or 0) > TOKENS_MAX or (c.output_tokens or 0) > TOKENS_MAX
-                or (c.total_tokens or 0) > TOKENS_MAX):
+        if (
+            (c.input_tokens or 0) > TOKENS_MAX
+            or (c.output_tokens or 0) > TOKENS_MAX
+            or (c.total_tokens or 0) > TOKENS_MAX
+        ):
             _clamp_tokens(c, path, warnings)
         _fit_columns(c, path, warnings)
         cost = self.prices.cost(c.model, c.input_tokens, c.output_tokens) if c.model else None
         if cost is not None and not math.isfinite(cost):
-            warnings.append(f"{path}: the cost of {c.input_tokens} input and {c.output_tokens} "
-                            f"output tokens of model {c.model!r} is not a finite number; "
-                            "stored without a cost (check the model's prices in --price-file)")
+            warnings.append(
+                f"{path}: the cost of {c.input_tokens} input and {c.output_tokens} "
+                f"output tokens of model {c.model!r} is not a finite number; "
+                "stored without a cost (check the model's prices in --price-file)"
+            )
             cost = None
         end = end or start  # 0: not ended
         if end < start:
-            warnings.append(f"{path}: endTimeUnixNano {end} is before startTimeUnixNano "
-                            f"{start}; stored with duration 0 (check the clock of the app "
-                            "that ended this span)")
+            warnings.append(
+                f"{path}: endTimeUnixNano {end} is before startTimeUnixNano "
+                f"{start}; stored with duration 0 (check the clock of the app "
+                "that ended this span)"
+            )
             end = start
         kind = span.kind
         if kind not in SPAN_KINDS:
-            warnings.append(f"{path}: kind {kind} is not an OTLP SpanKind (0-5); stored as "
-                            "0 (SPAN_KIND_UNSPECIFIED)")
+            warnings.append(
+                f"{path}: kind {kind} is not an OTLP SpanKind (0-5); stored as "
+                "0 (SPAN_KIND_UNSPECIFIED)"
+            )
             kind = 0
         code = status.code
         if code not in STATUS_CODES:
-            warnings.append(f"{path}: status.code {code} is not an OTLP status code (0 unset, "
-                            "1 ok, 2 error); stored as 0 (unset)")
+            warnings.append(
+                f"{path}: status.code {code} is not an OTLP status code (0 unset, "
+                "1 ok, 2 error); stored as 0 (unset)"
+            )
             code = 0
         row = (
-            span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex() or None,
-            clean_text(name), kind, c.span_type, start, end,
-            code, clean_text(message) or None,
-            c.inputs, c.outputs, c.model, c.provider,
-            c.input_tokens, c.output_tokens, c.total_tokens, cost, c.session_id, c.user_id,
-            dumps(attrs), dumps(events) if events else None,
-            dumps(links) if links else None, resource_json, scope_json, received,
+            span.trace_id.hex(),
+            span.span_id.hex(),
+            span.parent_span_id.hex() or None,
+            clean_text(name),
+            kind,
+            c.span_type,
+            start,
+            end,
+            code,
+            clean_text(message) or None,
+            c.inputs,
+            c.outputs,
+            c.model,
+            c.provider,
+            c.input_tokens,
+            c.output_tokens,
+            c.total_tokens,
+            cost,
+            c.session_id,
+            c.user_id,
+            dumps(attrs),
+            dumps(events) if events else None,
+            dumps(links) if links else None,
+            resource_json,
+            scope_json,
+            received,
         )
         tags = attrs.get(semconv.TRACE_TAGS)
         metadata = attrs.get(semconv.TRACE_METADATA)
@@ -230,12 +286,14 @@ class SpanConverter:
             row=row,
             experiment=_route_for_span(attrs, route),
             tags=None if tags is None else _string_map(tags, path, "tag", warnings),
-            metadata=None if metadata is None else _string_map(metadata, path, "metadata",
-                                                               warnings),
+            metadata=None
+            if metadata is None
+            else _string_map(metadata, path, "metadata", warnings),
         )
 
-    def _scope_json(self, scope: Any, path: str, check_sizes: bool,
-                    warnings: list[str]) -> str | None:
+    def _scope_json(
+        self, scope: Any, path: str, check_sizes: bool, warnings: list[str]
+    ) -> str | None:
         """The scope column: name, version and attributes, redacted and size-limited."""
         if not scope.name and not scope.version and not scope.attributes:
             return None
@@ -253,8 +311,9 @@ class SpanConverter:
         return dumps(out)
 
 
-def _truncate_items(items: list[dict[str, Any]], what: str, limit: int, path: str,
-                    warnings: list[str]) -> None:
+def _truncate_items(
+    items: list[dict[str, Any]], what: str, limit: int, path: str, warnings: list[str]
+) -> None:
     """Cut oversized strings of events or links (their names and attributes)."""
     for index, item in enumerate(items):
         where = f"{what}[{index}]"
@@ -273,8 +332,10 @@ def _fit_columns(c: Canonical, path: str, warnings: list[str]) -> None:
             value = clean_text(value)
             setattr(c, name, value)
         if len(value) > width:
-            warnings.append(f"{path}: {name} is {len(value)} characters, more than the store "
-                            f"holds; cut to {width}")
+            warnings.append(
+                f"{path}: {name} is {len(value)} characters, more than the store "
+                f"holds; cut to {width}"
+            )
             setattr(c, name, value[:width])
 
 
@@ -284,8 +345,10 @@ def _clamp_tokens(c: Canonical, path: str, warnings: list[str]) -> None:
         value = getattr(c, name)
         if value is not None and value > TOKENS_MAX:
             shown = f"{value:.3e}" if value >= 10**18 else str(value)
-            warnings.append(f"{path}: {name} {shown} is more than the store holds; stored as "
-                            f"{TOKENS_MAX} (check the token counts the app reports)")
+            warnings.append(
+                f"{path}: {name} {shown} is more than the store holds; stored as "
+                f"{TOKENS_MAX} (check the token counts the app reports)"
+            )
             setattr(c, name, TOKENS_MAX)
 
 
@@ -314,9 +377,11 @@ def _time_problem(start: int, end: int, events: Any) -> str | None:
 
 
 def _duplicate(span: Any, first_path: str) -> str:
-    return (f"spanId {span.span_id.hex()} of traceId {span.trace_id.hex()} is also the id of "
-            f"{first_path} in this request, with different content; only the first was "
-            "stored (give every span its own id)")
+    return (
+        f"spanId {span.span_id.hex()} of traceId {span.trace_id.hex()} is also the id of "
+        f"{first_path} in this request, with different content; only the first was "
+        "stored (give every span its own id)"
+    )
 
 
 def _route_for_resource(resource: dict[str, Any], header: str | None) -> ExperimentRef:
@@ -349,8 +414,10 @@ def _string_map(value: Any, path: str, what: str, warnings: list[str]) -> dict[s
     for key, item in value.items():
         key = clean_text(str(key))
         if len(key) > TAG_KEY_CHARS:
-            warnings.append(f"{path}: {what} key {key[:40]!r}... is {len(key)} characters, more "
-                            f"than the store holds; cut to {TAG_KEY_CHARS}")
+            warnings.append(
+                f"{path}: {what} key {key[:40]!r}... is {len(key)} characters, more "
+                f"than the store holds; cut to {TAG_KEY_CHARS}"
+            )
             key = key[:TAG_KEY_CHARS]
         out[key] = clean_text(item) if isinstance(item, str) else dumps(item)
     return out
@@ -365,8 +432,9 @@ def _events(events: Any, redaction: RedactionRules) -> list[dict[str, Any]]:
             if attrs:
                 redaction.apply(attrs)
             name = redaction.redact_text(name)
-        out.append({"name": clean_text(name), "time_unix_nano": event.time_unix_nano,
-                    "attributes": attrs})
+        out.append(
+            {"name": clean_text(name), "time_unix_nano": event.time_unix_nano, "attributes": attrs}
+        )
     return out
 
 
@@ -376,6 +444,7 @@ def _links(links: Any, redaction: RedactionRules) -> list[dict[str, Any]]:
         attrs = key_values(link.attributes)
         if redaction.enabled and attrs:
             redaction.apply(attrs)
-        out.append({"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex(),
-                    "attributes": attrs})
+        out.append(
+            {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex(), "attributes": attrs}
+        )
     return out

@@ -33,9 +33,18 @@ from sqlalchemy.sql.schema import Column
 from spyglass.collector.store.models import SpanLogEvent, SpanRow, TraceTag
 
 __all__ = [
-    "CANONICAL_WIDTHS", "SPAN_KINDS", "STATUS_CODES", "TAG_KEY_CHARS", "TIME_MAX",
-    "TOKENS_MAX", "int_range", "text_width", "time_problem",
-    "truncate_text", "truncate_value", "truncate_values",
+    "CANONICAL_WIDTHS",
+    "SPAN_KINDS",
+    "STATUS_CODES",
+    "TAG_KEY_CHARS",
+    "TIME_MAX",
+    "TOKENS_MAX",
+    "int_range",
+    "text_width",
+    "time_problem",
+    "truncate_text",
+    "truncate_value",
+    "truncate_values",
 ]
 
 # the narrower of SQLite (always signed 64-bit) and PostgreSQL, by SQLAlchemy type;
@@ -74,17 +83,24 @@ def text_width(column: Column[Any]) -> int:
 _SPANS = SpanRow.__table__.c
 _LOG_EVENTS = SpanLogEvent.__table__.c
 
-TIME_MAX = min(int_range(_SPANS.start_time_ns)[1], int_range(_SPANS.end_time_ns)[1],
-               int_range(_LOG_EVENTS.time_unix_nano)[1])
+TIME_MAX = min(
+    int_range(_SPANS.start_time_ns)[1],
+    int_range(_SPANS.end_time_ns)[1],
+    int_range(_LOG_EVENTS.time_unix_nano)[1],
+)
 """The latest time (ns since the Unix epoch) the store holds: 2**63-1, in the year 2262."""
 
-TOKENS_MAX = min(int_range(_SPANS.input_tokens)[1], int_range(_SPANS.output_tokens)[1],
-                 int_range(_SPANS.total_tokens)[1])
+TOKENS_MAX = min(
+    int_range(_SPANS.input_tokens)[1],
+    int_range(_SPANS.output_tokens)[1],
+    int_range(_SPANS.total_tokens)[1],
+)
 """The largest token count a span row holds (PostgreSQL INTEGER: 2**31-1)."""
 
 CANONICAL_WIDTHS: tuple[tuple[str, int], ...] = tuple(
     (name, text_width(_SPANS[name]))
-    for name in ("span_type", "model", "provider", "session_id", "user_id"))
+    for name in ("span_type", "model", "provider", "session_id", "user_id")
+)
 """Canonical span fields stored in width-limited columns, with their widths in characters
 (the traces table has the same widths for session and user ids)."""
 
@@ -104,9 +120,11 @@ def time_problem(field: str, value: int) -> str | None:
     """Why ``value`` (ns) of OTLP field ``field`` cannot be stored; None when it can."""
     if value <= TIME_MAX:
         return None
-    return (f"{field} {value} is later than the latest time the store holds ({TIME_MAX} ns "
-            "since the Unix epoch, in the year 2262); send times as nanoseconds since the "
-            "Unix epoch")
+    return (
+        f"{field} {value} is later than the latest time the store holds ({TIME_MAX} ns "
+        "since the Unix epoch, in the year 2262); send times as nanoseconds since the "
+        "Unix epoch"
+    )
 
 
 # --- strings ------------------------------------------------------------------------------
@@ -139,8 +157,9 @@ def truncate_value(value: Any, limit: int, path: str, what: str, warnings: list[
     return value
 
 
-def truncate_values(values: dict[str, Any], limit: int, path: str, what: str,
-                    warnings: list[str]) -> None:
+def truncate_values(
+    values: dict[str, Any], limit: int, path: str, what: str, warnings: list[str]
+) -> None:
     """Cut every string, bytes value and key over ``limit`` bytes in ``values``, at any
     depth of its lists and dicts, in place; one warning per value cut.
 
@@ -150,8 +169,9 @@ def truncate_values(values: dict[str, Any], limit: int, path: str, what: str,
     _walk_dict(values, limit, path, what, warnings)
 
 
-def _walk_dict(mapping: dict[Any, Any], limit: int, path: str, where: str,
-               warnings: list[str]) -> None:
+def _walk_dict(
+    mapping: dict[Any, Any], limit: int, path: str, where: str, warnings: list[str]
+) -> None:
     long_keys = []
     quarter = limit // 4
     for key, value in mapping.items():  # assigning existing keys while iterating is safe
@@ -164,14 +184,14 @@ def _walk_dict(mapping: dict[Any, Any], limit: int, path: str, where: str,
             mapping[short] = mapping.pop(key)
 
 
-def _walk_list(items: list[Any], limit: int, path: str, where: str,
-               warnings: list[str]) -> None:
+def _walk_list(items: list[Any], limit: int, path: str, where: str, warnings: list[str]) -> None:
     for index, value in enumerate(items):
         _fit_slot(items, index, value, limit, path, where, warnings)
 
 
-def _fit_slot(container: Any, slot: Any, value: Any, limit: int, path: str, where: str,
-              warnings: list[str]) -> None:
+def _fit_slot(
+    container: Any, slot: Any, value: Any, limit: int, path: str, where: str, warnings: list[str]
+) -> None:
     """Cut ``value``, stored at ``container[slot]`` (a dict key or a list index), to
     ``limit`` bytes at any depth; warnings name it ``where[slot]``."""
     kind = type(value)
@@ -186,12 +206,13 @@ def _fit_slot(container: Any, slot: Any, value: Any, limit: int, path: str, wher
         container[slot] = _truncate_bytes(value, limit, path, f"{where}[{slot!r}]", warnings)
 
 
-def _truncate_bytes(value: bytes, limit: int, path: str, what: str,
-                    warnings: list[str]) -> bytes:
+def _truncate_bytes(value: bytes, limit: int, path: str, what: str, warnings: list[str]) -> bytes:
     warnings.append(_warning(path, what, len(value), limit))
     return value[:limit]
 
 
 def _warning(path: str, what: str, size: int, limit: int) -> str:
-    return (f"{path}: {what} is {size} bytes, truncated to {limit} "
-            "(raise --max-attribute-bytes to keep more)")
+    return (
+        f"{path}: {what} is {size} bytes, truncated to {limit} "
+        "(raise --max-attribute-bytes to keep more)"
+    )

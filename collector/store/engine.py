@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -109,7 +110,7 @@ def _sqlite_engine(url: str, sync: str) -> Engine:
     synchronous = "FULL" if sync == "full" else "NORMAL"
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Transactions are begun explicitly (see _on_begin), as SQLAlchemy's docs advise
         # for pysqlite, so that BEGIN IMMEDIATE can be used by the writer.
         dbapi_connection.isolation_level = None
@@ -129,7 +130,7 @@ def _sqlite_engine(url: str, sync: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
 

@@ -11,6 +11,8 @@ PostgreSQL store them as written without a per-row parse on the hot path.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -37,7 +40,14 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
+    """The models' declarative base: their shared metadata and naming convention."""
+
     metadata = MetaData(naming_convention=NAMING)
+
+    if TYPE_CHECKING:
+        # Every model names a ``__tablename__``, so each maps one ``Table`` (which has
+        # insert/update/delete), not the wider ``FromClause`` that DeclarativeBase allows.
+        __table__: ClassVar[Table]
 
 
 class Experiment(Base):

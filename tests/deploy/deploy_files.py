@@ -71,8 +71,8 @@ def check_spyglass_command(argv: list[str], where: str) -> None:
             continue
         sub = command.commands.get(head)
         if sub is None:
-            raise AssertionError(f"{where}: `spyglass {' '.join(path + [head])}` does not exist")
-        command, path = sub, path + [head]
+            raise AssertionError(f"{where}: `spyglass {' '.join([*path, head])}` does not exist")
+        command, path = sub, [*path, head]
     for arg in args:
         if arg.startswith("-"):
             _check_flag(command, arg, path, where)
@@ -91,7 +91,8 @@ def _check_flag(command: click.Command, flag: str, path: list[str], where: str) 
     name = flag.split("=")[0]
     assert name in _options(command), (
         f"{where}: `spyglass {' '.join(path)}` has no option {name}; it has "
-        f"{sorted(o for o in _options(command) if o.startswith('--'))}")
+        f"{sorted(o for o in _options(command) if o.startswith('--'))}"
+    )
 
 
 def _takes_value(command: click.Command, flag: str) -> bool:

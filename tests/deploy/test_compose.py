@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from deploy_files import (
@@ -29,8 +30,11 @@ ONE_SHOT = {"migrate", "gateway-queue-init"}
 
 
 def spyglass_services() -> dict[str, dict[str, Any]]:
-    return {name: s for name, s in SERVICES.items()
-            if str(s.get("image", "")).startswith("${SPYGLASS_IMAGE")}
+    return {
+        name: s
+        for name, s in SERVICES.items()
+        if str(s.get("image", "")).startswith("${SPYGLASS_IMAGE")
+    }
 
 
 def test_the_services_are_there() -> None:
@@ -91,11 +95,12 @@ def test_gateway_pinned_with_its_config_and_queue_mounted() -> None:
     assert mounts[config_path] == "./otel-gateway.yaml"
     assert (DEPLOY / "otel-gateway.yaml").exists()
     queue_dir = GATEWAY_CONFIG["extensions"]["file_storage/queue"]["directory"]
-    assert mounts[queue_dir] in COMPOSE["volumes"]             # survives the container
+    assert mounts[queue_dir] in COMPOSE["volumes"]  # survives the container
     init = SERVICES["gateway-queue-init"]
     assert init["volumes"] == [f"{mounts[queue_dir]}:{queue_dir}"]
-    assert gateway["depends_on"]["gateway-queue-init"]["condition"] == \
-        "service_completed_successfully"
+    assert (
+        gateway["depends_on"]["gateway-queue-init"]["condition"] == "service_completed_successfully"
+    )
     assert {p.split(":")[-1] for p in gateway["ports"]} == {"4317", "4318"}
     assert gateway["environment"]["SPYGLASS_COLLECTORS_HOST"] == "collectors"
     assert gateway["restart"] == "unless-stopped"
@@ -126,10 +131,14 @@ def test_commands_and_flags_exist(name: str) -> None:
 
 
 def test_collector_health_check_works_on_a_live_collector(
-        tmp_path, start_collector: Callable[..., Collector]) -> None:  # type: ignore[no-untyped-def]
+    tmp_path, start_collector: Callable[..., Collector]
+) -> None:  # type: ignore[no-untyped-def]
     code = healthcheck_code(SERVICES["collector-1"]["healthcheck"]["test"])
     assert code == dockerfile_healthcheck_code()
     collector = start_collector(f"sqlite:///{tmp_path / 'hc.db'}")
-    proc = subprocess.run([sys.executable, "-c", code.replace("4318", str(collector.http_port))],
-                          capture_output=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-c", code.replace("4318", str(collector.http_port))],
+        capture_output=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr

@@ -7,15 +7,18 @@ import json
 import re
 import subprocess
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from deploy_files import DEPLOY, ROOT, dockerfile_healthcheck_code, setup_components
 
 from spyglass.collector.server import Collector
 
 TEXT = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
-LINES = [line.strip() for line in TEXT.replace("\\\n", " ").splitlines()
-         if line.strip() and not line.lstrip().startswith("#")]
+LINES = [
+    line.strip()
+    for line in TEXT.replace("\\\n", " ").splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+]
 
 
 def stages() -> list[list[str]]:
@@ -29,7 +32,7 @@ def stages() -> list[list[str]]:
 
 
 def instruction(stage: list[str], name: str) -> list[str]:
-    return [line[len(name):].strip() for line in stage if line.upper().startswith(name + " ")]
+    return [line[len(name) :].strip() for line in stage if line.upper().startswith(name + " ")]
 
 
 def test_builder_and_slim_runtime_stages() -> None:
@@ -48,8 +51,11 @@ def test_runtime_has_no_build_tools_pip_or_caches() -> None:
         assert forbidden not in runtime
     builder = " ".join(stages()[0])
     assert "PIP_NO_CACHE_DIR=1" in builder
-    assert "venv --without-pip /opt/spyglass" in builder   # no pip inside the copied venv
+    assert "venv --without-pip /opt/spyglass" in builder  # no pip inside the copied venv
     assert re.search(r"pip wheel --no-deps .*\.", builder)  # this repository's wheel
+    # the image runs the collector and the evaluator: the wheel with both extras, importable
+    assert re.search(r"install \"\$\(ls /wheels/spyglass-\*\.whl\)\[all\]\"", builder)
+    assert "import spyglass.collector.server, spyglass.evaluator.worker.serve" in builder
 
 
 def test_runs_as_a_non_root_user_with_spyglass_as_entry_point() -> None:
@@ -62,13 +68,19 @@ def test_runs_as_a_non_root_user_with_spyglass_as_entry_point() -> None:
 
 
 def test_every_component_folder_is_copied_and_allowed_into_the_context() -> None:
-    copied = {src.rstrip("/") for line in instruction(stages()[0], "COPY")
-              for src in line.split()[:-1] if not src.startswith("--")}
+    copied = {
+        src.rstrip("/")
+        for line in instruction(stages()[0], "COPY")
+        for src in line.split()[:-1]
+        if not src.startswith("--")
+    }
     folders = {folder.split("/")[0] for folder in setup_components().values()}
     assert folders | {"pyproject.toml", "setup.py", "README.md"} <= copied
-    allowed = {line[1:].rstrip("/") for line in
-               (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
-               if line.startswith("!")}
+    allowed = {
+        line[1:].rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.startswith("!")
+    }
     assert "*" in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     for source in copied:
         assert (ROOT / source).exists(), source
@@ -76,15 +88,22 @@ def test_every_component_folder_is_copied_and_allowed_into_the_context() -> None
 
 
 def test_health_check_passes_on_a_live_collector_and_fails_without_one(
-        tmp_path, start_collector: Callable[..., Collector]) -> None:  # type: ignore[no-untyped-def]
+    tmp_path, start_collector: Callable[..., Collector]
+) -> None:  # type: ignore[no-untyped-def]
     code = dockerfile_healthcheck_code()
     assert "127.0.0.1:4318/healthz" in code
     collector = start_collector(f"sqlite:///{tmp_path / 'hc.db'}")
-    alive = subprocess.run([sys.executable, "-c", code.replace("4318", str(collector.http_port))],
-                           capture_output=True, timeout=30)
+    alive = subprocess.run(
+        [sys.executable, "-c", code.replace("4318", str(collector.http_port))],
+        capture_output=True,
+        timeout=30,
+    )
     assert alive.returncode == 0, alive.stderr
     collector_port = collector.http_port
     collector.stop_background()
-    dead = subprocess.run([sys.executable, "-c", code.replace("4318", str(collector_port))],
-                          capture_output=True, timeout=30)
+    dead = subprocess.run(
+        [sys.executable, "-c", code.replace("4318", str(collector_port))],
+        capture_output=True,
+        timeout=30,
+    )
     assert dead.returncode != 0

@@ -35,8 +35,7 @@ def documented() -> dict[str, dict[str, tuple[str, str, bool]]]:
             comment = []
         elif key and current is not None:
             assert key.group(1) not in current, f"{key.group(1)} documented twice"
-            current[key.group(1)] = (" ".join(comment), key.group(2),
-                                     not line.startswith("#"))
+            current[key.group(1)] = (" ".join(comment), key.group(2), not line.startswith("#"))
             comment = []
         elif line.startswith("#"):
             comment.append(line.lstrip("# ").rstrip())

@@ -77,8 +77,11 @@ def test_every_extension_is_defined_and_started() -> None:
 
 def test_every_variable_it_reads_is_set_by_compose_and_kubernetes() -> None:
     used = set(re.findall(r"\$\{env:(\w+)\}", (DEPLOY / "otel-gateway.yaml").read_text()))
-    assert used == {"SPYGLASS_INGEST_API_KEY", "SPYGLASS_GATEWAY_API_KEY",
-                    "SPYGLASS_COLLECTORS_HOST"}
+    assert used == {
+        "SPYGLASS_INGEST_API_KEY",
+        "SPYGLASS_GATEWAY_API_KEY",
+        "SPYGLASS_COLLECTORS_HOST",
+    }
     compose = load_yaml(DEPLOY / "docker-compose.yml")["services"]["gateway"]["environment"]
     assert used <= set(compose)
     (statefulset,) = [doc for _, doc in k8s_documents() if doc["kind"] == "StatefulSet"]
@@ -87,8 +90,11 @@ def test_every_variable_it_reads_is_set_by_compose_and_kubernetes() -> None:
 
 
 def test_kubernetes_config_map_is_this_file_verbatim() -> None:
-    (config_map,) = [doc for name, doc in k8s_documents()
-                     if name == "gateway.yaml" and doc["kind"] == "ConfigMap"]
+    (config_map,) = [
+        doc
+        for name, doc in k8s_documents()
+        if name == "gateway.yaml" and doc["kind"] == "ConfigMap"
+    ]
     text = (DEPLOY / "otel-gateway.yaml").read_text(encoding="utf-8")
     assert config_map["data"]["config.yaml"] == text
     assert yaml.safe_load(textwrap.dedent(config_map["data"]["config.yaml"])) == CONFIG

@@ -33,8 +33,12 @@ def containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def spyglass_containers() -> list[tuple[str, dict[str, Any]]]:
-    return [(w["metadata"]["name"], c) for w in workloads() for c in containers(w)
-            if "/spyglass:" in c["image"]]
+    return [
+        (w["metadata"]["name"], c)
+        for w in workloads()
+        for c in containers(w)
+        if "/spyglass:" in c["image"]
+    ]
 
 
 def probe_port(container: dict[str, Any], probe: dict[str, Any]) -> int:
@@ -43,11 +47,12 @@ def probe_port(container: dict[str, Any], probe: dict[str, Any]) -> int:
     return named.get(port, port)
 
 
-@pytest.mark.parametrize("doc", [d for _, d in DOCS],
-                         ids=[f"{f}:{d['kind']}:{d['metadata']['name']}" for f, d in DOCS])
+@pytest.mark.parametrize(
+    "doc", [d for _, d in DOCS], ids=[f"{f}:{d['kind']}:{d['metadata']['name']}" for f, d in DOCS]
+)
 def test_manifest_validates(doc: dict[str, Any]) -> None:
     assert kubernetes_validate.validate(doc, K8S_VERSION, strict=True) == K8S_VERSION
-    assert "namespace" not in doc["metadata"]   # applied with kubectl -n <namespace>
+    assert "namespace" not in doc["metadata"]  # applied with kubectl -n <namespace>
 
 
 def test_the_validator_rejects_a_broken_manifest() -> None:
@@ -59,13 +64,19 @@ def test_the_validator_rejects_a_broken_manifest() -> None:
 
 def test_the_expected_objects_exist() -> None:
     kinds = {(d["kind"], d["metadata"]["name"]) for _, d in DOCS}
-    assert {("ConfigMap", "spyglass-config"), ("Secret", "spyglass-secrets"),
-            ("Job", "spyglass-db-upgrade"), ("Deployment", "spyglass-collector"),
-            ("Service", "spyglass-collector"), ("Service", "spyglass-collector-headless"),
-            ("HorizontalPodAutoscaler", "spyglass-collector"),
-            ("PodDisruptionBudget", "spyglass-collector"),
-            ("Deployment", "spyglass-evaluator"), ("StatefulSet", "spyglass-gateway"),
-            ("Service", "spyglass-gateway")} <= kinds
+    assert {
+        ("ConfigMap", "spyglass-config"),
+        ("Secret", "spyglass-secrets"),
+        ("Job", "spyglass-db-upgrade"),
+        ("Deployment", "spyglass-collector"),
+        ("Service", "spyglass-collector"),
+        ("Service", "spyglass-collector-headless"),
+        ("HorizontalPodAutoscaler", "spyglass-collector"),
+        ("PodDisruptionBudget", "spyglass-collector"),
+        ("Deployment", "spyglass-evaluator"),
+        ("StatefulSet", "spyglass-gateway"),
+        ("Service", "spyglass-gateway"),
+    } <= kinds
 
 
 def test_collector_deployment() -> None:
@@ -79,7 +90,7 @@ def test_collector_deployment() -> None:
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         assert probe_port(container, container[probe]) == 4318
     assert container["resources"]["requests"] and container["resources"]["limits"]
-    drain = 2 * SHUTDOWN_GRACE_S + PRESTOP_SLEEP_S   # servers' grace + write queue + preStop
+    drain = 2 * SHUTDOWN_GRACE_S + PRESTOP_SLEEP_S  # servers' grace + write queue + preStop
     assert pod["terminationGracePeriodSeconds"] > drain
     assert str(PRESTOP_SLEEP_S) in " ".join(container["lifecycle"]["preStop"]["exec"]["command"])
 
@@ -101,8 +112,11 @@ def test_pods_run_as_non_root_on_a_read_only_root_with_a_writable_tmp() -> None:
 def test_services_select_pods_and_name_their_ports() -> None:
     for service in [d for _, d in DOCS if d["kind"] == "Service"]:
         selector = service["spec"]["selector"]
-        matching = [w for w in workloads()
-                    if selector.items() <= w["spec"]["template"]["metadata"]["labels"].items()]
+        matching = [
+            w
+            for w in workloads()
+            if selector.items() <= w["spec"]["template"]["metadata"]["labels"].items()
+        ]
         assert matching, f"Service {service['metadata']['name']} selects no pods"
         ports = {p["name"] for w in matching for c in containers(w) for p in c["ports"]}
         for port in service["spec"]["ports"]:
@@ -119,8 +133,11 @@ def test_pdb_and_hpa_target_the_collectors() -> None:
     assert pdb["spec"]["minAvailable"] < deployment["spec"]["replicas"]
     hpa = find("HorizontalPodAutoscaler", "spyglass-collector")
     assert hpa["apiVersion"] == "autoscaling/v2"
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                             "name": "spyglass-collector"}
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "spyglass-collector",
+    }
     assert hpa["spec"]["minReplicas"] >= 2
 
 
@@ -171,8 +188,9 @@ def test_config_map_is_a_valid_settings_file(tmp_path) -> None:  # type: ignore[
     assert evaluator.collector.split(":")[0] == "spyglass-collector"
 
 
-@pytest.mark.parametrize("name, container", spyglass_containers(),
-                         ids=[n for n, _ in spyglass_containers()])
+@pytest.mark.parametrize(
+    "name, container", spyglass_containers(), ids=[n for n, _ in spyglass_containers()]
+)
 def test_spyglass_commands_and_flags_exist(name: str, container: dict[str, Any]) -> None:
     args = container["args"]
     config_dir = args[args.index("--config") + 1].rsplit("/", 1)[0]

@@ -1,21 +1,21 @@
-"""Fixtures for the facade workflows: a configured ``spyglass`` session on each store."""
+"""Fixtures for the end-to-end workflows: a configured ``spyglass`` session on each store,
+and ``spyglass evaluator serve`` child processes."""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from service_support import EvaluatorProcesses
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-
-from spyglass import session  # noqa: E402
+from spyglass import session
 
 
 @pytest.fixture(params=["embedded", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def spyglass_session(request: pytest.FixtureRequest, tmp_path: Path,
-                     monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def spyglass_session(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """The facade configured embedded over a temp SQLite file, or against a collector on
     PostgreSQL; yields the collector's gRPC address."""
     monkeypatch.delenv("SPYGLASS_COLLECTOR", raising=False)
@@ -31,3 +31,11 @@ def spyglass_session(request: pytest.FixtureRequest, tmp_path: Path,
         session.configure(collector=address)
     yield address
     session._shutdown()
+
+
+@pytest.fixture
+def evaluator_processes(tmp_path: Path) -> Iterator[EvaluatorProcesses]:
+    """Evaluator child processes for one test; all killed at teardown."""
+    processes = EvaluatorProcesses(tmp_path)
+    yield processes
+    processes.kill_all()

@@ -17,15 +17,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import httpx
-import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
 from otel_sdk import OtelSdk
 from processes import REPO_ROOT, ChildProcess, free_port
+from prometheus_client.parser import text_string_to_metric_families
+
 from spyglass.client import SpyglassClient
 from spyglass.entities import EvaluationJob, Feedback
 from spyglass.evaluator.jobs.submit import JobTimeoutError, wait_for_job
@@ -52,24 +52,46 @@ class EvaluatorProcess(ChildProcess):
     scorer import paths resolve in the worker too.
     """
 
-    def __init__(self, collector: str, log_dir: Path, name: str,
-                 env: Mapping[str, str] | None = None, **flags: object) -> None:
+    def __init__(
+        self,
+        collector: str,
+        log_dir: Path,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        **flags: object,
+    ) -> None:
         self.name = name
         self.http_port = free_port()
         self.log_path = log_dir / f"{name}-{self.http_port}.log"
-        args = [sys.executable, "-m", "spyglass.cli", "evaluator", "serve",
-                "--collector", collector, "--http-port", str(self.http_port)]
+        args = [
+            sys.executable,
+            "-m",
+            "spyglass.cli",
+            "evaluator",
+            "serve",
+            "--collector",
+            collector,
+            "--http-port",
+            str(self.http_port),
+        ]
         for key, value in flags.items():
             for one in value if isinstance(value, (list, tuple)) else [value]:
                 args += ["--" + key.replace("_", "-"), str(one)]
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("SPYGLASS_")}
         child_env["PYTHONPATH"] = os.pathsep.join(
-            [*IMPORT_ROOTS, *filter(None, child_env.get("PYTHONPATH", "").split(os.pathsep))])
+            [*IMPORT_ROOTS, *filter(None, child_env.get("PYTHONPATH", "").split(os.pathsep))]
+        )
         child_env.update(env or {})
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-                                            env=child_env, start_new_session=True)
+            self.process = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                env=child_env,
+                start_new_session=True,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -84,15 +106,20 @@ class EvaluatorProcess(ChildProcess):
         """Every sample of ``/metrics`` by (sample name, labels)."""
         reply = self.get("/metrics")
         assert reply.status_code == 200, f"{self.name} /metrics: {reply.status_code}"
-        return {(sample.name, frozenset(sample.labels.items())): sample.value
-                for family in text_string_to_metric_families(reply.text)
-                for sample in family.samples}
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(reply.text)
+            for sample in family.samples
+        }
 
     def metric(self, name: str, **labels: str) -> float:
         """The sum of the samples named ``name`` whose labels include ``labels``."""
         wanted = set(labels.items())
-        return sum(value for (sample, have), value in self.metrics().items()
-                   if sample == name and wanted <= have)
+        return sum(
+            value
+            for (sample, have), value in self.metrics().items()
+            if sample == name and wanted <= have
+        )
 
 
 class EvaluatorProcesses:
@@ -102,16 +129,19 @@ class EvaluatorProcesses:
         self.log_dir = log_dir
         self.started: list[EvaluatorProcess] = []
 
-    def spawn(self, collector: str, env: Mapping[str, str] | None = None,
-              **flags: object) -> EvaluatorProcess:
+    def spawn(
+        self, collector: str, env: Mapping[str, str] | None = None, **flags: object
+    ) -> EvaluatorProcess:
         """Start one without waiting for it (several then start at the same moment)."""
-        proc = EvaluatorProcess(collector, self.log_dir, f"evaluator{len(self.started)}",
-                                env, **flags)
+        proc = EvaluatorProcess(
+            collector, self.log_dir, f"evaluator{len(self.started)}", env, **flags
+        )
         self.started.append(proc)
         return proc
 
-    def start(self, collector: str, count: int, env: Mapping[str, str] | None = None,
-              **flags: object) -> list[EvaluatorProcess]:
+    def start(
+        self, collector: str, count: int, env: Mapping[str, str] | None = None, **flags: object
+    ) -> list[EvaluatorProcess]:
         """Start ``count`` alike and wait until every one is ready."""
         procs = [self.spawn(collector, env, **flags) for _ in range(count)]
         return [proc.wait_ready() for proc in procs]
@@ -124,25 +154,26 @@ class EvaluatorProcesses:
             proc.kill()
 
 
-@pytest.fixture
-def evaluator_processes(tmp_path: Path) -> Iterator[EvaluatorProcesses]:
-    """Evaluator subprocesses for one test (import this fixture); all killed at teardown."""
-    processes = EvaluatorProcesses(tmp_path)
-    yield processes
-    processes.kill_all()
-
-
 # -- traces ------------------------------------------------------------------------------
 
 
 def support_answer(i: int) -> str:
     """The recorded answer of trace ``i``: every third one a refusal, else a refund delay."""
-    return "Sorry, I cannot help with that." if i % 3 == 0 else \
-        f"Refunds take {i % 7 + 1} days; thank you for waiting."
+    return (
+        "Sorry, I cannot help with that."
+        if i % 3 == 0
+        else f"Refunds take {i % 7 + 1} days; thank you for waiting."
+    )
 
 
-def send_support_traces(collector: Any, count: int, service: str, name: str = TRACE_NAME,
-                        start: int = 0, flush_every: int = 250) -> list[str]:
+def send_support_traces(
+    collector: Any,
+    count: int,
+    service: str,
+    name: str = TRACE_NAME,
+    start: int = 0,
+    flush_every: int = 250,
+) -> list[str]:
     """Send ``count`` finished traces named ``name`` with the OTel SDK (OTLP/gRPC) to
     experiment ``service`` (its resource ``service.name``); returns their ids in order.
 
@@ -154,8 +185,9 @@ def send_support_traces(collector: Any, count: int, service: str, name: str = TR
     try:
         for i in range(start, start + count):
             with sdk.tracer.start_as_current_span(name) as root:
-                root.set_attribute("mlflow.spanInputs",
-                                   json.dumps({"question": f"How long does refund {i} take?"}))
+                root.set_attribute(
+                    "mlflow.spanInputs", json.dumps({"question": f"How long does refund {i} take?"})
+                )
                 root.set_attribute("mlflow.spanOutputs", json.dumps(support_answer(i)))
                 with sdk.tracer.start_as_current_span("chat gpt-4o-mini") as child:
                     child.set_attribute("gen_ai.operation.name", "chat")
@@ -178,33 +210,42 @@ def sampled(monitor_id: str, trace_id: str, rate: float) -> bool:
 # -- reading results back through the API ----------------------------------------------
 
 
-def run_feedback(client: SpyglassClient, experiment_id: str, run_id: str
-                 ) -> dict[tuple[str, str], list[Feedback]]:
+def run_feedback(
+    client: SpyglassClient, experiment_id: str, run_id: str
+) -> dict[tuple[str, str], list[Feedback]]:
     """The feedback of run ``run_id`` on the experiment's traces, by (trace id, name)."""
     found: dict[tuple[str, str], list[Feedback]] = {}
-    for page, _token in client.search_trace_pages([experiment_id], page_size=500,
-                                                  include_spans=False):
+    for page, _token in client.search_trace_pages(
+        [experiment_id], page_size=500, include_spans=False
+    ):
         for trace in page:
             for assessment in trace.info.assessments:
                 if isinstance(assessment, Feedback) and assessment.run_id == run_id:
-                    found.setdefault((trace.info.trace_id, assessment.name),
-                                     []).append(assessment)
+                    found.setdefault((trace.info.trace_id, assessment.name), []).append(assessment)
     return found
 
 
-def assert_scored_once(client: SpyglassClient, experiment_id: str, run_id: str,
-                       trace_ids: Iterable[str], names: Iterable[str]
-                       ) -> dict[tuple[str, str], Feedback]:
+def assert_scored_once(
+    client: SpyglassClient,
+    experiment_id: str,
+    run_id: str,
+    trace_ids: Iterable[str],
+    names: Iterable[str],
+) -> dict[tuple[str, str], Feedback]:
     """Every trace of ``trace_ids`` has exactly one feedback of the run per name, and no
     other trace has any; returns that feedback by (trace id, name)."""
     found = run_feedback(client, experiment_id, run_id)
     expected = {(t, n) for t in trace_ids for n in names}
     duplicated = {key: len(f) for key, f in found.items() if len(f) != 1}
-    assert not duplicated, f"{len(duplicated)} (trace, scorer) pairs have several feedback: " \
-                           f"{list(duplicated.items())[:5]}"
+    assert not duplicated, (
+        f"{len(duplicated)} (trace, scorer) pairs have several feedback: "
+        f"{list(duplicated.items())[:5]}"
+    )
     missing, extra = expected - set(found), set(found) - expected
-    assert not missing and not extra, (f"{len(missing)} missing, e.g. {sorted(missing)[:3]}; "
-                                       f"{len(extra)} unexpected, e.g. {sorted(extra)[:3]}")
+    assert not missing and not extra, (
+        f"{len(missing)} missing, e.g. {sorted(missing)[:3]}; "
+        f"{len(extra)} unexpected, e.g. {sorted(extra)[:3]}"
+    )
     return {key: f[0] for key, f in found.items()}
 
 

@@ -10,10 +10,9 @@ import textwrap
 from pathlib import Path
 
 from click.testing import CliRunner
+from otlp_builders import hex_id, make_request, make_span, new_trace_id
 
 from spyglass.cli import cli
-
-from otlp_builders import hex_id, make_request, make_span, new_trace_id
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
@@ -26,9 +25,12 @@ def _seed(collector, n: int) -> list[str]:  # type: ignore[no-untyped-def]
     ids = []
     for i in range(n):
         trace = new_trace_id()
-        export(make_request([make_span(f"job-{i}", trace)],
-                            resource={"service.name": "cli-app"}).SerializeToString(),
-               timeout=30)
+        export(
+            make_request(
+                [make_span(f"job-{i}", trace)], resource={"service.name": "cli-app"}
+            ).SerializeToString(),
+            timeout=30,
+        )
         ids.append(hex_id(trace))
     return ids
 
@@ -39,30 +41,45 @@ def test_traces_and_experiments_commands(start_collector, tmp_path: Path) -> Non
     ids = _seed(collector, 3)
     runner = CliRunner()
 
-    listed = runner.invoke(cli, ["experiments", "list", "--collector", address, "--format",
-                                 "json"])
+    listed = runner.invoke(cli, ["experiments", "list", "--collector", address, "--format", "json"])
     assert listed.exit_code == 0, listed.output
     assert {"Default", "cli-app"} <= {e["name"] for e in json.loads(listed.output)}
 
-    found = runner.invoke(cli, ["traces", "search", "--collector", address, "-e", "cli-app",
-                                "--format", "json", "--filter", "attributes.name LIKE 'job-%'"])
+    found = runner.invoke(
+        cli,
+        [
+            "traces",
+            "search",
+            "--collector",
+            address,
+            "-e",
+            "cli-app",
+            "--format",
+            "json",
+            "--filter",
+            "attributes.name LIKE 'job-%'",
+        ],
+    )
     assert found.exit_code == 0, found.output
     assert [t["trace_id"] for t in json.loads(found.output)] == ids[::-1]
 
-    table = runner.invoke(cli, ["traces", "search", "--collector", address, "-e", "cli-app",
-                                "--limit", "1"])
+    table = runner.invoke(
+        cli, ["traces", "search", "--collector", address, "-e", "cli-app", "--limit", "1"]
+    )
     assert table.output.splitlines()[0].split()[:3] == ["trace_id", "name", "state"]
     assert ids[-1] in table.output and ids[0] not in table.output
 
-    csv_out = runner.invoke(cli, ["traces", "search", "--collector", address, "-e", "cli-app",
-                                  "--format", "csv"])
+    csv_out = runner.invoke(
+        cli, ["traces", "search", "--collector", address, "-e", "cli-app", "--format", "csv"]
+    )
     assert csv_out.output.splitlines()[0].startswith("trace_id,name,state")
 
     shown = runner.invoke(cli, ["traces", "get", "--collector", address, ids[0]])
     assert json.loads(shown.output)["info"]["trace_id"] == ids[0]
 
-    bad = runner.invoke(cli, ["traces", "search", "--collector", address, "-e", "cli-app",
-                              "--filter", "tags.x = "])
+    bad = runner.invoke(
+        cli, ["traces", "search", "--collector", address, "-e", "cli-app", "--filter", "tags.x = "]
+    )
     assert bad.exit_code != 0 and "^" in str(bad.exception)
 
     deleted = runner.invoke(cli, ["traces", "delete", "--collector", address, ids[0]])
@@ -95,9 +112,17 @@ SCRIPT = textwrap.dedent("""
 def test_two_processes_embed_collectors_over_one_sqlite_file(tmp_path: Path) -> None:
     env = {**__import__("os").environ, "SPYGLASS_STORE": f"sqlite:///{tmp_path / 'shared.db'}"}
     env.pop("SPYGLASS_COLLECTOR", None)
-    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, name], env=env, cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for name in ("a", "b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, name],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
     counts = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)
@@ -105,8 +130,18 @@ def test_two_processes_embed_collectors_over_one_sqlite_file(tmp_path: Path) -> 
         assert "Traceback" not in err, err  # the embedded collector stops cleanly at exit
         counts.append(int(out.strip().splitlines()[-1]))
     assert all(20 <= c <= 40 for c in counts)  # each sees its own 20, maybe the other's too
-    final = subprocess.run([sys.executable, "-c", "import spyglass; spyglass.set_experiment("
-                            "'shared'); print(len(spyglass.search_traces(return_type='list')))"],
-                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    final = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import spyglass; spyglass.set_experiment("
+            "'shared'); print(len(spyglass.search_traces(return_type='list')))",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert final.returncode == 0, final.stderr
     assert final.stdout.strip() == "40"

@@ -33,17 +33,35 @@ import spyglass
 from spyglass import session
 from spyglass.cli import cli
 from spyglass.errors import (
-    AlreadyExistsError, InvalidArgumentError, InvalidFilterError, NotFoundError,
+    AlreadyExistsError,
+    InvalidArgumentError,
+    InvalidFilterError,
+    NotFoundError,
 )
 from spyglass.evaluator.datasets import (
-    DatasetRecordSource, add_dataset_to_experiments, create_dataset,
-    delete_dataset, delete_dataset_tag, get_dataset, remove_dataset_from_experiments,
-    search_datasets, set_dataset_tags,
+    DatasetRecordSource,
+    add_dataset_to_experiments,
+    create_dataset,
+    delete_dataset,
+    delete_dataset_tag,
+    get_dataset,
+    remove_dataset_from_experiments,
+    search_datasets,
+    set_dataset_tags,
 )
 
 QUESTIONS = ["What is the refund policy?", "How long does shipping take?", "Is there a warranty?"]
-FRAME_COLUMNS = ["dataset_record_id", "inputs", "expectations", "outputs", "tags",
-                 "source_type", "source_id", "created_time", "last_update_time"]
+FRAME_COLUMNS = [
+    "dataset_record_id",
+    "inputs",
+    "expectations",
+    "outputs",
+    "tags",
+    "source_type",
+    "source_id",
+    "created_time",
+    "last_update_time",
+]
 
 
 @spyglass.trace
@@ -59,7 +77,8 @@ def _by_question(frame: pd.DataFrame) -> dict[str, dict]:
 
 
 def test_seed_step_4_builds_a_dataset_from_traces_dicts_and_a_dataframe(
-        spyglass_session: str) -> None:
+    spyglass_session: str,
+) -> None:
     spyglass.set_experiment("Customer Support Bot")
     for q in QUESTIONS:
         answer(q)
@@ -69,25 +88,40 @@ def test_seed_step_4_builds_a_dataset_from_traces_dicts_and_a_dataframe(
         root = trace.data._get_root_span()
         question = root.inputs.get("question", "") if root and root.inputs else ""
         if "refund" in question.lower():
-            spyglass.log_expectation(trace_id=trace.info.trace_id, name="key_information",
-                                     value={"must_mention": ["30 days", "receipt"],
-                                            "tone": "helpful"})
+            spyglass.log_expectation(
+                trace_id=trace.info.trace_id,
+                name="key_information",
+                value={"must_mention": ["30 days", "receipt"], "tone": "helpful"},
+            )
     ids = {t.data.root_span.inputs["question"]: t.info.trace_id for t in traces}
 
     # step 4, as written
     exp = spyglass.get_experiment_by_name("Customer Support Bot")
-    dataset = create_dataset(name="customer_support_qa_v1", experiment_id=exp.experiment_id,
-                             tags={"stage": "validation", "domain": "customer_support"})
+    dataset = create_dataset(
+        name="customer_support_qa_v1",
+        experiment_id=exp.experiment_id,
+        tags={"stage": "validation", "domain": "customer_support"},
+    )
     dataset.merge_records(spyglass.search_traces(max_results=100, return_type="list"))
     assert (dataset.last_merge.inserted, dataset.last_merge.updated) == (3, 0)
-    dataset.merge_records([
-        {"inputs": {"question": "Can I return an item after 45 days?"},
-         "expectations": {"should_clarify": "30-day policy", "tone": "apologetic"}},
-        {"inputs": {"question": "Do you ship internationally?"},
-         "expectations": {"provides_alternatives": True}}])
-    frame_in = pd.DataFrame({
-        "inputs": [{"question": "Do you ship internationally?"}, {"question": "Gift cards?"}],
-        "expectations": [{"provides_alternatives": False, "tone": "friendly"}, None]})
+    dataset.merge_records(
+        [
+            {
+                "inputs": {"question": "Can I return an item after 45 days?"},
+                "expectations": {"should_clarify": "30-day policy", "tone": "apologetic"},
+            },
+            {
+                "inputs": {"question": "Do you ship internationally?"},
+                "expectations": {"provides_alternatives": True},
+            },
+        ]
+    )
+    frame_in = pd.DataFrame(
+        {
+            "inputs": [{"question": "Do you ship internationally?"}, {"question": "Gift cards?"}],
+            "expectations": [{"provides_alternatives": False, "tone": "friendly"}, None],
+        }
+    )
     dataset.merge_records(frame_in)
     assert (dataset.last_merge.inserted, dataset.last_merge.updated) == (1, 1)
     set_dataset_tags(dataset_id=dataset.dataset_id, tags={"environment": "dev"})
@@ -101,25 +135,28 @@ def test_seed_step_4_builds_a_dataset_from_traces_dicts_and_a_dataframe(
     assert refund["source_type"] == "TRACE"
     assert refund["source_id"] == ids["What is the refund policy?"]
     assert refund["outputs"] == "Answer: what is the refund policy?"
-    assert refund["expectations"] == {"key_information": {"must_mention": ["30 days", "receipt"],
-                                                          "tone": "helpful"}}
+    assert refund["expectations"] == {
+        "key_information": {"must_mention": ["30 days", "receipt"], "tone": "helpful"}
+    }
     assert rows["Is there a warranty?"]["expectations"] == {}
     assert rows["Can I return an item after 45 days?"]["source_type"] == "HUMAN"
     assert rows["Can I return an item after 45 days?"]["source_id"] is None
     assert rows["Do you ship internationally?"]["expectations"] == {
-        "provides_alternatives": False, "tone": "friendly"}  # merged key by key, newer wins
+        "provides_alternatives": False,
+        "tone": "friendly",
+    }  # merged key by key, newer wins
     assert rows["Gift cards?"]["source_type"] == "CODE"
     assert rows["Gift cards?"]["outputs"] is None
     assert same.dataset_id == dataset.dataset_id and same.digest == dataset.digest
     assert same.experiment_ids == [exp.experiment_id]
-    assert same.tags == {"stage": "validation", "domain": "customer_support",
-                         "environment": "dev"}
+    assert same.tags == {"stage": "validation", "domain": "customer_support", "environment": "dev"}
     assert df["created_time"].dtype == "int64"
     assert df["dataset_record_id"].is_unique
 
 
 def test_merge_from_traces_carries_expectations_logged_after_the_trace(
-        spyglass_session: str) -> None:
+    spyglass_session: str,
+) -> None:
     spyglass.set_experiment("late expectations")
     for q in QUESTIONS:
         answer(q)
@@ -129,25 +166,33 @@ def test_merge_from_traces_carries_expectations_logged_after_the_trace(
     spyglass.log_expectation(trace_id=target.info.trace_id, name="max_days", value=7)
     spyglass.log_expectation(trace_id=target.info.trace_id, name="tone", value="precise")
 
-    dataset = create_dataset("late", experiment_id=spyglass.get_experiment_by_name(
-        "late expectations").experiment_id)
+    dataset = create_dataset(
+        "late", experiment_id=spyglass.get_experiment_by_name("late expectations").experiment_id
+    )
     dataset.merge_records(stale)  # Trace objects fetched before the expectations
     rows = _by_question(dataset.to_df())
-    assert rows["How long does shipping take?"]["expectations"] == {"max_days": 7,
-                                                                   "tone": "precise"}
+    assert rows["How long does shipping take?"]["expectations"] == {
+        "max_days": 7,
+        "tone": "precise",
+    }
     assert rows["How long does shipping take?"]["source_id"] == target.info.trace_id
 
     # the DataFrame search_traces returns: its rows are traces
     frame = spyglass.search_traces()
     assert {"trace_id", "trace"} <= set(frame.columns)
     dataset.merge_records(frame)
-    assert (dataset.last_merge.inserted, dataset.last_merge.updated,
-            dataset.last_merge.unchanged) == (0, 0, 3)
+    assert (
+        dataset.last_merge.inserted,
+        dataset.last_merge.updated,
+        dataset.last_merge.unchanged,
+    ) == (0, 0, 3)
     spyglass.log_expectation(trace_id=target.info.trace_id, name="tone", value="warm")
     dataset.merge_records(frame)  # the expectation changed since the frame was made
     assert (dataset.last_merge.updated, dataset.last_merge.unchanged) == (1, 2)
     assert _by_question(dataset.to_df())["How long does shipping take?"]["expectations"] == {
-        "max_days": 7, "tone": "warm"}
+        "max_days": 7,
+        "tone": "warm",
+    }
 
 
 # -- versions and digests -------------------------------------------------------------------
@@ -165,8 +210,9 @@ def test_every_change_makes_a_version_and_old_versions_read_back(spyglass_sessio
     dataset.merge_records([{"inputs": {"q": 1}, "expectations": {"a": 1}}])  # nothing new
     assert (dataset.version, dataset.digest, dataset.last_merge.unchanged) == (1, v1, 1)
 
-    dataset.merge_records([{"inputs": {"q": 1}, "expectations": {"b": 2}, "outputs": "o"},
-                           {"inputs": {"q": 9}}])
+    dataset.merge_records(
+        [{"inputs": {"q": 1}, "expectations": {"b": 2}, "outputs": "o"}, {"inputs": {"q": 9}}]
+    )
     v2 = dataset.digest
     assert (dataset.version, len(dataset), v2 not in (v1, empty_digest)) == (2, 6, True)
 
@@ -186,7 +232,11 @@ def test_every_change_makes_a_version_and_old_versions_read_back(spyglass_sessio
     assert len(dataset.to_df(version=0)) == 0
     assert [v.version for v in dataset.versions()] == [3, 2, 1, 0]
     assert [(v.inserted, v.updated, v.deleted) for v in dataset.versions()] == [
-        (0, 0, 2), (1, 1, 0), (5, 0, 0), (0, 0, 0)]
+        (0, 0, 2),
+        (1, 1, 0),
+        (5, 0, 0),
+        (0, 0, 0),
+    ]
     with pytest.raises(InvalidArgumentError, match="versions 0 to 3"):
         get_dataset(dataset_id=dataset.dataset_id, version=4)
     with pytest.raises(InvalidArgumentError, match="version must be"):
@@ -203,8 +253,9 @@ def test_every_change_makes_a_version_and_old_versions_read_back(spyglass_sessio
 
 def test_records_page_in_insertion_order(spyglass_session: str) -> None:
     dataset = create_dataset("paging", experiment_id="0")
-    dataset.merge_records([{"inputs": {"n": i}, "tags": {"parity": str(i % 2)}}
-                           for i in range(2500)])
+    dataset.merge_records(
+        [{"inputs": {"n": i}, "tags": {"parity": str(i % 2)}} for i in range(2500)]
+    )
     dataset.merge_records([{"inputs": {"n": i}} for i in range(2500, 2600)])
     records = dataset.records
     assert len(records) == 2600
@@ -223,8 +274,9 @@ def test_create_find_tag_link_and_delete(spyglass_session: str) -> None:
     a = spyglass.set_experiment("ds-exp-a")
     b = spyglass.set_experiment("ds-exp-b")
     before = int(time.time() * 1000) - 1
-    qa = create_dataset("qa_v1", experiment_id=[a.experiment_id, b.experiment_id],
-                        tags={"stage": "validation"})
+    qa = create_dataset(
+        "qa_v1", experiment_id=[a.experiment_id, b.experiment_id], tags={"stage": "validation"}
+    )
     create_dataset("qa_v2", experiment_id=a.experiment_id, tags={"stage": "prod"})
     other = create_dataset("other")  # the active experiment
     assert qa.experiment_ids == sorted([a.experiment_id, b.experiment_id], key=int)
@@ -232,7 +284,7 @@ def test_create_find_tag_link_and_delete(spyglass_session: str) -> None:
     assert qa.created_by == qa.last_updated_by and qa.created_time >= before
     assert get_dataset(dataset_id=qa.dataset_id).name == "qa_v1"
 
-    with pytest.raises(AlreadyExistsError, match="qa_v1.*already exists"):
+    with pytest.raises(AlreadyExistsError, match=r"qa_v1.*already exists"):
         create_dataset("qa_v1")
     with pytest.raises(NotFoundError, match="no dataset is named 'QA_V1'"):
         get_dataset(name="QA_V1")
@@ -246,8 +298,9 @@ def test_create_find_tag_link_and_delete(spyglass_session: str) -> None:
 
     assert names(filter_string="name LIKE 'qa%'", order_by=["name"]) == ["qa_v1", "qa_v2"]
     assert names(filter_string="tags.stage = 'validation'") == ["qa_v1"]
-    assert names(filter_string=f"create_time >= {before} AND name != 'other'",
-                 order_by=["name DESC"]) == ["qa_v2", "qa_v1"]
+    assert names(
+        filter_string=f"create_time >= {before} AND name != 'other'", order_by=["name DESC"]
+    ) == ["qa_v2", "qa_v1"]
     assert names(experiment_ids=[b.experiment_id], order_by=["name"]) == ["other", "qa_v1"]
     assert names(filter_string="tags.stage IS NULL") == ["other"]
     assert len(search_datasets(max_results=2)) == 2
@@ -267,7 +320,8 @@ def test_create_find_tag_link_and_delete(spyglass_session: str) -> None:
     linked = add_dataset_to_experiments(other.dataset_id, [a.experiment_id])
     assert linked.experiment_ids == sorted([a.experiment_id, b.experiment_id], key=int)
     assert remove_dataset_from_experiments(other.dataset_id, b.experiment_id).experiment_ids == [
-        a.experiment_id]
+        a.experiment_id
+    ]
     with pytest.raises(NotFoundError, match="experiment 12345 not found"):
         add_dataset_to_experiments(other.dataset_id, "12345")
 
@@ -288,8 +342,13 @@ def test_a_failed_merge_changes_nothing(spyglass_session: str) -> None:
     digest = dataset.digest
 
     with pytest.raises(InvalidArgumentError, match=r"record 2: inputs\['when'\] is a date"):
-        dataset.merge_records([{"inputs": {"q": 1}}, {"inputs": {"q": 2}},
-                               {"inputs": {"when": pd.Timestamp("2026-01-01").date()}}])
+        dataset.merge_records(
+            [
+                {"inputs": {"q": 1}},
+                {"inputs": {"q": 2}},
+                {"inputs": {"when": pd.Timestamp("2026-01-01").date()}},
+            ]
+        )
     # checked by the collector, in the last of several chunks: nothing is stored either
     many = [{"inputs": {"q": i}, "expectations": {"a": i}} for i in range(12_000)]
     many[0] = {"inputs": {"q": "kept"}, "expectations": {"a": 2}}  # would update
@@ -329,18 +388,22 @@ def cli_session(collector) -> Iterator[str]:  # type: ignore[no-untyped-def]
     session._shutdown()
 
 
-
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
 def test_cli_export_import_round_trip(cli_session: str, tmp_path: Path, suffix: str) -> None:
     source = create_dataset("exported", experiment_id="0", tags={"kind": "qa"})
-    source.merge_records([
-        {"inputs": {"question": "Zoë's order, 30 days?", "ids": [2**70, 1]},
-         "expectations": {"must_mention": ["30 days"], "score": 0.5, "strict": True},
-         "outputs": {"answer": "yes", "citations": []}, "tags": {"split": "test"}},
-        {"inputs": {"question": "plain"}, "outputs": ""},
-        {"inputs": {"question": "doc"}, "source": DatasetRecordSource("DOCUMENT", "kb-7")},
-        {"inputs": {"question": "comma, \"quotes\"\nnewline"}, "expectations": {"x": None}},
-    ])
+    source.merge_records(
+        [
+            {
+                "inputs": {"question": "Zoë's order, 30 days?", "ids": [2**70, 1]},
+                "expectations": {"must_mention": ["30 days"], "score": 0.5, "strict": True},
+                "outputs": {"answer": "yes", "citations": []},
+                "tags": {"split": "test"},
+            },
+            {"inputs": {"question": "plain"}, "outputs": ""},
+            {"inputs": {"question": "doc"}, "source": DatasetRecordSource("DOCUMENT", "kb-7")},
+            {"inputs": {"question": 'comma, "quotes"\nnewline'}, "expectations": {"x": None}},
+        ]
+    )
     runner = CliRunner()
     path = tmp_path / f"records{suffix}"
     address = ["--collector", cli_session]
@@ -348,8 +411,9 @@ def test_cli_export_import_round_trip(cli_session: str, tmp_path: Path, suffix: 
     assert exported.exit_code == 0, exported.output
     assert f"wrote 4 records of 'exported' version 1 (digest {source.digest})" in exported.output
 
-    imported = runner.invoke(cli, ["datasets", "import", *address, str(path), "--dataset",
-                                   f"imported{suffix}"])
+    imported = runner.invoke(
+        cli, ["datasets", "import", *address, str(path), "--dataset", f"imported{suffix}"]
+    )
     assert imported.exit_code == 0, imported.output
     assert "created 'imported" in imported.output and "4 inserted" in imported.output
     copy = get_dataset(name=f"imported{suffix}")
@@ -358,8 +422,9 @@ def test_cli_export_import_round_trip(cli_session: str, tmp_path: Path, suffix: 
     for question, row in original.items():
         for column in ("inputs", "expectations", "outputs", "tags", "source_type", "source_id"):
             assert back[question][column] == row[column], (question, column)
-    again = runner.invoke(cli, ["datasets", "import", *address, str(path), "--dataset",
-                                f"imported{suffix}"])
+    again = runner.invoke(
+        cli, ["datasets", "import", *address, str(path), "--dataset", f"imported{suffix}"]
+    )
     assert "merged into" in again.output and "4 unchanged" in again.output
 
 
@@ -368,19 +433,24 @@ def test_cli_list_show_delete_and_errors(cli_session: str, tmp_path: Path) -> No
     dataset.merge_records([{"inputs": {"q": i}} for i in range(3)])
     runner = CliRunner()
     address = ["--collector", cli_session]
-    listed = runner.invoke(cli, ["datasets", "list", *address, "--format", "json",
-                                 "--filter", "tags.stage = 'dev'"])
+    listed = runner.invoke(
+        cli, ["datasets", "list", *address, "--format", "json", "--filter", "tags.stage = 'dev'"]
+    )
     assert listed.exit_code == 0, listed.output
     (row,) = json.loads(listed.output)
     assert (row["name"], row["records"], row["version"], row["digest"]) == (
-        "shown", 3, 1, dataset.digest)
-    shown = runner.invoke(cli, ["datasets", "show", *address, dataset.dataset_id,
-                                "--records", "2"])
+        "shown",
+        3,
+        1,
+        dataset.digest,
+    )
+    shown = runner.invoke(cli, ["datasets", "show", *address, dataset.dataset_id, "--records", "2"])
     assert shown.exit_code == 0, shown.output
     assert "name: shown" in shown.output and "versions:" in shown.output
     assert shown.output.count('"inputs"') == 2
-    bad_format = runner.invoke(cli, ["datasets", "export", *address, "shown",
-                                     str(tmp_path / "x.xlsx")])
+    bad_format = runner.invoke(
+        cli, ["datasets", "export", *address, "shown", str(tmp_path / "x.xlsx")]
+    )
     assert bad_format.exit_code != 0 and ".jsonl, .csv, .parquet" in str(bad_format.exception)
     deleted = runner.invoke(cli, ["datasets", "delete", *address, "shown"])
     assert "deleted dataset 'shown'" in deleted.output

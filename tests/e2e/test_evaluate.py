@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import openai
 import pytest
@@ -25,17 +25,24 @@ from spyglass import session
 from spyglass.cli import cli
 from spyglass.errors import InvalidArgumentError, NotFoundError
 from spyglass.evaluator import (
-    compare_runs, evaluate, get_evaluation_results, get_evaluation_run, search_evaluation_runs,
+    compare_runs,
+    evaluate,
+    get_evaluation_results,
+    get_evaluation_run,
+    search_evaluation_runs,
 )
 from spyglass.evaluator.scorers import Correctness, Feedback, Guidelines, scorer
 from spyglass.local_llm import LocalLLM
 
 RUN_METADATA = "spyglass.evaluation_run_id"
-DATA = [{"inputs": {"question": "How do I get a refund?"},
-         "expectations": {"must_mention": ["refund"]}},
-        {"inputs": {"question": "How long is shipping?"},
-         "expectations": {"must_mention": ["week"]}},
-        {"inputs": {"question": "Is there a warranty?"}}]
+DATA = [
+    {
+        "inputs": {"question": "How do I get a refund?"},
+        "expectations": {"must_mention": ["refund"]},
+    },
+    {"inputs": {"question": "How long is shipping?"}, "expectations": {"must_mention": ["week"]}},
+    {"inputs": {"question": "Is there a warranty?"}},
+]
 
 
 @scorer
@@ -59,8 +66,9 @@ def fragile(inputs: dict) -> Feedback:  # type: ignore[type-arg]
 
 
 def run_traces(run_id: str) -> list[spyglass.Trace]:
-    return spyglass.search_traces(filter_string=f"metadata.`{RUN_METADATA}` = '{run_id}'",
-                                  return_type="list")
+    return spyglass.search_traces(
+        filter_string=f"metadata.`{RUN_METADATA}` = '{run_id}'", return_type="list"
+    )
 
 
 @spyglass.trace
@@ -70,8 +78,14 @@ def answer(question: str) -> str:
 
 def test_predict_fn_rows_each_get_one_trace_with_their_feedback(spyglass_session: str) -> None:
     spyglass.set_experiment("eval e2e")
-    result = evaluate(DATA, [mentions, answer_length, fragile], predict_fn=answer,
-                      model_id="bot-v1", run_name="first", aggregations=["min", "error_count"])
+    result = evaluate(
+        DATA,
+        [mentions, answer_length, fragile],
+        predict_fn=answer,
+        model_id="bot-v1",
+        run_name="first",
+        aggregations=["min", "error_count"],
+    )
     table = result.tables["eval_results_table"]
     assert list(table["inputs.question"]) == [d["inputs"]["question"] for d in DATA]
     assert table["mentions/score"].tolist() == [1.0, 0.0, 1.0]
@@ -96,15 +110,18 @@ def test_predict_fn_rows_each_get_one_trace_with_their_feedback(spyglass_session
     assert {a.run_id for a in feedback.values()} == {result.run_id}
     assert feedback["mentions"].source.source_type == "CODE"
     assert feedback["mentions"].source.source_id == "mentions"
-    failed = [a for a in traces[table.loc[2, "trace_id"]].info.assessments
-              if a.name == "fragile"]
+    failed = [a for a in traces[table.loc[2, "trace_id"]].info.assessments if a.name == "fragile"]
     assert failed[0].error.error_code == "KeyError" and failed[0].value is None
 
     found = spyglass.search_traces(filter_string="feedback.mentions < 0.5", return_type="list")
     assert [t.info.trace_id for t in found] == [table.loc[1, "trace_id"]]
     run = get_evaluation_run(result.run_id)
-    assert (run.name, run.model_id, run.status, run.record_count) == ("first", "bot-v1",
-                                                                     "FINISHED", 3)
+    assert (run.name, run.model_id, run.status, run.record_count) == (
+        "first",
+        "bot-v1",
+        "FINISHED",
+        3,
+    )
     assert run.metrics["mentions/score"] == pytest.approx(2 / 3)
     assert [s["name"] for s in run.scorers] == ["mentions", "answer_length", "fragile"]
     assert run.experiment_id == spyglass.get_experiment_by_name("eval e2e").experiment_id
@@ -138,16 +155,24 @@ def test_async_predict_fn_and_a_failing_one(spyglass_session: str) -> None:
     assert table["answer_length/score"].isna().tolist() == [False, True, False]
     broken_trace = spyglass.get_trace(table.loc[1, "trace_id"])
     assert broken_trace.info.state == "ERROR"
-    with pytest.raises(InvalidArgumentError, match=r"inputs keys \['q'\], which does not fit broken\(question.*missing a required argument: 'question'"):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"inputs keys \['q'\], which does not fit broken\(question"
+        r".*missing a required argument: 'question'",
+    ):
         evaluate([{"inputs": {"q": 1}}], [answer_length], predict_fn=broken)
 
 
-def test_without_predict_fn_dicts_get_traces_and_traces_get_feedback(
-        spyglass_session: str) -> None:
+def test_without_predict_fn_dicts_get_traces_and_traces_get_feedback(spyglass_session: str) -> None:
     spyglass.set_experiment("scored later")
-    rows = [{"inputs": {"question": "refund?"}, "outputs": "a refund takes 5 days",
-             "expectations": {"must_mention": ["days"]}},
-            {"inputs": {"question": "shipping?"}, "outputs": "no idea"}]
+    rows = [
+        {
+            "inputs": {"question": "refund?"},
+            "outputs": "a refund takes 5 days",
+            "expectations": {"must_mention": ["days"]},
+        },
+        {"inputs": {"question": "shipping?"}, "outputs": "no idea"},
+    ]
     first = evaluate(rows, [mentions])
     table = first.tables["eval_results_table"]
     assert table["mentions/score"].tolist() == [1.0, 1.0]
@@ -161,12 +186,14 @@ def test_without_predict_fn_dicts_get_traces_and_traces_get_feedback(
     table = second.tables["eval_results_table"]
     assert set(table["trace_id"]) == {t.info.trace_id for t in traces}
     assert len(spyglass.search_traces(return_type="list")) == before  # no new traces
-    rescored = spyglass.search_traces(filter_string="feedback.answer_length >= 7",
-                                      return_type="list")
+    rescored = spyglass.search_traces(
+        filter_string="feedback.answer_length >= 7", return_type="list"
+    )
     assert {t.info.trace_id for t in rescored} == {t.info.trace_id for t in traces}
     for trace in spyglass.search_traces(return_type="list"):
-        names = [a.name for a in trace.info.assessments
-                 if getattr(a, "run_id", None) == second.run_id]
+        names = [
+            a.name for a in trace.info.assessments if getattr(a, "run_id", None) == second.run_id
+        ]
         assert sorted(names) == ["answer_length", "mentions"]  # and no expectation copies
     frame = evaluate(spyglass.search_traces(), [answer_length])  # search_traces' DataFrame
     assert set(frame.tables["eval_results_table"]["trace_id"]) == set(table["trace_id"])
@@ -182,27 +209,35 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalLLM]:
     spyglass.openai.autolog(disable=True)
 
 
-def test_judges_scorers_reading_traces_and_compare(spyglass_session: str,
-                                                   llm: LocalLLM) -> None:
+def test_judges_scorers_reading_traces_and_compare(spyglass_session: str, llm: LocalLLM) -> None:
     spyglass.set_experiment("judged")
     client = openai.OpenAI()
 
     @spyglass.trace
     def bot(question: str) -> str:
         context = "Full refunds within 30 days with receipt." if "refund" in question else ""
-        r = client.chat.completions.create(model="gpt-4o-mini", messages=[
-            {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}])
+        r = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}],
+        )
         return r.choices[0].message.content
 
     @scorer
     def span_count(trace: spyglass.Trace) -> int:
         return len(trace.data.spans)
 
-    data = [{"inputs": {"question": "How do I get a refund?"},
-             "expectations": {"expected_facts": ["30 days"]}},
-            {"inputs": {"question": "Do you sell gift cards?"}}]
-    scorers = [Correctness(name="factual_accuracy"), Guidelines(name="quality",
-               guidelines="Answer politely."), span_count]
+    data = [
+        {
+            "inputs": {"question": "How do I get a refund?"},
+            "expectations": {"expected_facts": ["30 days"]},
+        },
+        {"inputs": {"question": "Do you sell gift cards?"}},
+    ]
+    scorers = [
+        Correctness(name="factual_accuracy"),
+        Guidelines(name="quality", guidelines="Answer politely."),
+        span_count,
+    ]
     v1 = evaluate(data, scorers, predict_fn=bot, model_id="bot-v1")
     table = v1.tables["eval_results_table"]
     assert table.loc[0, "factual_accuracy/value"] in ("yes", "no")
@@ -217,7 +252,7 @@ def test_judges_scorers_reading_traces_and_compare(spyglass_session: str,
     assert run.judge_cost is not None and run.judge_cost > 0  # gpt-4o-mini has a price
     assert [u["model"] for u in run.judge_usage] == ["gpt-4o-mini"]
     judged = spyglass.get_trace(table.loc[0, "trace_id"])
-    quality = [a for a in judged.info.assessments if a.name == "quality"][0]
+    quality = next(a for a in judged.info.assessments if a.name == "quality")
     assert quality.source.source_type == "LLM_JUDGE"
     assert quality.source.source_id == "openai:/gpt-4o-mini"
 
@@ -225,15 +260,20 @@ def test_judges_scorers_reading_traces_and_compare(spyglass_session: str,
     v2 = evaluate(data, scorers, predict_fn=bot, model_id="bot-v2")
     comparison = compare_runs(v1.run_id, v2.run_id)
     assert comparison.matched_records == 2 and comparison.only_in_a == 0
-    assert set(comparison.metric_deltas) >= {"quality/score", "factual_accuracy/score",
-                                            "span_count/score"}
+    assert set(comparison.metric_deltas) >= {
+        "quality/score",
+        "factual_accuracy/score",
+        "span_count/score",
+    }
     assert comparison.metric_deltas["span_count/score"] == 0.0
     assert "quality/score" in str(comparison)
     if v1.metrics["quality/score"] != v2.metrics["quality/score"]:
         assert "quality" in set(comparison.changed["score_name"])
     assert [r.model_id for r in search_evaluation_runs(model_id="bot-v2")] == ["bot-v2"]
-    assert {r.run_id for r in search_evaluation_runs(
-        experiment_ids=[run.experiment_id])} == {v1.run_id, v2.run_id}
+    assert {r.run_id for r in search_evaluation_runs(experiment_ids=[run.experiment_id])} == {
+        v1.run_id,
+        v2.run_id,
+    }
     with pytest.raises(NotFoundError):
         get_evaluation_run("0" * 32)
 
@@ -245,36 +285,46 @@ def test_cli_lists_shows_and_compares_runs(start_collector, store_url: str) -> N
     try:
         spyglass.set_experiment("cli runs")
         v1 = evaluate(DATA, [mentions], predict_fn=answer, model_id="bot-v1")
-        v2 = evaluate(DATA[:2], [mentions], predict_fn=lambda question: "a refund within a week",
-                      model_id="bot-v2")
+        v2 = evaluate(
+            DATA[:2],
+            [mentions],
+            predict_fn=lambda question: "a refund within a week",
+            model_id="bot-v2",
+        )
         runner = CliRunner()
-        listed = runner.invoke(cli, ["eval", "list", "--collector", address, "--format",
-                                     "json"])
+        listed = runner.invoke(cli, ["eval", "list", "--collector", address, "--format", "json"])
         assert listed.exit_code == 0, listed.output
         rows = json.loads(listed.output)
         assert [r["run_id"] for r in rows] == [v2.run_id, v1.run_id]
         assert rows[1]["scores"] == "mentions=0.667" and rows[1]["records"] == 3
-        only_v1 = runner.invoke(cli, ["eval", "list", "--collector", address, "--model-id",
-                                      "bot-v1", "-e", "cli runs"])
+        only_v1 = runner.invoke(
+            cli, ["eval", "list", "--collector", address, "--model-id", "bot-v1", "-e", "cli runs"]
+        )
         assert v1.run_id in only_v1.output and v2.run_id not in only_v1.output
 
         shown = runner.invoke(cli, ["eval", "show", v1.run_id, "--collector", address])
         assert shown.exit_code == 0, shown.output
         assert "model_id   bot-v1" in shown.output and "mentions/score" in shown.output
         assert "How long is shipping?" in shown.output
-        as_json = json.loads(runner.invoke(cli, ["eval", "show", v1.run_id, "--collector",
-                                                 address, "--format", "json"]).output)
+        as_json = json.loads(
+            runner.invoke(
+                cli, ["eval", "show", v1.run_id, "--collector", address, "--format", "json"]
+            ).output
+        )
         assert as_json["run"]["run_id"] == v1.run_id and len(as_json["records"]) == 3
 
-        compared = runner.invoke(cli, ["eval", "compare", v1.run_id, v2.run_id, "--collector",
-                                       address, "--format", "json"])
+        compared = runner.invoke(
+            cli,
+            ["eval", "compare", v1.run_id, v2.run_id, "--collector", address, "--format", "json"],
+        )
         assert compared.exit_code == 0, compared.output
         report = json.loads(compared.output)
         delta = {m["metric"]: m["delta"] for m in report["metrics"]}
         assert delta["mentions/score"] == pytest.approx(1.0 - 2 / 3)
         assert [c["score"] for c in report["changed"]] == ["mentions"]  # shipping: 0 → 1
-        table = runner.invoke(cli, ["eval", "compare", v1.run_id, v2.run_id, "--collector",
-                                    address])
+        table = runner.invoke(
+            cli, ["eval", "compare", v1.run_id, v2.run_id, "--collector", address]
+        )
         assert "2 matched, 1 only in A, 0 only in B" in table.output
         missing = runner.invoke(cli, ["eval", "show", "f" * 32, "--collector", address])
         assert missing.exit_code != 0

@@ -22,8 +22,9 @@ QUESTIONS = ["How do I get a refund?", "How long is shipping?", "Is there a warr
 def _send_traces(address: str, experiment_id: str) -> list[str]:
     """Three traces of a support bot (root + LLM child), exported over OTLP/gRPC."""
     provider = TracerProvider(resource=Resource.create({"service.name": "unknown_service"}))
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=address,
-                                                                     insecure=True)))
+    provider.add_span_processor(
+        SimpleSpanProcessor(OTLPSpanExporter(endpoint=address, insecure=True))
+    )
     tracer = provider.get_tracer("tests")
     ids = []
     for question in QUESTIONS:
@@ -36,10 +37,14 @@ def _send_traces(address: str, experiment_id: str) -> list[str]:
                 llm.set_attribute("gen_ai.operation.name", "chat")
                 llm.set_attribute("gen_ai.request.model", "gpt-4o-mini")
                 llm.set_attribute("gen_ai.usage.input_tokens", 30)
-                llm.set_attribute("spyglass.span.inputs", json.dumps(
-                    {"messages": [{"role": "user", "content": question}]}))
-                llm.set_attribute("spyglass.span.outputs", json.dumps(
-                    {"choices": [{"message": {"content": "ok"}}]}))
+                llm.set_attribute(
+                    "spyglass.span.inputs",
+                    json.dumps({"messages": [{"role": "user", "content": question}]}),
+                )
+                llm.set_attribute(
+                    "spyglass.span.outputs",
+                    json.dumps({"choices": [{"message": {"content": "ok"}}]}),
+                )
             ids.append(format(root.get_span_context().trace_id, "032x"))
     provider.shutdown()
     return ids
@@ -59,21 +64,33 @@ def test_experiments_and_search(spyglass_session: str) -> None:
     assert traces[0].info.experiment_id == experiment.experiment_id
     assert traces[0].search_spans(span_type="CHAT_MODEL")[0].name == "chat"
 
-    frame = spyglass.search_traces(extract_fields=[
-        "span.inputs.question", "span.chat.inputs.messages", "span.chat.outputs.choices",
-        "span.end_time", "span.attributes.nothing.here"])
-    assert list(frame.columns) == COLUMNS + [
-        "span.inputs.question", "span.chat.inputs.messages", "span.chat.outputs.choices",
-        "span.end_time", "span.attributes.nothing.here"]
+    frame = spyglass.search_traces(
+        extract_fields=[
+            "span.inputs.question",
+            "span.chat.inputs.messages",
+            "span.chat.outputs.choices",
+            "span.end_time",
+            "span.attributes.nothing.here",
+        ]
+    )
+    assert list(frame.columns) == [
+        *COLUMNS,
+        "span.inputs.question",
+        "span.chat.inputs.messages",
+        "span.chat.outputs.choices",
+        "span.end_time",
+        "span.attributes.nothing.here",
+    ]
     assert list(frame["span.inputs.question"]) == QUESTIONS[::-1]
     assert frame["span.chat.outputs.choices"].iloc[0] == [{"message": {"content": "ok"}}]
     assert frame["span.attributes.nothing.here"].isna().all()
-    assert list(frame["inputs"])[0] == {"question": QUESTIONS[-1]}
+    assert frame["inputs"].iloc[0] == {"question": QUESTIONS[-1]}
 
-    empty = spyglass.search_traces(filter_string="attributes.name = 'nope'",
-                                   extract_fields=["span.inputs.question"])
+    empty = spyglass.search_traces(
+        filter_string="attributes.name = 'nope'", extract_fields=["span.inputs.question"]
+    )
     assert isinstance(empty, pd.DataFrame) and len(empty) == 0
-    assert list(empty.columns) == COLUMNS + ["span.inputs.question"]
+    assert list(empty.columns) == [*COLUMNS, "span.inputs.question"]
 
     with pytest.raises(InvalidFilterError, match=r"\^"):
         spyglass.search_traces(filter_string="tags.env = ")
@@ -91,8 +108,9 @@ def test_assessments_and_tags(spyglass_session: str) -> None:
 
     good = spyglass.log_feedback(trace_id=ids[0], name="quality", value=0.9, rationale="fine")
     spyglass.log_feedback(trace_id=ids[1], name="quality", value=0.4)
-    failed = spyglass.log_feedback(trace_id=ids[2], name="quality",
-                                   error=ValueError("judge timed out"))
+    failed = spyglass.log_feedback(
+        trace_id=ids[2], name="quality", error=ValueError("judge timed out")
+    )
     assert failed.error is not None and failed.error.error_code == "ValueError"
     low = spyglass.search_traces(filter_string="feedback.quality < 0.7", return_type="list")
     assert [t.info.trace_id for t in low] == [ids[1]]
@@ -103,14 +121,19 @@ def test_assessments_and_tags(spyglass_session: str) -> None:
     low = spyglass.search_traces(filter_string="feedback.quality < 0.7", return_type="list")
     assert sorted(t.info.trace_id for t in low) == sorted([ids[0], ids[1]])
 
-    updated = spyglass.update_assessment(ids[1], spyglass.search_traces(
-        filter_string=f"trace.trace_id = '{ids[1]}'", return_type="list")[0]
-        .info.assessments[-1].assessment_id, value=0.95)
+    updated = spyglass.update_assessment(
+        ids[1],
+        spyglass.search_traces(filter_string=f"trace.trace_id = '{ids[1]}'", return_type="list")[0]
+        .info.assessments[-1]
+        .assessment_id,
+        value=0.95,
+    )
     assert updated.value == 0.95
 
     spyglass.set_trace_tag(ids[2], "environment", "production")
-    tagged = spyglass.search_traces(filter_string="tags.environment = 'production'",
-                                    return_type="list")
+    tagged = spyglass.search_traces(
+        filter_string="tags.environment = 'production'", return_type="list"
+    )
     assert [t.info.trace_id for t in tagged] == [ids[2]]
     spyglass.delete_trace_tag(ids[2], "environment")
     assert spyglass.get_trace(ids[2]).info.tags == {}

@@ -8,8 +8,8 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import openai
 import pandas as pd
@@ -32,19 +32,27 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalLLM]:
 
 # -- step 1, verbatim ---------------------------------------------------------------------------
 
+
 class CustomerSupportBot:
     def __init__(self):
         self.client = openai.OpenAI()
-        self.knowledge_base = {"refund": "Full refunds within 30 days with receipt.",
-                               "shipping": "Standard: 5-7 days. Express available.",
-                               "warranty": "1-year manufacturer warranty included."}
+        self.knowledge_base = {
+            "refund": "Full refunds within 30 days with receipt.",
+            "shipping": "Standard: 5-7 days. Express available.",
+            "warranty": "1-year manufacturer warranty included.",
+        }
 
     @spyglass.trace
-    def answer(self, question: str) -> str:      # inputs {"question": ...}, output the str
+    def answer(self, question: str) -> str:  # inputs {"question": ...}, output the str
         context = self._get_context(question)
-        r = self.client.chat.completions.create(model="gpt-4o-mini", temperature=0.3,
-            messages=[{"role": "system", "content": "You are a helpful support assistant."},
-                      {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}])
+        r = self.client.chat.completions.create(
+            model="gpt-4o-mini",
+            temperature=0.3,
+            messages=[
+                {"role": "system", "content": "You are a helpful support assistant."},
+                {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"},
+            ],
+        )
         return r.choices[0].message.content
 
     def _get_context(self, question: str) -> str:
@@ -55,14 +63,24 @@ class CustomerSupportBotV2(CustomerSupportBot):
     @spyglass.trace
     def answer(self, question: str) -> str:
         context = self._get_context(question)
-        r = self.client.chat.completions.create(model="gpt-4o-mini", temperature=0.0,
-            messages=[{"role": "system", "content": "Quote the policy exactly."},
-                      {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}])
+        r = self.client.chat.completions.create(
+            model="gpt-4o-mini",
+            temperature=0.0,
+            messages=[
+                {"role": "system", "content": "Quote the policy exactly."},
+                {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"},
+            ],
+        )
         return r.choices[0].message.content
 
 
-QUESTIONS = ["How do I get a refund?", "Can I get a refund without a receipt?",
-             "How long does shipping take?", "Is there a warranty?", "Do you sell gift cards?"]
+QUESTIONS = [
+    "How do I get a refund?",
+    "Can I get a refund without a receipt?",
+    "How long does shipping take?",
+    "Is there a warranty?",
+    "Do you sell gift cards?",
+]
 
 
 def test_seed_workflow_runs_as_written(spyglass_session: str, llm: LocalLLM) -> None:
@@ -86,40 +104,57 @@ def test_seed_workflow_runs_as_written(spyglass_session: str, llm: LocalLLM) -> 
         root = trace.data._get_root_span()
         question = root.inputs.get("question", "") if root and root.inputs else ""
         if "refund" in question.lower():
-            spyglass.log_expectation(trace_id=trace.info.trace_id, name="key_information",
-                                     value={"must_mention": ["30 days", "receipt"],
-                                            "tone": "helpful"})
+            spyglass.log_expectation(
+                trace_id=trace.info.trace_id,
+                name="key_information",
+                value={"must_mention": ["30 days", "receipt"], "tone": "helpful"},
+            )
     chat_spans = [s for t in traces for s in t.data.spans if s.span_type == "CHAT_MODEL"]
     assert len(chat_spans) == len(QUESTIONS)
     assert all(s.parent_id for s in chat_spans)
 
     # 4. dataset from traces, dicts and a DataFrame
     exp = spyglass.get_experiment_by_name("Customer Support Bot")
-    dataset = create_dataset(name="customer_support_qa_v1", experiment_id=exp.experiment_id,
-                             tags={"stage": "validation", "domain": "customer_support"})
+    dataset = create_dataset(
+        name="customer_support_qa_v1",
+        experiment_id=exp.experiment_id,
+        tags={"stage": "validation", "domain": "customer_support"},
+    )
     dataset.merge_records(spyglass.search_traces(max_results=100, return_type="list"))
-    dataset.merge_records([
-        {"inputs": {"question": "Can I return an item after 45 days?"},
-         "expectations": {"should_clarify": "30-day policy", "tone": "apologetic"}},
-        {"inputs": {"question": "Do you ship internationally?"},
-         "expectations": {"provides_alternatives": True}}])
-    frame = pd.DataFrame({"inputs": [{"question": "How long does shipping take?"}],
-                          "expectations": [{"expected_facts": ["5-7 days"]}]})
+    dataset.merge_records(
+        [
+            {
+                "inputs": {"question": "Can I return an item after 45 days?"},
+                "expectations": {"should_clarify": "30-day policy", "tone": "apologetic"},
+            },
+            {
+                "inputs": {"question": "Do you ship internationally?"},
+                "expectations": {"provides_alternatives": True},
+            },
+        ]
+    )
+    frame = pd.DataFrame(
+        {
+            "inputs": [{"question": "How long does shipping take?"}],
+            "expectations": [{"expected_facts": ["5-7 days"]}],
+        }
+    )
     dataset.merge_records(frame)
     set_dataset_tags(dataset_id=dataset.dataset_id, tags={"environment": "dev"})
     df = dataset.to_df()
     same = get_dataset(name="customer_support_qa_v1")
     assert len(df) == len(QUESTIONS) + 2  # the shipping row was updated, not duplicated
-    assert same.tags == {"stage": "validation", "domain": "customer_support",
-                         "environment": "dev"}
+    assert same.tags == {"stage": "validation", "domain": "customer_support", "environment": "dev"}
     assert same.digest == dataset.digest  # merge_records returned the updated dataset
     by_question = {r["question"]: row for r, row in zip(df["inputs"], df.itertuples())}
     shipping = by_question["How long does shipping take?"]
     assert shipping.source_type == "TRACE" and shipping.expectations == {
-        "expected_facts": ["5-7 days"]}
+        "expected_facts": ["5-7 days"]
+    }
     refund = by_question["How do I get a refund?"]
-    assert refund.expectations == {"key_information": {"must_mention": ["30 days", "receipt"],
-                                                       "tone": "helpful"}}
+    assert refund.expectations == {
+        "key_information": {"must_mention": ["30 days", "receipt"], "tone": "helpful"}
+    }
     assert by_question["Do you ship internationally?"].source_type == "HUMAN"
 
     # 5. evaluate
@@ -130,8 +165,14 @@ def test_seed_workflow_runs_as_written(spyglass_session: str, llm: LocalLLM) -> 
         found = [t for t in expectations["must_mention"] if t in outputs.lower()]
         return len(found) / len(expectations["must_mention"])
 
-    results = evaluate_v(dataset, bot.answer, "customer-support-bot-v1",
-                         Correctness, Guidelines, contains_required_info)
+    results = evaluate_v(
+        dataset,
+        bot.answer,
+        "customer-support-bot-v1",
+        Correctness,
+        Guidelines,
+        contains_required_info,
+    )
     table = results.tables["eval_results_table"]
     assert len(table) == len(df)
     assert table["factual_accuracy/score"].dtype == float
@@ -145,15 +186,22 @@ def test_seed_workflow_runs_as_written(spyglass_session: str, llm: LocalLLM) -> 
     assert not math.isnan(results.metrics["support_quality/score"])
 
     # the scores are on the rows' traces and the run is stored
-    fed_back = spyglass.search_traces(filter_string="feedback.support_quality IS NOT NULL",
-                                      return_type="list")
+    fed_back = spyglass.search_traces(
+        filter_string="feedback.support_quality IS NOT NULL", return_type="list"
+    )
     assert {t.info.trace_id for t in fed_back} == set(table["trace_id"])
     run = get_evaluation_run(results.run_id)
     assert run.model_id == "customer-support-bot-v1" and run.dataset_digest == dataset.digest
 
     # 6. iterate and compare
-    v2 = evaluate_v(dataset, CustomerSupportBotV2().answer, "customer-support-bot-v2",
-                    Correctness, Guidelines, contains_required_info)
+    v2 = evaluate_v(
+        dataset,
+        CustomerSupportBotV2().answer,
+        "customer-support-bot-v2",
+        Correctness,
+        Guidelines,
+        contains_required_info,
+    )
     comparison = compare_runs(results.run_id, v2.run_id)
     assert "support_quality/score" in comparison.metric_deltas
 
@@ -162,23 +210,37 @@ def evaluate_v(dataset, predict_fn, model_id, Correctness, Guidelines, contains_
     """Step 5's call, verbatim."""
     from spyglass.evaluator import evaluate
 
-    results = evaluate(data=dataset, predict_fn=predict_fn, model_id=model_id,
-                       scorers=[Correctness(name="factual_accuracy"),
-                                Guidelines(name="support_quality",
-                                           guidelines="Response must be helpful, accurate, and professional"),
-                                contains_required_info])
+    results = evaluate(
+        data=dataset,
+        predict_fn=predict_fn,
+        model_id=model_id,
+        scorers=[
+            Correctness(name="factual_accuracy"),
+            Guidelines(
+                name="support_quality",
+                guidelines="Response must be helpful, accurate, and professional",
+            ),
+            contains_required_info,
+        ],
+    )
     results.metrics["factual_accuracy/score"]
     return results
 
 
 def test_demo_runs_twice_on_the_same_database(tmp_path: Path) -> None:
     """`make demo`'s script, twice in a row over one ./spyglass.db, with the stand-in LLM."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OPENAI_", "SPYGLASS_", "OTEL_"))}
-    for attempt in range(2):
-        done = subprocess.run([sys.executable, str(ROOT / "examples/customer_support_bot.py")],
-                              cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=240)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SPYGLASS_", "OTEL_"))
+    }
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "examples/customer_support_bot.py")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert "local OpenAI-compatible stand-in" in done.stdout
         assert "factual_accuracy/score" in done.stdout

@@ -40,21 +40,26 @@ def exporters() -> tuple[Any, Any]:
     if os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc") == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
         return OTLPSpanExporter(insecure=True), OTLPLogExporter(insecure=True)
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogs
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpSpans,
     )
+
     return HttpSpans(), HttpLogs()
 
 
-def instrument(library: str, tracer_provider: TracerProvider,
-               logger_provider: LoggerProvider) -> None:
+def instrument(
+    library: str, tracer_provider: TracerProvider, logger_provider: LoggerProvider
+) -> None:
     if library == "openinference":
         from openinference.instrumentation.openai import OpenAIInstrumentor
+
         OpenAIInstrumentor().instrument(tracer_provider=tracer_provider)
     elif library == "openai-v2":
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor as V2
+
         V2().instrument(tracer_provider=tracer_provider, logger_provider=logger_provider)
     else:
         raise SystemExit(f"unknown library {library!r}; use openinference or openai-v2")
@@ -64,11 +69,14 @@ def calls() -> dict[str, Any]:
     client = openai.OpenAI()
     seen: dict[str, Any] = {}
     chat = client.chat.completions.create(model=MODEL, messages=MESSAGES)
-    seen["chat"] = {"answer": chat.choices[0].message.content,
-                    "usage": [chat.usage.prompt_tokens, chat.usage.completion_tokens]}
+    seen["chat"] = {
+        "answer": chat.choices[0].message.content,
+        "usage": [chat.usage.prompt_tokens, chat.usage.completion_tokens],
+    }
     parts, usage = [], None
-    for chunk in client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True,
-                                                stream_options={"include_usage": True}):
+    for chunk in client.chat.completions.create(
+        model=MODEL, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    ):
         if chunk.choices and chunk.choices[0].delta.content:
             parts.append(chunk.choices[0].delta.content)
         if chunk.usage:
@@ -80,8 +88,10 @@ def calls() -> dict[str, Any]:
             return await async_client.chat.completions.create(model=MODEL, messages=MESSAGES)
 
     answer = asyncio.run(async_chat())
-    seen["async"] = {"answer": answer.choices[0].message.content,
-                     "usage": [answer.usage.prompt_tokens, answer.usage.completion_tokens]}
+    seen["async"] = {
+        "answer": answer.choices[0].message.content,
+        "usage": [answer.usage.prompt_tokens, answer.usage.completion_tokens],
+    }
     embedding = client.embeddings.create(model=EMBEDDING_MODEL, input=QUESTION)
     seen["embedding"] = {"usage": [embedding.usage.prompt_tokens, None]}
     return seen

@@ -10,7 +10,8 @@ as soon as a flush returns.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
     OTLPLogExporter as GrpcLogExporter,
@@ -63,17 +64,20 @@ class RecordingExporter:
 class OtelSdk:
     """A TracerProvider and a LoggerProvider sending to one collector over ``protocol``."""
 
-    def __init__(self, collector: Collector, protocol: str,
-                 resource: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, collector: Collector, protocol: str, resource: Mapping[str, Any] | None = None
+    ) -> None:
         res = Resource.create(dict(resource or {"service.name": "spyglass-tests"}))
         self._spans = RecordingExporter(_exporter(collector, protocol, "traces"))
         self._logs = RecordingExporter(_exporter(collector, protocol, "logs"))
         self.tracer_provider = TracerProvider(resource=res)
         self.tracer_provider.add_span_processor(
-            BatchSpanProcessor(self._spans, schedule_delay_millis=NEVER_MS))
+            BatchSpanProcessor(self._spans, schedule_delay_millis=NEVER_MS)
+        )
         self.logger_provider = LoggerProvider(resource=res)
         self.logger_provider.add_log_record_processor(
-            BatchLogRecordProcessor(self._logs, schedule_delay_millis=NEVER_MS))
+            BatchLogRecordProcessor(self._logs, schedule_delay_millis=NEVER_MS)
+        )
         self.tracer = self.tracer_provider.get_tracer("spyglass-tests")
         self.logger = self.logger_provider.get_logger("spyglass-tests")
 
@@ -91,8 +95,9 @@ class OtelSdk:
 
 
 @contextlib.contextmanager
-def otel_sdk(collector: Collector, protocol: str,
-             resource: Mapping[str, Any] | None = None) -> Iterator[OtelSdk]:
+def otel_sdk(
+    collector: Collector, protocol: str, resource: Mapping[str, Any] | None = None
+) -> Iterator[OtelSdk]:
     sdk = OtelSdk(collector, protocol, resource)
     try:
         yield sdk
@@ -100,15 +105,21 @@ def otel_sdk(collector: Collector, protocol: str,
         sdk.shutdown()
 
 
-_EXPORTERS = {("grpc", "traces"): GrpcSpanExporter, ("grpc", "logs"): GrpcLogExporter,
-              ("http", "traces"): HttpSpanExporter, ("http", "logs"): HttpLogExporter}
+_EXPORTERS = {
+    ("grpc", "traces"): GrpcSpanExporter,
+    ("grpc", "logs"): GrpcLogExporter,
+    ("http", "traces"): HttpSpanExporter,
+    ("http", "logs"): HttpLogExporter,
+}
 
 
 def _exporter(collector: Collector, protocol: str, signal: str) -> Any:
     """The official exporter of ``signal`` ("traces" or "logs") over ``protocol``."""
     exporter = _EXPORTERS[(protocol, signal)]
     if protocol == "grpc":
-        return exporter(endpoint=f"127.0.0.1:{collector.grpc_port}", insecure=True,
-                        timeout=EXPORT_TIMEOUT_S)
-    return exporter(endpoint=f"http://127.0.0.1:{collector.http_port}/v1/{signal}",
-                    timeout=EXPORT_TIMEOUT_S)
+        return exporter(
+            endpoint=f"127.0.0.1:{collector.grpc_port}", insecure=True, timeout=EXPORT_TIMEOUT_S
+        )
+    return exporter(
+        endpoint=f"http://127.0.0.1:{collector.http_port}/v1/{signal}", timeout=EXPORT_TIMEOUT_S
+    )

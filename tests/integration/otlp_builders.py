@@ -23,23 +23,38 @@ from __future__ import annotations
 import base64
 import os
 import time
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import (
-    AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
+    AnyValue,
+    ArrayValue,
+    InstrumentationScope,
+    KeyValue,
+    KeyValueList,
 )
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 __all__ = [
-    "STATUS_ERROR", "STATUS_OK", "STATUS_UNSET", "any_value", "hex_id", "key_values",
-    "make_log_record", "make_logs_request", "make_request", "make_span", "new_span_id",
-    "new_trace_id", "to_otlp_json",
+    "STATUS_ERROR",
+    "STATUS_OK",
+    "STATUS_UNSET",
+    "any_value",
+    "hex_id",
+    "key_values",
+    "make_log_record",
+    "make_logs_request",
+    "make_request",
+    "make_span",
+    "new_span_id",
+    "new_trace_id",
+    "to_otlp_json",
 ]
 
 STATUS_UNSET = Status.STATUS_CODE_UNSET
@@ -115,9 +130,12 @@ def make_span(
         start_time_unix_nano=start,
         end_time_unix_nano=start + duration_ns,
         attributes=key_values(attributes),
-        events=[Span.Event(name=event_name, time_unix_nano=start,
-                           attributes=key_values(event_attributes))
-                for event_name, event_attributes in events],
+        events=[
+            Span.Event(
+                name=event_name, time_unix_nano=start, attributes=key_values(event_attributes)
+            )
+            for event_name, event_attributes in events
+        ],
         status=Status(code=status_code, message=status_message),
     )
 
@@ -130,13 +148,19 @@ def make_request(
     scope_version: str = "",
 ) -> ExportTraceServiceRequest:
     """An export request holding ``spans`` under one resource and one instrumentation scope."""
-    return ExportTraceServiceRequest(resource_spans=[ResourceSpans(
-        resource=Resource(attributes=key_values(resource)),
-        scope_spans=[ScopeSpans(
-            scope=InstrumentationScope(name=scope_name, version=scope_version),
-            spans=list(spans),
-        )],
-    )])
+    return ExportTraceServiceRequest(
+        resource_spans=[
+            ResourceSpans(
+                resource=Resource(attributes=key_values(resource)),
+                scope_spans=[
+                    ScopeSpans(
+                        scope=InstrumentationScope(name=scope_name, version=scope_version),
+                        spans=list(spans),
+                    )
+                ],
+            )
+        ]
+    )
 
 
 def make_log_record(
@@ -154,8 +178,11 @@ def make_log_record(
     ``body`` is a plain Python value (dict → kvlist), ``None`` for no body."""
     record = LogRecord(
         time_unix_nano=time.time_ns() if time_ns is None else time_ns,
-        trace_id=trace_id, span_id=span_id, event_name=event_name,
-        attributes=key_values(attributes), severity_text=severity_text,
+        trace_id=trace_id,
+        span_id=span_id,
+        event_name=event_name,
+        attributes=key_values(attributes),
+        severity_text=severity_text,
         severity_number=severity_number,  # type: ignore[arg-type]
     )
     if body is not None:
@@ -170,11 +197,18 @@ def make_logs_request(
     scope_name: str = "spyglass-tests",
 ) -> ExportLogsServiceRequest:
     """A logs export request holding ``records`` under one resource and one scope."""
-    return ExportLogsServiceRequest(resource_logs=[ResourceLogs(
-        resource=Resource(attributes=key_values(resource)),
-        scope_logs=[ScopeLogs(scope=InstrumentationScope(name=scope_name),
-                              log_records=list(records))],
-    )])
+    return ExportLogsServiceRequest(
+        resource_logs=[
+            ResourceLogs(
+                resource=Resource(attributes=key_values(resource)),
+                scope_logs=[
+                    ScopeLogs(
+                        scope=InstrumentationScope(name=scope_name), log_records=list(records)
+                    )
+                ],
+            )
+        ]
+    )
 
 
 def to_otlp_json(request: Message) -> dict[str, Any]:

@@ -23,23 +23,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
-
-from typing_extensions import Self
+from typing import Any
 
 import grpc
 import httpx
-import pytest
 from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
 )
+from otlp_builders import make_request, make_span
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
+from typing_extensions import Self
 
-from otlp_builders import make_request, make_span
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import SpanRow, TraceRow
 
@@ -55,8 +55,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str,
-               interval: float = 0.02) -> Any:
+def wait_until(
+    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.02
+) -> Any:
     """Poll ``condition`` until it returns something truthy; at the deadline, fail naming
     ``what``."""
     deadline = time.monotonic() + timeout
@@ -98,12 +99,15 @@ class ChildProcess:
         deadline = time.monotonic() + timeout
         while not self.is_ready():
             if self.process.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.process.returncode} "
-                                     f"before it was ready; output:\n{self.output()}")
+                raise AssertionError(
+                    f"{self.name} exited with {self.process.returncode} "
+                    f"before it was ready; output:\n{self.output()}"
+                )
             if time.monotonic() > deadline:
                 self.kill()
-                raise AssertionError(f"{self.name} not ready within {timeout}s; output:\n"
-                                     f"{self.output()}")
+                raise AssertionError(
+                    f"{self.name} not ready within {timeout}s; output:\n{self.output()}"
+                )
             time.sleep(0.05)
         return self
 
@@ -121,8 +125,9 @@ class ChildProcess:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"{self.name} ignored SIGTERM for {timeout}s; output:\n"
-                                 f"{self.output()}") from None
+            raise AssertionError(
+                f"{self.name} ignored SIGTERM for {timeout}s; output:\n{self.output()}"
+            ) from None
         finally:
             self._kill_group()  # anything it left behind
 
@@ -134,24 +139,42 @@ class ChildProcess:
 class CollectorProcess(ChildProcess):
     """``spyglass collector start`` in a child process on free loopback ports."""
 
-    def __init__(self, store: str, log_dir: Path, name: str = "collector",
-                 **settings: object) -> None:
+    def __init__(
+        self, store: str, log_dir: Path, name: str = "collector", **settings: object
+    ) -> None:
         self.name = name
         self.store = store
         self.grpc_port = free_port()
         self.http_port = free_port()
         self.stderr_path = log_dir / f"{name}-{self.grpc_port}.stderr"
-        args = [sys.executable, "-m", "spyglass.cli", "collector", "start", "--store", store,
-                "--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port)]
+        args = [
+            sys.executable,
+            "-m",
+            "spyglass.cli",
+            "collector",
+            "start",
+            "--store",
+            store,
+            "--grpc-port",
+            str(self.grpc_port),
+            "--http-port",
+            str(self.http_port),
+        ]
         for key, value in settings.items():
             args += ["--" + key.replace("_", "-"), str(value)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SPYGLASS_")}
         with open(self.stderr_path, "wb") as stderr:
             # a session of its own, so that helpers it spawns (decode workers) can be
             # stopped with it: a SIGKILLed parent cannot stop them itself
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=stderr,
-                                            cwd=REPO_ROOT, env=env, start_new_session=True)
+            self.process = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                cwd=REPO_ROOT,
+                env=env,
+                start_new_session=True,
+            )
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
@@ -168,8 +191,9 @@ class CollectorProcesses:
 
     def spawn(self, store: str, **settings: object) -> CollectorProcess:
         """Start one without waiting (to start several at the same moment)."""
-        proc = CollectorProcess(store, self.log_dir, name=f"collector{len(self.started)}",
-                                **settings)
+        proc = CollectorProcess(
+            store, self.log_dir, name=f"collector{len(self.started)}", **settings
+        )
         self.started.append(proc)
         return proc
 
@@ -179,14 +203,6 @@ class CollectorProcesses:
     def kill_all(self) -> None:
         for proc in self.started:
             proc.kill()
-
-
-@pytest.fixture
-def collector_processes(tmp_path: Path) -> Iterator[CollectorProcesses]:
-    """Collector subprocesses for one test (import this fixture); all killed at teardown."""
-    processes = CollectorProcesses(tmp_path)
-    yield processes
-    processes.kill_all()
 
 
 # -- a loopback TCP proxy that can be cut ----------------------------------------------
@@ -212,7 +228,7 @@ class TcpProxy:
         self._stalled = False
         self.restore()
 
-    def __enter__(self) -> "TcpProxy":
+    def __enter__(self) -> TcpProxy:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -303,10 +319,8 @@ class TcpProxy:
 
 
 def _close_hard(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()
 
 
@@ -317,15 +331,22 @@ PRICED_MODEL = "gpt-4o-mini"  # in the shipped price table
 
 def llm_attrs(input_tokens: int, output_tokens: int, model: str = PRICED_MODEL) -> dict:
     """Attributes of an LLM call with token counts and a model the price table knows."""
-    return {"gen_ai.operation.name": "chat", "gen_ai.request.model": model,
-            "gen_ai.usage.input_tokens": input_tokens,
-            "gen_ai.usage.output_tokens": output_tokens}
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": model,
+        "gen_ai.usage.input_tokens": input_tokens,
+        "gen_ai.usage.output_tokens": output_tokens,
+    }
 
 
 def span_keys(request: ExportTraceServiceRequest) -> set[tuple[str, str]]:
     """(trace_id hex, span_id hex) of every span in ``request``."""
-    return {(span.trace_id.hex(), span.span_id.hex())
-            for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans}
+    return {
+        (span.trace_id.hex(), span.span_id.hex())
+        for rs in request.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    }
 
 
 # -- sending OTLP ----------------------------------------------------------------------
@@ -364,21 +385,32 @@ class GrpcSender(_Closing):
     def __init__(self, target: str) -> None:
         self.channel = grpc.insecure_channel(target)
         self._export = self.channel.unary_unary(
-            EXPORT_METHOD, request_serializer=ExportTraceServiceRequest.SerializeToString,
-            response_deserializer=ExportTraceServiceResponse.FromString)
+            EXPORT_METHOD,
+            request_serializer=ExportTraceServiceRequest.SerializeToString,
+            response_deserializer=ExportTraceServiceResponse.FromString,
+        )
 
-    def send(self, request: ExportTraceServiceRequest, experiment: str | None = None,
-             timeout: float = 20.0) -> ExportOutcome:
+    def send(
+        self,
+        request: ExportTraceServiceRequest,
+        experiment: str | None = None,
+        timeout: float = 20.0,
+    ) -> ExportOutcome:
         metadata = (("x-spyglass-experiment", experiment),) if experiment else None
         started = time.monotonic()
         try:
             response, call = self._export.with_call(request, timeout=timeout, metadata=metadata)
         except grpc.RpcError as exc:
-            return ExportOutcome(False, grpc_code=exc.code(), error=exc.details() or "",
-                                 trailers=dict(exc.trailing_metadata() or ()),
-                                 seconds=time.monotonic() - started)
-        return ExportOutcome(True, grpc_code=call.code(), response=response,
-                             seconds=time.monotonic() - started)
+            return ExportOutcome(
+                False,
+                grpc_code=exc.code(),
+                error=exc.details() or "",
+                trailers=dict(exc.trailing_metadata() or ()),
+                seconds=time.monotonic() - started,
+            )
+        return ExportOutcome(
+            True, grpc_code=call.code(), response=response, seconds=time.monotonic() - started
+        )
 
     def close(self) -> None:
         self.channel.close()
@@ -390,26 +422,40 @@ class HttpSender(_Closing):
     def __init__(self, base_url: str) -> None:
         self.client = httpx.Client(base_url=base_url)
 
-    def send(self, request: ExportTraceServiceRequest, experiment: str | None = None,
-             timeout: float = 20.0) -> ExportOutcome:
+    def send(
+        self,
+        request: ExportTraceServiceRequest,
+        experiment: str | None = None,
+        timeout: float = 20.0,
+    ) -> ExportOutcome:
         headers = {"content-type": "application/x-protobuf"}
         if experiment:
             headers["x-spyglass-experiment"] = experiment
         started = time.monotonic()
         try:
-            reply = self.client.post("/v1/traces", content=request.SerializeToString(),
-                                     headers=headers, timeout=timeout)
+            reply = self.client.post(
+                "/v1/traces", content=request.SerializeToString(), headers=headers, timeout=timeout
+            )
         except httpx.HTTPError as exc:
-            return ExportOutcome(False, error=f"{type(exc).__name__}: {exc}",
-                                 seconds=time.monotonic() - started)
+            return ExportOutcome(
+                False, error=f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - started
+            )
         seconds = time.monotonic() - started
         if reply.status_code != 200:
-            return ExportOutcome(False, http_status=reply.status_code,
-                                 headers=dict(reply.headers), error=reply.text[:500],
-                                 seconds=seconds)
-        return ExportOutcome(True, http_status=200, headers=dict(reply.headers),
-                             response=ExportTraceServiceResponse.FromString(reply.content),
-                             seconds=seconds)
+            return ExportOutcome(
+                False,
+                http_status=reply.status_code,
+                headers=dict(reply.headers),
+                error=reply.text[:500],
+                seconds=seconds,
+            )
+        return ExportOutcome(
+            True,
+            http_status=200,
+            headers=dict(reply.headers),
+            response=ExportTraceServiceResponse.FromString(reply.content),
+            seconds=seconds,
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -463,8 +509,12 @@ class SpanSender(threading.Thread):
     request in doubt when the thread stopped (sent, no OK seen), to re-deliver later.
     """
 
-    def __init__(self, make_sender: Callable[[], Sender], requests: Iterator[
-                 ExportTraceServiceRequest], stop: threading.Event) -> None:
+    def __init__(
+        self,
+        make_sender: Callable[[], Sender],
+        requests: Iterator[ExportTraceServiceRequest],
+        stop: threading.Event,
+    ) -> None:
         super().__init__(daemon=True, name="span-sender")
         self.make_sender, self.requests, self.stop = make_sender, requests, stop
         self.acked: set[tuple[str, str]] = set()
@@ -490,8 +540,9 @@ class SpanSender(threading.Thread):
                     self.stop.wait(0.02)
 
 
-def generated_traces(seed: int, spans_per_trace: int = 5,
-                     traces_per_request: int = 4) -> Iterator[ExportTraceServiceRequest]:
+def generated_traces(
+    seed: int, spans_per_trace: int = 5, traces_per_request: int = 4
+) -> Iterator[ExportTraceServiceRequest]:
     """An endless stream of requests, each with the spans of a few new traces (a root and
     children with tokens); ids are derived from ``seed`` so that streams never collide."""
     number = 0
@@ -499,13 +550,26 @@ def generated_traces(seed: int, spans_per_trace: int = 5,
         spans = []
         for t in range(traces_per_request):
             trace_id = (1 << 127 | seed << 96 | number << 8 | t).to_bytes(16, "big")
-            root = make_span("root", trace_id, span_id=_span_id(seed, number, t, 0),
-                             start_ns=1_000, duration_ns=8_000)
+            root = make_span(
+                "root",
+                trace_id,
+                span_id=_span_id(seed, number, t, 0),
+                start_ns=1_000,
+                duration_ns=8_000,
+            )
             spans.append(root)
-            spans += [make_span(f"child{i}", trace_id, span_id=_span_id(seed, number, t, i),
-                                parent=root, start_ns=1_000 + i, duration_ns=1_000,
-                                attributes=llm_attrs(i, 2 * i))
-                      for i in range(1, spans_per_trace)]
+            spans += [
+                make_span(
+                    f"child{i}",
+                    trace_id,
+                    span_id=_span_id(seed, number, t, i),
+                    parent=root,
+                    start_ns=1_000 + i,
+                    duration_ns=1_000,
+                    attributes=llm_attrs(i, 2 * i),
+                )
+                for i in range(1, spans_per_trace)
+            ]
         number += 1
         yield make_request(spans, resource={"service.name": "durability"})
 
@@ -527,8 +591,9 @@ def store_engine(url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
-def stored_span_keys(engine: Engine, trace_ids: Sequence[str] | None = None
-                     ) -> list[tuple[str, str]]:
+def stored_span_keys(
+    engine: Engine, trace_ids: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
     """Every stored (trace_id, span_id), duplicates kept (there must be none)."""
     query = select(SpanRow.trace_id, SpanRow.span_id)
     if trace_ids is not None:
@@ -548,9 +613,15 @@ def assert_trace_counts_match_spans(engine: Engine) -> int:
 
     Returns the number of spans stored."""
     with engine.connect() as connection:
-        counted = dict(connection.execute(
-            select(SpanRow.trace_id, func.count()).group_by(SpanRow.trace_id)).all())
+        counted = dict(
+            connection.execute(
+                select(SpanRow.trace_id, func.count()).group_by(SpanRow.trace_id)
+            ).all()
+        )
         rows = dict(connection.execute(select(TraceRow.trace_id, TraceRow.span_count)).all())
-    assert rows == counted, {t: (rows.get(t), counted.get(t))
-                             for t in set(rows) | set(counted) if rows.get(t) != counted.get(t)}
+    assert rows == counted, {
+        t: (rows.get(t), counted.get(t))
+        for t in set(rows) | set(counted)
+        if rows.get(t) != counted.get(t)
+    }
     return sum(counted.values())

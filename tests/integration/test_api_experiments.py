@@ -25,16 +25,21 @@ from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import create_engine, event
-
 from processes import trace_rows, wait_until
+from sqlalchemy import create_engine, event
+from test_api_traces import (
+    Api,
+    assert_every_method_needs_a_key,
+    rpc_error,
+    send_traces,
+    simple_trace,
+)
+
 from spyglass.collector.server import Collector
 from spyglass.collector.store.traces import retention
 from spyglass.errors import ConfigurationError
-from spyglass.v1 import experiments_pb2 as pb, experiments_pb2_grpc
-from test_api_traces import (
-    Api, assert_every_method_needs_a_key, rpc_error, send_traces, simple_trace,
-)
+from spyglass.v1 import experiments_pb2 as pb
+from spyglass.v1 import experiments_pb2_grpc
 
 DAY_MS = 86_400_000
 
@@ -58,8 +63,9 @@ def test_create_and_get_experiments(collector: Collector, api: Api) -> None:
     assert (default.name, default.lifecycle_stage) == ("Default", "active")
 
     started = now_ms()
-    created = e.CreateExperiment(pb.CreateExperimentRequest(name="Customer Support Bot",
-                                                            tags={"team": "support"}))
+    created = e.CreateExperiment(
+        pb.CreateExperimentRequest(name="Customer Support Bot", tags={"team": "support"})
+    )
     assert created.experiment_id not in ("", "0") and dict(created.tags) == {"team": "support"}
     assert created.creation_time_ms >= started and not created.HasField("retention_days")
     assert e.GetExperiment(pb.GetExperimentRequest(experiment_id=created.experiment_id)) == created
@@ -71,22 +77,54 @@ def test_create_and_get_experiments(collector: Collector, api: Api) -> None:
     assert e.GetExperimentByName(pb.GetExperimentByNameRequest(name="from spans")).experiment_id
 
     failures = [  # (method, request, status, fragment of the message)
-        (e.CreateExperiment, pb.CreateExperimentRequest(name="Customer Support Bot"),
-         grpc.StatusCode.ALREADY_EXISTS, "'Customer Support Bot' already exists"),
-        (e.CreateExperiment, pb.CreateExperimentRequest(name="from spans"),
-         grpc.StatusCode.ALREADY_EXISTS, "already exists"),
-        (e.CreateExperiment, pb.CreateExperimentRequest(name=""),
-         grpc.StatusCode.INVALID_ARGUMENT, "must not be empty"),
-        (e.CreateExperiment, pb.CreateExperimentRequest(name="x" * 257),
-         grpc.StatusCode.INVALID_ARGUMENT, "the limit is 256"),
-        (e.CreateExperiment, pb.CreateExperimentRequest(name="y", tags={"": "v"}),
-         grpc.StatusCode.INVALID_ARGUMENT, "tag key must not be empty"),
-        (e.GetExperiment, pb.GetExperimentRequest(experiment_id="12345"),
-         grpc.StatusCode.NOT_FOUND, "experiment 12345 not found"),
-        (e.GetExperiment, pb.GetExperimentRequest(experiment_id="abc"),
-         grpc.StatusCode.INVALID_ARGUMENT, "decimal"),
-        (e.GetExperimentByName, pb.GetExperimentByNameRequest(name="customer support bot"),
-         grpc.StatusCode.NOT_FOUND, "case-sensitive"),
+        (
+            e.CreateExperiment,
+            pb.CreateExperimentRequest(name="Customer Support Bot"),
+            grpc.StatusCode.ALREADY_EXISTS,
+            "'Customer Support Bot' already exists",
+        ),
+        (
+            e.CreateExperiment,
+            pb.CreateExperimentRequest(name="from spans"),
+            grpc.StatusCode.ALREADY_EXISTS,
+            "already exists",
+        ),
+        (
+            e.CreateExperiment,
+            pb.CreateExperimentRequest(name=""),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "must not be empty",
+        ),
+        (
+            e.CreateExperiment,
+            pb.CreateExperimentRequest(name="x" * 257),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "the limit is 256",
+        ),
+        (
+            e.CreateExperiment,
+            pb.CreateExperimentRequest(name="y", tags={"": "v"}),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "tag key must not be empty",
+        ),
+        (
+            e.GetExperiment,
+            pb.GetExperimentRequest(experiment_id="12345"),
+            grpc.StatusCode.NOT_FOUND,
+            "experiment 12345 not found",
+        ),
+        (
+            e.GetExperiment,
+            pb.GetExperimentRequest(experiment_id="abc"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "decimal",
+        ),
+        (
+            e.GetExperimentByName,
+            pb.GetExperimentByNameRequest(name="customer support bot"),
+            grpc.StatusCode.NOT_FOUND,
+            "case-sensitive",
+        ),
     ]
     for method, request, code, fragment in failures:
         error = rpc_error(method, request)
@@ -98,8 +136,13 @@ def test_create_and_get_experiments(collector: Collector, api: Api) -> None:
 
 # -- search -----------------------------------------------------------------------------------
 
-NAMES = {"Bot A": "support", "Bot B": "sales", "bot c": "support", "Other": "support",
-         "Bot 100%": "sales"}
+NAMES = {
+    "Bot A": "support",
+    "Bot B": "sales",
+    "bot c": "support",
+    "Other": "support",
+    "Bot 100%": "sales",
+}
 EXPERIMENT_SEARCHES = [  # (filter, order_by, expected names in order)
     ("", [], "Default|Bot A|Bot B|bot c|Other|Bot 100%"),  # by id
     ("name LIKE 'Bot%'", ["name"], "Bot 100%|Bot A|Bot B"),  # LIKE is case-sensitive
@@ -114,15 +157,16 @@ EXPERIMENT_SEARCHES = [  # (filter, order_by, expected names in order)
 
 def test_search_experiments_filters_orders_and_pages(api: Api) -> None:
     for name, team in NAMES.items():
-        api.experiments.CreateExperiment(pb.CreateExperimentRequest(name=name,
-                                                                    tags={"team": team}))
+        api.experiments.CreateExperiment(pb.CreateExperimentRequest(name=name, tags={"team": team}))
 
     def search(filter_text: str, order_by: list[str], page_size: int) -> list[str]:
         names, token = [], ""
         while True:
-            reply = api.experiments.SearchExperiments(pb.SearchExperimentsRequest(
-                filter=filter_text, order_by=order_by, max_results=page_size,
-                page_token=token))
+            reply = api.experiments.SearchExperiments(
+                pb.SearchExperimentsRequest(
+                    filter=filter_text, order_by=order_by, max_results=page_size, page_token=token
+                )
+            )
             assert len(reply.experiments) <= (page_size or 1000)
             names += [experiment.name for experiment in reply.experiments]
             token = reply.next_page_token
@@ -146,15 +190,18 @@ def test_search_experiments_filters_orders_and_pages(api: Api) -> None:
     for request in failures:
         error = rpc_error(api.experiments.SearchExperiments, request)
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, request
-    error = rpc_error(api.experiments.SearchExperiments,
-                      pb.SearchExperimentsRequest(filter="name LIKE 'a' AND"))
-    assert error.details().endswith("the end of the filter\n  name LIKE 'a' AND\n"
-                                    + " " * (2 + len("name LIKE 'a' AND")) + "^")
+    error = rpc_error(
+        api.experiments.SearchExperiments, pb.SearchExperimentsRequest(filter="name LIKE 'a' AND")
+    )
+    assert error.details().endswith(
+        "the end of the filter\n  name LIKE 'a' AND\n" + " " * (2 + len("name LIKE 'a' AND")) + "^"
+    )
 
 
 def _created(api: Api, name: str) -> int:
     return api.experiments.GetExperimentByName(
-        pb.GetExperimentByNameRequest(name=name)).creation_time_ms
+        pb.GetExperimentByNameRequest(name=name)
+    ).creation_time_ms
 
 
 # -- retention --------------------------------------------------------------------------------
@@ -163,31 +210,43 @@ def _created(api: Api, name: str) -> int:
 def test_set_experiment_retention(api: Api) -> None:
     e = api.experiments
     created = e.CreateExperiment(pb.CreateExperimentRequest(name="kept a week"))
-    changed = e.SetExperimentRetention(pb.SetExperimentRetentionRequest(
-        experiment_id=created.experiment_id, retention_days=7))
+    changed = e.SetExperimentRetention(
+        pb.SetExperimentRetentionRequest(experiment_id=created.experiment_id, retention_days=7)
+    )
     assert changed.retention_days == 7
     assert changed.last_update_time_ms >= created.last_update_time_ms
     fetched = e.GetExperiment(pb.GetExperimentRequest(experiment_id=created.experiment_id))
     assert fetched.retention_days == 7
-    cleared = e.SetExperimentRetention(pb.SetExperimentRetentionRequest(
-        experiment_id=created.experiment_id))
+    cleared = e.SetExperimentRetention(
+        pb.SetExperimentRetentionRequest(experiment_id=created.experiment_id)
+    )
     assert not cleared.HasField("retention_days")
 
     for request, code in [
-        (pb.SetExperimentRetentionRequest(experiment_id=created.experiment_id,
-                                          retention_days=0), grpc.StatusCode.INVALID_ARGUMENT),
-        (pb.SetExperimentRetentionRequest(experiment_id=created.experiment_id,
-                                          retention_days=40_000),
-         grpc.StatusCode.INVALID_ARGUMENT),
-        (pb.SetExperimentRetentionRequest(experiment_id="777", retention_days=1),
-         grpc.StatusCode.NOT_FOUND),
+        (
+            pb.SetExperimentRetentionRequest(experiment_id=created.experiment_id, retention_days=0),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            pb.SetExperimentRetentionRequest(
+                experiment_id=created.experiment_id, retention_days=40_000
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            pb.SetExperimentRetentionRequest(experiment_id="777", retention_days=1),
+            grpc.StatusCode.NOT_FOUND,
+        ),
     ]:
         error = rpc_error(e.SetExperimentRetention, request)
         assert error.code() == code, request
 
 
-def old_and_new(collector: Collector, experiment: str | None, count: int = 1,
-                ) -> tuple[list[str], list[str]]:
+def old_and_new(
+    collector: Collector,
+    experiment: str | None,
+    count: int = 1,
+) -> tuple[list[str], list[str]]:
     """``count`` traces started 3 days ago and one started an hour ago, in ``experiment``
     (None: the default); their ids (old, new)."""
     now = now_ms()
@@ -198,12 +257,16 @@ def old_and_new(collector: Collector, experiment: str | None, count: int = 1,
 
 
 def set_retention(api: Api, experiment: str, days: int) -> None:
-    api.experiments.SetExperimentRetention(pb.SetExperimentRetentionRequest(
-        experiment_id=api.experiment_id(experiment), retention_days=days))
+    api.experiments.SetExperimentRetention(
+        pb.SetExperimentRetentionRequest(
+            experiment_id=api.experiment_id(experiment), retention_days=days
+        )
+    )
 
 
-def test_a_retention_pass_deletes_traces_past_their_retention(collector: Collector,
-                                                              api: Api) -> None:
+def test_a_retention_pass_deletes_traces_past_their_retention(
+    collector: Collector, api: Api
+) -> None:
     _, short_new = old_and_new(collector, "one day", count=5)
     long_old, long_new = old_and_new(collector, "thirty days")
     default_old, default_new = old_and_new(collector, None)
@@ -223,28 +286,32 @@ def test_a_retention_pass_deletes_traces_past_their_retention(collector: Collect
         event.remove(collector.engine, "before_cursor_execute", count_deletes)
     assert len(transactions) == 3  # 5 traces in batches of 2
     assert set(trace_rows(collector.engine)) == set(
-        short_new + long_old + long_new + default_old + default_new)
+        short_new + long_old + long_new + default_old + default_new
+    )
 
     # a global 2 days: the default experiment's old trace goes, "thirty days" keeps its own
     assert retention.run_pass(collector.engine, 2) == 1
-    assert set(trace_rows(collector.engine)) == set(short_new + long_old + long_new
-                                                    + default_new)
+    assert set(trace_rows(collector.engine)) == set(short_new + long_old + long_new + default_new)
 
 
 def test_the_collector_applies_retention_in_the_background(
-        start_collector: Callable[..., Collector], store_url: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    start_collector: Callable[..., Collector], store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(retention, "DEFAULT_INTERVAL_S", 0.1)
     collector = start_collector(store_url, retention_days=2)
     old, new = old_and_new(collector, None, count=2)
-    wait_until(lambda: not set(old) & set(trace_rows(collector.engine)), 20,
-               "the background retention pass to delete the old traces")
+    wait_until(
+        lambda: not set(old) & set(trace_rows(collector.engine)),
+        20,
+        "the background retention pass to delete the old traces",
+    )
     assert set(trace_rows(collector.engine)) == set(new)
 
 
-def test_a_failing_retention_pass_is_logged_and_retried(tmp_path: Any,
-                                                        caplog: pytest.LogCaptureFixture,
-                                                        ) -> None:
+def test_a_failing_retention_pass_is_logged_and_retried(
+    tmp_path: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     unreachable = create_engine(f"sqlite:///{tmp_path}/missing-dir/spyglass.db")
     task = retention.RetentionTask(unreachable, 1, interval=0.05)
     with caplog.at_level(logging.WARNING, logger=retention.__name__):
@@ -261,8 +328,13 @@ def test_a_failing_retention_pass_is_logged_and_retried(tmp_path: Any,
 # -- auth -------------------------------------------------------------------------------------
 
 
-def test_every_experiment_method_needs_the_api_key(start_collector: Callable[..., Collector],
-                                                   store_url: str) -> None:
-    assert_every_method_needs_a_key(start_collector, store_url,
-                                    experiments_pb2_grpc.ExperimentServiceStub, pb,
-                                    "ExperimentService")
+def test_every_experiment_method_needs_the_api_key(
+    start_collector: Callable[..., Collector], store_url: str
+) -> None:
+    assert_every_method_needs_a_key(
+        start_collector,
+        store_url,
+        experiments_pb2_grpc.ExperimentServiceStub,
+        pb,
+        "ExperimentService",
+    )

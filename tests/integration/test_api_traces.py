@@ -28,19 +28,31 @@ from typing import Any
 
 import grpc
 import pytest
+from otlp_builders import STATUS_ERROR, make_request, make_span, new_span_id, new_trace_id
+from processes import (
+    GrpcSender,
+    SpanSender,
+    generated_traces,
+    llm_attrs,
+    trace_rows,
+    wait_until,
+)
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from otlp_builders import STATUS_ERROR, make_request, make_span, new_span_id, new_trace_id
-from processes import (
-    GrpcSender, SpanSender, generated_traces, llm_attrs, trace_rows, wait_until,
-)
 from spyglass.collector.server import Collector
 from spyglass.collector.store.models import (
-    AssessmentRow, SpanRow, TraceMetadata, TraceRow, TraceTag,
+    AssessmentRow,
+    SpanRow,
+    TraceMetadata,
+    TraceRow,
+    TraceTag,
 )
 from spyglass.v1 import (
-    experiments_pb2, experiments_pb2_grpc, traces_pb2, traces_pb2_grpc,
+    experiments_pb2,
+    experiments_pb2_grpc,
+    traces_pb2,
+    traces_pb2_grpc,
 )
 
 T0_MS = 1_700_000_000_000
@@ -58,7 +70,7 @@ class Api:
         self.traces = traces_pb2_grpc.TraceServiceStub(self.channel)
         self.experiments = experiments_pb2_grpc.ExperimentServiceStub(self.channel)
 
-    def __enter__(self) -> "Api":
+    def __enter__(self) -> Api:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -66,12 +78,12 @@ class Api:
 
     def search(self, **fields: Any) -> list[traces_pb2.SearchTracesPage]:
         """Every page one SearchTraces call streams."""
-        return list(self.traces.SearchTraces(traces_pb2.SearchTracesRequest(**fields),
-                                             timeout=20))
+        return list(self.traces.SearchTraces(traces_pb2.SearchTracesRequest(**fields), timeout=20))
 
     def experiment_id(self, name: str) -> str:
         return self.experiments.GetExperimentByName(
-            experiments_pb2.GetExperimentByNameRequest(name=name)).experiment_id
+            experiments_pb2.GetExperimentByNameRequest(name=name)
+        ).experiment_id
 
 
 def ids_of(pages: Sequence[traces_pb2.SearchTracesPage]) -> list[str]:
@@ -85,8 +97,9 @@ def rpc_error(call: Callable[..., Any], *args: Any, **kwargs: Any) -> grpc.RpcEr
     return failure.value
 
 
-def send_traces(collector: Collector, traces: Sequence[Sequence[Any]],
-                experiment: str | None = None) -> None:
+def send_traces(
+    collector: Collector, traces: Sequence[Sequence[Any]], experiment: str | None = None
+) -> None:
     """Export each trace's spans in a request of its own, in order, so that ingest order
     (``traces.id``) follows the list; ``experiment`` goes in the routing header."""
     with GrpcSender(f"127.0.0.1:{collector.grpc_port}") as sender:
@@ -98,24 +111,44 @@ def send_traces(collector: Collector, traces: Sequence[Sequence[Any]],
 def simple_trace(name: str, start_ms: int, **attributes: Any) -> tuple[str, list[Any]]:
     """A root span and one child, the trace starting at ``start_ms``; (trace id, spans)."""
     trace_id = new_trace_id()
-    root = make_span(name, trace_id, start_ns=start_ms * NS_PER_MS, duration_ns=5 * NS_PER_MS,
-                     attributes=attributes)
+    root = make_span(
+        name,
+        trace_id,
+        start_ns=start_ms * NS_PER_MS,
+        duration_ns=5 * NS_PER_MS,
+        attributes=attributes,
+    )
     child = make_span("step", trace_id, parent=root, start_ns=start_ms * NS_PER_MS + 1)
     return trace_id.hex(), [root, child]
 
 
-def add_feedback(collector: Collector, trace_id: str, name: str, value: Any,
-                 created_ms: int = T0_MS) -> None:
+def add_feedback(
+    collector: Collector, trace_id: str, name: str, value: Any, created_ms: int = T0_MS
+) -> None:
     """Store a feedback row as the assessment service does (no trace needed)."""
     with Session(collector.engine) as session, session.begin():
-        session.add(AssessmentRow(
-            assessment_id=uuid.uuid4().hex, trace_id=trace_id, name=name, kind="feedback",
-            value=json.dumps(value), source_type="CODE", valid=True,
-            created_time_ms=created_ms, last_update_time_ms=created_ms))
+        session.add(
+            AssessmentRow(
+                assessment_id=uuid.uuid4().hex,
+                trace_id=trace_id,
+                name=name,
+                kind="feedback",
+                value=json.dumps(value),
+                source_type="CODE",
+                valid=True,
+                created_time_ms=created_ms,
+                last_update_time_ms=created_ms,
+            )
+        )
 
 
-def assert_every_method_needs_a_key(start_collector: Callable[..., Collector], store: str,
-                                    stub_class: type, module: Any, service: str) -> None:
+def assert_every_method_needs_a_key(
+    start_collector: Callable[..., Collector],
+    store: str,
+    stub_class: type,
+    module: Any,
+    service: str,
+) -> None:
     """Each method of ``service`` refuses a call without the key (UNAUTHENTICATED) and
     serves one with it (any other outcome: empty requests may be INVALID_ARGUMENT)."""
     collector = start_collector(store, api_keys=("k",))
@@ -125,8 +158,9 @@ def assert_every_method_needs_a_key(start_collector: Callable[..., Collector], s
         assert methods
         for method in methods:
             request = getattr(module, method.input_type.name)()
-            assert _status(stub, method, request, None) == grpc.StatusCode.UNAUTHENTICATED, \
+            assert _status(stub, method, request, None) == grpc.StatusCode.UNAUTHENTICATED, (
                 method.name
+            )
             with_key = _status(stub, method, request, (("authorization", "Bearer k"),))
             assert with_key != grpc.StatusCode.UNAUTHENTICATED, method.name
 
@@ -172,8 +206,9 @@ def seeded(collector: Collector, api: Api) -> dict[str, str]:
         send_traces(collector, [spans], experiment=experiment)
         ids[key] = trace_id
         for tag, value in tags.items():
-            api.traces.SetTraceTag(traces_pb2.SetTraceTagRequest(trace_id=trace_id, key=tag,
-                                                                 value=value))
+            api.traces.SetTraceTag(
+                traces_pb2.SetTraceTagRequest(trace_id=trace_id, key=tag, value=value)
+            )
         if quality is not None:
             add_feedback(collector, trace_id, "quality", quality)
     ids["alpha"], ids["beta"] = api.experiment_id("alpha"), api.experiment_id("beta")
@@ -188,13 +223,24 @@ SEARCHES = [  # (request fields, expected keys in order)
     ({"experiment_ids": ["alpha", "beta", "0"]}, "b3 b2 b1 a4 a3 a2 a1"),
     ({"filter": "tags.env = 'prod'"}, "b3 b1 a3 a1"),
     ({"filter": "feedback.quality >= 0.5"}, "b1 a4 a1"),
-    ({"filter": f"attributes.timestamp_ms >= {T0_MS + 15} AND "
-                f"attributes.timestamp_ms < {T0_MS + 35}"}, "b2 b1 a3 a2"),
+    (
+        {
+            "filter": f"attributes.timestamp_ms >= {T0_MS + 15} AND "
+            f"attributes.timestamp_ms < {T0_MS + 35}"
+        },
+        "b2 b1 a3 a2",
+    ),
     ({"order_by": ["attributes.timestamp_ms ASC"]}, "a1 b1 a2 b2 a3 b3 a4"),
     ({"order_by": ["attributes.name"]}, "b3 b1 a4 a2 a1 b2 a3"),  # ties: newest ingest first
     ({"order_by": ["tags.env DESC", "attributes.timestamp_ms"]}, "a1 b1 a3 b3 a2 b2 a4"),
-    ({"experiment_ids": ["alpha"], "filter": "attributes.name = 'chat'",
-      "order_by": ["attributes.timestamp_ms DESC"]}, "a4 a2 a1"),
+    (
+        {
+            "experiment_ids": ["alpha"],
+            "filter": "attributes.name = 'chat'",
+            "order_by": ["attributes.timestamp_ms DESC"],
+        },
+        "a4 a2 a1",
+    ),
     ({"filter": "tags.env = 'staging'"}, ""),
 ]
 
@@ -222,7 +268,7 @@ def test_search_scopes_filters_orders_and_pages(api: Api, seeded: dict[str, str]
 
 def test_max_results_caps_a_call_and_tokens_resume_it(api: Api, seeded: dict[str, str]) -> None:
     order = ["attributes.timestamp_ms ASC"]
-    expected = [seeded[key] for key in "a1 b1 a2 b2 a3 b3 a4".split()]
+    expected = [seeded[key] for key in ["a1", "b1", "a2", "b2", "a3", "b3", "a4"]]
     seen, token, calls = [], "", 0
     while True:
         pages = api.search(order_by=order, page_size=2, max_results=3, page_token=token)
@@ -235,8 +281,11 @@ def test_max_results_caps_a_call_and_tokens_resume_it(api: Api, seeded: dict[str
     assert seen == expected and calls == 3
 
     first = api.search(order_by=order, max_results=2)[-1].next_page_token
-    for fields in ({"order_by": ["attributes.name"]}, {"filter": "tags.env = 'prod'"},
-                   {"order_by": order, "experiment_ids": [seeded["alpha"]]}):
+    for fields in (
+        {"order_by": ["attributes.name"]},
+        {"filter": "tags.env = 'prod'"},
+        {"order_by": order, "experiment_ids": [seeded["alpha"]]},
+    ):
         error = rpc_error(api.search, page_token=first, **fields)
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "another search" in error.details()
@@ -268,14 +317,19 @@ def stored_trace_ids(collector: Collector) -> set[str]:
     return set(trace_rows(collector.engine))
 
 
-@pytest.mark.parametrize("order_by", [[], ["attributes.timestamp_ms DESC"]],
-                         ids=["ingest-order", "start-time"])
-def test_paging_is_stable_while_traces_arrive(collector: Collector, api: Api,
-                                              order_by: list[str]) -> None:
+@pytest.mark.parametrize(
+    "order_by", [[], ["attributes.timestamp_ms DESC"]], ids=["ingest-order", "start-time"]
+)
+def test_paging_is_stable_while_traces_arrive(
+    collector: Collector, api: Api, order_by: list[str]
+) -> None:
     send_traces(collector, [simple_trace(f"t{i}", T0_MS + i)[1] for i in range(12)])
     stop = threading.Event()
-    sender = SpanSender(lambda: GrpcSender(f"127.0.0.1:{collector.grpc_port}"),
-                        generated_traces(seed=3, spans_per_trace=2, traces_per_request=2), stop)
+    sender = SpanSender(
+        lambda: GrpcSender(f"127.0.0.1:{collector.grpc_port}"),
+        generated_traces(seed=3, spans_per_trace=2, traces_per_request=2),
+        stop,
+    )
     sender.start()
     try:
         wait_until(lambda: sender.acked_requests, 10, "a first concurrent export")
@@ -290,8 +344,9 @@ def test_paging_is_stable_while_traces_arrive(collector: Collector, api: Api,
             token = pages[-1].next_page_token
             if not token:
                 break
-            wait_until(lambda acked=acked: sender.acked_requests > acked, 10,
-                       "an export between pages")
+            wait_until(
+                lambda acked=acked: sender.acked_requests > acked, 10, "an export between pages"
+            )
     finally:
         stop.set()
         sender.join(10)
@@ -302,19 +357,24 @@ def test_paging_is_stable_while_traces_arrive(collector: Collector, api: Api,
     assert len(stored_trace_ids(collector)) > len(existing_at_start) + 3
 
 
-def test_a_late_root_span_does_not_make_its_trace_repeat(collector: Collector,
-                                                         api: Api) -> None:
+def test_a_late_root_span_does_not_make_its_trace_repeat(collector: Collector, api: Api) -> None:
     traces = []  # (trace id, root span id): only a child is sent at first
     for i in range(6):
         trace_id, root_id = new_trace_id(), new_span_id()
-        send_traces(collector, [[make_span("step", trace_id, parent=root_id,
-                                           start_ns=(T0_MS + 100 + i) * NS_PER_MS)]])
+        send_traces(
+            collector,
+            [[make_span("step", trace_id, parent=root_id, start_ns=(T0_MS + 100 + i) * NS_PER_MS)]],
+        )
         traces.append((trace_id, root_id))
     pages = api.search(page_size=2, max_results=2)
     seen = ids_of(pages)
-    send_traces(collector, [[make_span("root", trace_id, span_id=root_id,
-                                       start_ns=(T0_MS - i) * NS_PER_MS)]
-                            for i, (trace_id, root_id) in enumerate(traces)])
+    send_traces(
+        collector,
+        [
+            [make_span("root", trace_id, span_id=root_id, start_ns=(T0_MS - i) * NS_PER_MS)]
+            for i, (trace_id, root_id) in enumerate(traces)
+        ],
+    )
     seen += ids_of(api.search(page_size=2, page_token=pages[-1].next_page_token))
     assert sorted(seen) == sorted(t.hex() for t, _ in traces)
     moved = api.search()[0].traces
@@ -343,8 +403,9 @@ def test_statements_per_page_do_not_grow_with_the_page(collector: Collector, api
         per_page = {}
         for size in (5, 50):
             statements.clear()
-            pages = api.search(page_size=size, max_results=size, include_spans=True,
-                               filter="tags.env = 'prod'")
+            pages = api.search(
+                page_size=size, max_results=size, include_spans=True, filter="tags.env = 'prod'"
+            )
             assert len(ids_of(pages)) == size
             assert all(len(t.spans) == 2 and t.info.assessments for t in pages[0].traces)
             per_page[size] = len(statements)
@@ -356,22 +417,38 @@ def test_statements_per_page_do_not_grow_with_the_page(collector: Collector, api
 # -- reading traces ---------------------------------------------------------------------------
 
 
-def test_trace_info_spans_tags_metadata_and_assessments(collector: Collector,
-                                                        api: Api) -> None:
+def test_trace_info_spans_tags_metadata_and_assessments(collector: Collector, api: Api) -> None:
     trace_id = new_trace_id()
-    root = make_span("answer", trace_id, start_ns=T0_MS * NS_PER_MS, duration_ns=250 * NS_PER_MS,
-                     attributes={"input.value": '{"question": "refund?"}',
-                                 "output.value": "Within 30 days", "session.id": "s-1",
-                                 "user.id": "u-1"},
-                     status_code=STATUS_ERROR, status_message="boom")
-    child = make_span("chat", trace_id, parent=root, start_ns=(T0_MS + 10) * NS_PER_MS,
-                      duration_ns=100 * NS_PER_MS, attributes=llm_attrs(10, 20))
+    root = make_span(
+        "answer",
+        trace_id,
+        start_ns=T0_MS * NS_PER_MS,
+        duration_ns=250 * NS_PER_MS,
+        attributes={
+            "input.value": '{"question": "refund?"}',
+            "output.value": "Within 30 days",
+            "session.id": "s-1",
+            "user.id": "u-1",
+        },
+        status_code=STATUS_ERROR,
+        status_message="boom",
+    )
+    child = make_span(
+        "chat",
+        trace_id,
+        parent=root,
+        start_ns=(T0_MS + 10) * NS_PER_MS,
+        duration_ns=100 * NS_PER_MS,
+        attributes=llm_attrs(10, 20),
+    )
     send_traces(collector, [[child], [root]])  # the root arrives last
     hex_id = trace_id.hex()
-    api.traces.SetTraceTag(traces_pb2.SetTraceTagRequest(trace_id=hex_id, key="env",
-                                                         value="prod"))
-    api.traces.SetTraceMetadata(traces_pb2.SetTraceMetadataRequest(
-        trace_id=hex_id, metadata={"version": "2", "commit": "abc"}))
+    api.traces.SetTraceTag(traces_pb2.SetTraceTagRequest(trace_id=hex_id, key="env", value="prod"))
+    api.traces.SetTraceMetadata(
+        traces_pb2.SetTraceMetadataRequest(
+            trace_id=hex_id, metadata={"version": "2", "commit": "abc"}
+        )
+    )
     add_feedback(collector, hex_id, "later", 1, created_ms=T0_MS + 2)
     add_feedback(collector, hex_id, "earlier", {"ok": True}, created_ms=T0_MS + 1)
 
@@ -418,21 +495,24 @@ def test_get_and_batch_get(collector: Collector, api: Api) -> None:
     error = rpc_error(api.traces.GetTrace, traces_pb2.GetTraceRequest(trace_id="xyz"))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "32 hex" in error.details()
 
-    reply = api.traces.BatchGetTraces(traces_pb2.BatchGetTracesRequest(
-        trace_ids=[second, unknown, first]))
+    reply = api.traces.BatchGetTraces(
+        traces_pb2.BatchGetTracesRequest(trace_ids=[second, unknown, first])
+    )
     assert [t.info.trace_id for t in reply.traces] == [second, first]
     assert all(len(t.spans) == 2 for t in reply.traces)
 
 
-def test_assessments_logged_before_spans_appear_once_the_spans_do(collector: Collector,
-                                                                  api: Api) -> None:
+def test_assessments_logged_before_spans_appear_once_the_spans_do(
+    collector: Collector, api: Api
+) -> None:
     trace_id, spans = simple_trace("late", T0_MS)
     add_feedback(collector, trace_id, "quality", 0.8)
     error = rpc_error(api.traces.GetTrace, traces_pb2.GetTraceRequest(trace_id=trace_id))
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert ids_of(api.search(filter="feedback.quality > 0")) == []
     assert not api.traces.BatchGetTraces(
-        traces_pb2.BatchGetTracesRequest(trace_ids=[trace_id])).traces
+        traces_pb2.BatchGetTracesRequest(trace_ids=[trace_id])
+    ).traces
 
     send_traces(collector, [spans])
     trace = api.traces.GetTrace(traces_pb2.GetTraceRequest(trace_id=trace_id))
@@ -458,27 +538,45 @@ def test_tags_and_metadata_are_upserted_and_checked(collector: Collector, api: A
     t.DeleteTraceTag(traces_pb2.DeleteTraceTagRequest(trace_id=trace_id, key="env"))
     assert tags() == {"a.b c": ""}
 
-    t.SetTraceMetadata(traces_pb2.SetTraceMetadataRequest(trace_id=trace_id,
-                                                          metadata={"v": "1", "w": "1"}))
-    t.SetTraceMetadata(traces_pb2.SetTraceMetadataRequest(trace_id=trace_id,
-                                                          metadata={"v": "2"}))
+    t.SetTraceMetadata(
+        traces_pb2.SetTraceMetadataRequest(trace_id=trace_id, metadata={"v": "1", "w": "1"})
+    )
+    t.SetTraceMetadata(traces_pb2.SetTraceMetadataRequest(trace_id=trace_id, metadata={"v": "2"}))
     info = t.GetTrace(traces_pb2.GetTraceRequest(trace_id=trace_id)).info
     assert dict(info.trace_metadata) == {"v": "2", "w": "1"}
 
     unknown = new_trace_id().hex()
     failures = {
-        "no such tag": (t.DeleteTraceTag, traces_pb2.DeleteTraceTagRequest(
-            trace_id=trace_id, key="env"), grpc.StatusCode.NOT_FOUND, "no tag 'env'"),
-        "unknown trace": (t.SetTraceTag, traces_pb2.SetTraceTagRequest(
-            trace_id=unknown, key="k", value="v"), grpc.StatusCode.NOT_FOUND, unknown),
-        "unknown trace metadata": (t.SetTraceMetadata, traces_pb2.SetTraceMetadataRequest(
-            trace_id=unknown, metadata={"k": "v"}), grpc.StatusCode.NOT_FOUND, unknown),
-        "empty key": (t.SetTraceTag, traces_pb2.SetTraceTagRequest(
-            trace_id=trace_id, key="", value="v"), grpc.StatusCode.INVALID_ARGUMENT,
-            "must not be empty"),
-        "long key": (t.SetTraceMetadata, traces_pb2.SetTraceMetadataRequest(
-            trace_id=trace_id, metadata={"k" * 251: "v"}), grpc.StatusCode.INVALID_ARGUMENT,
-            "the limit is 250"),
+        "no such tag": (
+            t.DeleteTraceTag,
+            traces_pb2.DeleteTraceTagRequest(trace_id=trace_id, key="env"),
+            grpc.StatusCode.NOT_FOUND,
+            "no tag 'env'",
+        ),
+        "unknown trace": (
+            t.SetTraceTag,
+            traces_pb2.SetTraceTagRequest(trace_id=unknown, key="k", value="v"),
+            grpc.StatusCode.NOT_FOUND,
+            unknown,
+        ),
+        "unknown trace metadata": (
+            t.SetTraceMetadata,
+            traces_pb2.SetTraceMetadataRequest(trace_id=unknown, metadata={"k": "v"}),
+            grpc.StatusCode.NOT_FOUND,
+            unknown,
+        ),
+        "empty key": (
+            t.SetTraceTag,
+            traces_pb2.SetTraceTagRequest(trace_id=trace_id, key="", value="v"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "must not be empty",
+        ),
+        "long key": (
+            t.SetTraceMetadata,
+            traces_pb2.SetTraceMetadataRequest(trace_id=trace_id, metadata={"k" * 251: "v"}),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "the limit is 250",
+        ),
     }
     for case, (method, request, code, fragment) in failures.items():
         error = rpc_error(method, request)
@@ -495,33 +593,40 @@ def rows_per_table(collector: Collector, trace_ids: Sequence[str]) -> dict[str, 
     with collector.engine.connect() as connection:
         for model in (TraceRow, SpanRow, TraceTag, TraceMetadata, AssessmentRow):
             counts[model.__tablename__] = connection.scalar(
-                select(func.count()).select_from(model).where(model.trace_id.in_(trace_ids)))
+                select(func.count()).select_from(model).where(model.trace_id.in_(trace_ids))
+            )
     return counts
 
 
-def annotated_traces(collector: Collector, api: Api, starts_ms: Sequence[int],
-                     experiment: str | None = None) -> list[str]:
+def annotated_traces(
+    collector: Collector, api: Api, starts_ms: Sequence[int], experiment: str | None = None
+) -> list[str]:
     """Traces starting at ``starts_ms``, each with a tag, a metadata entry and a feedback."""
     traces = [simple_trace("t", start) for start in starts_ms]
     send_traces(collector, [spans for _, spans in traces], experiment=experiment)
     for trace_id, _ in traces:
-        api.traces.SetTraceTag(traces_pb2.SetTraceTagRequest(trace_id=trace_id, key="k",
-                                                             value="v"))
-        api.traces.SetTraceMetadata(traces_pb2.SetTraceMetadataRequest(trace_id=trace_id,
-                                                                       metadata={"m": "1"}))
+        api.traces.SetTraceTag(traces_pb2.SetTraceTagRequest(trace_id=trace_id, key="k", value="v"))
+        api.traces.SetTraceMetadata(
+            traces_pb2.SetTraceMetadataRequest(trace_id=trace_id, metadata={"m": "1"})
+        )
         add_feedback(collector, trace_id, "quality", 1)
     return [trace_id for trace_id, _ in traces]
 
 
-def test_delete_by_ids_takes_everything_of_those_traces(collector: Collector,
-                                                        api: Api) -> None:
+def test_delete_by_ids_takes_everything_of_those_traces(collector: Collector, api: Api) -> None:
     gone_a, gone_b, kept = annotated_traces(collector, api, [T0_MS] * 3)
-    reply = api.traces.DeleteTraces(traces_pb2.DeleteTracesRequest(
-        trace_ids=[gone_a, gone_b, new_trace_id().hex()]))
+    reply = api.traces.DeleteTraces(
+        traces_pb2.DeleteTracesRequest(trace_ids=[gone_a, gone_b, new_trace_id().hex()])
+    )
     assert reply.deleted_count == 2
     assert set(rows_per_table(collector, [gone_a, gone_b]).values()) == {0}
-    assert rows_per_table(collector, [kept]) == {"traces": 1, "spans": 2, "trace_tags": 1,
-                                                 "trace_metadata": 1, "assessments": 1}
+    assert rows_per_table(collector, [kept]) == {
+        "traces": 1,
+        "spans": 2,
+        "trace_tags": 1,
+        "trace_metadata": 1,
+        "assessments": 1,
+    }
 
 
 def test_delete_by_experiment_and_time(collector: Collector, api: Api) -> None:
@@ -540,10 +645,14 @@ def test_delete_by_experiment_and_time(collector: Collector, api: Api) -> None:
     assert rows_per_table(collector, new + other)["assessments"] == 3
     assert set(trace_rows(collector.engine)) == set(new + other)
 
-    invalid = [{}, {"trace_ids": [other[0]], "experiment_id": alpha},
-               {"experiment_id": alpha}, {"max_timestamp_ms": T0_MS},
-               {"experiment_id": alpha, "max_timestamp_ms": T0_MS, "max_traces": 0},
-               {"trace_ids": ["nope"]}]
+    invalid = [
+        {},
+        {"trace_ids": [other[0]], "experiment_id": alpha},
+        {"experiment_id": alpha},
+        {"max_timestamp_ms": T0_MS},
+        {"experiment_id": alpha, "max_timestamp_ms": T0_MS, "max_traces": 0},
+        {"trace_ids": ["nope"]},
+    ]
     for fields in invalid:
         error = rpc_error(delete, **fields)
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, fields
@@ -554,8 +663,9 @@ def test_delete_by_experiment_and_time(collector: Collector, api: Api) -> None:
 # -- auth -------------------------------------------------------------------------------------
 
 
-def test_every_trace_method_needs_the_api_key(start_collector: Callable[..., Collector],
-                                              store_url: str) -> None:
-    assert_every_method_needs_a_key(start_collector, store_url,
-                                    traces_pb2_grpc.TraceServiceStub, traces_pb2,
-                                    "TraceService")
+def test_every_trace_method_needs_the_api_key(
+    start_collector: Callable[..., Collector], store_url: str
+) -> None:
+    assert_every_method_needs_a_key(
+        start_collector, store_url, traces_pb2_grpc.TraceServiceStub, traces_pb2, "TraceService"
+    )

@@ -14,8 +14,9 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import grpc
 import httpx
@@ -32,9 +33,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from otlp_builders import make_request, make_span, new_trace_id
 from sqlalchemy import text
 
-from otlp_builders import make_request, make_span, new_trace_id
 from spyglass.collector.auth import MISSING_KEY, WRONG_KEY
 from spyglass.collector.server import Collector
 
@@ -70,10 +71,14 @@ def auth_headers(authorization: str | None) -> dict[str, str]:
     return {} if authorization is None else {"Authorization": authorization}
 
 
-def raw_grpc_export(channel: grpc.Channel, body: bytes,
-                    metadata: tuple[tuple[str, str], ...] = ()) -> ExportTraceServiceResponse:
-    export = channel.unary_unary(TRACE_EXPORT, request_serializer=None,
-                                 response_deserializer=ExportTraceServiceResponse.FromString)
+def raw_grpc_export(
+    channel: grpc.Channel, body: bytes, metadata: tuple[tuple[str, str], ...] = ()
+) -> ExportTraceServiceResponse:
+    export = channel.unary_unary(
+        TRACE_EXPORT,
+        request_serializer=None,
+        response_deserializer=ExportTraceServiceResponse.FromString,
+    )
     return export(body, metadata=metadata, timeout=TIMEOUT_S)
 
 
@@ -92,22 +97,31 @@ def export_with(exporter: SpanExporter, name: str) -> SpanExportResult:
         exporter.shutdown()
 
 
-def grpc_exporter(collector: Collector, headers: Mapping[str, str] | None = None,
-                  root_cert: bytes | None = None) -> SpanExporter:
+def grpc_exporter(
+    collector: Collector, headers: Mapping[str, str] | None = None, root_cert: bytes | None = None
+) -> SpanExporter:
     """The official gRPC exporter; TLS trusting ``root_cert`` when given."""
     credentials = grpc.ssl_channel_credentials(root_cert) if root_cert else None
-    return GrpcSpanExporter(endpoint=f"127.0.0.1:{collector.grpc_port}",
-                            insecure=root_cert is None, credentials=credentials,
-                            headers=dict(headers or {}), timeout=5)
+    return GrpcSpanExporter(
+        endpoint=f"127.0.0.1:{collector.grpc_port}",
+        insecure=root_cert is None,
+        credentials=credentials,
+        headers=dict(headers or {}),
+        timeout=5,
+    )
 
 
-def http_exporter(collector: Collector, headers: Mapping[str, str] | None = None,
-                  cert_file: Path | None = None) -> SpanExporter:
+def http_exporter(
+    collector: Collector, headers: Mapping[str, str] | None = None, cert_file: Path | None = None
+) -> SpanExporter:
     """The official HTTP exporter; HTTPS trusting ``cert_file`` when given."""
     scheme = "https" if cert_file else "http"
-    return HttpSpanExporter(endpoint=f"{scheme}://127.0.0.1:{collector.http_port}/v1/traces",
-                            headers=dict(headers or {}), timeout=5,
-                            certificate_file=str(cert_file) if cert_file else None)
+    return HttpSpanExporter(
+        endpoint=f"{scheme}://127.0.0.1:{collector.http_port}/v1/traces",
+        headers=dict(headers or {}),
+        timeout=5,
+        certificate_file=str(cert_file) if cert_file else None,
+    )
 
 
 @pytest.fixture
@@ -120,11 +134,15 @@ def keyed(start_collector, tmp_path) -> Collector:
 
 
 @pytest.mark.parametrize("authorization, accepted, refusal", KEY_CASES)
-def test_http_export_needs_an_accepted_key(keyed: Collector, authorization: str | None,
-                                           accepted: bool, refusal: str | None) -> None:
-    answer = httpx.post(f"http://127.0.0.1:{keyed.http_port}/v1/traces",
-                        content=span_body("via-http"), timeout=TIMEOUT_S,
-                        headers={"Content-Type": PROTOBUF, **auth_headers(authorization)})
+def test_http_export_needs_an_accepted_key(
+    keyed: Collector, authorization: str | None, accepted: bool, refusal: str | None
+) -> None:
+    answer = httpx.post(
+        f"http://127.0.0.1:{keyed.http_port}/v1/traces",
+        content=span_body("via-http"),
+        timeout=TIMEOUT_S,
+        headers={"Content-Type": PROTOBUF, **auth_headers(authorization)},
+    )
 
     if accepted:
         assert answer.status_code == 200, answer.content
@@ -137,13 +155,16 @@ def test_http_export_needs_an_accepted_key(keyed: Collector, authorization: str 
 
 
 @pytest.mark.parametrize("authorization, accepted, refusal", KEY_CASES)
-def test_grpc_export_needs_an_accepted_key(keyed: Collector, authorization: str | None,
-                                           accepted: bool, refusal: str | None) -> None:
+def test_grpc_export_needs_an_accepted_key(
+    keyed: Collector, authorization: str | None, accepted: bool, refusal: str | None
+) -> None:
     metadata = () if authorization is None else (("authorization", authorization),)
     with grpc.insecure_channel(f"127.0.0.1:{keyed.grpc_port}") as channel:
         if accepted:
-            assert raw_grpc_export(channel, span_body("via-grpc"), metadata) == \
-                ExportTraceServiceResponse()
+            assert (
+                raw_grpc_export(channel, span_body("via-grpc"), metadata)
+                == ExportTraceServiceResponse()
+            )
             assert stored_span_names(keyed) == {"via-grpc"}
             return
         with pytest.raises(grpc.RpcError) as refused:
@@ -153,17 +174,29 @@ def test_grpc_export_needs_an_accepted_key(keyed: Collector, authorization: str 
     assert stored_span_names(keyed) == set()
 
 
-@pytest.mark.parametrize("make_exporter, key_header", [
-    (grpc_exporter, "authorization"),  # gRPC metadata keys are lower case
-    (http_exporter, "Authorization"),
-], ids=["grpc", "http"])
-@pytest.mark.parametrize("key, result", [
-    ("k2", SpanExportResult.SUCCESS),
-    (None, SpanExportResult.FAILURE),
-], ids=["with-key", "without-key"])
+@pytest.mark.parametrize(
+    "make_exporter, key_header",
+    [
+        (grpc_exporter, "authorization"),  # gRPC metadata keys are lower case
+        (http_exporter, "Authorization"),
+    ],
+    ids=["grpc", "http"],
+)
+@pytest.mark.parametrize(
+    "key, result",
+    [
+        ("k2", SpanExportResult.SUCCESS),
+        (None, SpanExportResult.FAILURE),
+    ],
+    ids=["with-key", "without-key"],
+)
 def test_official_exporters_send_the_key_as_a_header(
-        keyed: Collector, make_exporter: Callable[..., SpanExporter], key_header: str,
-        key: str | None, result: SpanExportResult) -> None:
+    keyed: Collector,
+    make_exporter: Callable[..., SpanExporter],
+    key_header: str,
+    key: str | None,
+    result: SpanExportResult,
+) -> None:
     headers = {key_header: f"Bearer {key}"} if key else {}
 
     assert export_with(make_exporter(keyed, headers), "exported") is result
@@ -180,17 +213,26 @@ def test_http_health_is_open_without_a_key(keyed: Collector, path: str) -> None:
 def test_grpc_health_is_open_without_a_key(keyed: Collector) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{keyed.grpc_port}") as channel:
         answer = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=""), timeout=TIMEOUT_S)
+            health_pb2.HealthCheckRequest(service=""), timeout=TIMEOUT_S
+        )
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
 
 
-@pytest.mark.parametrize("authorization, status", [
-    (None, 401), ("Bearer nope", 401), ("Bearer k1", 200),
-], ids=["no-key", "wrong-key", "key"])
-def test_metrics_need_the_key(keyed: Collector, authorization: str | None,
-                              status: int) -> None:
-    answer = httpx.get(f"http://127.0.0.1:{keyed.http_port}/metrics",
-                       headers=auth_headers(authorization), timeout=TIMEOUT_S)
+@pytest.mark.parametrize(
+    "authorization, status",
+    [
+        (None, 401),
+        ("Bearer nope", 401),
+        ("Bearer k1", 200),
+    ],
+    ids=["no-key", "wrong-key", "key"],
+)
+def test_metrics_need_the_key(keyed: Collector, authorization: str | None, status: int) -> None:
+    answer = httpx.get(
+        f"http://127.0.0.1:{keyed.http_port}/metrics",
+        headers=auth_headers(authorization),
+        timeout=TIMEOUT_S,
+    )
     assert answer.status_code == status
     assert ("spyglass_spans_stored_total" in answer.text) is (status == 200)
 
@@ -205,10 +247,30 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         pytest.skip("the openssl command is not on PATH (needed to make a test certificate)")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30)
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return cert, key
 
 
@@ -231,28 +293,43 @@ def grpc_raw_over_tls(collector: Collector, cert: Path, name: str) -> None:
 
 def https_with_httpx(collector: Collector, cert: Path, name: str) -> None:
     trusting = ssl.create_default_context(cafile=str(cert))
-    answer = httpx.post(f"https://127.0.0.1:{collector.http_port}/v1/traces",
-                        content=span_body(name), headers={"Content-Type": PROTOBUF},
-                        verify=trusting, timeout=TIMEOUT_S)
+    answer = httpx.post(
+        f"https://127.0.0.1:{collector.http_port}/v1/traces",
+        content=span_body(name),
+        headers={"Content-Type": PROTOBUF},
+        verify=trusting,
+        timeout=TIMEOUT_S,
+    )
     assert answer.status_code == 200, answer.content
 
 
 def grpc_exporter_over_tls(collector: Collector, cert: Path, name: str) -> None:
-    assert export_with(grpc_exporter(collector, root_cert=cert.read_bytes()), name) is \
-        SpanExportResult.SUCCESS
+    assert (
+        export_with(grpc_exporter(collector, root_cert=cert.read_bytes()), name)
+        is SpanExportResult.SUCCESS
+    )
 
 
 def http_exporter_over_tls(collector: Collector, cert: Path, name: str) -> None:
-    assert export_with(http_exporter(collector, cert_file=cert), name) is \
-        SpanExportResult.SUCCESS
+    assert export_with(http_exporter(collector, cert_file=cert), name) is SpanExportResult.SUCCESS
 
 
-@pytest.mark.parametrize("export", [
-    grpc_raw_over_tls, https_with_httpx, grpc_exporter_over_tls, http_exporter_over_tls,
-], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "export",
+    [
+        grpc_raw_over_tls,
+        https_with_httpx,
+        grpc_exporter_over_tls,
+        http_exporter_over_tls,
+    ],
+    ids=lambda f: f.__name__,
+)
 def test_tls_clients_trusting_the_certificate_export(
-        tls_collector: Collector, certificate: tuple[Path, Path],
-        export: Callable[[Collector, Path, str], Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    tls_collector: Collector,
+    certificate: tuple[Path, Path],
+    export: Callable[[Collector, Path, str], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # requests (under the HTTP exporter) lets these variables override the exporter's own
     # certificate_file (psf/requests#3829, #4650); some CI images set them
     for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
@@ -263,20 +340,26 @@ def test_tls_clients_trusting_the_certificate_export(
 
 def test_tls_clients_not_trusting_the_certificate_are_refused(tls_collector: Collector) -> None:
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-        httpx.post(f"https://127.0.0.1:{tls_collector.http_port}/v1/traces",
-                   content=span_body("untrusted"), headers={"Content-Type": PROTOBUF},
-                   timeout=TIMEOUT_S)  # verifies against the system's CAs only
-    with grpc.secure_channel(f"127.0.0.1:{tls_collector.grpc_port}",
-                             grpc.ssl_channel_credentials()) as channel:
-        with pytest.raises(grpc.RpcError) as refused:
-            raw_grpc_export(channel, span_body("untrusted"))
+        httpx.post(
+            f"https://127.0.0.1:{tls_collector.http_port}/v1/traces",
+            content=span_body("untrusted"),
+            headers={"Content-Type": PROTOBUF},
+            timeout=TIMEOUT_S,
+        )  # verifies against the system's CAs only
+    with (
+        grpc.secure_channel(
+            f"127.0.0.1:{tls_collector.grpc_port}", grpc.ssl_channel_credentials()
+        ) as channel,
+        pytest.raises(grpc.RpcError) as refused,
+    ):
+        raw_grpc_export(channel, span_body("untrusted"))
     assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
     assert stored_span_names(tls_collector) == set()
 
 
 def test_the_sdk_session_traces_and_searches_over_tls(
-        tls_collector: Collector, certificate: tuple[Path, Path],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tls_collector: Collector, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``spyglass.configure(tls_ca=...)``: the API calls and the span export both use TLS."""
     import spyglass
     from spyglass import session
@@ -286,6 +369,7 @@ def test_the_sdk_session_traces_and_searches_over_tls(
     monkeypatch.setenv("SPYGLASS_COLLECTOR_CA", str(certificate[0]))  # as the variable
     spyglass.configure(collector=f"127.0.0.1:{tls_collector.grpc_port}")
     try:
+
         @spyglass.trace(name="answer-over-tls")
         def answer(question: str) -> str:
             return question.upper()
@@ -302,6 +386,9 @@ def test_the_sdk_session_refuses_an_unreadable_ca_file(tmp_path: Path) -> None:
     import spyglass
     from spyglass.errors import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match=r"cannot read the collector's CA file .*"
-                                                 r"missing\.pem"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"cannot read the collector's CA file .*"
+        r"missing\.pem",
+    ):
         spyglass.configure(collector="127.0.0.1:9", tls_ca=str(tmp_path / "missing.pem"))

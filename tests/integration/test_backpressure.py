@@ -16,9 +16,10 @@ import contextlib
 import sqlite3
 import sys
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -26,12 +27,17 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from otlp_builders import make_request, make_span, new_trace_id
 from processes import (
-    GrpcSender, assert_retryable, sender_for, span_keys, store_engine, stored_span_keys,
+    GrpcSender,
+    assert_retryable,
+    sender_for,
+    span_keys,
+    store_engine,
+    stored_span_keys,
     wait_until,
 )
+
 from spyglass.collector.server import Collector
 
 QUEUE_SPANS = 10
@@ -43,8 +49,10 @@ SPANS_PER_REQUEST = 5
 def five_span_request() -> ExportTraceServiceRequest:
     trace_id = new_trace_id()
     root = make_span("root", trace_id)
-    return make_request([root] + [make_span(f"child{i}", trace_id, parent=root)
-                                  for i in range(SPANS_PER_REQUEST - 1)])
+    return make_request(
+        [root]
+        + [make_span(f"child{i}", trace_id, parent=root) for i in range(SPANS_PER_REQUEST - 1)]
+    )
 
 
 def writer_is_writing(collector: Collector) -> bool:
@@ -81,6 +89,7 @@ def jammed(collector: Collector, db_path: Path) -> Iterator[list[Any]]:
     On exit the lock is released and every accepted request must come back OK."""
     pending: list[tuple[Any, Future]] = []
     with GrpcSender(f"127.0.0.1:{collector.grpc_port}") as sender, ThreadPoolExecutor(4) as pool:
+
         def submit() -> None:
             request = five_span_request()
             pending.append((request, pool.submit(sender.send, request, None, 30.0)))
@@ -100,10 +109,15 @@ def jammed(collector: Collector, db_path: Path) -> Iterator[list[Any]]:
 
 
 def test_full_queue_refuses_immediately_and_keeps_what_it_accepted(
-        start_collector: Callable[..., Collector], tmp_path: Path) -> None:
+    start_collector: Callable[..., Collector], tmp_path: Path
+) -> None:
     db_path = tmp_path / "spyglass.db"
-    collector = start_collector(f"sqlite:///{db_path}", queue_max_spans=QUEUE_SPANS,
-                                batch_max_spans=QUEUE_SPANS, retry_after=RETRY_AFTER_S)
+    collector = start_collector(
+        f"sqlite:///{db_path}",
+        queue_max_spans=QUEUE_SPANS,
+        batch_max_spans=QUEUE_SPANS,
+        retry_after=RETRY_AFTER_S,
+    )
     refused_requests = []
     with jammed(collector, db_path) as accepted:
         for protocol in ("grpc", "http"):
@@ -121,20 +135,28 @@ def test_full_queue_refuses_immediately_and_keeps_what_it_accepted(
     assert not set().union(*map(span_keys, refused_requests)) & set(stored)
 
 
-def test_otlp_exporter_retries_after_unavailable(start_collector: Callable[..., Collector],
-                                                 tmp_path: Path) -> None:
+def test_otlp_exporter_retries_after_unavailable(
+    start_collector: Callable[..., Collector], tmp_path: Path
+) -> None:
     db_path = tmp_path / "spyglass.db"
-    collector = start_collector(f"sqlite:///{db_path}", queue_max_spans=QUEUE_SPANS,
-                                batch_max_spans=QUEUE_SPANS, retry_after=0.5)
+    collector = start_collector(
+        f"sqlite:///{db_path}",
+        queue_max_spans=QUEUE_SPANS,
+        batch_max_spans=QUEUE_SPANS,
+        retry_after=0.5,
+    )
     finished = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": "retrying-app"}))
     provider.add_span_processor(SimpleSpanProcessor(finished))
-    with provider.get_tracer("test").start_as_current_span("root"):
-        with provider.get_tracer("test").start_as_current_span("child"):
-            pass
+    with (
+        provider.get_tracer("test").start_as_current_span("root"),
+        provider.get_tracer("test").start_as_current_span("child"),
+    ):
+        pass
     spans = finished.get_finished_spans()
-    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{collector.grpc_port}", insecure=True,
-                                timeout=20)
+    exporter = OTLPSpanExporter(
+        endpoint=f"127.0.0.1:{collector.grpc_port}", insecure=True, timeout=20
+    )
     with ThreadPoolExecutor(1) as pool:
         with jammed(collector, db_path):
             started = time.monotonic()
@@ -147,4 +169,5 @@ def test_otlp_exporter_retries_after_unavailable(start_collector: Callable[..., 
     with store_engine(f"sqlite:///{db_path}") as engine:
         stored = stored_span_keys(engine, [format(spans[0].context.trace_id, "032x")])
     assert sorted(span_id for _, span_id in stored) == sorted(
-        format(s.context.span_id, "016x") for s in spans)
+        format(s.context.span_id, "016x") for s in spans
+    )

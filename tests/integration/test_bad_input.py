@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import grpc
 import httpx
@@ -29,11 +30,12 @@ import pytest
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
 )
+from otlp_builders import make_request, make_span, new_trace_id, to_otlp_json
 from sqlalchemy import text
 
-from otlp_builders import make_request, make_span, new_trace_id, to_otlp_json
 from spyglass.collector.server import Collector
 
 MiB = 1024 * 1024
@@ -64,26 +66,42 @@ class Outcome:
     response: ExportTraceServiceResponse | None = None
 
 
-def send_http(collector: Collector, body: bytes, content_type: str = PROTOBUF,
-              headers: Mapping[str, str] | None = None) -> Outcome:
-    answer = httpx.post(f"http://127.0.0.1:{collector.http_port}/v1/traces", content=body,
-                        headers={"Content-Type": content_type, **(headers or {})},
-                        timeout=TIMEOUT_S)
+def send_http(
+    collector: Collector,
+    body: bytes,
+    content_type: str = PROTOBUF,
+    headers: Mapping[str, str] | None = None,
+) -> Outcome:
+    answer = httpx.post(
+        f"http://127.0.0.1:{collector.http_port}/v1/traces",
+        content=body,
+        headers={"Content-Type": content_type, **(headers or {})},
+        timeout=TIMEOUT_S,
+    )
     is_json = answer.headers.get("content-type", "").startswith(JSON)
     if answer.status_code == 200:
-        response = (json_format.Parse(answer.content, ExportTraceServiceResponse()) if is_json
-                    else ExportTraceServiceResponse.FromString(answer.content))
+        response = (
+            json_format.Parse(answer.content, ExportTraceServiceResponse())
+            if is_json
+            else ExportTraceServiceResponse.FromString(answer.content)
+        )
         return Outcome("OK", "", 200, response)
-    status = (json_format.Parse(answer.content, status_pb2.Status()) if is_json
-              else status_pb2.Status.FromString(answer.content))
+    status = (
+        json_format.Parse(answer.content, status_pb2.Status())
+        if is_json
+        else status_pb2.Status.FromString(answer.content)
+    )
     return Outcome(code_pb2.Code.Name(status.code), status.message, answer.status_code)
 
 
 def send_grpc(collector: Collector, body: bytes) -> Outcome:
     """Send ``body`` as the raw bytes of an Export call (no client-side serialisation)."""
     with grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}") as channel:
-        export = channel.unary_unary(TRACE_EXPORT, request_serializer=None,
-                                     response_deserializer=ExportTraceServiceResponse.FromString)
+        export = channel.unary_unary(
+            TRACE_EXPORT,
+            request_serializer=None,
+            response_deserializer=ExportTraceServiceResponse.FromString,
+        )
         try:
             response = export(body, timeout=TIMEOUT_S)
         except grpc.RpcError as error:
@@ -107,21 +125,24 @@ def stored_span_names(collector: Collector) -> set[str]:
 
 def stored_attributes(collector: Collector, name: str) -> dict[str, Any]:
     with collector.engine.connect() as connection:
-        value = connection.execute(text("SELECT attributes FROM spans WHERE name = :n"),
-                                   {"n": name}).scalar_one()
+        value = connection.execute(
+            text("SELECT attributes FROM spans WHERE name = :n"), {"n": name}
+        ).scalar_one()
     return json.loads(value)
 
 
 # --- bodies ---------------------------------------------------------------------------------
 
 
-def three_spans(middle: Callable[[bytes], Any] | None = None,
-                attributes: Mapping[str, Any] | None = None) -> ExportTraceServiceRequest:
+def three_spans(
+    middle: Callable[[bytes], Any] | None = None, attributes: Mapping[str, Any] | None = None
+) -> ExportTraceServiceRequest:
     """Spans "first", "middle", "last" of one trace; ``middle(trace_id)`` may replace the
     middle span, ``attributes`` go on the middle span."""
     trace_id = new_trace_id()
-    middle_span = (middle(trace_id) if middle
-                   else make_span("middle", trace_id, attributes=attributes))
+    middle_span = (
+        middle(trace_id) if middle else make_span("middle", trace_id, attributes=attributes)
+    )
     return make_request([make_span("first", trace_id), middle_span, make_span("last", trace_id)])
 
 
@@ -158,8 +179,11 @@ def oversize_body() -> bytes:
 @pytest.fixture
 def limited(start_collector, tmp_path) -> Collector:
     """A SQLite collector with a 1 MiB request limit and a 64 KiB attribute limit."""
-    return start_collector(f"sqlite:///{tmp_path}/s.db", max_request_bytes=REQUEST_LIMIT,
-                           max_attribute_bytes=ATTRIBUTE_LIMIT)
+    return start_collector(
+        f"sqlite:///{tmp_path}/s.db",
+        max_request_bytes=REQUEST_LIMIT,
+        max_attribute_bytes=ATTRIBUTE_LIMIT,
+    )
 
 
 @pytest.fixture
@@ -171,16 +195,29 @@ def default_limits(start_collector, tmp_path) -> Collector:
 # --- whole-body problems --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make_body, http_status, code, says", [
-    (lambda: b"this is not protobuf", 400, "INVALID_ARGUMENT",
-     "not a valid ExportTraceServiceRequest protobuf"),
-    (lambda: valid_body()[:-7], 400, "INVALID_ARGUMENT", "past the end"),
-    (oversize_body, 413, "RESOURCE_EXHAUSTED", "larger than"),
-], ids=["garbage", "truncated", "oversize"])
+@pytest.mark.parametrize(
+    "make_body, http_status, code, says",
+    [
+        (
+            lambda: b"this is not protobuf",
+            400,
+            "INVALID_ARGUMENT",
+            "not a valid ExportTraceServiceRequest protobuf",
+        ),
+        (lambda: valid_body()[:-7], 400, "INVALID_ARGUMENT", "past the end"),
+        (oversize_body, 413, "RESOURCE_EXHAUSTED", "larger than"),
+    ],
+    ids=["garbage", "truncated", "oversize"],
+)
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_unusable_body_is_refused_whole(limited: Collector, transport: str,
-                                        make_body: Callable[[], bytes], http_status: int,
-                                        code: str, says: str) -> None:
+def test_unusable_body_is_refused_whole(
+    limited: Collector,
+    transport: str,
+    make_body: Callable[[], bytes],
+    http_status: int,
+    code: str,
+    says: str,
+) -> None:
     outcome = send(transport, limited, make_body())
 
     assert (outcome.code, outcome.http_status) == (code, expected_http(transport, http_status))
@@ -188,20 +225,54 @@ def test_unusable_body_is_refused_whole(limited: Collector, transport: str,
     assert stored_span_names(limited) == set()
 
 
-@pytest.mark.parametrize("content_type, headers, body, http_status, code, says", [
-    ("text/plain", {}, valid_body, 415, "INVALID_ARGUMENT",
-     "Content-Type 'text/plain' is not OTLP"),
-    (PROTOBUF, {"Content-Encoding": "br"}, valid_body, 415, "INVALID_ARGUMENT",
-     "Content-Encoding 'br' is not supported"),
-    (PROTOBUF, {"Content-Encoding": "gzip"}, lambda: gzip.compress(bytes(16 * MiB)), 413,
-     "RESOURCE_EXHAUSTED", "larger than 1048576 bytes after decompression"),
-    (PROTOBUF, {"Content-Encoding": "gzip"}, lambda: b"\x1f\x8b not really gzip", 400,
-     "INVALID_ARGUMENT", "not valid gzip data"),
-    (JSON, {}, lambda: b'{"resourceSpans": [', 400, "INVALID_ARGUMENT", "not valid JSON"),
-], ids=["wrong-content-type", "unknown-encoding", "gzip-bomb", "corrupt-gzip", "bad-json"])
+@pytest.mark.parametrize(
+    "content_type, headers, body, http_status, code, says",
+    [
+        (
+            "text/plain",
+            {},
+            valid_body,
+            415,
+            "INVALID_ARGUMENT",
+            "Content-Type 'text/plain' is not OTLP",
+        ),
+        (
+            PROTOBUF,
+            {"Content-Encoding": "br"},
+            valid_body,
+            415,
+            "INVALID_ARGUMENT",
+            "Content-Encoding 'br' is not supported",
+        ),
+        (
+            PROTOBUF,
+            {"Content-Encoding": "gzip"},
+            lambda: gzip.compress(bytes(16 * MiB)),
+            413,
+            "RESOURCE_EXHAUSTED",
+            "larger than 1048576 bytes after decompression",
+        ),
+        (
+            PROTOBUF,
+            {"Content-Encoding": "gzip"},
+            lambda: b"\x1f\x8b not really gzip",
+            400,
+            "INVALID_ARGUMENT",
+            "not valid gzip data",
+        ),
+        (JSON, {}, lambda: b'{"resourceSpans": [', 400, "INVALID_ARGUMENT", "not valid JSON"),
+    ],
+    ids=["wrong-content-type", "unknown-encoding", "gzip-bomb", "corrupt-gzip", "bad-json"],
+)
 def test_http_body_problem_gets_its_status_and_a_status_body(
-        limited: Collector, content_type: str, headers: dict[str, str],
-        body: Callable[[], bytes], http_status: int, code: str, says: str) -> None:
+    limited: Collector,
+    content_type: str,
+    headers: dict[str, str],
+    body: Callable[[], bytes],
+    http_status: int,
+    code: str,
+    says: str,
+) -> None:
     data = body()
     assert len(data) < REQUEST_LIMIT  # a bomb is small on the wire
 
@@ -213,8 +284,12 @@ def test_http_body_problem_gets_its_status_and_a_status_body(
 
 
 def test_http_error_answers_a_json_request_with_a_json_status(limited: Collector) -> None:
-    answer = httpx.post(f"http://127.0.0.1:{limited.http_port}/v1/traces", content=b"[1, 2]",
-                        headers={"Content-Type": JSON}, timeout=TIMEOUT_S)
+    answer = httpx.post(
+        f"http://127.0.0.1:{limited.http_port}/v1/traces",
+        content=b"[1, 2]",
+        headers={"Content-Type": JSON},
+        timeout=TIMEOUT_S,
+    )
 
     assert answer.status_code == 400
     assert answer.headers["content-type"].startswith(JSON)
@@ -226,14 +301,18 @@ def test_http_error_answers_a_json_request_with_a_json_status(limited: Collector
 # --- one bad span in a good request ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("make_body, says", [
-    (invalid_utf8_name_body, "invalid UTF-8"),
-    (short_trace_id_body, "traceId is 8 bytes, expected 16"),
-], ids=["invalid-utf8-name", "8-byte-trace-id"])
+@pytest.mark.parametrize(
+    "make_body, says",
+    [
+        (invalid_utf8_name_body, "invalid UTF-8"),
+        (short_trace_id_body, "traceId is 8 bytes, expected 16"),
+    ],
+    ids=["invalid-utf8-name", "8-byte-trace-id"],
+)
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_bad_span_is_rejected_and_the_others_stored(limited: Collector, transport: str,
-                                                     make_body: Callable[[], bytes],
-                                                     says: str) -> None:
+def test_bad_span_is_rejected_and_the_others_stored(
+    limited: Collector, transport: str, make_body: Callable[[], bytes], says: str
+) -> None:
     outcome = send(transport, limited, make_body())
 
     assert outcome.code == "OK", outcome.message
@@ -262,7 +341,8 @@ def test_bad_hex_id_in_json_rejects_that_span_only(limited: Collector) -> None:
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_attribute_over_the_limit_is_stored_truncated_with_a_warning(
-        limited: Collector, transport: str) -> None:
+    limited: Collector, transport: str
+) -> None:
     big = "0123456789" * 100_000  # 1 MB, under the request limit, over the attribute limit
     body = three_spans(attributes={"big.payload": big, "small": "kept"}).SerializeToString()
     assert len(body) < REQUEST_LIMIT
@@ -282,11 +362,15 @@ def test_attribute_over_the_limit_is_stored_truncated_with_a_warning(
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_attribute_under_the_default_limit_is_stored_whole(
-        default_limits: Collector, transport: str) -> None:
+    default_limits: Collector, transport: str
+) -> None:
     large = "abcdefghi\n" * 90_000  # 900 kB, under the default 1 MiB attribute limit
 
-    outcome = send(transport, default_limits,
-                   three_spans(attributes={"large.payload": large}).SerializeToString())
+    outcome = send(
+        transport,
+        default_limits,
+        three_spans(attributes={"large.payload": large}).SerializeToString(),
+    )
 
     assert outcome.code == "OK", outcome.message
     assert outcome.response == ExportTraceServiceResponse()  # no warning, nothing rejected

@@ -30,15 +30,23 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from spyglass import canonical_json
+from spyglass.collector.store import migrate
 from spyglass.collector.store.datasets import (
-    digest as dataset_digest,
-    records as dataset_records,
     catalog as datasets,
 )
-from spyglass.collector.store import migrate
+from spyglass.collector.store.datasets import (
+    digest as dataset_digest,
+)
+from spyglass.collector.store.datasets import (
+    records as dataset_records,
+)
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import (
-    DatasetExperiment, DatasetRecordHistory, DatasetRecordRow, DatasetRow, DatasetTag,
+    DatasetExperiment,
+    DatasetRecordHistory,
+    DatasetRecordRow,
+    DatasetRow,
+    DatasetTag,
     DatasetVersionRow,
 )
 from spyglass.errors import InvalidArgumentError, InvalidFilterError, NotFoundError
@@ -46,8 +54,14 @@ from spyglass.evaluator.datasets.normalize import to_columns
 from spyglass.v1 import datasets_pb2 as pb
 
 MERGES, SIZE = 20, 150  # per process; as in CONCURRENT
-TABLES = [DatasetRow, DatasetTag, DatasetExperiment, DatasetVersionRow, DatasetRecordRow,
-          DatasetRecordHistory]
+TABLES = [
+    DatasetRow,
+    DatasetTag,
+    DatasetExperiment,
+    DatasetVersionRow,
+    DatasetRecordRow,
+    DatasetRecordHistory,
+]
 
 
 @pytest.fixture
@@ -58,33 +72,44 @@ def engine(store_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def merge(engine: Engine, dataset_id: str, records: list[dict], chunk: int = 5000
-          ) -> pb.MergeRecordsResponse:
+def merge(
+    engine: Engine, dataset_id: str, records: list[dict], chunk: int = 5000
+) -> pb.MergeRecordsResponse:
     chunks = list(to_columns(records).chunks(max_records=chunk))
     return dataset_records.merge_records(engine, dataset_id, chunks, "tester")
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:
     with engine.connect() as connection:
-        return {m.__tablename__: sorted(map(tuple, connection.execute(select(m.__table__))),
-                                        key=repr) for m in TABLES}
+        return {
+            m.__tablename__: sorted(map(tuple, connection.execute(select(m.__table__))), key=repr)
+            for m in TABLES
+        }
 
 
 def check_invariants(engine: Engine, dataset_id: str, page_size: int = 97) -> pb.Dataset:
     """The dataset row agrees with its records, and every version reads back whole."""
     with engine.connect() as connection:
-        row = connection.execute(select(DatasetRow.__table__).where(
-            DatasetRow.dataset_id == dataset_id)).one()
-        current = connection.execute(select(
-            DatasetRecordRow.input_hash, DatasetRecordRow.content_hash, DatasetRecordRow.inputs
-        ).where(DatasetRecordRow.dataset_id == dataset_id)).all()
-        versions = dict(connection.execute(select(
-            DatasetVersionRow.version, DatasetVersionRow.record_count
-        ).where(DatasetVersionRow.dataset_id == dataset_id)).all())
+        row = connection.execute(
+            select(DatasetRow.__table__).where(DatasetRow.dataset_id == dataset_id)
+        ).one()
+        current = connection.execute(
+            select(
+                DatasetRecordRow.input_hash, DatasetRecordRow.content_hash, DatasetRecordRow.inputs
+            ).where(DatasetRecordRow.dataset_id == dataset_id)
+        ).all()
+        versions = dict(
+            connection.execute(
+                select(DatasetVersionRow.version, DatasetVersionRow.record_count).where(
+                    DatasetVersionRow.dataset_id == dataset_id
+                )
+            ).all()
+        )
     assert len(current) == row.record_count
     assert all(h == canonical_json.sha256_hex(inputs) for h, _, inputs in current)
-    recomputed = dataset_digest.updated_sum(dataset_digest.EMPTY_SUM,
-                                            [c for _, c, _ in current], [])
+    recomputed = dataset_digest.updated_sum(
+        dataset_digest.EMPTY_SUM, [c for _, c, _ in current], []
+    )
     assert (row.digest_sum, row.digest) == (recomputed, dataset_digest.digest(recomputed))
     assert sorted(versions) == list(range(row.version + 1))
     for version, count in versions.items():
@@ -103,18 +128,30 @@ def check_invariants(engine: Engine, dataset_id: str, page_size: int = 97) -> pb
 
 def test_merges_keep_the_dataset_consistent(engine: Engine) -> None:
     d = datasets.create_dataset(engine, "store", ["0"], {"k": "v"}, "tester")
-    merge(engine, d.dataset_id, [{"inputs": {"q": i}, "expectations": {"a": i}}
-                                 for i in range(300)], chunk=64)
-    response = merge(engine, d.dataset_id,
-                     [{"inputs": {"q": i}, "expectations": {"b": i}} for i in range(150, 450)]
-                     + [{"inputs": {"q": 0}, "expectations": {"a": 0}}], chunk=64)
+    merge(
+        engine,
+        d.dataset_id,
+        [{"inputs": {"q": i}, "expectations": {"a": i}} for i in range(300)],
+        chunk=64,
+    )
+    response = merge(
+        engine,
+        d.dataset_id,
+        [{"inputs": {"q": i}, "expectations": {"b": i}} for i in range(150, 450)]
+        + [{"inputs": {"q": 0}, "expectations": {"a": 0}}],
+        chunk=64,
+    )
     assert (response.inserted_count, response.updated_count, response.unchanged_count) == (
-        150, 150, 1)
+        150,
+        150,
+        1,
+    )
     with engine.connect() as connection:
         history = connection.scalar(select(func.count()).select_from(DatasetRecordHistory))
     assert history == 150  # one replaced state per updated record
-    ids = [r for r in dataset_records.list_records(engine, d.dataset_id, None, 1000, "")
-           .records.dataset_record_id][:10]
+    ids = list(
+        dataset_records.list_records(engine, d.dataset_id, None, 1000, "").records.dataset_record_id
+    )[:10]
     dataset_records.delete_records(engine, d.dataset_id, ids, "tester")
     final = check_invariants(engine, d.dataset_id)
     assert (final.version, final.record_count) == (3, 440)
@@ -126,8 +163,7 @@ def test_a_failed_merge_leaves_every_table_as_it_was(engine: Engine) -> None:
     before = snapshot(engine)
     good = [{"inputs": {"q": i}, "expectations": {"new": True}} for i in range(10, 5000)]
     chunks = list(to_columns(good).chunks(max_records=1000))
-    chunks.append(pb.DatasetRecordColumns(inputs=b'[{"q": 1}, {"q": "x"}]',
-                                          tags=b'[{}, {"n": 2}]'))
+    chunks.append(pb.DatasetRecordColumns(inputs=b'[{"q": 1}, {"q": "x"}]', tags=b'[{}, {"n": 2}]'))
     with pytest.raises(InvalidArgumentError, match=r"record 4991: tag 'n'"):
         dataset_records.merge_records(engine, d.dataset_id, chunks, "tester")
     with pytest.raises(NotFoundError, match="'d-nope' not found"):
@@ -163,15 +199,23 @@ CONCURRENT = textwrap.dedent("""
 """)
 
 
-def test_two_processes_merging_into_one_dataset_lose_nothing(engine: Engine, store_url: str,
-                                                             tmp_path: Path) -> None:
+def test_two_processes_merging_into_one_dataset_lose_nothing(
+    engine: Engine, store_url: str, tmp_path: Path
+) -> None:
     d = datasets.create_dataset(engine, "shared", [], {}, "tester")
     start = tmp_path / "start"
-    env = {k: v for k, v in os.environ.items() if k not in ("SPYGLASS_COLLECTOR",
-                                                            "SPYGLASS_STORE")}
-    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, name, str(start), store_url],
-                              env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
+    env = {k: v for k, v in os.environ.items() if k not in ("SPYGLASS_COLLECTOR", "SPYGLASS_STORE")}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT, name, str(start), store_url],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
     time.sleep(1.0)  # both embedded collectors are up (they wait for the start file)
     start.touch()
     for proc in procs:
@@ -183,23 +227,30 @@ def test_two_processes_merging_into_one_dataset_lose_nothing(engine: Engine, sto
     assert final.version == 2 * MERGES  # every merge changed something: one version each
     assert final.record_count == SIZE + 2 * MERGES * SIZE
     rows = dataset_records.list_records(engine, d.dataset_id, None, 50_000, "").records
-    shared = [e for i, e in zip(canonical_json.loads(rows.inputs),
-                                canonical_json.loads(rows.expectations))
-              if i["q"].startswith("shared-")]
+    shared = [
+        e
+        for i, e in zip(canonical_json.loads(rows.inputs), canonical_json.loads(rows.expectations))
+        if i["q"].startswith("shared-")
+    ]
     assert len(shared) == SIZE
     expected_keys = {f"{name}-{k}" for name in "ab" for k in range(MERGES)}
     assert all(set(e) == expected_keys for e in shared)  # no merge overwrote another's keys
     with engine.connect() as connection:
-        counts = connection.execute(select(
-            func.sum(DatasetVersionRow.inserted_count), func.sum(DatasetVersionRow.updated_count)
-        ).where(DatasetVersionRow.dataset_id == d.dataset_id)).one()
+        counts = connection.execute(
+            select(
+                func.sum(DatasetVersionRow.inserted_count),
+                func.sum(DatasetVersionRow.updated_count),
+            ).where(DatasetVersionRow.dataset_id == d.dataset_id)
+        ).one()
     assert tuple(counts) == (SIZE + 2 * MERGES * SIZE, (2 * MERGES - 1) * SIZE)
 
 
 def test_dataset_filters_use_the_trace_filter_language(engine: Engine) -> None:
-    for name, tags, user, size in (("qa_small", {"stage": "dev", "rank": "2"}, "ana", 1),
-                                   ("QA_big", {"stage": "prod", "rank": "10"}, "bo", 3),
-                                   ("other", {}, "", 2)):
+    for name, tags, user, size in (
+        ("qa_small", {"stage": "dev", "rank": "2"}, "ana", 1),
+        ("QA_big", {"stage": "prod", "rank": "10"}, "bo", 3),
+        ("other", {}, "", 2),
+    ):
         d = datasets.create_dataset(engine, name, [], tags, user)
         merge(engine, d.dataset_id, [{"inputs": {"i": i}} for i in range(size)])
 
@@ -211,8 +262,7 @@ def test_dataset_filters_use_the_trace_filter_language(engine: Engine) -> None:
     assert names("name ILIKE 'qa%'") == ["QA_big", "qa_small"]
     assert names("record_count >= 2 AND NOT name = 'other'") == ["QA_big"]
     assert names("tags.rank > 5 OR created_by = 'ana'") == ["QA_big", "qa_small"]
-    assert names("tags.stage IN ('dev', 'prod')", ["record_count DESC"]) == ["QA_big",
-                                                                            "qa_small"]
+    assert names("tags.stage IN ('dev', 'prod')", ["record_count DESC"]) == ["QA_big", "qa_small"]
     assert names("created_by IS NULL") == ["other"]
     assert names("version = 1 AND last_update_time > 0") == ["QA_big", "other", "qa_small"]
     with pytest.raises(InvalidFilterError, match=r"(?s)needs a number.*\^"):

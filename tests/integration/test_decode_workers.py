@@ -9,11 +9,10 @@ import signal
 import time
 
 import pytest
+from otlp_builders import make_request, make_span, new_trace_id
 
 from spyglass.collector.ingest.decode_pool import ConverterConfig, Decoder
 from spyglass.errors import OverloadedError
-
-from otlp_builders import make_request, make_span, new_trace_id
 
 
 def _body(n: int = 3) -> bytes:
@@ -68,7 +67,8 @@ def test_collector_with_decode_workers_stores_spans(start_collector, tmp_path) -
     channel = grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}")
     export = channel.unary_unary(
         "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-        response_deserializer=ExportTraceServiceResponse.FromString)
+        response_deserializer=ExportTraceServiceResponse.FromString,
+    )
     export(_body(5), timeout=30)
     with collector.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM spans")).scalar_one() == 5

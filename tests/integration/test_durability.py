@@ -16,29 +16,41 @@ import threading
 import time
 
 from processes import (
-    CollectorProcess, CollectorProcesses, SpanSender, assert_trace_counts_match_spans,
-    collector_processes, generated_traces, sender_for, span_keys, store_engine,
-    stored_span_keys, wait_until,
+    CollectorProcess,
+    CollectorProcesses,
+    SpanSender,
+    assert_trace_counts_match_spans,
+    generated_traces,
+    sender_for,
+    span_keys,
+    store_engine,
+    stored_span_keys,
+    wait_until,
 )
-
-__all__ = ["collector_processes"]  # the fixture, imported for pytest
 
 SENDER_PROTOCOLS = ("grpc", "http", "grpc")
 ACKS_BEFORE_STOPPING = 30
 
 
-def start_senders(proc: CollectorProcess, stop: threading.Event,
-                  spans_per_trace: int = 5) -> list[SpanSender]:
+def start_senders(
+    proc: CollectorProcess, stop: threading.Event, spans_per_trace: int = 5
+) -> list[SpanSender]:
     senders = [
-        SpanSender(lambda p=protocol: sender_for(p, proc.grpc_port, proc.http_port),
-                   generated_traces(seed, spans_per_trace), stop)
+        SpanSender(
+            lambda p=protocol: sender_for(p, proc.grpc_port, proc.http_port),
+            generated_traces(seed, spans_per_trace),
+            stop,
+        )
         for seed, protocol in enumerate(SENDER_PROTOCOLS, start=1)
     ]
     for sender in senders:
         sender.start()
     try:
-        wait_until(lambda: sum(s.acked_requests for s in senders) >= ACKS_BEFORE_STOPPING, 30,
-                   f"{ACKS_BEFORE_STOPPING} acknowledged requests")
+        wait_until(
+            lambda: sum(s.acked_requests for s in senders) >= ACKS_BEFORE_STOPPING,
+            30,
+            f"{ACKS_BEFORE_STOPPING} acknowledged requests",
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}; collector stderr:\n{proc.stderr()}") from None
     return senders
@@ -64,8 +76,9 @@ def assert_stored_exactly(store_url: str, expected: set[tuple[str, str]]) -> Non
         assert assert_trace_counts_match_spans(engine) == len(expected)
 
 
-def test_sigkill_loses_no_acknowledged_span(store_url: str,
-                                            collector_processes: CollectorProcesses) -> None:
+def test_sigkill_loses_no_acknowledged_span(
+    store_url: str, collector_processes: CollectorProcesses
+) -> None:
     first = collector_processes.start(store_url)
     stop = threading.Event()
     senders = start_senders(first, stop)
@@ -93,8 +106,9 @@ def test_sigkill_loses_no_acknowledged_span(store_url: str,
     assert_stored_exactly(store_url, acked | redelivered)
 
 
-def test_sigterm_drains_requests_in_flight(store_url: str,
-                                           collector_processes: CollectorProcesses) -> None:
+def test_sigterm_drains_requests_in_flight(
+    store_url: str, collector_processes: CollectorProcesses
+) -> None:
     proc = collector_processes.start(store_url)
     stop = threading.Event()
     senders = start_senders(proc, stop, spans_per_trace=25)  # 100-span requests
@@ -104,7 +118,8 @@ def test_sigterm_drains_requests_in_flight(store_url: str,
     acked = stop_senders(senders, stop)
 
     assert exit_code == 0, proc.stderr()
-    drained = [(sent, done) for s in senders for sent, done in s.timeline
-               if sent < signalled_at < done]
+    drained = [
+        (sent, done) for s in senders for sent, done in s.timeline if sent < signalled_at < done
+    ]
     assert drained, "no request was in flight at SIGTERM; the test proved nothing"
     assert_stored_exactly(store_url, acked)

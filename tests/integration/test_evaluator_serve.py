@@ -15,14 +15,14 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
+from processes import REPO_ROOT, wait_until
 
 import spyglass
-from local_openai import llm  # noqa: F401  (a fixture: the local OpenAI-compatible server)
-from processes import REPO_ROOT, wait_until
 from spyglass import session
 from spyglass.annotations import log_expectation
 from spyglass.collector.server import Collector
@@ -32,7 +32,7 @@ from spyglass.evaluator.runs import get_evaluation_results, get_evaluation_run
 from spyglass.local_llm import LocalLLM
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "e2e"))
-from service_support import EvaluatorProcess  # noqa: E402
+from service_support import EvaluatorProcess
 
 FIXTURES = "scorer_fixtures.support_scorers"
 WORKER_ENV = {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "tests")])}
@@ -41,8 +41,9 @@ FAST = {"lease_seconds": 3, "poll_seconds": 0.2, "concurrency": 4, "api_key": AP
 
 
 @pytest.fixture
-def address(start_collector: Callable[..., Collector], tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def address(
+    start_collector: Callable[..., Collector], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """A collector on SQLite that wants an API key, this process's session on it,
     experiment "svc" active."""
     monkeypatch.delenv("SPYGLASS_COLLECTOR", raising=False)
@@ -62,10 +63,20 @@ def workers(tmp_path: Path) -> Iterator[list[EvaluatorProcess]]:
         worker.kill()
 
 
-def start_worker(workers: list[EvaluatorProcess], address: str, log_dir: Path,
-                 env: dict[str, str] | None = None, **flags: Any) -> EvaluatorProcess:
-    worker = EvaluatorProcess(address, log_dir, f"worker{len(workers)}",
-                              {**WORKER_ENV, **(env or {})}, **{**FAST, **flags})
+def start_worker(
+    workers: list[EvaluatorProcess],
+    address: str,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    **flags: Any,
+) -> EvaluatorProcess:
+    worker = EvaluatorProcess(
+        address,
+        log_dir,
+        f"worker{len(workers)}",
+        {**WORKER_ENV, **(env or {})},
+        **{**FAST, **flags},
+    )
     workers.append(worker)
     return worker.wait_ready()
 
@@ -75,9 +86,16 @@ def answer(i: int) -> str:
 
 
 def qa_dataset(rows: int) -> None:
-    create_dataset("qa").merge_records([
-        {"inputs": {"q": f"question {i}"}, "outputs": answer(i),
-         "expectations": {"expected_response": f"refund in {i} days"}} for i in range(rows)])
+    create_dataset("qa").merge_records(
+        [
+            {
+                "inputs": {"q": f"question {i}"},
+                "outputs": answer(i),
+                "expectations": {"expected_response": f"refund in {i} days"},
+            }
+            for i in range(rows)
+        ]
+    )
 
 
 def scores_by_row(run_id: str) -> dict[int, dict[str, Any]]:
@@ -89,18 +107,22 @@ def scores_by_row(run_id: str) -> dict[int, dict[str, Any]]:
 
 
 def test_serve_scores_jobs_builds_a_dataset_and_reports_health(
-        address: str, workers: list[EvaluatorProcess], tmp_path: Path) -> None:
+    address: str, workers: list[EvaluatorProcess], tmp_path: Path
+) -> None:
     qa_dataset(12)
     worker = start_worker(workers, address, tmp_path, scorers_module=FIXTURES)
     assert worker.get("/healthz").status_code == 200
     assert worker.get("/readyz").text == "ready\n"
 
-    job = submit_job(dataset="qa", chunk_size=5, build_dataset="qa-built", scorers=[
-        "ExactMatch", f"{FIXTURES}:mentions_refund", "concise"])
+    job = submit_job(
+        dataset="qa",
+        chunk_size=5,
+        build_dataset="qa-built",
+        scorers=["ExactMatch", f"{FIXTURES}:mentions_refund", "concise"],
+    )
     done = wait_for_job(job.job_id, timeout=60, poll=0.2)
 
-    assert (done.status, done.rows_done, done.chunks_done) == ("FINISHED", 12, 3), \
-        worker.log()
+    assert (done.status, done.rows_done, done.chunks_done) == ("FINISHED", 12, 3), worker.log()
     rows = scores_by_row(done.run_id)
     assert sorted(rows) == list(range(12))
     for i, scores in rows.items():
@@ -109,8 +131,9 @@ def test_serve_scores_jobs_builds_a_dataset_and_reports_health(
         assert scores["concise"].value is True
     built = get_dataset(name="qa-built")
     assert built.record_count == 12
-    assert sorted(r.inputs["q"] for r in built.records) == sorted(f"question {i}"
-                                                                  for i in range(12))
+    assert sorted(r.inputs["q"] for r in built.records) == sorted(
+        f"question {i}" for i in range(12)
+    )
     assert worker.metric("spyglass_evaluator_rows_scored_total", kind="job") == 12
     assert worker.metric("spyglass_evaluator_chunks_total", outcome="done") == 3
     assert worker.metric("spyglass_evaluator_leases_held") == 0
@@ -127,8 +150,12 @@ def test_serve_scores_jobs_builds_a_dataset_and_reports_health(
         trace_ids.append(span.trace_id)
     spyglass.flush()
     log_expectation(trace_id=trace_ids[1], name="expected_response", value="something else")
-    traced = submit_job(experiment="svc", filter_string="attributes.name = 'support'",
-                        expectations_dataset="qa", scorers=["ExactMatch"])
+    traced = submit_job(
+        experiment="svc",
+        filter_string="attributes.name = 'support'",
+        expectations_dataset="qa",
+        scorers=["ExactMatch"],
+    )
     session.client().delete_traces(trace_ids=[trace_ids[3]])
     done = wait_for_job(traced.job_id, timeout=60, poll=0.2)
 
@@ -143,11 +170,17 @@ def test_serve_scores_jobs_builds_a_dataset_and_reports_health(
 
 
 def test_sigterm_gives_the_lease_back_and_another_worker_finishes(
-        address: str, workers: list[EvaluatorProcess], tmp_path: Path) -> None:
+    address: str, workers: list[EvaluatorProcess], tmp_path: Path
+) -> None:
     qa_dataset(40)
     first = start_worker(workers, address, tmp_path, shutdown_grace=5)
-    job = submit_job(dataset="qa", scorers=[  # one chunk of 40 rows, 4 at a time: 2.5 s
-        {"type": "tests.e2e.service_scorers:slowly", "seconds": 0.25}, "ExactMatch"])
+    job = submit_job(
+        dataset="qa",
+        scorers=[  # one chunk of 40 rows, 4 at a time: 2.5 s
+            {"type": "tests.e2e.service_scorers:slowly", "seconds": 0.25},
+            "ExactMatch",
+        ],
+    )
     wait_until(lambda: get_job(job.job_id).chunks_leased == 1, 30, "the chunk claimed")
     time.sleep(0.5)  # rows are being scored
 
@@ -163,25 +196,34 @@ def test_sigterm_gives_the_lease_back_and_another_worker_finishes(
 
     second = start_worker(workers, address, tmp_path)
     done = wait_for_job(job.job_id, timeout=60, poll=0.2)
-    assert (done.status, done.rows_done, done.rows_with_errors) == ("FINISHED", 40, 0), \
-        second.log()
+    assert (done.status, done.rows_done, done.rows_with_errors) == ("FINISHED", 40, 0), second.log()
     rows = scores_by_row(done.run_id)
     assert sorted(rows) == list(range(40))
-    assert Counter(name for scores in rows.values() for name in scores) == \
-        {"slow_days": 40, "exact_match": 40}
+    assert Counter(name for scores in rows.values() for name in scores) == {
+        "slow_days": 40,
+        "exact_match": 40,
+    }
 
 
 def test_judges_run_in_the_worker_and_their_tokens_reach_the_run(
-        address: str, workers: list[EvaluatorProcess], tmp_path: Path, llm: LocalLLM) -> None:
+    address: str, workers: list[EvaluatorProcess], tmp_path: Path, llm: LocalLLM
+) -> None:
     qa_dataset(6)
-    worker = start_worker(workers, address, tmp_path, judge_rate_limit=100, env={
-        "OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": "sk-local"})
-    job = submit_job(dataset="qa", chunk_size=4, scorers=[
-        {"type": "Guidelines", "name": "polite", "guidelines": "The answer is polite."}])
+    worker = start_worker(
+        workers,
+        address,
+        tmp_path,
+        judge_rate_limit=100,
+        env={"OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": "sk-local"},
+    )
+    job = submit_job(
+        dataset="qa",
+        chunk_size=4,
+        scorers=[{"type": "Guidelines", "name": "polite", "guidelines": "The answer is polite."}],
+    )
     done = wait_for_job(job.job_id, timeout=60, poll=0.2)
 
-    assert (done.status, done.rows_done, done.rows_with_errors) == ("FINISHED", 6, 0), \
-        worker.log()
+    assert (done.status, done.rows_done, done.rows_with_errors) == ("FINISHED", 6, 0), worker.log()
     rows = scores_by_row(done.run_id)
     assert sorted(rows) == list(range(6))
     assert all(scores["polite"].value == "yes" for scores in rows.values())
@@ -192,12 +234,22 @@ def test_judges_run_in_the_worker_and_their_tokens_reach_the_run(
     # the judge calls are traces of their own, beside the job's experiment, not in it
     scored_in = spyglass.get_experiment_by_name("svc").experiment_id
     assert run.experiment_id == scored_in
-    wait_until(lambda: spyglass.get_experiment_by_name("svc (judge calls)") is not None, 30,
-               "the judge experiment")
+    wait_until(
+        lambda: spyglass.get_experiment_by_name("svc (judge calls)") is not None,
+        30,
+        "the judge experiment",
+    )
     judges = spyglass.get_experiment_by_name("svc (judge calls)").experiment_id
 
     def judge_traces() -> int:
         return len(spyglass.search_traces(experiment_ids=[judges], return_type="list"))
+
     wait_until(lambda: judge_traces() == 6, 30, "six judge traces")
-    assert spyglass.search_traces(experiment_ids=[scored_in], return_type="list",
-                                  filter_string="tags.`spyglass.judge` = 'polite'") == []
+    assert (
+        spyglass.search_traces(
+            experiment_ids=[scored_in],
+            return_type="list",
+            filter_string="tags.`spyglass.judge` = 'polite'",
+        )
+        == []
+    )

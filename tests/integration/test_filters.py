@@ -15,8 +15,8 @@ parts do, whatever form their subqueries take.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, insert, select
@@ -24,6 +24,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
+from spyglass.collector.store.models import (
+    AssessmentRow,
+    Base,
+    SpanRow,
+    TraceMetadata,
+    TraceRow,
+    TraceTag,
+)
 from spyglass.collector.store.traces.filters import (
     MAX_CONDITIONS,
     MAX_DEPTH,
@@ -34,9 +42,6 @@ from spyglass.collector.store.traces.filters import (
     compile_order_by,
 )
 from spyglass.collector.store.traces.probes import MAX_CORRELATED
-from spyglass.collector.store.models import (
-    AssessmentRow, Base, SpanRow, TraceMetadata, TraceRow, TraceTag,
-)
 from spyglass.errors import InvalidFilterError
 
 MS = 1_000_000  # nanoseconds per millisecond
@@ -68,21 +73,64 @@ class T:
 
 
 TRACES = {  # inserted in this order, so traces.id follows t1..t6
-    "t1": T("chat_completion", "OK", BASE_MS, 1500, session_id="s1", user_id="alice",
-            input_tokens=10, output_tokens=20, cost=0.01, span_count=2),
-    "t2": T("chat_completion", "ERROR", BASE_MS + 1000, 4000, session_id="s1", user_id="bob",
-            input_tokens=100, output_tokens=200, cost=0.2, span_count=2, error_count=2),
+    "t1": T(
+        "chat_completion",
+        "OK",
+        BASE_MS,
+        1500,
+        session_id="s1",
+        user_id="alice",
+        input_tokens=10,
+        output_tokens=20,
+        cost=0.01,
+        span_count=2,
+    ),
+    "t2": T(
+        "chat_completion",
+        "ERROR",
+        BASE_MS + 1000,
+        4000,
+        session_id="s1",
+        user_id="bob",
+        input_tokens=100,
+        output_tokens=200,
+        cost=0.2,
+        span_count=2,
+        error_count=2,
+    ),
     "t3": T("retrieval", "IN_PROGRESS", BASE_MS + 2000, None, span_count=1),
     "t4": T(None, "IN_PROGRESS", BASE_MS + 3000, 100),
-    "t5": T("chat_completion", "OK", BASE_MS + 4000, 250, experiment_id=7, user_id="carol",
-            input_tokens=5, output_tokens=10, cost=0.03, span_count=1),
+    "t5": T(
+        "chat_completion",
+        "OK",
+        BASE_MS + 4000,
+        250,
+        experiment_id=7,
+        user_id="carol",
+        input_tokens=5,
+        output_tokens=10,
+        cost=0.03,
+        span_count=1,
+    ),
     "t6": T("Chat_Completion", "OK", BASE_MS + 5000, 50, experiment_id=7, span_count=1),
 }
 TAGS = {
-    "t1": {"environment": "production", "quality_score": "0.9", "env": "prod",
-           "my.key": "dotted", "flag": "true", "count": "10", "discount": "100 percent"},
-    "t2": {"environment": "staging", "quality_score": "0.5", "env": "dev", "flag": "False",
-           "count": "9"},
+    "t1": {
+        "environment": "production",
+        "quality_score": "0.9",
+        "env": "prod",
+        "my.key": "dotted",
+        "flag": "true",
+        "count": "10",
+        "discount": "100 percent",
+    },
+    "t2": {
+        "environment": "staging",
+        "quality_score": "0.5",
+        "env": "dev",
+        "flag": "False",
+        "count": "9",
+    },
     "t3": {"environment": "production", "quality_score": "abc", "env": "PROD", "flag": "yes"},
     "t4": {"quality_score": "1e999", "spaced": " 0.7 ", "empty": ""},
     "t5": {"quality_score": "0.69", "note": "it's", "discount": "100%", "count": "-2.5e1"},
@@ -110,19 +158,73 @@ ASSESSMENTS = [  # (trace, kind, name, JSON value, valid)
     ("t5", "feedback", "score", "0.85", True),
 ]
 SPANS = [  # (trace, span, parent, name, type, status code, model, inputs, outputs, attributes)
-    ("t1", "r1", None, "answer", "CHAIN", 1, None, {"question": "How do I get a refund?"},
-     "Full refunds within 30 days with receipt.", {}),
-    ("t1", "c1", "r1", "chat", "LLM", 0, "gpt-4o-mini", None, {"choices": ["ok"]},
-     {"gen_ai.request.model": "gpt-4o-mini", "temperature": 0.3,
-      "gen_ai.usage.input_tokens": 10, "stream": False, 'we"ird\\key': "odd"}),
-    ("t2", "r2", None, "answer", "CHAIN", 2, None, {"question": "Where is my SHIPPING?"}, None,
-     {}),
-    ("t2", "c2", "r2", "chat", "LLM", 2, "gpt-4o", None, None,
-     {"gen_ai.request.model": "gpt-4o", "temperature": 1, "stream": True}),
-    ("t3", "r3", None, "retrieve", "RETRIEVER", 1, None, {"query": "50% off_sale"}, ["doc1"],
-     {"temperature": "warm", "gen_ai.request.model": None}),
-    ("t5", "r5", None, "chat", "LLM", 1, "GPT-4O-MINI", "Ünïcode café", None,
-     {"gen_ai.request.model": "GPT-4O-MINI", "temperature": "0.7"}),
+    (
+        "t1",
+        "r1",
+        None,
+        "answer",
+        "CHAIN",
+        1,
+        None,
+        {"question": "How do I get a refund?"},
+        "Full refunds within 30 days with receipt.",
+        {},
+    ),
+    (
+        "t1",
+        "c1",
+        "r1",
+        "chat",
+        "LLM",
+        0,
+        "gpt-4o-mini",
+        None,
+        {"choices": ["ok"]},
+        {
+            "gen_ai.request.model": "gpt-4o-mini",
+            "temperature": 0.3,
+            "gen_ai.usage.input_tokens": 10,
+            "stream": False,
+            'we"ird\\key': "odd",
+        },
+    ),
+    ("t2", "r2", None, "answer", "CHAIN", 2, None, {"question": "Where is my SHIPPING?"}, None, {}),
+    (
+        "t2",
+        "c2",
+        "r2",
+        "chat",
+        "LLM",
+        2,
+        "gpt-4o",
+        None,
+        None,
+        {"gen_ai.request.model": "gpt-4o", "temperature": 1, "stream": True},
+    ),
+    (
+        "t3",
+        "r3",
+        None,
+        "retrieve",
+        "RETRIEVER",
+        1,
+        None,
+        {"query": "50% off_sale"},
+        ["doc1"],
+        {"temperature": "warm", "gen_ai.request.model": None},
+    ),
+    (
+        "t5",
+        "r5",
+        None,
+        "chat",
+        "LLM",
+        1,
+        "GPT-4O-MINI",
+        "Ünïcode café",
+        None,
+        {"gen_ai.request.model": "GPT-4O-MINI", "temperature": "0.7"},
+    ),
     ("t6", "r6", None, "Chat", "CHAT_MODEL", 0, None, "off-sale", None, {}),
 ]
 
@@ -131,30 +233,53 @@ def trace_rows() -> list[dict[str, object]]:
     rows = []
     for label, t in TRACES.items():
         start = t.start_ms * MS
-        rows.append({
-            "trace_id": trace_id(label), "experiment_id": t.experiment_id,
-            "experiment_rank": 0, "name": t.name, "status": t.status,
-            "start_time_ns": start,
-            "end_time_ns": None if t.duration_ms is None else start + t.duration_ms * MS,
-            "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
-            "total_tokens": t.input_tokens + t.output_tokens, "cost": t.cost,
-            "span_count": t.span_count, "error_count": t.error_count,
-            "session_id": t.session_id, "user_id": t.user_id,
-            "created_at_ns": start, "last_span_at_ns": start,
-        })
+        rows.append(
+            {
+                "trace_id": trace_id(label),
+                "experiment_id": t.experiment_id,
+                "experiment_rank": 0,
+                "name": t.name,
+                "status": t.status,
+                "start_time_ns": start,
+                "end_time_ns": None if t.duration_ms is None else start + t.duration_ms * MS,
+                "input_tokens": t.input_tokens,
+                "output_tokens": t.output_tokens,
+                "total_tokens": t.input_tokens + t.output_tokens,
+                "cost": t.cost,
+                "span_count": t.span_count,
+                "error_count": t.error_count,
+                "session_id": t.session_id,
+                "user_id": t.user_id,
+                "created_at_ns": start,
+                "last_span_at_ns": start,
+            }
+        )
     return rows
 
 
 def key_value_rows(entries: dict[str, dict[str, str | None]]) -> list[dict[str, object]]:
-    return [{"trace_id": trace_id(label), "key": key, "value": value}
-            for label, pairs in entries.items() for key, value in pairs.items()]
+    return [
+        {"trace_id": trace_id(label), "key": key, "value": value}
+        for label, pairs in entries.items()
+        for key, value in pairs.items()
+    ]
 
 
 def assessment_rows() -> list[dict[str, object]]:
-    return [{"assessment_id": f"a{i}", "trace_id": trace_id(label), "kind": kind, "name": name,
-             "value": json.dumps(value), "source_type": "HUMAN", "valid": valid,
-             "created_time_ms": BASE_MS, "last_update_time_ms": BASE_MS}
-            for i, (label, kind, name, value, valid) in enumerate(ASSESSMENTS)]
+    return [
+        {
+            "assessment_id": f"a{i}",
+            "trace_id": trace_id(label),
+            "kind": kind,
+            "name": name,
+            "value": json.dumps(value),
+            "source_type": "HUMAN",
+            "valid": valid,
+            "created_time_ms": BASE_MS,
+            "last_update_time_ms": BASE_MS,
+        }
+        for i, (label, kind, name, value, valid) in enumerate(ASSESSMENTS)
+    ]
 
 
 def json_text(value: object) -> str | None:
@@ -165,13 +290,24 @@ def span_rows() -> list[dict[str, object]]:
     rows = []
     for label, span, parent, name, span_type, code, model, inputs, outputs, attrs in SPANS:
         start = TRACES[label].start_ms * MS
-        rows.append({
-            "trace_id": trace_id(label), "span_id": span, "parent_span_id": parent,
-            "name": name, "kind": 1, "span_type": span_type, "start_time_ns": start,
-            "end_time_ns": start + MS, "status_code": code, "model": model,
-            "inputs": json_text(inputs), "outputs": json_text(outputs),
-            "attributes": json.dumps(attrs, ensure_ascii=False), "received_at_ns": start,
-        })
+        rows.append(
+            {
+                "trace_id": trace_id(label),
+                "span_id": span,
+                "parent_span_id": parent,
+                "name": name,
+                "kind": 1,
+                "span_type": span_type,
+                "start_time_ns": start,
+                "end_time_ns": start + MS,
+                "status_code": code,
+                "model": model,
+                "inputs": json_text(inputs),
+                "outputs": json_text(outputs),
+                "attributes": json.dumps(attrs, ensure_ascii=False),
+                "received_at_ns": start,
+            }
+        )
     return rows
 
 
@@ -197,8 +333,10 @@ class Store:
     def snapshot(self) -> dict[str, list[tuple]]:
         """Every row of every table, to prove that a query changed nothing."""
         with self.engine.connect() as connection:
-            return {table.name: sorted(map(tuple, connection.execute(select(table))), key=repr)
-                    for table in Base.metadata.sorted_tables}
+            return {
+                table.name: sorted(map(tuple, connection.execute(select(table))), key=repr)
+                for table in Base.metadata.sorted_tables
+            }
 
 
 @pytest.fixture
@@ -206,9 +344,13 @@ def store(store_url: str) -> Iterator[Store]:
     engine = create_store_engine(store_url)
     migrate.upgrade(engine)
     with engine.begin() as connection:
-        for model, rows in ((TraceRow, trace_rows()), (TraceTag, key_value_rows(TAGS)),
-                            (TraceMetadata, key_value_rows(METADATA)),
-                            (AssessmentRow, assessment_rows()), (SpanRow, span_rows())):
+        for model, rows in (
+            (TraceRow, trace_rows()),
+            (TraceTag, key_value_rows(TAGS)),
+            (TraceMetadata, key_value_rows(METADATA)),
+            (AssessmentRow, assessment_rows()),
+            (SpanRow, span_rows()),
+        ):
             connection.execute(insert(model), rows)
     yield Store(engine, engine.dialect.name)
     engine.dispose()
@@ -248,8 +390,11 @@ TRACE_CASES = [
     (f"attributes.timestamp_ms >= {BASE_MS + 2000}", {"t3", "t4", "t5", "t6"}),
     (f"attributes.timestamp_ms < {BASE_MS}.5", {"t1"}),
     (f"attributes.timestamp_ms > {BASE_MS}.5", ALL - {"t1"}),
-    (f"attributes.timestamp_ms >= {BASE_MS + 1000} AND attributes.timestamp_ms < "
-     f"{BASE_MS + 3000}", {"t2", "t3"}),
+    (
+        f"attributes.timestamp_ms >= {BASE_MS + 1000} AND attributes.timestamp_ms < "
+        f"{BASE_MS + 3000}",
+        {"t2", "t3"},
+    ),
     (f"attributes.timestamp_ms IN ({BASE_MS}, {BASE_MS + 5000})", {"t1", "t6"}),
     (f"attributes.end_time_ms > {BASE_MS + 3000}", {"t2", "t4", "t5", "t6"}),
     (f"attributes.end_time_ms <= {BASE_MS + 1500}", {"t1"}),
@@ -285,10 +430,16 @@ TRACE_CASES = [
     ("trace.model ILIKE 'gpt-4o-mini'", {"t1", "t5"}),
     ("trace.model IS NULL", {"t3", "t4", "t6"}),
     # precedence: AND binds tighter than OR; parentheses and NOT; keywords in any case
-    ("attributes.status = 'ERROR' OR attributes.name = 'retrieval' AND "
-     "attributes.experiment_id = 7", {"t2"}),
-    ("(attributes.status = 'ERROR' OR attributes.name = 'retrieval') AND "
-     "attributes.experiment_id = 0", {"t2", "t3"}),
+    (
+        "attributes.status = 'ERROR' OR attributes.name = 'retrieval' AND "
+        "attributes.experiment_id = 7",
+        {"t2"},
+    ),
+    (
+        "(attributes.status = 'ERROR' OR attributes.name = 'retrieval') AND "
+        "attributes.experiment_id = 0",
+        {"t2", "t3"},
+    ),
     ("attributes.name = 'retrieval' or attributes.status = 'error'", {"t2", "t3"}),
     ("not (attributes.experiment_id = 7 or attributes.status = 'ERROR')", {"t1", "t3", "t4"}),
     ("NOT NOT attributes.experiment_id = 7", {"t5", "t6"}),
@@ -460,22 +611,25 @@ ORDER_CASES = [
     (["attributes.experiment_id"], ["t4", "t3", "t2", "t1", "t6", "t5"]),
     (["tags.quality_score"], ["t2", "t5", "t1", "t4", "t3", "t6"]),
     (["tags.env DESC"], ["t1", "t2", "t3", "t6", "t5", "t4"]),
-    (["metadata.version DESC", "attributes.timestamp_ms"], ["t2", "t1", "t3", "t4", "t5",
-                                                            "t6"]),
+    (["metadata.version DESC", "attributes.timestamp_ms"], ["t2", "t1", "t3", "t4", "t5", "t6"]),
 ]
 
 
 def test_order_by(store: Store) -> None:
-    failures = [f"{order_by}: got {got}, expected {expected}"
-                for order_by, expected in ORDER_CASES
-                if (got := store.ordered(order_by)) != expected]
+    failures = [
+        f"{order_by}: got {got}, expected {expected}"
+        for order_by, expected in ORDER_CASES
+        if (got := store.ordered(order_by)) != expected
+    ]
     assert not failures, f"on {store.dialect}:\n" + "\n".join(failures)
 
 
 def test_order_by_combines_with_a_filter(store: Store) -> None:
-    query = (select(TraceRow.trace_id)
-             .where(compile_filter("tags.environment = 'production'", store.dialect))
-             .order_by(*compile_order_by(["attributes.timestamp_ms DESC"], store.dialect)))
+    query = (
+        select(TraceRow.trace_id)
+        .where(compile_filter("tags.environment = 'production'", store.dialect))
+        .order_by(*compile_order_by(["attributes.timestamp_ms DESC"], store.dialect))
+    )
     with store.engine.connect() as connection:
         assert list(connection.execute(query).scalars()) == [trace_id("t3"), trace_id("t1")]
 
@@ -538,9 +692,15 @@ def _single_conditions() -> list[tuple[str, set[str]]]:
     """Every one-condition case of the tables above (no AND, OR, NOT or parentheses)."""
     cases = KEY_VALUE_CASES + ASSESSMENT_CASES + SPAN_CASES + TRACE_CASES
     words = (" AND ", " OR ", "NOT ", "(", " and ", " or ", "not ")
-    return [(text, expected) for text, expected in cases
-            if text.strip() and not any(word in text.replace(" NOT IN", " IN")
-                                        .replace("IS NOT NULL", "IS NULL") for word in words)]
+    return [
+        (text, expected)
+        for text, expected in cases
+        if text.strip()
+        and not any(
+            word in text.replace(" NOT IN", " IN").replace("IS NOT NULL", "IS NULL")
+            for word in words
+        )
+    ]
 
 
 @pytest.mark.parametrize("size", [3, MAX_CORRELATED + 4])
@@ -550,12 +710,13 @@ def test_combined_conditions_select_what_their_parts_do(store: Store, size: int)
     and with more than MAX_CORRELATED (the store's other subquery form)."""
     singles = _single_conditions()
     for start in range(0, len(singles) - size + 1, size):
-        group = singles[start:start + size]
+        group = singles[start : start + size]
         texts, sets = [t for t, _ in group], [e for _, e in group]
         assert store.matching(" OR ".join(texts)) == set().union(*sets), texts
         assert store.matching(" AND ".join(texts)) == set.intersection(*sets), texts
-        assert store.matching(" AND ".join(f"NOT {t}" for t in texts)) == \
-            ALL - set().union(*sets), texts
+        assert store.matching(" AND ".join(f"NOT {t}" for t in texts)) == ALL - set().union(
+            *sets
+        ), texts
 
 
 def test_largest_values_and_patterns_within_the_limits_run(store: Store) -> None:
@@ -563,9 +724,13 @@ def test_largest_values_and_patterns_within_the_limits_run(store: Store) -> None
     parameters and pattern bytes each store sees: no "too many SQL variables", no "LIKE or
     GLOB pattern too complex"."""
     in_list = ", ".join(str(i) for i in range(MAX_IN_VALUES))
-    lists = [f"tags.count IN ({in_list})", f"metadata.m IN ({in_list})",
-             f"feedback.score IN ({in_list})", f"span.attributes.n IN ({in_list})",
-             f"tags.quality_score IN ({in_list})"]
+    lists = [
+        f"tags.count IN ({in_list})",
+        f"metadata.m IN ({in_list})",
+        f"feedback.score IN ({in_list})",
+        f"span.attributes.n IN ({in_list})",
+        f"tags.quality_score IN ({in_list})",
+    ]
     assert len(lists) * MAX_IN_VALUES == MAX_VALUES
     assert store.matching(" OR ".join(lists)) == {"t1", "t2"}  # tags.count 9 and 10
     glob_heavy = "*😀" * (MAX_PATTERN_LENGTH // 2)  # 3 + 4 bytes per pair once made a GLOB
@@ -578,8 +743,11 @@ def test_largest_values_and_patterns_within_the_limits_run(store: Store) -> None
 def test_user_text_is_bound_never_inlined(dialect: str) -> None:
     key = "zq`` ') OR 1=1; --"  # the key zq` ') OR 1=1; -- in backticks
     value = "zq'' OR ''1''=''1"  # the string zq' OR '1'='1
-    expr = compile_filter(f"tags.`{key}` = '{value}' OR span.attributes.`{key}` LIKE "
-                          f"'{value}' OR trace.text = 'zq' OR feedback.zq >= 0.5", dialect)
+    expr = compile_filter(
+        f"tags.`{key}` = '{value}' OR span.attributes.`{key}` LIKE "
+        f"'{value}' OR trace.text = 'zq' OR feedback.zq >= 0.5",
+        dialect,
+    )
     engine_dialect = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
     sql = str(select(func.count()).where(expr).compile(dialect=engine_dialect))
     assert "zq" not in sql and "1=1" not in sql

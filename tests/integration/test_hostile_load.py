@@ -24,22 +24,23 @@ import resource
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-
 from otlp_builders import make_request, make_span, new_trace_id
 from processes import (
-    EXPORT_METHOD, CollectorProcess, CollectorProcesses, collector_processes, store_engine,
-    stored_span_keys, wait_until,
+    EXPORT_METHOD,
+    CollectorProcess,
+    CollectorProcesses,
+    store_engine,
+    stored_span_keys,
+    wait_until,
 )
-
-__all__ = ["collector_processes"]  # the fixture, imported for pytest
 
 MiB = 1024 * 1024
 KEY = "k1"
@@ -70,8 +71,11 @@ def span_body(name: str) -> bytes:
 def honest_grpc_export(port: int, name: str, key: str | None = KEY) -> ExportTraceServiceResponse:
     metadata = (("authorization", f"Bearer {key}"),) if key else ()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        export = channel.unary_unary(EXPORT_METHOD, request_serializer=None,
-                                     response_deserializer=ExportTraceServiceResponse.FromString)
+        export = channel.unary_unary(
+            EXPORT_METHOD,
+            request_serializer=None,
+            response_deserializer=ExportTraceServiceResponse.FromString,
+        )
         return export(span_body(name), metadata=metadata, timeout=10)
 
 
@@ -79,8 +83,9 @@ def honest_http_export(port: int, name: str, key: str | None = KEY) -> httpx.Res
     headers = {"content-type": "application/x-protobuf"}
     if key:
         headers["authorization"] = f"Bearer {key}"
-    return httpx.post(f"http://127.0.0.1:{port}/v1/traces", content=span_body(name),
-                      headers=headers, timeout=10)
+    return httpx.post(
+        f"http://127.0.0.1:{port}/v1/traces", content=span_body(name), headers=headers, timeout=10
+    )
 
 
 def answers(http_port: int) -> bool:
@@ -139,8 +144,9 @@ def grpc_attack(port: int, body: bytes, outcomes: list[object], key: str | None)
     options = [("grpc.max_send_message_length", 128 * MiB)]
     metadata = (("authorization", f"Bearer {key}"),) if key else ()
     with grpc.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
-        export = channel.unary_unary(EXPORT_METHOD, request_serializer=None,
-                                     response_deserializer=None)
+        export = channel.unary_unary(
+            EXPORT_METHOD, request_serializer=None, response_deserializer=None
+        )
         try:
             export(body, metadata=metadata, timeout=30)
             outcomes.append("accepted")
@@ -153,9 +159,12 @@ def http_attack(port: int, body: bytes, outcomes: list[object]) -> None:
     never finished. Records how many seconds the collector kept the connection."""
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
-        sock.sendall(b"POST /v1/traces HTTP/1.1\r\nhost: collector\r\nauthorization: "
-                     + AUTH.encode() + b"\r\ncontent-type: application/x-protobuf\r\n"
-                     b"content-length: %d\r\n\r\n" % (len(body) + 1))
+        sock.sendall(
+            b"POST /v1/traces HTTP/1.1\r\nhost: collector\r\nauthorization: "
+            + AUTH.encode()
+            + b"\r\ncontent-type: application/x-protobuf\r\n"
+            b"content-length: %d\r\n\r\n" % (len(body) + 1)
+        )
         with contextlib.suppress(OSError):  # refused: 503 and closed, or reset mid-send
             sock.sendall(body)
             while sock.recv(65536):
@@ -165,23 +174,32 @@ def http_attack(port: int, body: bytes, outcomes: list[object]) -> None:
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_memory_stays_bounded_under_hostile_exports(
-        collector_processes: CollectorProcesses, tmp_path: Path, protocol: str) -> None:
-    collector = collector_processes.start(f"sqlite:///{tmp_path / 'memory.db'}",
-                                          api_key=KEY, decode_workers=0,
-                                          http_read_timeout=HTTP_READ_TIMEOUT_S)
+    collector_processes: CollectorProcesses, tmp_path: Path, protocol: str
+) -> None:
+    collector = collector_processes.start(
+        f"sqlite:///{tmp_path / 'memory.db'}",
+        api_key=KEY,
+        decode_workers=0,
+        http_read_timeout=HTTP_READ_TIMEOUT_S,
+    )
     pid = collector.process.pid
     size = (58 if protocol == "grpc" else 59) * MiB
     body = b"\x0a" * size
     outcomes: list[object] = []
     before = rss(pid, "VmRSS")
     if protocol == "grpc":
-        attackers = [threading.Thread(target=grpc_attack, args=(
-                         collector.grpc_port, body, outcomes, None if i % 2 else "wrong"))
-                     for i in range(ATTACKERS)]
+        attackers = [
+            threading.Thread(
+                target=grpc_attack,
+                args=(collector.grpc_port, body, outcomes, None if i % 2 else "wrong"),
+            )
+            for i in range(ATTACKERS)
+        ]
     else:
-        attackers = [threading.Thread(target=http_attack, args=(collector.http_port, body,
-                                                                outcomes))
-                     for _ in range(ATTACKERS)]
+        attackers = [
+            threading.Thread(target=http_attack, args=(collector.http_port, body, outcomes))
+            for _ in range(ATTACKERS)
+        ]
     for thread in attackers:
         thread.start()
     honest = []
@@ -197,11 +215,14 @@ def test_memory_stays_bounded_under_hostile_exports(
     peak = rss(pid, "VmHWM")
 
     growth = peak - before
-    print(f"{protocol}: RSS before {before / MiB:.0f} MiB, peak {peak / MiB:.0f} MiB, "
-          f"growth {growth / MiB:.0f} MiB under {ATTACKERS} x {size / MiB:.0f} MiB")
+    print(
+        f"{protocol}: RSS before {before / MiB:.0f} MiB, peak {peak / MiB:.0f} MiB, "
+        f"growth {growth / MiB:.0f} MiB under {ATTACKERS} x {size / MiB:.0f} MiB"
+    )
     assert growth < INFLIGHT_BUDGET + RSS_MARGIN, (
         f"peak RSS grew by {growth / MiB:.0f} MiB under {ATTACKERS} x {size / MiB:.0f} MiB "
-        f"(outcomes {outcomes})")
+        f"(outcomes {outcomes})"
+    )
     if protocol == "grpc":
         assert outcomes == [grpc.StatusCode.UNAUTHENTICATED] * ATTACKERS
     else:
@@ -226,18 +247,21 @@ ABOVE_CAP = 1350
 
 
 def test_half_open_connections_are_capped_and_timed_out(
-        collector_processes: CollectorProcesses, store_url: str) -> None:
+    collector_processes: CollectorProcesses, store_url: str
+) -> None:
     raise_own_fd_limit(BELOW_CAP + ABOVE_CAP + 256)
-    collector = collector_processes.start(store_url, decode_workers=0,
-                                          max_connections=CAP,
-                                          http_read_timeout=READ_TIMEOUT_S)
+    collector = collector_processes.start(
+        store_url, decode_workers=0, max_connections=CAP, http_read_timeout=READ_TIMEOUT_S
+    )
     port = collector.http_port
     with half_open(collector.grpc_port, 20) as grpc_silent, half_open(port, BELOW_CAP) as early:
         opened = time.monotonic()
         # below the cap: honest senders on both ports are served meanwhile
         assert honest_http_export(port, "during-http").status_code == 200
-        assert honest_grpc_export(collector.grpc_port, "during-grpc", key=None) == \
-            ExportTraceServiceResponse()
+        assert (
+            honest_grpc_export(collector.grpc_port, "during-grpc", key=None)
+            == ExportTraceServiceResponse()
+        )
         with half_open(port, ABOVE_CAP) as late:
             time.sleep(0.5)
             refused = sum(closed_by_peer(sock) for sock in late)
@@ -246,12 +270,17 @@ def test_half_open_connections_are_capped_and_timed_out(
             assert time.monotonic() - opened < READ_TIMEOUT_S
             assert not any(closed_by_peer(sock) for sock in early)
             # gRPC keeps answering while the HTTP port is full
-            assert honest_grpc_export(collector.grpc_port, "full-grpc", key=None) == \
-                ExportTraceServiceResponse()
+            assert (
+                honest_grpc_export(collector.grpc_port, "full-grpc", key=None)
+                == ExportTraceServiceResponse()
+            )
             # the connections that were let in are closed when their time is up
             # (gRPC: those that never complete the HTTP/2 handshake)
-            wait_until(lambda: all(closed_by_peer(sock) for sock in early + late + grpc_silent),
-                       READ_TIMEOUT_S + 3, "the half-open connections to be closed")
+            wait_until(
+                lambda: all(closed_by_peer(sock) for sock in early + late + grpc_silent),
+                READ_TIMEOUT_S + 3,
+                "the half-open connections to be closed",
+            )
             assert time.monotonic() - opened >= READ_TIMEOUT_S - 0.1
     # slots are free again
     assert honest_http_export(port, "after-http").status_code == 200
@@ -264,14 +293,16 @@ def test_half_open_connections_are_capped_and_timed_out(
 
 
 def test_descriptor_exhaustion_is_logged_once_per_interval(
-        collector_processes: CollectorProcesses, tmp_path: Path) -> None:
+    collector_processes: CollectorProcesses, tmp_path: Path
+) -> None:
     """With fewer file descriptors than --max-connections allows (the limit lowered behind
     the collector's back), accepting fails with EMFILE again and again; asyncio reports it
     on every attempt, the collector's log says it once."""
     connections = 700
     raise_own_fd_limit(connections + 256)
-    collector = collector_processes.start(f"sqlite:///{tmp_path / 'fds.db'}",
-                                          decode_workers=0, http_read_timeout=1)
+    collector = collector_processes.start(
+        f"sqlite:///{tmp_path / 'fds.db'}", decode_workers=0, http_read_timeout=1
+    )
     resource.prlimit(collector.process.pid, resource.RLIMIT_NOFILE, (400, 400))
     with half_open(collector.http_port, connections):
         time.sleep(1.5)
@@ -287,21 +318,27 @@ def test_descriptor_exhaustion_is_logged_once_per_interval(
 
 @pytest.mark.parametrize("keys", [{}, {"api_key": KEY}], ids=["no-keys", "keys"])
 def test_health_list_and_disconnects_are_answered_quietly(
-        collector_processes: CollectorProcesses, tmp_path: Path, keys: dict[str, str]) -> None:
+    collector_processes: CollectorProcesses, tmp_path: Path, keys: dict[str, str]
+) -> None:
     """The store plays no part here (nothing reaches it): SQLite only."""
     collector: CollectorProcess = collector_processes.start(
-        f"sqlite:///{tmp_path / 'quiet.db'}", decode_workers=0, **keys)
+        f"sqlite:///{tmp_path / 'quiet.db'}", decode_workers=0, **keys
+    )
 
     for _ in range(3):
         with grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}") as channel:
-            listed = health_pb2_grpc.HealthStub(channel).List(health_pb2.HealthListRequest(),
-                                                              timeout=10)
+            listed = health_pb2_grpc.HealthStub(channel).List(
+                health_pb2.HealthListRequest(), timeout=10
+            )
         assert listed.statuses[""].status == health_pb2.HealthCheckResponse.SERVING
     for _ in range(3):  # half a body, then gone
         with socket.create_connection(("127.0.0.1", collector.http_port), timeout=5) as sock:
-            sock.sendall(b"POST /v1/traces HTTP/1.1\r\nhost: collector\r\nauthorization: "
-                         + AUTH.encode() + b"\r\ncontent-type: application/x-protobuf\r\n"
-                         b"content-length: 100000\r\n\r\n" + b"\x0a" * 50_000)
+            sock.sendall(
+                b"POST /v1/traces HTTP/1.1\r\nhost: collector\r\nauthorization: "
+                + AUTH.encode()
+                + b"\r\ncontent-type: application/x-protobuf\r\n"
+                b"content-length: 100000\r\n\r\n" + b"\x0a" * 50_000
+            )
             time.sleep(0.2)
     # the collector is still fine, and answered each of those without a traceback
     assert honest_http_export(collector.http_port, "after").status_code == 200

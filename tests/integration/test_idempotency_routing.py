@@ -11,15 +11,20 @@ metadata carried as JSON span attributes land in their tables.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
-from sqlalchemy import select
-
 from otlp_builders import (
-    STATUS_ERROR, STATUS_OK, make_request, make_span, new_trace_id,
+    STATUS_ERROR,
+    STATUS_OK,
+    make_request,
+    make_span,
+    new_trace_id,
 )
 from processes import llm_attrs, sender_for, stored_span_keys
+from sqlalchemy import select
+
 from spyglass import semconv
 from spyglass.collector.server import Collector
 from spyglass.collector.store.models import Experiment, SpanRow, TraceMetadata, TraceRow, TraceTag
@@ -34,8 +39,9 @@ PROMPT_PRICE, COMPLETION_PRICE = 0.15e-6, 0.6e-6  # gpt-4o-mini in the shipped p
 # -- helpers -------------------------------------------------------------------------------
 
 
-def send(collector: Collector, *requests, experiment: str | None = None,
-         protocol: str = "grpc") -> None:
+def send(
+    collector: Collector, *requests, experiment: str | None = None, protocol: str = "grpc"
+) -> None:
     """Send each request in turn; each must be fully accepted."""
     with sender_for(protocol, collector.grpc_port, collector.http_port) as sender:
         for request in requests:
@@ -50,15 +56,19 @@ def one_request_each(spans: Sequence[Any], service: str = "agent-app") -> list[A
 
 def trace_row(collector: Collector, trace_id: bytes) -> dict[str, Any]:
     with collector.engine.connect() as connection:
-        row = connection.execute(
-            select(TraceRow).where(TraceRow.trace_id == trace_id.hex())).mappings().one()
+        row = (
+            connection.execute(select(TraceRow).where(TraceRow.trace_id == trace_id.hex()))
+            .mappings()
+            .one()
+        )
     return dict(row)
 
 
 def span_costs(collector: Collector, trace_id: bytes) -> list[float | None]:
     with collector.engine.connect() as connection:
-        return list(connection.scalars(
-            select(SpanRow.cost).where(SpanRow.trace_id == trace_id.hex())))
+        return list(
+            connection.scalars(select(SpanRow.cost).where(SpanRow.trace_id == trace_id.hex()))
+        )
 
 
 def experiment_name(collector: Collector, trace_id: bytes) -> str:
@@ -66,7 +76,8 @@ def experiment_name(collector: Collector, trace_id: bytes) -> str:
         return connection.scalar(
             select(Experiment.name)
             .join(TraceRow, TraceRow.experiment_id == Experiment.experiment_id)
-            .where(TraceRow.trace_id == trace_id.hex()))
+            .where(TraceRow.trace_id == trace_id.hex())
+        )
 
 
 def experiment_id(collector: Collector, name: str) -> int:
@@ -80,26 +91,53 @@ def create_experiment(collector: Collector, name: str) -> int:
     return experiment_id(collector, name)
 
 
-def agent_trace(trace_id: bytes, root_status: int = STATUS_OK,
-                child_status: int = STATUS_OK) -> list[Any]:
+def agent_trace(
+    trace_id: bytes, root_status: int = STATUS_OK, child_status: int = STATUS_OK
+) -> list[Any]:
     """Root + 2 LLM children. One child starts before the root (clock skew) and one ends
     after it, so start/end must be min/max over all spans, not the root's. Span ids are the
     same in every such trace, so two of them differ only in their trace id."""
-    root = make_span("agent", trace_id, span_id=ROOT_SPAN_ID, start_ns=T0, duration_ns=10_000,
-                     status_code=root_status,
-                     attributes={"input.value": "what is 2+2?", "output.value": "4"})
-    early = make_span("llm-early", trace_id, span_id=b"early-id", parent=root,
-                      start_ns=T0 - 500, duration_ns=3_000, attributes=llm_attrs(100, 20),
-                      status_code=child_status)
-    late = make_span("llm-late", trace_id, span_id=b"late--id", parent=root,
-                     start_ns=T0 + 5_000, duration_ns=9_000, attributes=llm_attrs(50, 10))
+    root = make_span(
+        "agent",
+        trace_id,
+        span_id=ROOT_SPAN_ID,
+        start_ns=T0,
+        duration_ns=10_000,
+        status_code=root_status,
+        attributes={"input.value": "what is 2+2?", "output.value": "4"},
+    )
+    early = make_span(
+        "llm-early",
+        trace_id,
+        span_id=b"early-id",
+        parent=root,
+        start_ns=T0 - 500,
+        duration_ns=3_000,
+        attributes=llm_attrs(100, 20),
+        status_code=child_status,
+    )
+    late = make_span(
+        "llm-late",
+        trace_id,
+        span_id=b"late--id",
+        parent=root,
+        start_ns=T0 + 5_000,
+        duration_ns=9_000,
+        attributes=llm_attrs(50, 10),
+    )
     return [root, early, late]
 
 
 EXPECTED_AGENT_ROW = {
-    "name": "agent", "status": "OK", "span_count": 3, "error_count": 0,
-    "start_time_ns": T0 - 500, "end_time_ns": T0 + 14_000,
-    "input_tokens": 150, "output_tokens": 30, "total_tokens": 180,
+    "name": "agent",
+    "status": "OK",
+    "span_count": 3,
+    "error_count": 0,
+    "start_time_ns": T0 - 500,
+    "end_time_ns": T0 + 14_000,
+    "input_tokens": 150,
+    "output_tokens": 30,
+    "total_tokens": 180,
 }
 
 
@@ -133,7 +171,10 @@ def test_split_reverse_order_trace_equals_single_request_trace(collector: Collec
     send(collector, *one_request_each([late, early]))
     in_progress = trace_row(collector, split_id)
     assert (in_progress["status"], in_progress["name"], in_progress["span_count"]) == (
-        "IN_PROGRESS", None, 2)
+        "IN_PROGRESS",
+        None,
+        2,
+    )
 
     send(collector, *one_request_each([root]))
     whole, split = trace_row(collector, whole_id), trace_row(collector, split_id)
@@ -161,8 +202,17 @@ def test_error_root_makes_error_trace_and_errors_are_counted(collector: Collecto
 def test_redelivered_mixed_batch_counts_only_new_spans(collector: Collector) -> None:
     trace_id = new_trace_id()
     root = make_span("agent", trace_id, start_ns=T0, duration_ns=100_000)
-    children = [make_span(f"llm-{i}", trace_id, parent=root, start_ns=T0 + i, duration_ns=10,
-                          attributes=llm_attrs(10 * i, i)) for i in range(1, 4)]
+    children = [
+        make_span(
+            f"llm-{i}",
+            trace_id,
+            parent=root,
+            start_ns=T0 + i,
+            duration_ns=10,
+            attributes=llm_attrs(10 * i, i),
+        )
+        for i in range(1, 4)
+    ]
     send(collector, make_request([root, children[0]]))
 
     send(collector, make_request([children[1], root, children[2], children[0]]))
@@ -174,18 +224,35 @@ def test_redelivered_mixed_batch_counts_only_new_spans(collector: Collector) -> 
 
 def test_trace_tags_and_metadata_from_span_attributes(collector: Collector) -> None:
     trace_id = new_trace_id()
-    root = make_span("agent", trace_id, attributes={
-        semconv.TRACE_TAGS: json.dumps({"env": "prod", "team": "search"})})
-    child = make_span("tool", trace_id, parent=root, attributes={
-        semconv.TRACE_METADATA: json.dumps({"app_version": "1.2.3", "attempt": 3}),
-        semconv.TRACE_TAGS: json.dumps({"env": "prod"})})
+    root = make_span(
+        "agent",
+        trace_id,
+        attributes={semconv.TRACE_TAGS: json.dumps({"env": "prod", "team": "search"})},
+    )
+    child = make_span(
+        "tool",
+        trace_id,
+        parent=root,
+        attributes={
+            semconv.TRACE_METADATA: json.dumps({"app_version": "1.2.3", "attempt": 3}),
+            semconv.TRACE_TAGS: json.dumps({"env": "prod"}),
+        },
+    )
     send(collector, *one_request_each([child, root]))
 
     with collector.engine.connect() as connection:
-        tags = dict(connection.execute(select(TraceTag.key, TraceTag.value)
-                                       .where(TraceTag.trace_id == trace_id.hex())).all())
-        metadata = dict(connection.execute(select(TraceMetadata.key, TraceMetadata.value)
-                                           .where(TraceMetadata.trace_id == trace_id.hex())).all())
+        tags = dict(
+            connection.execute(
+                select(TraceTag.key, TraceTag.value).where(TraceTag.trace_id == trace_id.hex())
+            ).all()
+        )
+        metadata = dict(
+            connection.execute(
+                select(TraceMetadata.key, TraceMetadata.value).where(
+                    TraceMetadata.trace_id == trace_id.hex()
+                )
+            ).all()
+        )
     assert tags == {"env": "prod", "team": "search"}
     assert metadata == {"app_version": "1.2.3", "attempt": "3"}
 
@@ -198,8 +265,13 @@ TARGET_ID = object()  # stands for the id of the TARGET experiment, known only a
 
 ROUTES = [  # (case, service.name, header, span attribute, experiment the trace lands in)
     ("nothing: default", None, None, None, semconv.DEFAULT_EXPERIMENT_NAME),
-    ("SDK placeholder service: default", "unknown_service:python", None, None,
-     semconv.DEFAULT_EXPERIMENT_NAME),
+    (
+        "SDK placeholder service: default",
+        "unknown_service:python",
+        None,
+        None,
+        semconv.DEFAULT_EXPERIMENT_NAME,
+    ),
     ("service.name creates its experiment", "shop", None, None, "shop"),
     ("header name beats service.name", "shop", "from-header", None, "from-header"),
     ("header id beats service.name", "shop", TARGET_ID, None, TARGET),
@@ -213,29 +285,36 @@ def test_experiment_routing(collector: Collector) -> None:
     for case, service, header, attribute, _ in ROUTES:
         trace_id = new_trace_id()
         attrs = {semconv.EXPERIMENT_ID: target_id} if attribute is TARGET_ID else {}
-        send(collector, make_request([make_span("root", trace_id, attributes=attrs)],
-                                     resource={"service.name": service} if service else {}),
-             experiment=target_id if header is TARGET_ID else header)
+        send(
+            collector,
+            make_request(
+                [make_span("root", trace_id, attributes=attrs)],
+                resource={"service.name": service} if service else {},
+            ),
+            experiment=target_id if header is TARGET_ID else header,
+        )
         landed[case] = experiment_name(collector, trace_id)
     assert landed == {case: expected for case, *_, expected in ROUTES}
 
 
 @pytest.mark.parametrize("attribute_span", ["first", "last"])
-def test_experiment_does_not_depend_on_arrival_order(collector: Collector,
-                                                     attribute_span: str) -> None:
+def test_experiment_does_not_depend_on_arrival_order(
+    collector: Collector, attribute_span: str
+) -> None:
     """One trace, four spans each routed differently, in separate requests."""
     target_id = str(create_experiment(collector, TARGET))
     trace_id = new_trace_id()
     root = make_span("root", trace_id, attributes={semconv.EXPERIMENT_ID: target_id})
-    by_header, by_service, by_default = (make_span(f"child-{i}", trace_id, parent=root)
-                                         for i in range(3))
+    by_header, by_service, by_default = (
+        make_span(f"child-{i}", trace_id, parent=root) for i in range(3)
+    )
     requests = [  # (request, header)
         (make_request([root], resource={"service.name": "shop"}), None),
         (make_request([by_header]), "from-header"),
         (make_request([by_service], resource={"service.name": "shop"}), None),
         (make_request([by_default], resource={"service.name": "unknown_service:python"}), None),
     ]
-    for request, header in (requests if attribute_span == "first" else requests[::-1]):
+    for request, header in requests if attribute_span == "first" else requests[::-1]:
         send(collector, request, experiment=header)
     assert experiment_name(collector, trace_id) == TARGET
     assert trace_row(collector, trace_id)["span_count"] == 4
@@ -247,8 +326,10 @@ def test_service_name_beats_placeholder_in_any_order(collector: Collector) -> No
         trace_id = new_trace_id()
         root = make_span("root", trace_id)
         child = make_span("child", trace_id, parent=root)
-        requests = [make_request([root], resource={"service.name": "shop"}),
-                    make_request([child], resource={"service.name": "unknown_service:python"})]
+        requests = [
+            make_request([root], resource={"service.name": "shop"}),
+            make_request([child], resource={"service.name": "unknown_service:python"}),
+        ]
         send(collector, *(requests if service_first else requests[::-1]))
         landed.append(experiment_name(collector, trace_id))
     assert landed == ["shop", "shop"]

@@ -17,7 +17,8 @@ and in every case the collector goes on ingesting.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import grpc
 import httpx
@@ -25,25 +26,38 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
 )
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from otlp_builders import (
+    key_values,
+    make_log_record,
+    make_logs_request,
+    make_request,
+    make_span,
+    new_span_id,
+    new_trace_id,
+    to_otlp_json,
+)
 from sqlalchemy import text
 
-from otlp_builders import (
-    key_values, make_log_record, make_logs_request, make_request, make_span, new_span_id,
-    new_trace_id, to_otlp_json,
-)
 from spyglass.collector.server import Collector
 
 TIMEOUT_S = 10
-TRACES = ("/opentelemetry.proto.collector.trace.v1.TraceService/Export", "/v1/traces",
-          ExportTraceServiceResponse)
-LOGS = ("/opentelemetry.proto.collector.logs.v1.LogsService/Export", "/v1/logs",
-        ExportLogsServiceResponse)
+TRACES = (
+    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    "/v1/traces",
+    ExportTraceServiceResponse,
+)
+LOGS = (
+    "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+    "/v1/logs",
+    ExportLogsServiceResponse,
+)
 TRANSPORTS = ("grpc", "http", "http-json")
 SPANS = "resourceSpans[0].scopeSpans[0].spans"
 TOKENS_MAX = 2**31 - 1
@@ -52,21 +66,31 @@ LATE = 2**63  # one past the largest signed 64-bit integer: a valid fixed64
 
 def export(collector: Collector, transport: str, request: Message) -> Any:
     """Send ``request`` over ``transport``; the ``partial_success`` of the (OK) answer."""
-    method, url_path, response_type = LOGS if isinstance(request, ExportLogsServiceRequest) \
-        else TRACES
+    method, url_path, response_type = (
+        LOGS if isinstance(request, ExportLogsServiceRequest) else TRACES
+    )
     if transport == "grpc":
         with grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}") as channel:
-            call = channel.unary_unary(method, request_serializer=None,
-                                       response_deserializer=response_type.FromString)
+            call = channel.unary_unary(
+                method, request_serializer=None, response_deserializer=response_type.FromString
+            )
             return call(request.SerializeToString(), timeout=TIMEOUT_S).partial_success
     url = f"http://127.0.0.1:{collector.http_port}{url_path}"
     if transport == "http-json":
-        answer = httpx.post(url, content=json.dumps(to_otlp_json(request)),
-                            headers={"Content-Type": "application/json"}, timeout=TIMEOUT_S)
+        answer = httpx.post(
+            url,
+            content=json.dumps(to_otlp_json(request)),
+            headers={"Content-Type": "application/json"},
+            timeout=TIMEOUT_S,
+        )
         assert answer.status_code == 200, answer.text
         return json_format.Parse(answer.content, response_type()).partial_success
-    answer = httpx.post(url, content=request.SerializeToString(),
-                        headers={"Content-Type": "application/x-protobuf"}, timeout=TIMEOUT_S)
+    answer = httpx.post(
+        url,
+        content=request.SerializeToString(),
+        headers={"Content-Type": "application/x-protobuf"},
+        timeout=TIMEOUT_S,
+    )
     assert answer.status_code == 200, answer.text
     return response_type.FromString(answer.content).partial_success
 
@@ -90,14 +114,24 @@ def still_ingesting(collector: Collector, transport: str) -> None:
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_out_of_range_numbers_reject_or_clamp_only_their_span(
-        start_collector: Callable[..., Collector], store_url: str, transport: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str, transport: str
+) -> None:
     collector = start_collector(store_url)
     trace_id = new_trace_id()
-    huge = make_span("huge", trace_id, kind=40000, status_code=7, attributes={
-        "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": "1e30",
-        "gen_ai.usage.output_tokens": 3_000_000_000})
-    request = make_request([make_span("good", trace_id),
-                            make_span("late", trace_id, start_ns=LATE), huge])
+    huge = make_span(
+        "huge",
+        trace_id,
+        kind=40000,
+        status_code=7,
+        attributes={
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": "1e30",
+            "gen_ai.usage.output_tokens": 3_000_000_000,
+        },
+    )
+    request = make_request(
+        [make_span("good", trace_id), make_span("late", trace_id, start_ns=LATE), huge]
+    )
 
     partial = export(collector, transport, request)
 
@@ -113,27 +147,34 @@ def test_out_of_range_numbers_reject_or_clamp_only_their_span(
     assert (row.input_tokens, row.output_tokens, row.total_tokens) == (TOKENS_MAX,) * 3
     assert (row.kind, row.status_code) == (0, 0)
     with collector.engine.connect() as connection:
-        trace = connection.execute(text("SELECT span_count, input_tokens FROM traces "
-                                         "WHERE trace_id = :t"), {"t": trace_id.hex()}).one()
+        trace = connection.execute(
+            text("SELECT span_count, input_tokens FROM traces WHERE trace_id = :t"),
+            {"t": trace_id.hex()},
+        ).one()
     assert tuple(trace) == (2, TOKENS_MAX)
     still_ingesting(collector, transport)
 
 
 @pytest.mark.parametrize("transport", ("grpc", "http"))
 def test_a_log_record_time_out_of_range_rejects_only_that_record(
-        start_collector: Callable[..., Collector], store_url: str, transport: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str, transport: str
+) -> None:
     collector = start_collector(store_url)
     trace_id, span_id = new_trace_id(), new_span_id()
-    request = make_logs_request([
-        make_log_record(trace_id, span_id, body="on time"),
-        make_log_record(trace_id, span_id, body="too late", time_ns=LATE),
-    ])
+    request = make_logs_request(
+        [
+            make_log_record(trace_id, span_id, body="on time"),
+            make_log_record(trace_id, span_id, body="too late", time_ns=LATE),
+        ]
+    )
 
     partial = export(collector, transport, request)
 
     assert partial.rejected_log_records == 1
-    assert (f"resourceLogs[0].scopeLogs[0].logRecords[1]: timeUnixNano {LATE} is later than"
-            in partial.error_message)
+    assert (
+        f"resourceLogs[0].scopeLogs[0].logRecords[1]: timeUnixNano {LATE} is later than"
+        in partial.error_message
+    )
     with collector.engine.connect() as connection:
         contents = connection.execute(text("SELECT content FROM span_log_events")).scalars()
         bodies = [json.loads(c)["attributes"]["log.body"] for c in contents]
@@ -143,18 +184,27 @@ def test_a_log_record_time_out_of_range_rejects_only_that_record(
 
 @pytest.mark.parametrize("transport", ("grpc", "http-json"))
 def test_strings_wider_than_their_column_are_cut_with_a_warning(
-        start_collector: Callable[..., Collector], store_url: str, transport: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str, transport: str
+) -> None:
     collector = start_collector(store_url)
     trace_id = new_trace_id()
-    wide = make_span("wide", trace_id, attributes={
-        "session.id": "s\x00" + "s" * 400, "gen_ai.request.model": "m" * 400,
-        "spyglass.trace.tags": json.dumps({"k" * 400: "tagged"})})
+    wide = make_span(
+        "wide",
+        trace_id,
+        attributes={
+            "session.id": "s\x00" + "s" * 400,
+            "gen_ai.request.model": "m" * 400,
+            "spyglass.trace.tags": json.dumps({"k" * 400: "tagged"}),
+        },
+    )
 
     partial = export(collector, transport, make_request([make_span("plain", trace_id), wide]))
 
     assert partial.rejected_spans == 0
-    assert f"{SPANS}[1]: session_id is 402 characters, more than the store holds; cut to 256" \
+    assert (
+        f"{SPANS}[1]: session_id is 402 characters, more than the store holds; cut to 256"
         in partial.error_message
+    )
     assert f"{SPANS}[1]: model is 400 characters" in partial.error_message
     row = stored_spans(collector)["wide"]
     assert (row.session_id, row.model) == (("s\ufffd" + "s" * 400)[:256], "m" * 256)
@@ -174,29 +224,37 @@ BIG = "0123456789" * 400  # 4000 bytes
 
 def everything_big(trace_id: bytes) -> ExportTraceServiceRequest:
     """A small span and a span with a BIG string in every place a string is stored."""
-    span = make_span(BIG, trace_id, status_code=2, status_message=BIG, attributes={
-        "list": ["ok", BIG], "map": {"inner": BIG}, "raw": BIG.encode()},
-        events=[(BIG, {"e": BIG})])
-    span.links.add(trace_id=trace_id, span_id=new_span_id(),
-                   attributes=key_values({"l": [BIG]}))
-    request = make_request([make_span("small", trace_id, attributes={"a": "fine"}), span],
-                           resource={"r": {"deep": BIG}})
-    request.resource_spans[0].scope_spans[0].scope.attributes.extend(
-        key_values({"s": BIG}))
+    span = make_span(
+        BIG,
+        trace_id,
+        status_code=2,
+        status_message=BIG,
+        attributes={"list": ["ok", BIG], "map": {"inner": BIG}, "raw": BIG.encode()},
+        events=[(BIG, {"e": BIG})],
+    )
+    span.links.add(trace_id=trace_id, span_id=new_span_id(), attributes=key_values({"l": [BIG]}))
+    request = make_request(
+        [make_span("small", trace_id, attributes={"a": "fine"}), span],
+        resource={"r": {"deep": BIG}},
+    )
+    request.resource_spans[0].scope_spans[0].scope.attributes.extend(key_values({"s": BIG}))
     return request
 
 
 @pytest.mark.parametrize("transport", ("grpc", "http-json"))
 def test_every_stored_string_is_cut_to_the_limit_with_warnings(
-        start_collector: Callable[..., Collector], store_url: str, transport: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str, transport: str
+) -> None:
     collector = start_collector(store_url, max_attribute_bytes=LIMIT)
 
     partial = export(collector, transport, everything_big(new_trace_id()))
 
     assert partial.rejected_spans == 0
     message = partial.error_message
-    assert message.startswith("stored with warnings: resourceSpans[0].resource: "
-                              "attributes['r']['deep'] is 4000 bytes, truncated to 1024")
+    assert message.startswith(
+        "stored with warnings: resourceSpans[0].resource: "
+        "attributes['r']['deep'] is 4000 bytes, truncated to 1024"
+    )
     assert message.endswith("; and 5 more")  # 10 strings cut, the first 5 named
     spans = stored_spans(collector)
     cut = BIG[:LIMIT]
@@ -220,7 +278,8 @@ def test_every_stored_string_is_cut_to_the_limit_with_warnings(
 
 @pytest.mark.parametrize("transport", ("grpc", "http-json"))
 def test_end_before_start_and_duplicate_ids_are_reported(
-        start_collector: Callable[..., Collector], store_url: str, transport: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str, transport: str
+) -> None:
     collector = start_collector(store_url)
     trace_id, dup_id = new_trace_id(), new_span_id()
     start = 1_700_000_000_000_000_000
@@ -232,17 +291,21 @@ def test_end_before_start_and_duplicate_ids_are_reported(
     partial = export(collector, transport, make_request([backwards, first, copy, other]))
 
     assert partial.rejected_spans == 1
-    assert (f"{SPANS}[3]: spanId {dup_id.hex()} of traceId {trace_id.hex()} is also the id "
-            f"of {SPANS}[1] in this request, with different content"
-            in partial.error_message)
-    assert (f"{SPANS}[0]: endTimeUnixNano {start - 5_000} is before startTimeUnixNano "
-            f"{start}; stored with duration 0" in partial.error_message)
+    assert (
+        f"{SPANS}[3]: spanId {dup_id.hex()} of traceId {trace_id.hex()} is also the id "
+        f"of {SPANS}[1] in this request, with different content" in partial.error_message
+    )
+    assert (
+        f"{SPANS}[0]: endTimeUnixNano {start - 5_000} is before startTimeUnixNano "
+        f"{start}; stored with duration 0" in partial.error_message
+    )
     spans = stored_spans(collector)
     assert set(spans) == {"backwards", "first"}
     assert spans["backwards"].end_time_ns == spans["backwards"].start_time_ns == start
     with collector.engine.connect() as connection:
-        trace = connection.execute(text("SELECT start_time_ns, end_time_ns, span_count "
-                                         "FROM traces")).one()
+        trace = connection.execute(
+            text("SELECT start_time_ns, end_time_ns, span_count FROM traces")
+        ).one()
     assert tuple(trace) == (start, start + 1_000_000, 2)
     still_ingesting(collector, transport)
 
@@ -253,8 +316,9 @@ def test_end_before_start_and_duplicate_ids_are_reported(
 def with_deep_span(levels: int) -> ExportTraceServiceRequest:
     """Spans "a", "deep" (an attribute of ``levels`` nested kvlists) and "c"."""
     trace_id = new_trace_id()
-    request = make_request([make_span("a", trace_id), make_span("deep", trace_id),
-                            make_span("c", trace_id)])
+    request = make_request(
+        [make_span("a", trace_id), make_span("deep", trace_id), make_span("c", trace_id)]
+    )
     value = request.resource_spans[0].scope_spans[0].spans[1].attributes.add(key="d").value
     for _ in range(levels):  # in place: copying a deep sub-message hits protobuf's limit
         value = value.kvlist_value.values.add(key="k").value
@@ -264,14 +328,17 @@ def with_deep_span(levels: int) -> ExportTraceServiceRequest:
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_a_span_nested_too_deeply_is_rejected_alone_saying_so(
-        start_collector: Callable[..., Collector], store_url: str, transport: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str, transport: str
+) -> None:
     collector = start_collector(store_url)
 
     partial = export(collector, transport, with_deep_span(40))
 
     assert partial.rejected_spans == 1
-    assert (f"{SPANS}[1]: values are nested deeper than 100 levels of OTLP messages"
-            in partial.error_message)
+    assert (
+        f"{SPANS}[1]: values are nested deeper than 100 levels of OTLP messages"
+        in partial.error_message
+    )
     assert "Wire format" not in partial.error_message
     assert set(stored_spans(collector)) == {"a", "c"}
     still_ingesting(collector, transport)

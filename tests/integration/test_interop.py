@@ -25,9 +25,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -87,29 +88,72 @@ class Mode:
 
 
 MODES = [
-    Mode("openinference", "openinference", "LLM", _openinference_view,
-         lambda answer: (MESSAGES, answer)),
-    Mode("openinference-http", "openinference", "LLM", _openinference_view,
-         lambda answer: (MESSAGES, answer), protocol="http"),
-    Mode("openai-v2-events", "openai-v2", "CHAT_MODEL", _whole,
-         lambda answer: ({"messages": MESSAGES},
-                         _choice({"role": "assistant", "content": answer})),
-         env={CAPTURE: "true"}),
-    Mode("openai-v2-events-http", "openai-v2", "CHAT_MODEL", _whole,
-         lambda answer: ({"messages": MESSAGES},
-                         _choice({"role": "assistant", "content": answer})),
-         env={CAPTURE: "true"}, protocol="http"),
-    Mode("openai-v2-events-no-content", "openai-v2", "CHAT_MODEL", _whole,
-         lambda answer: ({"messages": [{"role": "system"}, {"role": "user"}]},
-                         _choice({"role": "assistant"}))),
-    Mode("openai-v2-latest-span", "openai-v2", "CHAT_MODEL", _whole,
-         lambda answer: (LATEST_INPUTS, _latest_outputs(answer)),
-         env={**LATEST, CAPTURE: "span_only"}),
-    Mode("openai-v2-latest-event", "openai-v2", "CHAT_MODEL", _whole,
-         lambda answer: (LATEST_INPUTS, _latest_outputs(answer)),
-         env={**LATEST, CAPTURE: "event_only"}),
-    Mode("openai-v2-latest-no-content", "openai-v2", "CHAT_MODEL", _whole,
-         lambda answer: (None, None), env={**LATEST, CAPTURE: "no_content"}),
+    Mode(
+        "openinference",
+        "openinference",
+        "LLM",
+        _openinference_view,
+        lambda answer: (MESSAGES, answer),
+    ),
+    Mode(
+        "openinference-http",
+        "openinference",
+        "LLM",
+        _openinference_view,
+        lambda answer: (MESSAGES, answer),
+        protocol="http",
+    ),
+    Mode(
+        "openai-v2-events",
+        "openai-v2",
+        "CHAT_MODEL",
+        _whole,
+        lambda answer: ({"messages": MESSAGES}, _choice({"role": "assistant", "content": answer})),
+        env={CAPTURE: "true"},
+    ),
+    Mode(
+        "openai-v2-events-http",
+        "openai-v2",
+        "CHAT_MODEL",
+        _whole,
+        lambda answer: ({"messages": MESSAGES}, _choice({"role": "assistant", "content": answer})),
+        env={CAPTURE: "true"},
+        protocol="http",
+    ),
+    Mode(
+        "openai-v2-events-no-content",
+        "openai-v2",
+        "CHAT_MODEL",
+        _whole,
+        lambda answer: (
+            {"messages": [{"role": "system"}, {"role": "user"}]},
+            _choice({"role": "assistant"}),
+        ),
+    ),
+    Mode(
+        "openai-v2-latest-span",
+        "openai-v2",
+        "CHAT_MODEL",
+        _whole,
+        lambda answer: (LATEST_INPUTS, _latest_outputs(answer)),
+        env={**LATEST, CAPTURE: "span_only"},
+    ),
+    Mode(
+        "openai-v2-latest-event",
+        "openai-v2",
+        "CHAT_MODEL",
+        _whole,
+        lambda answer: (LATEST_INPUTS, _latest_outputs(answer)),
+        env={**LATEST, CAPTURE: "event_only"},
+    ),
+    Mode(
+        "openai-v2-latest-no-content",
+        "openai-v2",
+        "CHAT_MODEL",
+        _whole,
+        lambda answer: (None, None),
+        env={**LATEST, CAPTURE: "no_content"},
+    ),
 ]
 
 
@@ -122,16 +166,25 @@ def llm() -> Iterator[LocalLLM]:
 def run_app(mode: Mode, collector: Collector, llm: LocalLLM) -> dict[str, Any]:
     """Run the instrumented app in its own process; what its client saw."""
     port = collector.grpc_port if mode.protocol == "grpc" else collector.http_port
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("OTEL_", "OPENAI_"))}
-    env.update({
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc" if mode.protocol == "grpc" else "http/protobuf",
-        "OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": "sk-local-test",
-        **mode.env,
-    })
-    done = subprocess.run([sys.executable, str(APP), mode.library], env=env,
-                          capture_output=True, text=True, timeout=APP_TIMEOUT_S)
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "OPENAI_"))
+    }
+    env.update(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc" if mode.protocol == "grpc" else "http/protobuf",
+            "OPENAI_BASE_URL": llm.base_url,
+            "OPENAI_API_KEY": "sk-local-test",
+            **mode.env,
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, str(APP), mode.library],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=APP_TIMEOUT_S,
+    )
     assert done.returncode == 0, done.stderr
     assert "Failed to export" not in done.stderr, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -146,14 +199,17 @@ def read_back(collector: Collector, trace_id: str) -> Trace:
 
 
 @pytest.mark.parametrize("mode", MODES, ids=[m.id for m in MODES])
-def test_instrumented_openai_calls_have_canonical_fields(collector: Collector, llm: LocalLLM,
-                                                        mode: Mode) -> None:
+def test_instrumented_openai_calls_have_canonical_fields(
+    collector: Collector, llm: LocalLLM, mode: Mode
+) -> None:
     seen = run_app(mode, collector, llm)
     trace = read_back(collector, seen["trace_id"])
     root = trace.data.root_span
     assert root is not None and root.name == "app"
-    chats = sorted((s for s in trace.data.spans if s.span_type == mode.chat_type),
-                   key=lambda s: s.start_time_ns)
+    chats = sorted(
+        (s for s in trace.data.spans if s.span_type == mode.chat_type),
+        key=lambda s: s.start_time_ns,
+    )
     assert len(chats) == len(CHAT_CALLS), [(s.name, s.span_type) for s in trace.data.spans]
     for call, span in zip(CHAT_CALLS, chats):
         client_saw = seen[call]
@@ -166,7 +222,8 @@ def test_instrumented_openai_calls_have_canonical_fields(collector: Collector, l
     assert (embedding.model, embedding.provider) == (EMBEDDING_MODEL, "openai")
     assert embedding.input_tokens == seen["embedding"]["usage"][0]
     assert embedding.total_tokens == seen["embedding"]["usage"][0]
-    expected_total = (sum(sum(seen[call]["usage"]) for call in CHAT_CALLS)
-                      + seen["embedding"]["usage"][0])
+    expected_total = (
+        sum(sum(seen[call]["usage"]) for call in CHAT_CALLS) + seen["embedding"]["usage"][0]
+    )
     assert trace.info.total_tokens == expected_total
     assert trace.info.span_count == len(CHAT_CALLS) + 2

@@ -17,16 +17,17 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select
+from stored_traces import insert_traces
 
 from spyglass.collector.genai.cost import PriceTable
-from spyglass.collector.store.evaluation import runs as evaluation_runs
-from spyglass.collector.store.jobs import leases as job_leases, submit as jobs
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
+from spyglass.collector.store.evaluation import runs as evaluation_runs
+from spyglass.collector.store.jobs import leases as job_leases
+from spyglass.collector.store.jobs import submit as jobs
 from spyglass.collector.store.models import EvaluationRecordRow
 from spyglass.v1 import evaluation_pb2 as epb
 from spyglass.v1 import jobs_pb2 as pb
-from stored_traces import insert_traces
 
 CHUNKS, WORKERS, ENGINES = 50, 8, 2
 
@@ -40,8 +41,13 @@ def engines(store_url: str) -> Iterator[list[Engine]]:
         engine.dispose()
 
 
-def work(engine: Engine, worker_id: str, start: threading.Barrier,
-         claimed: list[tuple[str, int, str]], errors: list[BaseException]) -> None:
+def work(
+    engine: Engine,
+    worker_id: str,
+    start: threading.Barrier,
+    claimed: list[tuple[str, int, str]],
+    errors: list[BaseException],
+) -> None:
     """Claim, log the row, release done, until no chunk is left."""
     try:
         start.wait()
@@ -50,30 +56,48 @@ def work(engine: Engine, worker_id: str, start: threading.Barrier,
             if not claim.lease_id:
                 return
             claimed.append((claim.job.job_id, claim.chunk_index, worker_id))
-            records = [epb.EvaluationRecord(
-                row_index=item.row_index, trace_id=item.trace_id,
-                scores=[epb.EvaluationScore(name="quality", value_json="1", score=1.0)])
-                for item in claim.items]
-            job_leases.log_work_results(engine, pb.LogWorkResultsRequest(
-                lease_id=claim.lease_id, worker_id=worker_id, records=records))
-            job_leases.release_lease(engine, pb.ReleaseLeaseRequest(
-                lease_id=claim.lease_id, worker_id=worker_id, done=True), PriceTable.load())
+            records = [
+                epb.EvaluationRecord(
+                    row_index=item.row_index,
+                    trace_id=item.trace_id,
+                    scores=[epb.EvaluationScore(name="quality", value_json="1", score=1.0)],
+                )
+                for item in claim.items
+            ]
+            job_leases.log_work_results(
+                engine,
+                pb.LogWorkResultsRequest(
+                    lease_id=claim.lease_id, worker_id=worker_id, records=records
+                ),
+            )
+            job_leases.release_lease(
+                engine,
+                pb.ReleaseLeaseRequest(lease_id=claim.lease_id, worker_id=worker_id, done=True),
+                PriceTable.load(),
+            )
     except BaseException as exc:  # reported by the test
         errors.append(exc)
 
 
 def test_concurrent_claims_never_share_a_chunk(engines: list[Engine]) -> None:
     insert_traces(engines[0], CHUNKS, name="answer")
-    job = jobs.submit_job(engines[0], pb.SubmitJobRequest(
-        input=pb.JobInput(traces=pb.TraceInput(filter_string="trace.name = 'answer'")),
-        scorers=[pb.ScorerRef(type="ExactMatch")], chunk_size=1))
+    job = jobs.submit_job(
+        engines[0],
+        pb.SubmitJobRequest(
+            input=pb.JobInput(traces=pb.TraceInput(filter_string="trace.name = 'answer'")),
+            scorers=[pb.ScorerRef(type="ExactMatch")],
+            chunk_size=1,
+        ),
+    )
     assert (job.total_rows, job.chunks_total) == (CHUNKS, CHUNKS)
 
     start = threading.Barrier(WORKERS)
     claimed: list[tuple[str, int, str]] = []
     errors: list[BaseException] = []
-    threads = [threading.Thread(target=work, args=(engines[n % ENGINES], f"w{n}", start,
-                                                   claimed, errors)) for n in range(WORKERS)]
+    threads = [
+        threading.Thread(target=work, args=(engines[n % ENGINES], f"w{n}", start, claimed, errors))
+        for n in range(WORKERS)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -92,6 +116,9 @@ def test_concurrent_claims_never_share_a_chunk(engines: list[Engine]) -> None:
     assert run.status == epb.EvaluationRun.FINISHED and run.record_count == CHUNKS
     assert run.metrics["quality/score"] == 1.0 and run.metrics["quality/error_count"] == 0
     with engines[0].connect() as connection:
-        stored = connection.scalar(select(func.count()).select_from(EvaluationRecordRow)
-                                   .where(EvaluationRecordRow.run_id == job.run_id))
+        stored = connection.scalar(
+            select(func.count())
+            .select_from(EvaluationRecordRow)
+            .where(EvaluationRecordRow.run_id == job.run_id)
+        )
     assert stored == CHUNKS

@@ -13,20 +13,33 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-
 from otlp_builders import hex_id, make_request, make_span, new_trace_id
 from processes import GrpcSender
+
 from spyglass import session
 from spyglass.cli import cli
 from spyglass.collector.server import Collector
-from spyglass.errors import (AlreadyExistsError, InvalidArgumentError, InvalidFilterError,
-                             NotFoundError)
-from spyglass.evaluator import (cancel_job, create_monitor, delete_monitor, get_job,
-                                get_monitor, list_jobs, list_monitors, submit_job,
-                                update_monitor, wait_for_job)
+from spyglass.errors import (
+    AlreadyExistsError,
+    InvalidArgumentError,
+    InvalidFilterError,
+    NotFoundError,
+)
+from spyglass.evaluator import (
+    cancel_job,
+    create_monitor,
+    delete_monitor,
+    get_job,
+    get_monitor,
+    list_jobs,
+    list_monitors,
+    submit_job,
+    update_monitor,
+    wait_for_job,
+)
 from spyglass.evaluator.datasets import create_dataset
-from spyglass.evaluator.runs import get_evaluation_run
 from spyglass.evaluator.jobs.submit import JobTimeoutError
+from spyglass.evaluator.runs import get_evaluation_run
 
 FIXTURES = "scorer_fixtures.support_scorers"
 
@@ -53,15 +66,19 @@ def support(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     with GrpcSender(address) as sender:
         for i in range(5):
             trace = new_trace_id()
-            outcome = sender.send(make_request([make_span(f"answer-{i}", trace)]),
-                                  experiment=experiment.experiment_id)
+            outcome = sender.send(
+                make_request([make_span(f"answer-{i}", trace)]), experiment=experiment.experiment_id
+            )
             assert outcome.ok, outcome.error
             traces.append(hex_id(trace))
     for trace_id in traces[:3]:
         client.set_trace_tag(trace_id, "env", "prod")
-    create_dataset("qa", experiment_id=experiment.experiment_id).merge_records([
-        {"inputs": {"q": f"question {i}"}, "expectations": {"expected_response": f"a{i}"}}
-        for i in range(3)])
+    create_dataset("qa", experiment_id=experiment.experiment_id).merge_records(
+        [
+            {"inputs": {"q": f"question {i}"}, "expectations": {"expected_response": f"a{i}"}}
+            for i in range(3)
+        ]
+    )
     yield Support(address, experiment.experiment_id, traces[:3], traces[3:])
     session._shutdown()
 
@@ -72,14 +89,26 @@ def _cli(support: Support, *args: str) -> Result:
 
 # -- jobs through the Python API ---------------------------------------------------------------
 
+
 def test_dataset_job_submit_get_list_wait_cancel(support: Support) -> None:
-    job = submit_job(dataset="qa", name="qa-job", chunk_size=2, scorers=[
-        "ExactMatch", {"type": f"{FIXTURES}:LengthAtMost", "max_chars": 40}])
+    job = submit_job(
+        dataset="qa",
+        name="qa-job",
+        chunk_size=2,
+        scorers=["ExactMatch", {"type": f"{FIXTURES}:LengthAtMost", "max_chars": 40}],
+    )
     assert (job.status, job.name, job.total_rows, job.chunks_total, job.chunk_size) == (
-        "PENDING", "qa-job", 3, 2, 2)
+        "PENDING",
+        "qa-job",
+        3,
+        2,
+        2,
+    )
     assert job.input == {"dataset": "qa", "version": 1}
-    assert job.scorers == [{"type": "ExactMatch"},
-                           {"type": f"{FIXTURES}:LengthAtMost", "max_chars": 40}]
+    assert job.scorers == [
+        {"type": "ExactMatch"},
+        {"type": f"{FIXTURES}:LengthAtMost", "max_chars": 40},
+    ]
     assert job.experiment_id == support.experiment_id and len(job.run_id) == 32
     assert (job.rows_done, job.eta_seconds, job.monitor_id) == (0, None, None)
     assert get_job(job.job_id) == job
@@ -103,37 +132,68 @@ def test_dataset_job_submit_get_list_wait_cancel(support: Support) -> None:
 
 
 def test_trace_job_selects_the_matching_traces(support: Support) -> None:
-    prod = submit_job(experiment="support", filter_string="tags.env = 'prod'",
-                      expectations_dataset="qa", scorers=[f"{FIXTURES}:contains_required_info"])
+    prod = submit_job(
+        experiment="support",
+        filter_string="tags.env = 'prod'",
+        expectations_dataset="qa",
+        scorers=[f"{FIXTURES}:contains_required_info"],
+    )
     assert prod.total_rows == 3
-    assert prod.input == {"experiment": support.experiment_id,
-                          "filter_string": "tags.env = 'prod'", "expectations_dataset": "qa"}
-    assert submit_job(experiment=support.experiment_id, max_traces=2,
-                      scorers=["ExactMatch"]).total_rows == 2
+    assert prod.input == {
+        "experiment": support.experiment_id,
+        "filter_string": "tags.env = 'prod'",
+        "expectations_dataset": "qa",
+    }
+    assert (
+        submit_job(
+            experiment=support.experiment_id, max_traces=2, scorers=["ExactMatch"]
+        ).total_rows
+        == 2
+    )
     tomorrow = int((time.time() + 86400) * 1000)
     future = submit_job(experiment="support", start_time=tomorrow, scorers=["ExactMatch"])
     assert (future.total_rows, future.status) == (0, "FINISHED")
     assert future.input["start_time_ms"] == tomorrow
-    recent = submit_job(experiment="support", start_time="1h", end_time=tomorrow,
-                        scorers=["ExactMatch"])
+    recent = submit_job(
+        experiment="support", start_time="1h", end_time=tomorrow, scorers=["ExactMatch"]
+    )
     assert recent.total_rows == 5
 
 
-@pytest.mark.parametrize("arguments, error, fragment", [
-    ({"dataset": "qa", "scorers": ["Guidlines"]}, InvalidArgumentError,
-     "scorers[0]: unknown scorer 'Guidlines'"),
-    ({"experiment": "support", "filter_string": "tags.env = ", "scorers": ["ExactMatch"]},
-     InvalidFilterError, "expected a value after = (a 'string', a number, TRUE or FALSE)"),
-    ({"dataset": "no_such_dataset", "scorers": ["ExactMatch"]}, NotFoundError,
-     "no_such_dataset"),
-    ({"experiment": "no_such_experiment", "scorers": ["ExactMatch"]}, NotFoundError,
-     "no_such_experiment"),
-    ({"dataset": "qa", "scorers": ["mypkg.scorers:quality"]}, InvalidArgumentError,
-     "cannot import 'mypkg.scorers' (No module named 'mypkg'); make it importable here and "
-     "on every evaluator, or register it with --scorers-module"),
-])
-def test_bad_job_specs_are_refused_at_submit(support: Support, arguments: dict,
-                                             error: type, fragment: str) -> None:
+@pytest.mark.parametrize(
+    "arguments, error, fragment",
+    [
+        (
+            {"dataset": "qa", "scorers": ["Guidlines"]},
+            InvalidArgumentError,
+            "scorers[0]: unknown scorer 'Guidlines'",
+        ),
+        (
+            {"experiment": "support", "filter_string": "tags.env = ", "scorers": ["ExactMatch"]},
+            InvalidFilterError,
+            "expected a value after = (a 'string', a number, TRUE or FALSE)",
+        ),
+        (
+            {"dataset": "no_such_dataset", "scorers": ["ExactMatch"]},
+            NotFoundError,
+            "no_such_dataset",
+        ),
+        (
+            {"experiment": "no_such_experiment", "scorers": ["ExactMatch"]},
+            NotFoundError,
+            "no_such_experiment",
+        ),
+        (
+            {"dataset": "qa", "scorers": ["mypkg.scorers:quality"]},
+            InvalidArgumentError,
+            "cannot import 'mypkg.scorers' (No module named 'mypkg'); make it importable here and "
+            "on every evaluator, or register it with --scorers-module",
+        ),
+    ],
+)
+def test_bad_job_specs_are_refused_at_submit(
+    support: Support, arguments: dict, error: type, fragment: str
+) -> None:
     with pytest.raises(error) as caught:
         submit_job(**arguments)
     assert fragment in str(caught.value)
@@ -142,24 +202,33 @@ def test_bad_job_specs_are_refused_at_submit(support: Support, arguments: dict,
 
 # -- jobs through the CLI ----------------------------------------------------------------------
 
+
 def test_cli_submit_status_jobs_cancel(support: Support, tmp_path: Path) -> None:
     spec = tmp_path / "job.toml"
-    spec.write_text('experiment = "support"\nfilter = "tags.env = \'prod\'"\nname = "nightly"\n'
-                    'scorers = [{ type = "ExactMatch", name = "exact" }]\n')
-    submitted = _cli(support, "eval", "submit", "--spec", str(spec), "--chunk-size", "2",
-                     "--format", "json")
+    spec.write_text(
+        'experiment = "support"\nfilter = "tags.env = \'prod\'"\nname = "nightly"\n'
+        'scorers = [{ type = "ExactMatch", name = "exact" }]\n'
+    )
+    submitted = _cli(
+        support, "eval", "submit", "--spec", str(spec), "--chunk-size", "2", "--format", "json"
+    )
     assert submitted.exit_code == 0, submitted.output
     job = json.loads(submitted.stdout)
     assert (job["name"], job["total_rows"], job["chunks_total"], job["status"]) == (
-        "nightly", 3, 2, "PENDING")
+        "nightly",
+        3,
+        2,
+        "PENDING",
+    )
     assert job["scorers"] == [{"type": "ExactMatch", "name": "exact"}]
 
     status = _cli(support, "eval", "status", job["job_id"])
     assert "status     PENDING" in status.output
     assert "rows       0/3 (0.0%), 0 with errors" in status.output
     assert "chunks     0 done, 0 leased, 0 failed, of 2 (2 rows each)" in status.output
-    assert ("input      traces of experiment " + support.experiment_id
-            + ", matching tags.env = 'prod'") in status.output
+    assert (
+        "input      traces of experiment " + support.experiment_id + ", matching tags.env = 'prod'"
+    ) in status.output
 
     listed = _cli(support, "eval", "jobs", "--format", "json")
     assert [j["job_id"] for j in json.loads(listed.output)] == [job["job_id"]]
@@ -169,22 +238,40 @@ def test_cli_submit_status_jobs_cancel(support: Support, tmp_path: Path) -> None
     assert _cli(support, "eval", "status", job["job_id"], "--watch").exit_code == 0
 
 
-@pytest.mark.parametrize("args, error, fragment", [
-    (["--dataset", "qa", "--scorer", "Guidlines"], InvalidArgumentError,
-     "unknown scorer 'Guidlines' (did you mean 'Guidelines'?)"),
-    (["--dataset", "qa", "--scorer", '{"type": "Guidelines", "guideline": "x"}'],
-     InvalidArgumentError, "scorer 'Guidelines': unknown parameter(s) guideline; it takes "
-                           "guidelines"),
-    (["--dataset", "nope", "--scorer", "ExactMatch"], NotFoundError, "nope"),
-    (["-e", "support", "--filter", "tags.env = ", "--scorer", "ExactMatch"],
-     InvalidFilterError, "invalid filter: expected a value after ="),
-    (["--dataset", "qa", "--filter", "x = 1", "--scorer", "ExactMatch"], InvalidArgumentError,
-     "filter_string select traces and do not apply to a dataset job"),
-    (["--dataset", "qa", "--scorer", '{"type": "Guidelines"'], InvalidArgumentError,
-     "is not valid JSON"),
-])
-def test_cli_bad_specs_say_what_to_fix(support: Support, args: list[str], error: type,
-                                       fragment: str) -> None:
+@pytest.mark.parametrize(
+    "args, error, fragment",
+    [
+        (
+            ["--dataset", "qa", "--scorer", "Guidlines"],
+            InvalidArgumentError,
+            "unknown scorer 'Guidlines' (did you mean 'Guidelines'?)",
+        ),
+        (
+            ["--dataset", "qa", "--scorer", '{"type": "Guidelines", "guideline": "x"}'],
+            InvalidArgumentError,
+            "scorer 'Guidelines': unknown parameter(s) guideline; it takes guidelines",
+        ),
+        (["--dataset", "nope", "--scorer", "ExactMatch"], NotFoundError, "nope"),
+        (
+            ["-e", "support", "--filter", "tags.env = ", "--scorer", "ExactMatch"],
+            InvalidFilterError,
+            "invalid filter: expected a value after =",
+        ),
+        (
+            ["--dataset", "qa", "--filter", "x = 1", "--scorer", "ExactMatch"],
+            InvalidArgumentError,
+            "filter_string select traces and do not apply to a dataset job",
+        ),
+        (
+            ["--dataset", "qa", "--scorer", '{"type": "Guidelines"'],
+            InvalidArgumentError,
+            "is not valid JSON",
+        ),
+    ],
+)
+def test_cli_bad_specs_say_what_to_fix(
+    support: Support, args: list[str], error: type, fragment: str
+) -> None:
     result = _cli(support, "eval", "submit", *args)
     assert result.exit_code == 1 and isinstance(result.exception, error)
     assert fragment in str(result.exception)
@@ -194,20 +281,32 @@ def test_cli_bad_specs_say_what_to_fix(support: Support, args: list[str], error:
 def test_cli_submit_without_scorers_is_a_usage_error(support: Support) -> None:
     result = _cli(support, "eval", "submit", "--dataset", "qa")
     assert result.exit_code == 2
-    assert "give at least one --scorer (or \"scorers\" in --spec)" in result.output
+    assert 'give at least one --scorer (or "scorers" in --spec)' in result.output
 
 
 # -- monitors ----------------------------------------------------------------------------------
 
+
 def test_monitor_crud_through_the_api(support: Support) -> None:
-    monitor = create_monitor("prod-quality", experiment="support", sample_rate=0.5,
-                             filter_string="tags.env = 'prod'", quiet_period_seconds=5,
-                             scorers=["ExactMatch", f"{FIXTURES}:contains_required_info"])
-    assert (monitor.name, monitor.experiment_id, monitor.enabled, monitor.sample_rate,
-            monitor.quiet_period_seconds) == ("prod-quality", support.experiment_id, True, 0.5,
-                                              5.0)
-    assert monitor.scorers == [{"type": "ExactMatch"},
-                               {"type": f"{FIXTURES}:contains_required_info"}]
+    monitor = create_monitor(
+        "prod-quality",
+        experiment="support",
+        sample_rate=0.5,
+        filter_string="tags.env = 'prod'",
+        quiet_period_seconds=5,
+        scorers=["ExactMatch", f"{FIXTURES}:contains_required_info"],
+    )
+    assert (
+        monitor.name,
+        monitor.experiment_id,
+        monitor.enabled,
+        monitor.sample_rate,
+        monitor.quiet_period_seconds,
+    ) == ("prod-quality", support.experiment_id, True, 0.5, 5.0)
+    assert monitor.scorers == [
+        {"type": "ExactMatch"},
+        {"type": f"{FIXTURES}:contains_required_info"},
+    ]
     with pytest.raises(AlreadyExistsError, match="prod-quality"):
         create_monitor("prod-quality", experiment="support", scorers=["ExactMatch"])
     with pytest.raises(InvalidArgumentError, match="unknown scorer 'Safetey'"):
@@ -227,40 +326,61 @@ def test_monitor_crud_through_the_api(support: Support) -> None:
     with pytest.raises(InvalidArgumentError, match="it runs as long as the monitor exists"):
         wait_for_job(monitor.job_id, timeout=1)
 
-    paused = update_monitor("prod-quality", enabled=False, sample_rate=0.25,
-                            quiet_period_seconds=10, filter_string="")
-    assert (paused.enabled, paused.sample_rate, paused.quiet_period_seconds,
-            paused.filter_string) == (False, 0.25, 10.0, None)
+    paused = update_monitor(
+        "prod-quality", enabled=False, sample_rate=0.25, quiet_period_seconds=10, filter_string=""
+    )
+    assert (
+        paused.enabled,
+        paused.sample_rate,
+        paused.quiet_period_seconds,
+        paused.filter_string,
+    ) == (False, 0.25, 10.0, None)
     delete_monitor(monitor.monitor_id)
     with pytest.raises(NotFoundError):
         get_monitor("prod-quality")
 
 
 def test_monitor_commands(support: Support) -> None:
-    created = _cli(support, "monitors", "create", "prod-quality", "-e", "support",
-                   "--sample-rate", "0.5", "--scorer", "ExactMatch", "--filter",
-                   "tags.env = 'prod'")
+    created = _cli(
+        support,
+        "monitors",
+        "create",
+        "prod-quality",
+        "-e",
+        "support",
+        "--sample-rate",
+        "0.5",
+        "--scorer",
+        "ExactMatch",
+        "--filter",
+        "tags.env = 'prod'",
+    )
     assert created.exit_code == 0, created.output
     assert created.output.startswith("created monitor 'prod-quality'")
 
-    assert _cli(support, "monitors", "pause", "prod-quality").output.strip() == \
-        "monitor 'prod-quality' is paused"
+    assert (
+        _cli(support, "monitors", "pause", "prod-quality").output.strip()
+        == "monitor 'prod-quality' is paused"
+    )
     listed = json.loads(_cli(support, "monitors", "list", "--format", "json").output)
     assert [(m["name"], m["state"], m["sample_rate"]) for m in listed] == [
-        ("prod-quality", "paused", "0.5")]
-    assert _cli(support, "monitors", "resume", "prod-quality").output.strip() == \
-        "monitor 'prod-quality' is running"
+        ("prod-quality", "paused", "0.5")
+    ]
+    assert (
+        _cli(support, "monitors", "resume", "prod-quality").output.strip()
+        == "monitor 'prod-quality' is running"
+    )
 
     shown = _cli(support, "monitors", "show", "prod-quality").output
     assert "state      running" in shown and "filter     tags.env = 'prod'" in shown
     assert "traces     0 seen, 0 sampled, 0 scored" in shown
     assert "metrics by window:" in shown and "7d" in shown
-    as_json = json.loads(_cli(support, "monitors", "show", "prod-quality", "--format",
-                              "json").output)
+    as_json = json.loads(
+        _cli(support, "monitors", "show", "prod-quality", "--format", "json").output
+    )
     assert [w["window"] for w in as_json["windows"]] == ["1h", "24h", "7d"]
 
-    bad = _cli(support, "monitors", "create", "bad", "--sample-rate", "2", "--scorer",
-               "ExactMatch")
+    bad = _cli(support, "monitors", "create", "bad", "--sample-rate", "2", "--scorer", "ExactMatch")
     assert isinstance(bad.exception, InvalidArgumentError)
     assert "sample_rate must be a number > 0 and <= 1" in str(bad.exception)
 

@@ -6,25 +6,35 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
 import spyglass
 from spyglass import session
-from spyglass.evaluator.scorers import (Correctness, EmbeddingSimilarity, ExpectationsGuidelines,
-                                        Guidelines, RelevanceToQuery, RetrievalGroundedness,
-                                        RetrievalRelevance, RetrievalSufficiency, Safety,
-                                        ScoreResult, Scorer, make_judge)
+from spyglass.evaluator.scorers import (
+    Correctness,
+    EmbeddingSimilarity,
+    ExpectationsGuidelines,
+    Guidelines,
+    RelevanceToQuery,
+    RetrievalGroundedness,
+    RetrievalRelevance,
+    RetrievalSufficiency,
+    Safety,
+    Scorer,
+    ScoreResult,
+    make_judge,
+)
 from spyglass.evaluator.scorers.judges import endpoints
 from spyglass.evaluator.scorers.judges.tracing import EXPERIMENT_SUFFIX, JUDGE_TAG
 from spyglass.local_llm import DONT_KNOW, LocalLLM
 
 QUESTION = {"question": "How do I get a refund?"}
 GOOD = "Based on the available information: Full refunds within 30 days with receipt."
-EXPECTED = {"expected_facts": ["30 days", "receipt"],
-            "guidelines": ["Mention the receipt"]}
+EXPECTED = {"expected_facts": ["30 days", "receipt"], "guidelines": ["Mention the receipt"]}
 
 
 @pytest.fixture
@@ -49,10 +59,19 @@ def llm(monkeypatch: pytest.MonkeyPatch, judge_session: str) -> Iterator[LocalLL
         endpoints.reset()
 
 
-def score(s: Scorer, outputs: Any = GOOD, expectations: dict | None = None,
-          trace: Any = None, inputs: dict = QUESTION) -> ScoreResult:
-    results = s.run(inputs=inputs, outputs=outputs,
-                    expectations=EXPECTED if expectations is None else expectations, trace=trace)
+def score(
+    s: Scorer,
+    outputs: Any = GOOD,
+    expectations: dict | None = None,
+    trace: Any = None,
+    inputs: dict = QUESTION,
+) -> ScoreResult:
+    results = s.run(
+        inputs=inputs,
+        outputs=outputs,
+        expectations=EXPECTED if expectations is None else expectations,
+        trace=trace,
+    )
     assert len(results) == 1
     return results[0]
 
@@ -108,21 +127,28 @@ def test_missing_expectations_is_a_per_row_error_without_a_call(llm: LocalLLM) -
 
 # -- judge traces --------------------------------------------------------------------------------
 
-def test_judge_call_is_its_own_trace_in_the_judge_experiment(llm: LocalLLM,
-                                                             judge_session: str) -> None:
+
+def test_judge_call_is_its_own_trace_in_the_judge_experiment(
+    llm: LocalLLM, judge_session: str
+) -> None:
     with spyglass.start_span("app_request") as app_span:
         result = score(Correctness(name="factual_accuracy"))
     judge_trace_id = result.metadata["spyglass.judge_trace_id"]
     assert judge_trace_id != app_span.trace_id
     trace = spyglass.get_trace(judge_trace_id)
     root = trace.data.root_span
-    assert (root.name, root.span_type, root.parent_id) == ("judge:factual_accuracy",
-                                                           "EVALUATOR", None)
+    assert (root.name, root.span_type, root.parent_id) == (
+        "judge:factual_accuracy",
+        "EVALUATOR",
+        None,
+    )
     assert root.outputs == {"rationale": result.rationale, "verdict": "yes"}
     (call,) = [s for s in trace.data.spans if s.span_type == "LLM"]
     assert call.parent_id == root.span_id and call.model == "gpt-4o-mini"
-    assert (call.input_tokens, call.output_tokens) == (result.usage["input_tokens"],
-                                                       result.usage["output_tokens"])
+    assert (call.input_tokens, call.output_tokens) == (
+        result.usage["input_tokens"],
+        result.usage["output_tokens"],
+    )
     assert trace.info.tags[JUDGE_TAG] == "factual_accuracy"
     assert trace.info.cost > 0  # priced by the collector from the LLM span's model and tokens
     judges = spyglass.get_experiment_by_name(judge_session + EXPERIMENT_SUFFIX)
@@ -132,6 +158,7 @@ def test_judge_call_is_its_own_trace_in_the_judge_experiment(llm: LocalLLM,
 
 
 # -- malformed answers ---------------------------------------------------------------------------
+
 
 def test_malformed_answer_is_asked_again(llm: LocalLLM) -> None:
     llm.malformed_next(1)
@@ -155,6 +182,7 @@ def test_malformed_answers_beyond_the_budget_are_a_per_row_error(llm: LocalLLM) 
 
 
 # -- HTTP failures -------------------------------------------------------------------------------
+
 
 def test_429_is_retried_after_the_retry_after_delay(llm: LocalLLM) -> None:
     judge = Safety()
@@ -196,6 +224,7 @@ def test_unreachable_endpoint_is_a_per_row_error(llm: LocalLLM) -> None:
 
 
 # -- rate limit ----------------------------------------------------------------------------------
+
 
 def test_rate_limit_is_shared_by_judges_and_threads(llm: LocalLLM) -> None:
     arrivals: list[float] = []
@@ -251,7 +280,9 @@ def test_retrieval_judges_on_a_traced_retriever(llm: LocalLLM) -> None:
     # relevance: one verdict per document; the responder judges the shipping one irrelevant
     llm.responder = lambda path, body: (
         '{"rationale": "About shipping.", "verdict": "no"}'
-        if "shipping" in body["messages"][1]["content"] else None)
+        if "shipping" in body["messages"][1]["content"]
+        else None
+    )
     relevance = score(RetrievalRelevance(), outputs=answer, trace=trace)
     assert relevance.value == 0.5 and relevance.score == 0.5
     assert "[2] no: About shipping." in relevance.rationale
@@ -267,22 +298,32 @@ def test_retrieval_judge_on_a_trace_without_retriever(llm: LocalLLM) -> None:
 
 # -- embeddings ----------------------------------------------------------------------------------
 
+
 def test_embedding_similarity(llm: LocalLLM) -> None:
-    same = score(EmbeddingSimilarity(), outputs="Refunds within 30 days.",
-                 expectations={"expected_response": "Refunds within 30 days."})
+    same = score(
+        EmbeddingSimilarity(),
+        outputs="Refunds within 30 days.",
+        expectations={"expected_response": "Refunds within 30 days."},
+    )
     assert same.value == pytest.approx(1.0) and same.error is None
-    other = score(EmbeddingSimilarity(threshold=0.99), outputs="Shipping is slow.",
-                  expectations={"expected_response": "Refunds within 30 days."})
+    other = score(
+        EmbeddingSimilarity(threshold=0.99),
+        outputs="Shipping is slow.",
+        expectations={"expected_response": "Refunds within 30 days."},
+    )
     assert other.value is False and float(other.metadata["similarity"]) < 0.99
-    assert other.usage == {"input_tokens": 7, "output_tokens": 0,
-                           "model": "text-embedding-3-small"}
+    assert other.usage == {"input_tokens": 7, "output_tokens": 0, "model": "text-embedding-3-small"}
     (request,) = [r for r in llm.requests if r["_path"] == "/v1/embeddings"][-1:]
     assert request["input"] == ["Shipping is slow.", "Refunds within 30 days."]
 
 
 def test_embedding_similarity_of_a_fact_list(llm: LocalLLM) -> None:
-    result = score(EmbeddingSimilarity(key="expected_facts"), outputs="30 days\nreceipt",
-                   expectations={"expected_facts": ["30 days", "receipt"]})
+    result = score(
+        EmbeddingSimilarity(key="expected_facts"),
+        outputs="30 days\nreceipt",
+        expectations={"expected_facts": ["30 days", "receipt"]},
+    )
     assert result.value == pytest.approx(1.0)
-    assert [r for r in llm.requests if r["_path"] == "/v1/embeddings"][-1]["input"][1] == \
-        "30 days\nreceipt"
+    assert [r for r in llm.requests if r["_path"] == "/v1/embeddings"][-1]["input"][
+        1
+    ] == "30 days\nreceipt"

@@ -15,7 +15,7 @@ import time
 import httpx
 import openai
 import pytest
-from local_openai import Verdict, llm  # noqa: F401  (a fixture)
+from local_openai import Verdict
 
 from spyglass.local_llm import DONT_KNOW, EMBEDDING_DIM, LocalLLM
 
@@ -29,19 +29,23 @@ def client(llm: LocalLLM) -> openai.OpenAI:
 
 
 def user(text: str) -> list[dict]:
-    return [{"role": "system", "content": "You are a helpful support assistant."},
-            {"role": "user", "content": text}]
+    return [
+        {"role": "system", "content": "You are a helpful support assistant."},
+        {"role": "user", "content": text},
+    ]
 
 
-def test_chat_answers_from_the_context_with_word_count_usage(client: openai.OpenAI,
-                                                             llm: LocalLLM) -> None:
-    r = client.chat.completions.create(model="gpt-4o-mini", temperature=0.3,
-                                       messages=user(REFUND))
+def test_chat_answers_from_the_context_with_word_count_usage(
+    client: openai.OpenAI, llm: LocalLLM
+) -> None:
+    r = client.chat.completions.create(model="gpt-4o-mini", temperature=0.3, messages=user(REFUND))
     text = r.choices[0].message.content
     assert "Full refunds within 30 days with receipt." in text
     assert r.model == "gpt-4o-mini" and r.id.startswith("chatcmpl-")
     assert r.choices[0].finish_reason == "stop"
-    prompt_words = len("You are a helpful support assistant.".split()) + len(REFUND.split())
+    prompt_words = len(["You", "are", "a", "helpful", "support", "assistant."]) + len(
+        REFUND.split()
+    )
     assert r.usage.prompt_tokens == prompt_words
     assert r.usage.completion_tokens == len(text.split())
     assert r.usage.total_tokens == prompt_words + len(text.split())
@@ -52,13 +56,21 @@ def test_chat_answers_from_the_context_with_word_count_usage(client: openai.Open
 @pytest.mark.parametrize("context", ["", "No matching policy found.", "none"])
 def test_chat_without_useful_context_does_not_know(client: openai.OpenAI, context: str) -> None:
     r = client.chat.completions.create(
-        model="gpt-4o-mini", messages=user(f"Context: {context}\n\nQuestion: Gift cards?"))
+        model="gpt-4o-mini", messages=user(f"Context: {context}\n\nQuestion: Gift cards?")
+    )
     assert r.choices[0].message.content == DONT_KNOW
 
 
 def test_chat_without_context_answers_from_the_prompt(client: openai.OpenAI) -> None:
-    r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": [
-        {"type": "text", "text": "What is the capital of France?"}]}])
+    r = client.chat.completions.create(
+        model="m",
+        messages=[
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "What is the capital of France?"}],
+            }
+        ],
+    )
     assert "What is the capital of France?" in r.choices[0].message.content
 
 
@@ -72,8 +84,11 @@ def test_max_tokens_truncates_with_finish_reason_length(client: openai.OpenAI) -
 @pytest.mark.parametrize("include_usage", [True, False])
 def test_streaming_chat(client: openai.OpenAI, include_usage: bool) -> None:
     kwargs = {"stream_options": {"include_usage": True}} if include_usage else {}
-    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=user(REFUND),
-                                                 stream=True, **kwargs))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=user(REFUND), stream=True, **kwargs
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.endswith("Full refunds within 30 days with receipt.")
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -96,11 +111,15 @@ def test_chat_stream_helper_of_the_sdk(client: openai.OpenAI) -> None:
 
 def test_parse_gives_a_judge_verdict(client: openai.OpenAI, llm: LocalLLM) -> None:
     judged_yes = client.chat.completions.parse(
-        model="gpt-4o-mini", response_format=Verdict,
-        messages=user("Is this helpful? Response: Full refunds within 30 days."))
+        model="gpt-4o-mini",
+        response_format=Verdict,
+        messages=user("Is this helpful? Response: Full refunds within 30 days."),
+    )
     judged_no = client.chat.completions.parse(
-        model="gpt-4o-mini", response_format=Verdict,
-        messages=user(f"Is this helpful? Response: {DONT_KNOW.upper()}"))
+        model="gpt-4o-mini",
+        response_format=Verdict,
+        messages=user(f"Is this helpful? Response: {DONT_KNOW.upper()}"),
+    )
     assert judged_yes.choices[0].message.parsed.result == "yes"
     assert judged_no.choices[0].message.parsed.result == "no"
     assert judged_no.choices[0].message.parsed.rationale.endswith(".")
@@ -108,23 +127,40 @@ def test_parse_gives_a_judge_verdict(client: openai.OpenAI, llm: LocalLLM) -> No
 
 
 def test_json_schema_with_refs_booleans_and_numbers(client: openai.OpenAI) -> None:
-    schema = {"type": "object", "$defs": {"Label": {"enum": ["pass", "fail"]}},
-              "properties": {"label": {"$ref": "#/$defs/Label"}, "passed": {"type": "boolean"},
-                             "score": {"type": "integer", "minimum": 1, "maximum": 5},
-                             "reasons": {"type": "array", "items": {"type": "string"},
-                                         "minItems": 1},
-                             "note": {"anyOf": [{"type": "null"}, {"type": "string"}]}},
-              "required": ["label", "passed", "score", "reasons", "note"]}
+    schema = {
+        "type": "object",
+        "$defs": {"Label": {"enum": ["pass", "fail"]}},
+        "properties": {
+            "label": {"$ref": "#/$defs/Label"},
+            "passed": {"type": "boolean"},
+            "score": {"type": "integer", "minimum": 1, "maximum": 5},
+            "reasons": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "note": {"anyOf": [{"type": "null"}, {"type": "string"}]},
+        },
+        "required": ["label", "passed", "score", "reasons", "note"],
+    }
     fmt = {"type": "json_schema", "json_schema": {"name": "j", "schema": schema, "strict": True}}
-    yes = json.loads(client.chat.completions.create(
-        model="m", messages=user("The answer: 5-7 days."), response_format=fmt)
-        .choices[0].message.content)
-    no = json.loads(client.chat.completions.create(
-        model="m", messages=user("The answer: I don't know."), response_format=fmt)
-        .choices[0].message.content)
-    assert yes == {"label": "pass", "passed": True, "score": 5, "note": "local",
-                   "reasons": ["The response addresses the request using the information it "
-                               "was given."]}
+    yes = json.loads(
+        client.chat.completions.create(
+            model="m", messages=user("The answer: 5-7 days."), response_format=fmt
+        )
+        .choices[0]
+        .message.content
+    )
+    no = json.loads(
+        client.chat.completions.create(
+            model="m", messages=user("The answer: I don't know."), response_format=fmt
+        )
+        .choices[0]
+        .message.content
+    )
+    assert yes == {
+        "label": "pass",
+        "passed": True,
+        "score": 5,
+        "note": "local",
+        "reasons": ["The response addresses the request using the information it was given."],
+    }
     assert (no["label"], no["passed"], no["score"]) == ("fail", False, 1)
 
 
@@ -141,10 +177,16 @@ def test_json_object_mode_and_malformed_answers(client: openai.OpenAI, llm: Loca
 
 
 def test_system_prompt_mentioning_dont_know_does_not_flip_the_verdict(
-        client: openai.OpenAI) -> None:
-    r = client.chat.completions.parse(model="m", response_format=Verdict, messages=[
-        {"role": "system", "content": "Answer no if the response says I don't know."},
-        {"role": "user", "content": "Response: Full refunds within 30 days."}])
+    client: openai.OpenAI,
+) -> None:
+    r = client.chat.completions.parse(
+        model="m",
+        response_format=Verdict,
+        messages=[
+            {"role": "system", "content": "Answer no if the response says I don't know."},
+            {"role": "user", "content": "Response: Full refunds within 30 days."},
+        ],
+    )
     assert r.choices[0].message.parsed.result == "yes"
 
 
@@ -153,8 +195,13 @@ def test_responses_plain_streaming_and_parse(client: openai.OpenAI) -> None:
     assert "30 days" in r.output_text and r.status == "completed"
     assert r.usage.input_tokens == 2 + len(REFUND.split())
     assert r.usage.output_tokens == len(r.output_text.split())
-    events = list(client.responses.create(model="gpt-4o-mini", stream=True, input=[
-        {"role": "user", "content": [{"type": "input_text", "text": REFUND}]}]))
+    events = list(
+        client.responses.create(
+            model="gpt-4o-mini",
+            stream=True,
+            input=[{"role": "user", "content": [{"type": "input_text", "text": REFUND}]}],
+        )
+    )
     types = [e.type for e in events]
     assert types[:2] == ["response.created", "response.in_progress"]
     assert types[-1] == "response.completed" and "response.output_text.done" in types
@@ -164,8 +211,7 @@ def test_responses_plain_streaming_and_parse(client: openai.OpenAI) -> None:
     short = client.responses.create(model="m", input=REFUND, max_output_tokens=2)
     assert (short.status, short.incomplete_details.reason) == ("incomplete", "max_output_tokens")
     assert short.output_text == " ".join(r.output_text.split()[:2])
-    cut = list(client.responses.create(model="m", input=REFUND, max_output_tokens=2,
-                                       stream=True))
+    cut = list(client.responses.create(model="m", input=REFUND, max_output_tokens=2, stream=True))
     assert cut[-1].type == "response.incomplete" and cut[-1].response.usage.output_tokens == 2
     parsed = client.responses.parse(model="m", input="Response: fine", text_format=Verdict)
     assert parsed.output_parsed.result == "yes"
@@ -182,19 +228,30 @@ def test_responses_stream_helper_of_the_sdk(client: openai.OpenAI) -> None:
 def test_embeddings_are_deterministic_unit_vectors(client: openai.OpenAI) -> None:
     texts = ["full refunds within 30 days", "full refunds within 30 days", "express shipping"]
     base64_default = client.embeddings.create(model="text-embedding-3-small", input=texts)
-    floats = client.embeddings.create(model="text-embedding-3-small", input=texts,
-                                      encoding_format="float")
+    floats = client.embeddings.create(
+        model="text-embedding-3-small", input=texts, encoding_format="float"
+    )
     a, b, c = (d.embedding for d in floats.data)
     assert len(a) == EMBEDDING_DIM and a == b and a != c
     assert math.isclose(sum(x * x for x in a), 1.0, rel_tol=1e-6)
-    assert all(math.isclose(x, y, abs_tol=1e-6)
-               for x, y in zip(base64_default.data[0].embedding, a))
+    assert all(
+        math.isclose(x, y, abs_tol=1e-6) for x, y in zip(base64_default.data[0].embedding, a)
+    )
     assert floats.usage.prompt_tokens == 5 + 5 + 2
-    near = client.embeddings.create(model="e", input="refunds within 30 days",
-                                    encoding_format="float").data[0].embedding
+    near = (
+        client.embeddings.create(model="e", input="refunds within 30 days", encoding_format="float")
+        .data[0]
+        .embedding
+    )
     assert sum(x * y for x, y in zip(a, near)) > sum(x * y for x, y in zip(a, c))
-    assert len(client.embeddings.create(model="e", input="x", dimensions=8,
-                                        encoding_format="float").data[0].embedding) == 8
+    assert (
+        len(
+            client.embeddings.create(model="e", input="x", dimensions=8, encoding_format="float")
+            .data[0]
+            .embedding
+        )
+        == 8
+    )
 
 
 def test_models_list(client: openai.OpenAI) -> None:
@@ -242,17 +299,32 @@ def test_responder_overrides_the_answer(llm: LocalLLM, client: openai.OpenAI) ->
             return None
         if body.get("stream"):
             return "streamed custom words"
-        return {"id": "chatcmpl-x", "object": "chat.completion", "created": 1, "model": "fixed",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": "custom"}}]}
+        return {
+            "id": "chatcmpl-x",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "fixed",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": "custom"},
+                }
+            ],
+        }
 
     llm.responder = responder
     try:
-        assert client.chat.completions.create(
-            model="m", messages=user("hi")).choices[0].message.content == "custom"
+        assert (
+            client.chat.completions.create(model="m", messages=user("hi"))
+            .choices[0]
+            .message.content
+            == "custom"
+        )
         streamed = client.chat.completions.create(model="m", messages=user("hi"), stream=True)
-        assert "".join(c.choices[0].delta.content or "" for c in streamed) == \
-            "streamed custom words"
+        assert (
+            "".join(c.choices[0].delta.content or "" for c in streamed) == "streamed custom words"
+        )
         assert client.embeddings.create(model="e", input="x").data
     finally:
         llm.responder = None
@@ -265,8 +337,12 @@ def test_latency_overlaps_across_concurrent_async_requests() -> None:
 
         async def burst() -> float:
             started = time.monotonic()
-            await asyncio.gather(*[async_client.chat.completions.create(
-                model="m", messages=user(f"q{i}")) for i in range(32)])
+            await asyncio.gather(
+                *[
+                    async_client.chat.completions.create(model="m", messages=user(f"q{i}"))
+                    for i in range(32)
+                ]
+            )
             return time.monotonic() - started
 
         elapsed = asyncio.run(burst())
@@ -279,8 +355,8 @@ def test_async_streaming_chat_and_responses(llm: LocalLLM) -> None:
 
     async def run() -> tuple[str, str]:
         stream = await async_client.chat.completions.create(
-            model="m", messages=user(REFUND), stream=True,
-            stream_options={"include_usage": True})
+            model="m", messages=user(REFUND), stream=True, stream_options={"include_usage": True}
+        )
         chat = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
         events = await async_client.responses.create(model="m", input=REFUND, stream=True)
         final = [e async for e in events][-1]
@@ -310,14 +386,20 @@ def test_command_line_serves_until_terminated() -> None:
         port = probe.port
     process = subprocess.Popen(
         [sys.executable, "-m", "spyglass.local_llm", "--port", str(port), "--latency-ms", "50"],
-        stdout=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = process.stdout.readline()
         assert f"http://127.0.0.1:{port}/v1" in banner and "50 ms" in banner
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-test")
         started = time.monotonic()
-        assert "30 days" in client.chat.completions.create(
-            model="m", messages=user(REFUND)).choices[0].message.content
+        assert (
+            "30 days"
+            in client.chat.completions.create(model="m", messages=user(REFUND))
+            .choices[0]
+            .message.content
+        )
         assert time.monotonic() - started >= 0.05
     finally:
         process.terminate()
@@ -326,6 +408,10 @@ def test_command_line_serves_until_terminated() -> None:
 
 
 def test_command_line_rejects_a_busy_port(llm: LocalLLM) -> None:
-    done = subprocess.run([sys.executable, "-m", "spyglass.local_llm", "--port", str(llm.port)],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass.local_llm", "--port", str(llm.port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 1 and "choose another --port" in done.stderr

@@ -24,16 +24,17 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, select
+from stored_traces import finish_traces, insert_traces
 
 from spyglass.collector.genai.cost import PriceTable
-from spyglass.collector.store.jobs import leases as job_leases, monitor_checks, monitors
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
+from spyglass.collector.store.jobs import leases as job_leases
+from spyglass.collector.store.jobs import monitor_checks, monitors
 from spyglass.collector.store.models import EvaluationJobItem
 from spyglass.errors import AlreadyExistsError, InvalidFilterError
 from spyglass.v1 import evaluation_pb2 as epb
 from spyglass.v1 import jobs_pb2 as pb
-from stored_traces import finish_traces, insert_traces
 
 OLD = 10**12  # ns before now: far beyond any quiet period
 HOUR_NS = 3600 * 10**9
@@ -59,8 +60,13 @@ def rows_of(engine: Engine, monitor: pb.Monitor) -> list[str]:
     """The trace ids of the monitor job's rows, in row order."""
     items = EvaluationJobItem.__table__.c
     with engine.connect() as connection:
-        return list(connection.scalars(select(items.trace_id).where(
-            items.job_id == monitor.job_id).order_by(items.row_index)))
+        return list(
+            connection.scalars(
+                select(items.trace_id)
+                .where(items.job_id == monitor.job_id)
+                .order_by(items.row_index)
+            )
+        )
 
 
 def old_traces(engine: Engine, n: int, **fields: object) -> list[str]:
@@ -87,8 +93,13 @@ def test_half_are_sampled_once_each(engine: Engine) -> None:
 def test_quiet_period_and_in_progress_traces(engine: Engine) -> None:
     monitor = create(engine, quiet_period_seconds=0.5)
     now = time.time_ns()
-    stuck = insert_traces(engine, 1, status="IN_PROGRESS", created_ns=now - 2 * HOUR_NS,
-                          last_span_ns=now - 2 * HOUR_NS)
+    stuck = insert_traces(
+        engine,
+        1,
+        status="IN_PROGRESS",
+        created_ns=now - 2 * HOUR_NS,
+        last_span_ns=now - 2 * HOUR_NS,
+    )
     ready = old_traces(engine, 1)
     running = insert_traces(engine, 1, status="IN_PROGRESS")
     recent = insert_traces(engine, 1)  # its last span just arrived
@@ -112,7 +123,8 @@ def test_quiet_period_and_in_progress_traces(engine: Engine) -> None:
 
 
 def test_postgresql_cursor_waits_for_ids_still_being_committed(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On PostgreSQL a lower trace id can become visible after a higher one (two collectors
     committing at once): the cursor never passes traces stored in the last few seconds."""
     monitor = create(engine, quiet_period_seconds=0)
@@ -132,8 +144,7 @@ def test_postgresql_cursor_waits_for_ids_still_being_committed(
 def test_filter_and_include_existing(engine: Engine) -> None:
     before = old_traces(engine, 3, name="good")
     new_only = create(engine, "new", filter_string="trace.name = 'good'")
-    everything = create(engine, "all", filter_string="trace.name = 'good'",
-                        include_existing=True)
+    everything = create(engine, "all", filter_string="trace.name = 'good'", include_existing=True)
     good = old_traces(engine, 2, name="good")
     old_traces(engine, 2, name="bad")
     monitor_checks.check_due_monitors(engine)
@@ -148,8 +159,7 @@ def test_pause_and_resume(engine: Engine) -> None:
     waiting = old_traces(engine, 4)
     monitor_checks.check_due_monitors(engine)
     assert rows_of(engine, monitor) == []
-    resumed = monitors.update_monitor(engine, pb.UpdateMonitorRequest(monitor="m",
-                                                                      enabled=True))
+    resumed = monitors.update_monitor(engine, pb.UpdateMonitorRequest(monitor="m", enabled=True))
     assert resumed.enabled
     monitor_checks.check_due_monitors(engine)
     assert rows_of(engine, monitor) == waiting
@@ -162,12 +172,18 @@ def test_window_metrics_after_results(engine: Engine) -> None:
     assert [i.trace_id for i in claim.items] == ids
     assert claim.job.monitor_id == monitor.monitor_id
     values = [1.0, 0.0, None]
-    records = [epb.EvaluationRecord(row_index=item.row_index, trace_id=item.trace_id,
-                                    scores=[_score(v)]) for item, v in zip(claim.items, values)]
-    job_leases.log_work_results(engine, pb.LogWorkResultsRequest(
-        lease_id=claim.lease_id, worker_id="w", records=records))
-    release = job_leases.release_lease(engine, pb.ReleaseLeaseRequest(
-        lease_id=claim.lease_id, worker_id="w", done=True), PriceTable.load())
+    records = [
+        epb.EvaluationRecord(row_index=item.row_index, trace_id=item.trace_id, scores=[_score(v)])
+        for item, v in zip(claim.items, values)
+    ]
+    job_leases.log_work_results(
+        engine, pb.LogWorkResultsRequest(lease_id=claim.lease_id, worker_id="w", records=records)
+    )
+    release = job_leases.release_lease(
+        engine,
+        pb.ReleaseLeaseRequest(lease_id=claim.lease_id, worker_id="w", done=True),
+        PriceTable.load(),
+    )
     assert release.job_status == pb.RUNNING  # a monitor's job never finishes by itself
     shown = monitors.get_monitor(engine, "m")
     assert shown.traces_scored == 3

@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import openai
 import pytest
-from local_openai import Verdict, llm  # noqa: F401  (a fixture)
+from local_openai import Verdict
 from openai.resources.chat.completions import AsyncCompletions, Completions
 from openai.resources.embeddings import Embeddings
 
@@ -58,6 +59,7 @@ def async_client(llm: LocalLLM) -> openai.AsyncOpenAI:
 def in_trace(call: Callable[[], Any]) -> tuple[Any, Trace]:
     """Run ``call`` inside an ``@spyglass.trace`` function; returns its result and the trace
     read back from the collector."""
+
     @spyglass.trace
     def app() -> Any:
         return call(), spyglass.get_current_active_span().trace_id
@@ -77,13 +79,19 @@ def llm_span(trace: Trace, span_type: str = "CHAT_MODEL") -> Span:
 
 def span_kind(trace_id: str, span_id: str) -> int:
     client = session.client()
-    proto = client.call(client.stub(traces_pb2_grpc.TraceServiceStub).GetTrace,
-                        traces_pb2.GetTraceRequest(trace_id=trace_id))
+    proto = client.call(
+        client.stub(traces_pb2_grpc.TraceServiceStub).GetTrace,
+        traces_pb2.GetTraceRequest(trace_id=trace_id),
+    )
     return next(s.kind for s in proto.spans if s.span_id == span_id)
 
 
-def check_chat(span: Span, answer: str, input_tokens: int | None = PROMPT_TOKENS,
-               output_tokens: int | None = None) -> None:
+def check_chat(
+    span: Span,
+    answer: str,
+    input_tokens: int | None = PROMPT_TOKENS,
+    output_tokens: int | None = None,
+) -> None:
     output_tokens = len(answer.split()) if output_tokens is None else output_tokens
     assert span.name == "chat gpt-4o-mini" and span.status != "ERROR"
     assert (span.model, span.provider) == ("gpt-4o-mini", "openai")
@@ -96,8 +104,10 @@ def check_chat(span: Span, answer: str, input_tokens: int | None = PROMPT_TOKENS
         assert (span.input_tokens, span.output_tokens) == (input_tokens, output_tokens)
         assert span.total_tokens == input_tokens + output_tokens
         assert span.attributes["gen_ai.usage.input_tokens"] == input_tokens
-        assert json.loads(span.attributes["spyglass.span.token_usage"])["total_tokens"] == \
-            span.total_tokens
+        assert (
+            json.loads(span.attributes["spyglass.span.token_usage"])["total_tokens"]
+            == span.total_tokens
+        )
     else:
         assert span.input_tokens is None and span.output_tokens is None
 
@@ -108,14 +118,29 @@ def chat_text(outputs: dict) -> str:
 
 @pytest.mark.usefixtures("traced")
 def test_chat_completion(client: openai.OpenAI) -> None:
-    response, trace = in_trace(lambda: client.chat.completions.create(
-        model="gpt-4o-mini", temperature=0.3, max_tokens=50, top_p=0.9, seed=7, stop=["\n\n"],
-        messages=MESSAGES))
+    response, trace = in_trace(
+        lambda: client.chat.completions.create(
+            model="gpt-4o-mini",
+            temperature=0.3,
+            max_tokens=50,
+            top_p=0.9,
+            seed=7,
+            stop=["\n\n"],
+            messages=MESSAGES,
+        )
+    )
     span = llm_span(trace)
     check_chat(span, ANSWER)
     assert response.choices[0].message.content == ANSWER
-    assert span.inputs == {"model": "gpt-4o-mini", "temperature": 0.3, "max_tokens": 50,
-                           "top_p": 0.9, "seed": 7, "stop": ["\n\n"], "messages": MESSAGES}
+    assert span.inputs == {
+        "model": "gpt-4o-mini",
+        "temperature": 0.3,
+        "max_tokens": 50,
+        "top_p": 0.9,
+        "seed": 7,
+        "stop": ["\n\n"],
+        "messages": MESSAGES,
+    }
     assert chat_text(span.outputs) == ANSWER and span.outputs["id"] == response.id
     assert span.attributes["gen_ai.response.id"] == response.id
     assert span.attributes["gen_ai.request.temperature"] == 0.3
@@ -137,8 +162,9 @@ def test_streaming_chat(client: openai.OpenAI, include_usage: bool) -> None:
     extra = {"stream_options": {"include_usage": True}} if include_usage else {}
 
     def call() -> str:
-        stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                                stream=True, **extra)
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True, **extra
+        )
         assert isinstance(stream, openai.Stream)  # still the SDK's type
         return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
 
@@ -155,8 +181,9 @@ def test_streaming_chat(client: openai.OpenAI, include_usage: bool) -> None:
 @pytest.mark.usefixtures("traced")
 def test_stream_closed_early_ends_its_span_with_what_arrived(client: openai.OpenAI) -> None:
     def call() -> str:
-        with client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                            stream=True) as stream:
+        with client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True
+        ) as stream:
             first = [next(stream) for _ in range(3)]
         return "".join(c.choices[0].delta.content or "" for c in first)
 
@@ -185,9 +212,13 @@ def test_async_chat_and_async_streaming(async_client: openai.AsyncOpenAI) -> Non
     async def app() -> tuple[str, str, str]:
         plain, streamed = await asyncio.gather(
             async_client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES),
-            async_client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                                 stream=True,
-                                                 stream_options={"include_usage": True}))
+            async_client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=MESSAGES,
+                stream=True,
+                stream_options={"include_usage": True},
+            ),
+        )
         assert isinstance(streamed, openai.AsyncStream)
         text = "".join([c.choices[0].delta.content or "" async for c in streamed if c.choices])
         return plain.choices[0].message.content, text, spyglass.get_current_active_span().trace_id
@@ -207,8 +238,11 @@ def test_async_chat_and_async_streaming(async_client: openai.AsyncOpenAI) -> Non
 @pytest.mark.usefixtures("traced")
 def test_parse(client: openai.OpenAI) -> None:
     messages = [{"role": "user", "content": "Judge this response: 30 days with receipt."}]
-    parsed, trace = in_trace(lambda: client.chat.completions.parse(
-        model="gpt-4o-mini", messages=messages, response_format=Verdict))
+    parsed, trace = in_trace(
+        lambda: client.chat.completions.parse(
+            model="gpt-4o-mini", messages=messages, response_format=Verdict
+        )
+    )
     assert parsed.choices[0].message.parsed.result == "yes"
     span = llm_span(trace)
     content = parsed.choices[0].message.content
@@ -221,20 +255,30 @@ def test_parse(client: openai.OpenAI) -> None:
 
 @pytest.mark.usefixtures("traced")
 def test_responses_plain_and_streaming(client: openai.OpenAI) -> None:
-    response, trace = in_trace(lambda: client.responses.create(
-        model="gpt-4o-mini", instructions=SYSTEM, input=QUESTION, max_output_tokens=100))
+    response, trace = in_trace(
+        lambda: client.responses.create(
+            model="gpt-4o-mini", instructions=SYSTEM, input=QUESTION, max_output_tokens=100
+        )
+    )
     span = llm_span(trace)
     check_chat(span, ANSWER)
     assert response.output_text == ANSWER
     assert span.outputs["output"][0]["content"][0]["text"] == ANSWER
-    assert span.inputs == {"model": "gpt-4o-mini", "instructions": SYSTEM, "input": QUESTION,
-                           "max_output_tokens": 100}
+    assert span.inputs == {
+        "model": "gpt-4o-mini",
+        "instructions": SYSTEM,
+        "input": QUESTION,
+        "max_output_tokens": 100,
+    }
     assert span.attributes["gen_ai.response.id"] == response.id
     assert span.attributes["gen_ai.request.max_tokens"] == 100
 
     def stream() -> list:
-        return list(client.responses.create(model="gpt-4o-mini", instructions=SYSTEM,
-                                            input=QUESTION, stream=True))
+        return list(
+            client.responses.create(
+                model="gpt-4o-mini", instructions=SYSTEM, input=QUESTION, stream=True
+            )
+        )
 
     events, trace = in_trace(stream)
     span = llm_span(trace)
@@ -247,8 +291,7 @@ def test_responses_plain_and_streaming(client: openai.OpenAI) -> None:
 @pytest.mark.usefixtures("traced")
 def test_stream_dropped_unfinished_ends_its_span_when_collected(client: openai.OpenAI) -> None:
     def call() -> str:
-        stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                                stream=True)
+        stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
         first = next(stream).choices[0].delta.content or ""
         first += next(stream).choices[0].delta.content or ""
         del stream
@@ -261,15 +304,21 @@ def test_stream_dropped_unfinished_ends_its_span_when_collected(client: openai.O
 
 @pytest.mark.usefixtures("traced")
 def test_responses_parse_and_raw_responses(client: openai.OpenAI) -> None:
-    parsed, trace = in_trace(lambda: client.responses.parse(
-        model="gpt-4o-mini", input="Response: 30 days.", text_format=Verdict))
+    parsed, trace = in_trace(
+        lambda: client.responses.parse(
+            model="gpt-4o-mini", input="Response: 30 days.", text_format=Verdict
+        )
+    )
     assert parsed.output_parsed.result == "yes"
     span = llm_span(trace)
     assert span.inputs["text_format"]["name"] == "Verdict"
     assert span.attributes["gen_ai.output.type"] == "json" and span.input_tokens == 3
 
-    raw, trace = in_trace(lambda: client.chat.completions.with_raw_response.create(
-        model="gpt-4o-mini", messages=MESSAGES))
+    raw, trace = in_trace(
+        lambda: client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=MESSAGES
+        )
+    )
     assert raw.parse().choices[0].message.content == ANSWER  # the raw API still works
     span = llm_span(trace)  # the call is traced; its raw HTTP result is not read
     assert span.inputs["messages"] == MESSAGES and span.status != "ERROR"
@@ -278,8 +327,9 @@ def test_responses_parse_and_raw_responses(client: openai.OpenAI) -> None:
 @pytest.mark.usefixtures("traced")
 def test_embeddings(client: openai.OpenAI) -> None:
     texts = ["full refunds within 30 days", "express shipping"]
-    response, trace = in_trace(lambda: client.embeddings.create(
-        model="text-embedding-3-small", input=texts))
+    response, trace = in_trace(
+        lambda: client.embeddings.create(model="text-embedding-3-small", input=texts)
+    )
     span = llm_span(trace, "EMBEDDING")
     assert span.name == "embeddings text-embedding-3-small"
     assert (span.model, span.provider) == ("text-embedding-3-small", "openai")
@@ -287,8 +337,7 @@ def test_embeddings(client: openai.OpenAI) -> None:
     assert span.input_tokens == 7 and span.output_tokens is None and span.total_tokens == 7
     assert span.attributes["gen_ai.embeddings.dimension.count"] == 64
     assert span.inputs == {"model": "text-embedding-3-small", "input": texts}
-    assert [d["embedding"] for d in span.outputs["data"]] == \
-        [d.embedding for d in response.data]
+    assert [d["embedding"] for d in span.outputs["data"]] == [d.embedding for d in response.data]
 
 
 @pytest.mark.usefixtures("traced")
@@ -307,8 +356,7 @@ def test_error_is_recorded_and_reraised_unchanged(client: openai.OpenAI, llm: Lo
         in_trace(call)
     assert caught.value is raised[0] and caught.value.status_code == 400
     assert "bad temperature" in str(caught.value)
-    traces = spyglass.search_traces(filter_string="attributes.status = 'ERROR'",
-                                    return_type="list")
+    traces = spyglass.search_traces(filter_string="attributes.status = 'ERROR'", return_type="list")
     assert len(traces) == 1
     span = llm_span(spyglass.get_trace(traces[0].info.trace_id))
     assert span.status == "ERROR" and "bad temperature" in span.status_message
@@ -320,24 +368,28 @@ def test_error_is_recorded_and_reraised_unchanged(client: openai.OpenAI, llm: Lo
 
 @pytest.mark.usefixtures("traced")
 def test_api_key_and_headers_are_never_recorded(client: openai.OpenAI, llm: LocalLLM) -> None:
-    _, trace = in_trace(lambda: client.chat.completions.create(
-        model="gpt-4o-mini", messages=MESSAGES,
-        extra_headers={"Authorization": f"Bearer {API_KEY}", "X-Api-Key": API_KEY},
-        extra_query={"api-key": API_KEY}, extra_body={"api_key": API_KEY, "user_tag": "t"}))
+    _, trace = in_trace(
+        lambda: client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=MESSAGES,
+            extra_headers={"Authorization": f"Bearer {API_KEY}", "X-Api-Key": API_KEY},
+            extra_query={"api-key": API_KEY},
+            extra_body={"api_key": API_KEY, "user_tag": "t"},
+        )
+    )
     assert llm.requests[-1]["api_key"] == API_KEY  # the call itself was sent unchanged
     span = llm_span(trace)
-    stored = json.dumps([(s.attributes, s.inputs, s.outputs, s.events)
-                         for s in trace.data.spans])
+    stored = json.dumps([(s.attributes, s.inputs, s.outputs, s.events) for s in trace.data.spans])
     assert API_KEY not in stored and "SECRET" not in stored
     assert span.inputs["extra_body"] == {"api_key": "[REDACTED]", "user_tag": "t"}
     assert "extra_headers" not in span.inputs and "extra_query" not in span.inputs
 
 
 @pytest.mark.usefixtures("traced")
-def test_generator_of_messages_is_sent_and_recorded(client: openai.OpenAI,
-                                                    llm: LocalLLM) -> None:
-    response, trace = in_trace(lambda: client.chat.completions.create(
-        model="gpt-4o-mini", messages=(m for m in MESSAGES)))
+def test_generator_of_messages_is_sent_and_recorded(client: openai.OpenAI, llm: LocalLLM) -> None:
+    response, trace = in_trace(
+        lambda: client.chat.completions.create(model="gpt-4o-mini", messages=(m for m in MESSAGES))
+    )
     assert response.choices[0].message.content == ANSWER
     assert llm.requests[-1]["messages"] == MESSAGES
     assert llm_span(trace).inputs["messages"] == MESSAGES
@@ -349,8 +401,9 @@ def test_autolog_twice_wraps_once_and_disable_restores(client: openai.OpenAI) ->
     original = wrapped.__spyglass_original__
     spyglass.openai.autolog()
     assert Completions.create is wrapped  # not wrapped again
-    _, trace = in_trace(lambda: client.chat.completions.create(model="gpt-4o-mini",
-                                                               messages=MESSAGES))
+    _, trace = in_trace(
+        lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    )
     llm_span(trace)  # exactly one chat span
 
     assert openai_instrumentation.is_patched()
@@ -359,20 +412,22 @@ def test_autolog_twice_wraps_once_and_disable_restores(client: openai.OpenAI) ->
     assert Completions.create is original
     assert not hasattr(AsyncCompletions.create, "__spyglass_original__")
     assert not hasattr(Embeddings.create, "__spyglass_original__")
-    _, trace = in_trace(lambda: client.chat.completions.create(model="gpt-4o-mini",
-                                                               messages=MESSAGES))
+    _, trace = in_trace(
+        lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    )
     assert [s.name for s in trace.data.spans] == ["app"]
 
 
-def test_no_content_captured_still_records_tokens(store_url: str,
-                                                  start_collector: Callable[..., Any],
-                                                  client: openai.OpenAI) -> None:
+def test_no_content_captured_still_records_tokens(
+    store_url: str, start_collector: Callable[..., Any], client: openai.OpenAI
+) -> None:
     address = f"127.0.0.1:{start_collector(store_url).grpc_port}"
     session.configure(collector=address, capture_content=False)
     spyglass.openai.autolog()
     try:
-        _, trace = in_trace(lambda: client.chat.completions.create(model="gpt-4o-mini",
-                                                                   messages=MESSAGES))
+        _, trace = in_trace(
+            lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        )
     finally:
         spyglass.openai.autolog(disable=True)
         session.configure(collector=address)  # capture back on for the tests that follow
@@ -384,8 +439,9 @@ def test_no_content_captured_still_records_tokens(store_url: str,
     assert "Full refunds" not in stored and "helpful support" not in stored
 
 
-def test_calls_work_when_tracing_itself_fails(client: openai.OpenAI,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_calls_work_when_tracing_itself_fails(
+    client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("tracer unavailable")
 
@@ -393,8 +449,7 @@ def test_calls_work_when_tracing_itself_fails(client: openai.OpenAI,
     spyglass.openai.autolog()
     try:
         response = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-        stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                                stream=True)
+        stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
         streamed = "".join(c.choices[0].delta.content or "" for c in stream)
     finally:
         spyglass.openai.autolog(disable=True)

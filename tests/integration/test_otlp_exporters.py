@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import grpc
 import pytest
@@ -33,9 +34,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, Tracer
+from otel_sdk import RecordingExporter
 from sqlalchemy import Engine, text
 
-from otel_sdk import RecordingExporter
 from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.server import Collector
 
@@ -81,9 +82,15 @@ CONVENTIONS = [
             "gen_ai.output.messages": json.dumps(ANSWER),
             "gen_ai.conversation.id": "conv-7",
         },
-        span_type="CHAT_MODEL", inputs={"messages": QUESTION}, outputs={"messages": ANSWER},
-        model="gpt-4o-mini-2024-07-18", provider="openai",
-        input_tokens=120, output_tokens=30, total_tokens=150, session_id="conv-7",
+        span_type="CHAT_MODEL",
+        inputs={"messages": QUESTION},
+        outputs={"messages": ANSWER},
+        model="gpt-4o-mini-2024-07-18",
+        provider="openai",
+        input_tokens=120,
+        output_tokens=30,
+        total_tokens=150,
+        session_id="conv-7",
     ),
     Convention(
         id="openinference",
@@ -100,9 +107,15 @@ CONVENTIONS = [
             "session.id": "sess-1",
             "user.id": "user-9",
         },
-        span_type="LLM", inputs={"messages": QUESTION}, outputs="Paris.",
-        model="gpt-4o-mini", provider="openai",
-        input_tokens=200, output_tokens=40, total_tokens=240, session_id="sess-1",
+        span_type="LLM",
+        inputs={"messages": QUESTION},
+        outputs="Paris.",
+        model="gpt-4o-mini",
+        provider="openai",
+        input_tokens=200,
+        output_tokens=40,
+        total_tokens=240,
+        session_id="sess-1",
         user_id="user-9",
     ),
     Convention(
@@ -120,10 +133,14 @@ CONVENTIONS = [
             "gen_ai.usage.completion_tokens": 5,
             "llm.usage.total_tokens": 60,
         },
-        span_type="CHAT_MODEL", inputs={"messages": QUESTION},
+        span_type="CHAT_MODEL",
+        inputs={"messages": QUESTION},
         outputs={"messages": [{**ANSWER[0], "finish_reason": "stop"}]},
-        model="gpt-4o-mini", provider="openai",
-        input_tokens=55, output_tokens=5, total_tokens=60,
+        model="gpt-4o-mini",
+        provider="openai",
+        input_tokens=55,
+        output_tokens=5,
+        total_tokens=60,
     ),
     Convention(
         id="spyglass",
@@ -134,13 +151,19 @@ CONVENTIONS = [
             # MLflow's keys come second: the Spyglass ones win where both are present
             "mlflow.spanInputs": json.dumps({"ignored": True}),
             "spyglass.span.token_usage": json.dumps(
-                {"input_tokens": 31, "output_tokens": 7, "total_tokens": 38}),
+                {"input_tokens": 31, "output_tokens": 7, "total_tokens": 38}
+            ),
             "gen_ai.request.model": "gpt-4o-mini",
             "gen_ai.provider.name": "openai",
         },
-        span_type="CHAT_MODEL", inputs={"question": "capital of France?"}, outputs="Paris.",
-        model="gpt-4o-mini", provider="openai",
-        input_tokens=31, output_tokens=7, total_tokens=38,
+        span_type="CHAT_MODEL",
+        inputs={"question": "capital of France?"},
+        outputs="Paris.",
+        model="gpt-4o-mini",
+        provider="openai",
+        input_tokens=31,
+        output_tokens=7,
+        total_tokens=38,
     ),
     Convention(
         id="mlflow",
@@ -149,14 +172,19 @@ CONVENTIONS = [
             "mlflow.spanInputs": json.dumps({"messages": QUESTION}),
             "mlflow.spanOutputs": json.dumps({"choices": [{"message": ANSWER[0]}]}),
             "mlflow.chat.tokenUsage": json.dumps(
-                {"input_tokens": 12, "output_tokens": 3, "total_tokens": 15}),
+                {"input_tokens": 12, "output_tokens": 3, "total_tokens": 15}
+            ),
             "mlflow.llm.model": json.dumps("gpt-4o-mini"),
             "mlflow.llm.provider": json.dumps("openai"),
         },
-        span_type="LLM", inputs={"messages": QUESTION},
+        span_type="LLM",
+        inputs={"messages": QUESTION},
         outputs={"choices": [{"message": ANSWER[0]}]},
-        model="gpt-4o-mini", provider="openai",
-        input_tokens=12, output_tokens=3, total_tokens=15,
+        model="gpt-4o-mini",
+        provider="openai",
+        input_tokens=12,
+        output_tokens=3,
+        total_tokens=15,
     ),
 ]
 
@@ -164,16 +192,27 @@ CONVENTIONS = [
 # --- exporting through the SDK --------------------------------------------------------------
 
 
-def otlp_exporter(kind: str, collector: Collector, compression: Any = None,
-                  session: requests.Session | None = None) -> SpanExporter:
+def otlp_exporter(
+    kind: str,
+    collector: Collector,
+    compression: Any = None,
+    session: requests.Session | None = None,
+) -> SpanExporter:
     """The official exporter of ``kind`` ("grpc" or "http") pointed at ``collector``;
     ``session`` (HTTP only) lets a test watch the requests on the wire."""
     if kind == "grpc":
-        return GrpcSpanExporter(endpoint=f"127.0.0.1:{collector.grpc_port}", insecure=True,
-                                compression=compression, timeout=EXPORT_TIMEOUT_S)
-    return HttpSpanExporter(endpoint=f"http://127.0.0.1:{collector.http_port}/v1/traces",
-                            compression=compression, session=session,
-                            timeout=EXPORT_TIMEOUT_S)
+        return GrpcSpanExporter(
+            endpoint=f"127.0.0.1:{collector.grpc_port}",
+            insecure=True,
+            compression=compression,
+            timeout=EXPORT_TIMEOUT_S,
+        )
+    return HttpSpanExporter(
+        endpoint=f"http://127.0.0.1:{collector.http_port}/v1/traces",
+        compression=compression,
+        session=session,
+        timeout=EXPORT_TIMEOUT_S,
+    )
 
 
 @dataclass(frozen=True)
@@ -186,8 +225,9 @@ class ScopeSpec:
 
 
 @contextlib.contextmanager
-def sdk_tracer(exporter: SpanExporter, resource: Mapping[str, Any],
-               scope: ScopeSpec = ScopeSpec()) -> Iterator[Tracer]:
+def sdk_tracer(
+    exporter: SpanExporter, resource: Mapping[str, Any], scope: ScopeSpec = ScopeSpec()
+) -> Iterator[Tracer]:
     """A tracer whose spans are exported in one batch when the block ends.
 
     The batch processor only exports on the explicit flush (its schedule delay is far
@@ -253,11 +293,15 @@ def assert_canonical(row: Mapping[str, Any], convention: Convention) -> None:
     assert row["model"] == convention.model
     assert row["provider"] == convention.provider
     assert (row["input_tokens"], row["output_tokens"], row["total_tokens"]) == (
-        convention.input_tokens, convention.output_tokens, convention.total_tokens)
+        convention.input_tokens,
+        convention.output_tokens,
+        convention.total_tokens,
+    )
     assert row["session_id"] == convention.session_id
     assert row["user_id"] == convention.user_id
     expected_cost = PriceTable.load().cost(
-        convention.model, convention.input_tokens, convention.output_tokens)
+        convention.model, convention.input_tokens, convention.output_tokens
+    )
     assert expected_cost and expected_cost > 0, f"{convention.model} should be priced"
     assert row["cost"] == pytest.approx(expected_cost)
     assert loads(row["attributes"]) == dict(convention.attributes)
@@ -269,13 +313,15 @@ def assert_canonical(row: Mapping[str, Any], convention: Convention) -> None:
 @pytest.mark.parametrize("convention", CONVENTIONS, ids=lambda c: c.id)
 @pytest.mark.parametrize("exporter", EXPORTERS)
 def test_convention_is_stored_with_canonical_fields_and_trace_row(
-        collector: Collector, exporter: str, convention: Convention) -> None:
+    collector: Collector, exporter: str, convention: Convention
+) -> None:
     service = f"shop-{convention.id}"
-    with sdk_tracer(otlp_exporter(exporter, collector), {"service.name": service}) as tracer:
-        with tracer.start_as_current_span("answer", attributes=convention.attributes) as root:
-            with tracer.start_as_current_span("answer-retry",
-                                              attributes=convention.attributes) as child:
-                child.set_status(Status(StatusCode.ERROR, "rate limited"))
+    with (
+        sdk_tracer(otlp_exporter(exporter, collector), {"service.name": service}) as tracer,
+        tracer.start_as_current_span("answer", attributes=convention.attributes) as root,
+        tracer.start_as_current_span("answer-retry", attributes=convention.attributes) as child,
+    ):
+        child.set_status(Status(StatusCode.ERROR, "rate limited"))
 
     engine = collector.engine
     trace_id = hex_trace_id(root)
@@ -286,17 +332,24 @@ def test_convention_is_stored_with_canonical_fields_and_trace_row(
     root_row, child_row = spans["answer"], spans["answer-retry"]
     assert (root_row["span_id"], root_row["parent_span_id"]) == (hex_span_id(root), None)
     assert (child_row["span_id"], child_row["parent_span_id"]) == (
-        hex_span_id(child), hex_span_id(root))
+        hex_span_id(child),
+        hex_span_id(root),
+    )
     assert (child_row["status_code"], child_row["status_message"]) == (2, "rate limited")
 
     trace = trace_row(engine, trace_id)
     assert trace["experiment_id"] == experiment_id(engine, service)
     assert (trace["name"], trace["root_span_id"], trace["status"]) == (
-        "answer", hex_span_id(root), "OK")
+        "answer",
+        hex_span_id(root),
+        "OK",
+    )
     assert (trace["span_count"], trace["error_count"]) == (2, 1)
     assert (trace["input_tokens"], trace["output_tokens"], trace["total_tokens"]) == (
-        2 * convention.input_tokens, 2 * convention.output_tokens,
-        2 * convention.total_tokens)
+        2 * convention.input_tokens,
+        2 * convention.output_tokens,
+        2 * convention.total_tokens,
+    )
     assert trace["cost"] == pytest.approx(root_row["cost"] + child_row["cost"])
     assert trace["cost"] > 0
     assert loads(trace["request_preview"]) == convention.inputs
@@ -309,20 +362,35 @@ def test_convention_is_stored_with_canonical_fields_and_trace_row(
 
 @pytest.mark.parametrize("exporter", EXPORTERS)
 def test_raw_attributes_events_links_resource_and_scope_are_kept(
-        collector: Collector, exporter: str) -> None:
-    resource = {"service.name": "raw-keeper", "deployment.environment": "test",
-                "host.cores": 2}
+    collector: Collector, exporter: str
+) -> None:
+    resource = {"service.name": "raw-keeper", "deployment.environment": "test", "host.cores": 2}
     scope = ScopeSpec("acme.instrumentation", "1.2.3", {"acme.scope.flag": True})
-    attributes = {"s": "text", "i": 42, "f": 0.5, "b": True, "strings": ["a", "b"],
-                  "ints": [1, 2, 3], "input.value": "hello"}
-    linked = SpanContext(trace_id=0x1234_5678_9ABC_DEF0_1234_5678_9ABC_DEF0,
-                         span_id=0x0102_0304_0506_0708, is_remote=True)
-    with sdk_tracer(otlp_exporter(exporter, collector), resource, scope) as tracer:
-        with tracer.start_as_current_span(
-                "tool-call", kind=SpanKind.CLIENT, attributes=attributes,
-                links=[Link(linked, {"link.kind": "follows"})]) as span:
-            span.add_event("cache.miss", {"key": "k1", "size": 3})
-            span.set_status(Status(StatusCode.ERROR, "boom"))
+    attributes = {
+        "s": "text",
+        "i": 42,
+        "f": 0.5,
+        "b": True,
+        "strings": ["a", "b"],
+        "ints": [1, 2, 3],
+        "input.value": "hello",
+    }
+    linked = SpanContext(
+        trace_id=0x1234_5678_9ABC_DEF0_1234_5678_9ABC_DEF0,
+        span_id=0x0102_0304_0506_0708,
+        is_remote=True,
+    )
+    with (
+        sdk_tracer(otlp_exporter(exporter, collector), resource, scope) as tracer,
+        tracer.start_as_current_span(
+            "tool-call",
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            links=[Link(linked, {"link.kind": "follows"})],
+        ) as span,
+    ):
+        span.add_event("cache.miss", {"key": "k1", "size": 3})
+        span.set_status(Status(StatusCode.ERROR, "boom"))
 
     trace_id = hex_trace_id(span)
     row = spans_by_name(collector.engine, trace_id)["tool-call"]
@@ -332,14 +400,21 @@ def test_raw_attributes_events_links_resource_and_scope_are_kept(
     (event,) = loads(row["events"])
     assert (event["name"], event["attributes"]) == ("cache.miss", {"key": "k1", "size": 3})
     assert row["start_time_ns"] <= event["time_unix_nano"] <= row["end_time_ns"]
-    assert loads(row["links"]) == [{"trace_id": format(linked.trace_id, "032x"),
-                                    "span_id": format(linked.span_id, "016x"),
-                                    "attributes": {"link.kind": "follows"}}]
+    assert loads(row["links"]) == [
+        {
+            "trace_id": format(linked.trace_id, "032x"),
+            "span_id": format(linked.span_id, "016x"),
+            "attributes": {"link.kind": "follows"},
+        }
+    ]
     stored_resource = loads(row["resource"])
     assert stored_resource.items() >= resource.items()
     assert stored_resource["telemetry.sdk.name"] == "opentelemetry"
-    assert loads(row["scope"]) == {"name": "acme.instrumentation", "version": "1.2.3",
-                                   "attributes": {"acme.scope.flag": True}}
+    assert loads(row["scope"]) == {
+        "name": "acme.instrumentation",
+        "version": "1.2.3",
+        "attributes": {"acme.scope.flag": True},
+    }
     assert loads(row["inputs"]) == "hello"  # canonical fields come on top of the raw ones
     trace = trace_row(collector.engine, trace_id)
     assert (trace["status"], trace["error_count"], trace["span_count"]) == ("ERROR", 1, 1)
@@ -348,9 +423,11 @@ def test_raw_attributes_events_links_resource_and_scope_are_kept(
 def export_compressible_span(exporter: SpanExporter, collector: Collector) -> None:
     """Export one span with a large, repetitive input; assert it is stored whole."""
     big_input = "the same sentence again; " * 2000  # 50 kB that compresses to little
-    with sdk_tracer(exporter, {"service.name": "zipped"}) as tracer:
-        with tracer.start_as_current_span("zipped", attributes={"input.value": big_input}) as span:
-            pass
+    with (
+        sdk_tracer(exporter, {"service.name": "zipped"}) as tracer,
+        tracer.start_as_current_span("zipped", attributes={"input.value": big_input}) as span,
+    ):
+        pass
     row = spans_by_name(collector.engine, hex_trace_id(span))["zipped"]
     assert loads(row["inputs"]) == big_input
 
@@ -360,16 +437,20 @@ def test_grpc_exporter_with_gzip_is_stored(start_collector, tmp_path) -> None:
     export_compressible_span(otlp_exporter("grpc", collector, grpc.Compression.Gzip), collector)
 
 
-@pytest.mark.parametrize("compression", [HttpCompression.Gzip, HttpCompression.Deflate],
-                         ids=lambda c: c.value)
-def test_http_exporter_with_compression_is_stored(start_collector, tmp_path,
-                                                  compression: HttpCompression) -> None:
+@pytest.mark.parametrize(
+    "compression", [HttpCompression.Gzip, HttpCompression.Deflate], ids=lambda c: c.value
+)
+def test_http_exporter_with_compression_is_stored(
+    start_collector, tmp_path, compression: HttpCompression
+) -> None:
     collector = start_collector(f"sqlite:///{tmp_path}/s.db")
     sent_encodings: list[str | None] = []
     session = requests.Session()
     session.hooks["response"].append(
         lambda response, *_, **__: sent_encodings.append(
-            response.request.headers.get("Content-Encoding")))
+            response.request.headers.get("Content-Encoding")
+        )
+    )
     exporter = otlp_exporter("http", collector, compression, session=session)
     export_compressible_span(exporter, collector)
     assert sent_encodings == [compression.value]  # the body really went compressed

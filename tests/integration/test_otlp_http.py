@@ -15,23 +15,29 @@ import json
 import shutil
 import subprocess
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import httpx
 import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from otlp_builders import (
+    hex_id,
+    make_request,
+    make_span,
+    new_trace_id,
+    to_otlp_json,
 )
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, text
 
 from spyglass.collector.server import Collector
-from otlp_builders import (
-    hex_id, make_request, make_span, new_trace_id, to_otlp_json,
-)
 
 TIMEOUT_S = 10
 
@@ -49,12 +55,15 @@ ENCODINGS = {
     "protobuf": Encoding(
         "application/x-protobuf",
         lambda request: request.SerializeToString(),
-        ExportTraceServiceResponse.FromString),
+        ExportTraceServiceResponse.FromString,
+    ),
     "json": Encoding(
         "application/json",
         lambda request: json.dumps(to_otlp_json(request)).encode(),
-        lambda body: json_format.Parse(body, ExportTraceServiceResponse())),
+        lambda body: json_format.Parse(body, ExportTraceServiceResponse()),
+    ),
 }
+
 
 def _raw_deflate(data: bytes) -> bytes:
     compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
@@ -76,10 +85,15 @@ def base_url(collector: Collector) -> str:
     return f"http://127.0.0.1:{collector.http_port}"
 
 
-def post_traces(collector: Collector, body: bytes, content_type: str,
-                headers: Mapping[str, str] | None = None) -> httpx.Response:
-    return httpx.post(f"{base_url(collector)}/v1/traces", content=body, timeout=TIMEOUT_S,
-                      headers={"Content-Type": content_type, **(headers or {})})
+def post_traces(
+    collector: Collector, body: bytes, content_type: str, headers: Mapping[str, str] | None = None
+) -> httpx.Response:
+    return httpx.post(
+        f"{base_url(collector)}/v1/traces",
+        content=body,
+        timeout=TIMEOUT_S,
+        headers={"Content-Type": content_type, **(headers or {})},
+    )
 
 
 def rows(engine: Engine, sql: str, **params: Any) -> list[Mapping[str, Any]]:
@@ -89,8 +103,11 @@ def rows(engine: Engine, sql: str, **params: Any) -> list[Mapping[str, Any]]:
 
 def stored_ids(engine: Engine, trace_id: str) -> set[tuple[str, str, str | None]]:
     """(trace_id, span_id, parent_span_id) of every stored span of ``trace_id``."""
-    found = rows(engine, "SELECT trace_id, span_id, parent_span_id FROM spans "
-                         "WHERE trace_id = :t", t=trace_id)
+    found = rows(
+        engine,
+        "SELECT trace_id, span_id, parent_span_id FROM spans WHERE trace_id = :t",
+        t=trace_id,
+    )
     return {(r["trace_id"], r["span_id"], r["parent_span_id"]) for r in found}
 
 
@@ -104,8 +121,9 @@ def two_span_request(service: str = "http-tests") -> ExportTraceServiceRequest:
 
 def request_ids(request: ExportTraceServiceRequest) -> set[tuple[str, str, str | None]]:
     spans = request.resource_spans[0].scope_spans[0].spans
-    return {(hex_id(s.trace_id), hex_id(s.span_id), hex_id(s.parent_span_id) or None)
-            for s in spans}
+    return {
+        (hex_id(s.trace_id), hex_id(s.span_id), hex_id(s.parent_span_id) or None) for s in spans
+    }
 
 
 def trace_of(request: ExportTraceServiceRequest) -> str:
@@ -134,10 +152,29 @@ def raw_post(url: str, body_file: Path, content_type: str) -> tuple[int, str, by
         return _http_client_post(url, body_file.read_bytes(), content_type)
     out = body_file.with_suffix(".response")
     done = subprocess.run(
-        [curl, "--silent", "--show-error", "--max-time", str(TIMEOUT_S), "-X", "POST",
-         "-H", f"Content-Type: {content_type}", "--data-binary", f"@{body_file}",
-         "--output", str(out), "--write-out", "%{http_code} %{content_type}", url],
-        capture_output=True, text=True, timeout=TIMEOUT_S + 5, check=True)
+        [
+            curl,
+            "--silent",
+            "--show-error",
+            "--max-time",
+            str(TIMEOUT_S),
+            "-X",
+            "POST",
+            "-H",
+            f"Content-Type: {content_type}",
+            "--data-binary",
+            f"@{body_file}",
+            "--output",
+            str(out),
+            "--write-out",
+            "%{http_code} %{content_type}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S + 5,
+        check=True,
+    )
     status, _, response_type = done.stdout.partition(" ")
     return int(status), response_type, out.read_bytes()
 
@@ -165,8 +202,10 @@ def test_otlp_json_is_stored_under_the_hex_ids_sent(collector: Collector, hex_ca
         for key in ("traceId", "spanId", "parentSpanId"):
             if key in span and hex_case == "upper":
                 span[key] = span[key].upper()
-    sent = {(s["traceId"].lower(), s["spanId"].lower(), (s.get("parentSpanId") or "").lower()
-             or None) for s in spans}
+    sent = {
+        (s["traceId"].lower(), s["spanId"].lower(), (s.get("parentSpanId") or "").lower() or None)
+        for s in spans
+    }
 
     response = post_traces(collector, json.dumps(doc).encode(), "application/json")
 
@@ -175,14 +214,18 @@ def test_otlp_json_is_stored_under_the_hex_ids_sent(collector: Collector, hex_ca
     assert response.json() == {}  # full success: an empty ExportTraceServiceResponse
     assert sent == request_ids(request)
     assert stored_ids(collector.engine, trace_of(request)) == sent
-    (trace,) = rows(collector.engine, "SELECT name, span_count FROM traces WHERE trace_id = :t",
-                    t=trace_of(request))
+    (trace,) = rows(
+        collector.engine,
+        "SELECT name, span_count FROM traces WHERE trace_id = :t",
+        t=trace_of(request),
+    )
     assert (trace["name"], trace["span_count"]) == ("root", 2)
 
 
 @pytest.mark.parametrize("encoding", sorted(ENCODINGS))
-def test_response_uses_the_encoding_of_the_request(start_collector, tmp_path,
-                                                   encoding: str) -> None:
+def test_response_uses_the_encoding_of_the_request(
+    start_collector, tmp_path, encoding: str
+) -> None:
     collector = start_collector(f"sqlite:///{tmp_path}/s.db")
     request = two_span_request()
     spans = request.resource_spans[0].scope_spans[0].spans
@@ -204,8 +247,9 @@ def test_response_uses_the_encoding_of_the_request(start_collector, tmp_path,
 
 @pytest.mark.parametrize("compression", sorted(COMPRESSIONS))
 @pytest.mark.parametrize("encoding", sorted(ENCODINGS))
-def test_compressed_bodies_are_accepted(start_collector, tmp_path, encoding: str,
-                                        compression: str) -> None:
+def test_compressed_bodies_are_accepted(
+    start_collector, tmp_path, encoding: str, compression: str
+) -> None:
     collector = start_collector(f"sqlite:///{tmp_path}/s.db")
     request = two_span_request()
     codec = ENCODINGS[encoding]
@@ -225,8 +269,9 @@ def test_curl_style_json_post_is_stored(start_collector, tmp_path) -> None:
     body_file = tmp_path / "trace.json"
     body_file.write_text(json.dumps(to_otlp_json(request), indent=2))
 
-    status, content_type, body = raw_post(f"{base_url(collector)}/v1/traces", body_file,
-                                          "application/json")
+    status, content_type, body = raw_post(
+        f"{base_url(collector)}/v1/traces", body_file, "application/json"
+    )
 
     assert (status, content_type.split(";")[0]) == (200, "application/json"), body
     assert json.loads(body) == {}
@@ -240,8 +285,9 @@ def test_health_endpoints_answer_200(start_collector, tmp_path, path: str, body:
     assert (response.status_code, response.text.strip()) == (200, body)
 
 
-def test_metrics_count_stored_spans_and_show_queue_and_commit_time(start_collector,
-                                                                   tmp_path) -> None:
+def test_metrics_count_stored_spans_and_show_queue_and_commit_time(
+    start_collector, tmp_path
+) -> None:
     collector = start_collector(f"sqlite:///{tmp_path}/s.db")
     before = metric(collector, "spyglass_spans_stored_total")
     commits_before = metric(collector, "spyglass_commit_seconds_count")

@@ -27,7 +27,8 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import httpx
@@ -36,20 +37,27 @@ from google.protobuf import json_format
 from google.rpc import status_pb2
 from opentelemetry._logs import LogRecord
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
 )
 from opentelemetry.sdk._logs import LoggingHandler
 from opentelemetry.trace import Span as OtelSpan
-from sqlalchemy import create_engine, text
-
 from otel_sdk import OtelSdk, otel_sdk
 from otlp_builders import (
-    hex_id, make_log_record, make_logs_request, make_request, make_span, new_trace_id,
+    hex_id,
+    make_log_record,
+    make_logs_request,
+    make_request,
+    make_span,
+    new_trace_id,
     to_otlp_json,
 )
+from sqlalchemy import create_engine, text
+
 from spyglass.client import SpyglassClient
 from spyglass.collector.server import Collector
 from spyglass.collector.store.traces import log_events
@@ -63,13 +71,21 @@ TIMEOUT_S = 10
 SYSTEM = "You answer in one sentence."
 QUESTION = "What is the capital of France?"
 ANSWER = "Paris."
-MESSAGES = {"messages": [{"role": "system", "content": SYSTEM},
-                         {"role": "user", "content": QUESTION}]}
-CHOICES = {"choices": [{"index": 0, "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": ANSWER}}]}
-LLM_ATTRIBUTES = {"gen_ai.operation.name": "chat", "gen_ai.system": "openai",
-                  "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 20,
-                  "gen_ai.usage.output_tokens": 3}
+MESSAGES = {
+    "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}]
+}
+CHOICES = {
+    "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": ANSWER}}
+    ]
+}
+LLM_ATTRIBUTES = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.system": "openai",
+    "gen_ai.request.model": "gpt-4o-mini",
+    "gen_ai.usage.input_tokens": 20,
+    "gen_ai.usage.output_tokens": 3,
+}
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -86,14 +102,31 @@ def emit_chat_events(sdk: OtelSdk, span: OtelSpan) -> None:
     """What the OpenAI instrumentation logs for one chat call: messages, then the choice."""
     context_span = span.get_span_context()
     assert context_span.is_valid
-    sdk.logger.emit(LogRecord(event_name="gen_ai.system.message", body={"content": SYSTEM},
-                              attributes={"gen_ai.system": "openai"}))
-    sdk.logger.emit(LogRecord(event_name="gen_ai.user.message", body={"content": QUESTION},
-                              attributes={"gen_ai.system": "openai"}))
-    sdk.logger.emit(LogRecord(event_name="gen_ai.choice", body={
-        "index": 0, "finish_reason": "stop",
-        "message": {"role": "assistant", "content": ANSWER}},
-        attributes={"gen_ai.system": "openai"}))
+    sdk.logger.emit(
+        LogRecord(
+            event_name="gen_ai.system.message",
+            body={"content": SYSTEM},
+            attributes={"gen_ai.system": "openai"},
+        )
+    )
+    sdk.logger.emit(
+        LogRecord(
+            event_name="gen_ai.user.message",
+            body={"content": QUESTION},
+            attributes={"gen_ai.system": "openai"},
+        )
+    )
+    sdk.logger.emit(
+        LogRecord(
+            event_name="gen_ai.choice",
+            body={
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": ANSWER},
+            },
+            attributes={"gen_ai.system": "openai"},
+        )
+    )
 
 
 def llm_call(sdk: OtelSdk, name: str = "chat gpt-4o-mini") -> str:
@@ -110,25 +143,34 @@ def only_span(trace: Trace) -> Span:
 
 def grpc_stub(collector: Collector, path: str, response: Any) -> Any:
     channel = grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}")
-    return channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
-                               response_deserializer=response.FromString)
+    return channel.unary_unary(
+        path,
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=response.FromString,
+    )
 
 
-def send_logs(collector: Collector, request: ExportLogsServiceRequest,
-              protocol: str = "grpc") -> ExportLogsServiceResponse:
+def send_logs(
+    collector: Collector, request: ExportLogsServiceRequest, protocol: str = "grpc"
+) -> ExportLogsServiceResponse:
     """One logs request, as protobuf over gRPC or as OTLP/JSON over HTTP."""
     if protocol == "grpc":
         return grpc_stub(collector, LOGS_EXPORT, ExportLogsServiceResponse)(
-            request, timeout=TIMEOUT_S)
-    answer = httpx.post(f"http://127.0.0.1:{collector.http_port}/v1/logs",
-                        json=to_otlp_json(request), timeout=TIMEOUT_S)
+            request, timeout=TIMEOUT_S
+        )
+    answer = httpx.post(
+        f"http://127.0.0.1:{collector.http_port}/v1/logs",
+        json=to_otlp_json(request),
+        timeout=TIMEOUT_S,
+    )
     assert answer.status_code == 200, answer.text
     return json_format.Parse(answer.text, ExportLogsServiceResponse())
 
 
 def send_spans(collector: Collector, request: ExportTraceServiceRequest) -> None:
     response = grpc_stub(collector, TRACE_EXPORT, ExportTraceServiceResponse)(
-        request, timeout=TIMEOUT_S)
+        request, timeout=TIMEOUT_S
+    )
     assert not response.HasField("partial_success"), response
 
 
@@ -152,15 +194,18 @@ def sql(collector: Collector, statement: str, **params: Any) -> list[Any]:
 @pytest.mark.parametrize("logs_first", [True, False], ids=["logs-first", "span-first"])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_events_fill_their_spans_inputs_outputs_and_trace_previews_whichever_comes_first(
-        collector: Collector, client: SpyglassClient, protocol: str, logs_first: bool) -> None:
+    collector: Collector, client: SpyglassClient, protocol: str, logs_first: bool
+) -> None:
     with otel_sdk(collector, protocol) as sdk:
         trace_id = llm_call(sdk)
-        first, second = ((sdk.flush_logs, sdk.flush_spans) if logs_first
-                         else (sdk.flush_spans, sdk.flush_logs))
+        first, second = (
+            (sdk.flush_logs, sdk.flush_spans) if logs_first else (sdk.flush_spans, sdk.flush_logs)
+        )
         first()
         # before the second signal: log rows wait unseen, or the span has no content yet
-        assert sql(collector, "SELECT count(*) FROM span_log_events")[0][0] == \
-            (3 if logs_first else 0)
+        assert sql(collector, "SELECT count(*) FROM span_log_events")[0][0] == (
+            3 if logs_first else 0
+        )
         assert sql(collector, "SELECT count(*) FROM spans WHERE inputs IS NOT NULL")[0][0] == 0
         assert sql(collector, "SELECT count(*) FROM traces")[0][0] == (0 if logs_first else 1)
         second()
@@ -178,8 +223,9 @@ def test_events_fill_their_spans_inputs_outputs_and_trace_previews_whichever_com
     assert metric(collector, f'spyglass_log_records_received_total{{protocol="{protocol}"}}') == 3
 
 
-def test_events_of_a_child_span_fill_that_span_only(collector: Collector,
-                                                    client: SpyglassClient) -> None:
+def test_events_of_a_child_span_fill_that_span_only(
+    collector: Collector, client: SpyglassClient
+) -> None:
     with otel_sdk(collector, "grpc") as sdk:
         with sdk.tracer.start_as_current_span("answer_question") as root:
             root.set_attribute("input.value", "question")
@@ -196,8 +242,9 @@ def test_events_of_a_child_span_fill_that_span_only(collector: Collector,
     assert json.loads(trace.info.request_preview) == "question"  # the root's, untouched
 
 
-def test_other_log_records_of_a_span_become_its_events(collector: Collector,
-                                                       client: SpyglassClient) -> None:
+def test_other_log_records_of_a_span_become_its_events(
+    collector: Collector, client: SpyglassClient
+) -> None:
     with otel_sdk(collector, "http") as sdk:
         app_log = logging.getLogger("spyglass-tests.app")
         handler = LoggingHandler(logger_provider=sdk.logger_provider)
@@ -219,8 +266,10 @@ def test_other_log_records_of_a_span_become_its_events(collector: Collector,
     assert events[1]["attributes"]["log.body"] == "cache miss for doc-7"
     assert events[1]["attributes"]["log.severity_text"] == "WARN"
     assert events[1]["source"] == "log"
-    assert metric(collector, 'spyglass_log_records_rejected_total{protocol="http",'
-                             'reason="no_span"}') == 1
+    assert (
+        metric(collector, 'spyglass_log_records_rejected_total{protocol="http",reason="no_span"}')
+        == 1
+    )
 
 
 # --- hand-built requests ----------------------------------------------------------------------
@@ -228,19 +277,38 @@ def test_other_log_records_of_a_span_become_its_events(collector: Collector,
 
 def chat_records(trace_id: bytes, span_id: bytes, t0: int = 1_000) -> list[Any]:
     return [
-        make_log_record(trace_id, span_id, event_name="gen_ai.system.message",
-                        body={"content": SYSTEM}, time_ns=t0),
-        make_log_record(trace_id, span_id, event_name="gen_ai.user.message",
-                        body={"content": QUESTION}, time_ns=t0 + 1),
-        make_log_record(trace_id, span_id, event_name="gen_ai.choice", time_ns=t0 + 2,
-                        body={"index": 0, "finish_reason": "stop",
-                              "message": {"role": "assistant", "content": ANSWER}}),
+        make_log_record(
+            trace_id,
+            span_id,
+            event_name="gen_ai.system.message",
+            body={"content": SYSTEM},
+            time_ns=t0,
+        ),
+        make_log_record(
+            trace_id,
+            span_id,
+            event_name="gen_ai.user.message",
+            body={"content": QUESTION},
+            time_ns=t0 + 1,
+        ),
+        make_log_record(
+            trace_id,
+            span_id,
+            event_name="gen_ai.choice",
+            time_ns=t0 + 2,
+            body={
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": ANSWER},
+            },
+        ),
     ]
 
 
 @pytest.mark.parametrize("span_first", [False, True], ids=["logs-first", "span-first"])
-def test_redelivered_log_records_change_nothing(collector: Collector, client: SpyglassClient,
-                                                span_first: bool) -> None:
+def test_redelivered_log_records_change_nothing(
+    collector: Collector, client: SpyglassClient, span_first: bool
+) -> None:
     trace_id = new_trace_id()
     span = make_span("chat", trace_id, attributes=LLM_ATTRIBUTES)
     request = make_logs_request(chat_records(trace_id, span.span_id))
@@ -254,19 +322,25 @@ def test_redelivered_log_records_change_nothing(collector: Collector, client: Sp
     stored = only_span(client.get_trace(hex_id(trace_id)))
     assert stored.inputs == MESSAGES and stored.outputs == CHOICES
     assert sql(collector, "SELECT count(*) FROM span_log_events")[0][0] == 3
-    attached = (metric(collector, 'spyglass_log_records_attached_total{when="span_stored"}')
-                + metric(collector, 'spyglass_log_records_attached_total{when="span_arrived"}'))
+    attached = metric(
+        collector, 'spyglass_log_records_attached_total{when="span_stored"}'
+    ) + metric(collector, 'spyglass_log_records_attached_total{when="span_arrived"}')
     assert attached == 3  # re-deliveries are not counted again
 
 
-def test_records_split_over_requests_merge_in_time_order(collector: Collector,
-                                                         client: SpyglassClient) -> None:
+def test_records_split_over_requests_merge_in_time_order(
+    collector: Collector, client: SpyglassClient
+) -> None:
     trace_id = new_trace_id()
     span = make_span("chat", trace_id, attributes=LLM_ATTRIBUTES)
     system, user, choice = chat_records(trace_id, span.span_id)
-    second_choice = make_log_record(trace_id, span.span_id, event_name="gen_ai.choice",
-                                    time_ns=5, body={"index": 1, "finish_reason": "length",
-                                                     "message": {"content": "Par"}})
+    second_choice = make_log_record(
+        trace_id,
+        span.span_id,
+        event_name="gen_ai.choice",
+        time_ns=5,
+        body={"index": 1, "finish_reason": "length", "message": {"content": "Par"}},
+    )
     send_logs(collector, make_logs_request([user, choice]))
     send_spans(collector, make_request([span]))
     send_logs(collector, make_logs_request([second_choice, system]), "http")
@@ -275,12 +349,14 @@ def test_records_split_over_requests_merge_in_time_order(collector: Collector,
     assert [c["index"] for c in stored.outputs["choices"]] == [0, 1]
 
 
-def test_the_spans_own_inputs_win_over_log_records(collector: Collector,
-                                                   client: SpyglassClient) -> None:
+def test_the_spans_own_inputs_win_over_log_records(
+    collector: Collector, client: SpyglassClient
+) -> None:
     trace_id = new_trace_id()
     own = [{"role": "user", "parts": [{"type": "text", "content": "own question"}]}]
-    span = make_span("chat", trace_id, attributes={
-        **LLM_ATTRIBUTES, "gen_ai.input.messages": json.dumps(own)})
+    span = make_span(
+        "chat", trace_id, attributes={**LLM_ATTRIBUTES, "gen_ai.input.messages": json.dumps(own)}
+    )
     records = chat_records(trace_id, span.span_id)
     send_logs(collector, make_logs_request(records[:1]))
     send_spans(collector, make_request([span]))
@@ -290,49 +366,78 @@ def test_the_spans_own_inputs_win_over_log_records(collector: Collector,
     assert stored.outputs == CHOICES  # missing on the span: filled from the choice event
 
 
-def test_operation_details_event_and_event_name_attribute(collector: Collector,
-                                                          client: SpyglassClient) -> None:
+def test_operation_details_event_and_event_name_attribute(
+    collector: Collector, client: SpyglassClient
+) -> None:
     trace_id = new_trace_id()
     first = make_span("chat", trace_id, attributes=LLM_ATTRIBUTES)
     second = make_span("chat-2", trace_id, parent=first, attributes=LLM_ATTRIBUTES)
     messages = [{"role": "user", "parts": [{"type": "text", "content": QUESTION}]}]
-    answer = [{"role": "assistant", "finish_reason": "stop",
-               "parts": [{"type": "text", "content": ANSWER}]}]
+    answer = [
+        {
+            "role": "assistant",
+            "finish_reason": "stop",
+            "parts": [{"type": "text", "content": ANSWER}],
+        }
+    ]
     details = make_log_record(
-        trace_id, first.span_id, event_name="gen_ai.client.inference.operation.details",
-        attributes={"gen_ai.operation.name": "chat", "gen_ai.input.messages": messages,
-                    "gen_ai.output.messages": answer,
-                    "gen_ai.system_instructions": [{"type": "text", "content": SYSTEM}]})
-    legacy = make_log_record(trace_id, second.span_id, attributes={
-        "event.name": "gen_ai.user.message"}, body={"content": "older SDK"})
+        trace_id,
+        first.span_id,
+        event_name="gen_ai.client.inference.operation.details",
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.input.messages": messages,
+            "gen_ai.output.messages": answer,
+            "gen_ai.system_instructions": [{"type": "text", "content": SYSTEM}],
+        },
+    )
+    legacy = make_log_record(
+        trace_id,
+        second.span_id,
+        attributes={"event.name": "gen_ai.user.message"},
+        body={"content": "older SDK"},
+    )
     send_spans(collector, make_request([first, second]))
     send_logs(collector, make_logs_request([details, legacy]), "http")
     spans = {s.name: s for s in client.get_trace(hex_id(trace_id)).data.spans}
-    assert spans["chat"].inputs == {"messages": messages,
-                                    "system_instructions": [{"type": "text",
-                                                             "content": SYSTEM}]}
+    assert spans["chat"].inputs == {
+        "messages": messages,
+        "system_instructions": [{"type": "text", "content": SYSTEM}],
+    }
     assert spans["chat"].outputs == {"messages": answer}
-    assert spans["chat-2"].inputs == {"messages": [{"role": "user",
-                                                    "content": "older SDK"}]}
+    assert spans["chat-2"].inputs == {"messages": [{"role": "user", "content": "older SDK"}]}
 
 
-def test_content_capture_off_keeps_the_message_structure(collector: Collector,
-                                                         client: SpyglassClient) -> None:
+def test_content_capture_off_keeps_the_message_structure(
+    collector: Collector, client: SpyglassClient
+) -> None:
     """With content capture off the instrumentation still sends the events, without
     bodies (or a choice without content): the span shows roles and finish reasons only."""
     trace_id = new_trace_id()
     span = make_span("chat", trace_id, attributes=LLM_ATTRIBUTES)
     send_spans(collector, make_request([span]))
-    send_logs(collector, make_logs_request([
-        make_log_record(trace_id, span.span_id, event_name="gen_ai.user.message", time_ns=1),
-        make_log_record(trace_id, span.span_id, event_name="gen_ai.choice", time_ns=2,
-                        body={"index": 0, "finish_reason": "stop",
-                              "message": {"role": "assistant"}}),
-    ]))
+    send_logs(
+        collector,
+        make_logs_request(
+            [
+                make_log_record(
+                    trace_id, span.span_id, event_name="gen_ai.user.message", time_ns=1
+                ),
+                make_log_record(
+                    trace_id,
+                    span.span_id,
+                    event_name="gen_ai.choice",
+                    time_ns=2,
+                    body={"index": 0, "finish_reason": "stop", "message": {"role": "assistant"}},
+                ),
+            ]
+        ),
+    )
     stored = only_span(client.get_trace(hex_id(trace_id)))
     assert stored.inputs == {"messages": [{"role": "user"}]}
-    assert stored.outputs == {"choices": [{"index": 0, "finish_reason": "stop",
-                                           "message": {"role": "assistant"}}]}
+    assert stored.outputs == {
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant"}}]
+    }
 
 
 # --- what is refused --------------------------------------------------------------------------
@@ -340,13 +445,23 @@ def test_content_capture_off_keeps_the_message_structure(collector: Collector,
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_records_without_a_span_context_are_dropped_with_partial_success(
-        collector: Collector, protocol: str) -> None:
+    collector: Collector, protocol: str
+) -> None:
     trace_id = new_trace_id()
-    kept = make_log_record(trace_id, b"spanid01", event_name="gen_ai.user.message",
-                           body={"content": "kept"})
-    response = send_logs(collector, make_logs_request([
-        make_log_record(body="no context"), kept,
-        make_log_record(trace_id, b"", body="trace id without a span id")]), protocol)
+    kept = make_log_record(
+        trace_id, b"spanid01", event_name="gen_ai.user.message", body={"content": "kept"}
+    )
+    response = send_logs(
+        collector,
+        make_logs_request(
+            [
+                make_log_record(body="no context"),
+                kept,
+                make_log_record(trace_id, b"", body="trace id without a span id"),
+            ]
+        ),
+        protocol,
+    )
     assert response.partial_success.rejected_log_records == 2
     message = response.partial_success.error_message
     assert "2 log record(s) without a trace and span id were dropped" in message
@@ -356,20 +471,34 @@ def test_records_without_a_span_context_are_dropped_with_partial_success(
 
 def test_malformed_log_payloads_get_clear_errors(collector: Collector) -> None:
     url = f"http://127.0.0.1:{collector.http_port}/v1/logs"
-    garbage = httpx.post(url, content=b"\xff\x00not protobuf",
-                         headers={"content-type": "application/x-protobuf"}, timeout=TIMEOUT_S)
+    garbage = httpx.post(
+        url,
+        content=b"\xff\x00not protobuf",
+        headers={"content-type": "application/x-protobuf"},
+        timeout=TIMEOUT_S,
+    )
     assert garbage.status_code == 400
-    assert "not a valid ExportLogsServiceRequest protobuf" in \
-        status_pb2.Status.FromString(garbage.content).message
-    bad_json = httpx.post(url, content=b'{"resourceLogs": [', timeout=TIMEOUT_S,
-                          headers={"content-type": "application/json"})
+    assert (
+        "not a valid ExportLogsServiceRequest protobuf"
+        in status_pb2.Status.FromString(garbage.content).message
+    )
+    bad_json = httpx.post(
+        url,
+        content=b'{"resourceLogs": [',
+        timeout=TIMEOUT_S,
+        headers={"content-type": "application/json"},
+    )
     assert bad_json.status_code == 400 and "not valid JSON" in bad_json.json()["message"]
-    wrong_shape = httpx.post(url, json={"resourceLogs": [{"scopeLogs": [{"logRecords": [
-        {"timeUnixNano": "yesterday"}]}]}]}, timeout=TIMEOUT_S)
+    wrong_shape = httpx.post(
+        url,
+        json={"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": "yesterday"}]}]}]},
+        timeout=TIMEOUT_S,
+    )
     assert wrong_shape.status_code == 400
     assert "ExportLogsServiceRequest in OTLP/JSON" in wrong_shape.json()["message"]
-    wrong_type = httpx.post(url, content=b"{}", headers={"content-type": "text/plain"},
-                            timeout=TIMEOUT_S)
+    wrong_type = httpx.post(
+        url, content=b"{}", headers={"content-type": "text/plain"}, timeout=TIMEOUT_S
+    )
     assert wrong_type.status_code == 415
     channel = grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}")
     with pytest.raises(grpc.RpcError) as info:
@@ -379,18 +508,21 @@ def test_malformed_log_payloads_get_clear_errors(collector: Collector) -> None:
     assert sql(collector, "SELECT count(*) FROM span_log_events")[0][0] == 0
 
 
-def test_one_bad_record_is_rejected_by_path_and_the_others_are_stored(
-        collector: Collector) -> None:
+def test_one_bad_record_is_rejected_by_path_and_the_others_are_stored(collector: Collector) -> None:
     trace_id = new_trace_id()
-    request = make_logs_request([
-        make_log_record(trace_id, b"spanid01", event_name="gen_ai.user.message",
-                        body={"content": "good"}),
-        make_log_record(trace_id, b"spanid02", body="second"),
-    ])
+    request = make_logs_request(
+        [
+            make_log_record(
+                trace_id, b"spanid01", event_name="gen_ai.user.message", body={"content": "good"}
+            ),
+            make_log_record(trace_id, b"spanid02", body="second"),
+        ]
+    )
     doc = to_otlp_json(request)
     doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][1]["traceId"] = "zz" * 16
-    answer = httpx.post(f"http://127.0.0.1:{collector.http_port}/v1/logs", json=doc,
-                        timeout=TIMEOUT_S)
+    answer = httpx.post(
+        f"http://127.0.0.1:{collector.http_port}/v1/logs", json=doc, timeout=TIMEOUT_S
+    )
     assert answer.status_code == 200
     partial = answer.json()["partialSuccess"]
     assert partial["rejectedLogRecords"] == "1"
@@ -411,15 +543,15 @@ TRACES_AT_ONCE = 120
 
 
 def test_two_collectors_receiving_a_span_and_its_logs_at_once_lose_nothing(
-        start_collector: Any, postgres_url: str) -> None:
+    start_collector: Any, postgres_url: str
+) -> None:
     spans_to = start_collector(postgres_url)
     logs_to = start_collector(postgres_url)
     work = []
     for _ in range(TRACES_AT_ONCE):
         trace_id = new_trace_id()
         span = make_span("chat", trace_id, attributes=LLM_ATTRIBUTES)
-        work.append((make_request([span]),
-                     make_logs_request(chat_records(trace_id, span.span_id))))
+        work.append((make_request([span]), make_logs_request(chat_records(trace_id, span.span_id))))
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -431,8 +563,10 @@ def test_two_collectors_receiving_a_span_and_its_logs_at_once_lose_nothing(
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=deliver, args=(send_spans, spans_to, 0)),
-               threading.Thread(target=deliver, args=(send_logs, logs_to, 1))]
+    threads = [
+        threading.Thread(target=deliver, args=(send_spans, spans_to, 0)),
+        threading.Thread(target=deliver, args=(send_logs, logs_to, 1)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -441,12 +575,15 @@ def test_two_collectors_receiving_a_span_and_its_logs_at_once_lose_nothing(
     engine = create_engine(postgres_url)
     try:
         with engine.connect() as connection:
-            missing = connection.execute(text(
-                "SELECT count(*) FROM spans WHERE inputs IS NULL OR outputs IS NULL")).scalar()
-            traces = connection.execute(text(
-                "SELECT count(*), min(span_count), max(span_count) FROM traces")).one()
-            previews = connection.execute(text(
-                "SELECT count(*) FROM traces WHERE request_preview IS NULL")).scalar()
+            missing = connection.execute(
+                text("SELECT count(*) FROM spans WHERE inputs IS NULL OR outputs IS NULL")
+            ).scalar()
+            traces = connection.execute(
+                text("SELECT count(*), min(span_count), max(span_count) FROM traces")
+            ).one()
+            previews = connection.execute(
+                text("SELECT count(*) FROM traces WHERE request_preview IS NULL")
+            ).scalar()
     finally:
         engine.dispose()
     assert missing == 0
@@ -455,12 +592,19 @@ def test_two_collectors_receiving_a_span_and_its_logs_at_once_lose_nothing(
 
 
 def test_log_records_are_deleted_a_day_after_they_came_and_their_span_keeps_its_content(
-        collector: Collector, client: SpyglassClient) -> None:
+    collector: Collector, client: SpyglassClient
+) -> None:
     waiting, attached = new_trace_id(), new_trace_id()
     span = make_span("chat", attached)
-    send_logs(collector, make_logs_request([
-        make_log_record(waiting, b"spanid01", body="never"),
-        *chat_records(attached, span.span_id)]))
+    send_logs(
+        collector,
+        make_logs_request(
+            [
+                make_log_record(waiting, b"spanid01", body="never"),
+                *chat_records(attached, span.span_id),
+            ]
+        ),
+    )
     send_spans(collector, make_request([span]))
     assert collector.engine is not None
     assert log_events.purge_expired(collector.engine) == 0  # younger than a day
@@ -471,11 +615,16 @@ def test_log_records_are_deleted_a_day_after_they_came_and_their_span_keeps_its_
     assert stored.inputs == MESSAGES and stored.outputs == CHOICES
 
 
-def test_logs_endpoints_follow_the_trace_endpoints_rules(start_collector: Any,
-                                                        tmp_path: Any) -> None:
+def test_logs_endpoints_follow_the_trace_endpoints_rules(
+    start_collector: Any, tmp_path: Any
+) -> None:
     """API keys, the request size limit and decoding in worker processes apply to logs."""
-    collector = start_collector(f"sqlite:///{tmp_path / 's.db'}", api_keys=("k-1",),
-                                max_request_bytes=64 * 1024, decode_workers=1)
+    collector = start_collector(
+        f"sqlite:///{tmp_path / 's.db'}",
+        api_keys=("k-1",),
+        max_request_bytes=64 * 1024,
+        decode_workers=1,
+    )
     trace_id = new_trace_id()
     request = make_logs_request(chat_records(trace_id, b"spanid01"))
     url = f"http://127.0.0.1:{collector.http_port}/v1/logs"
@@ -487,8 +636,9 @@ def test_logs_endpoints_follow_the_trace_endpoints_rules(start_collector: Any,
     assert info.value.code() is grpc.StatusCode.UNAUTHENTICATED
     authorized = {**protobuf, "authorization": "Bearer k-1"}
     too_big = make_logs_request([make_log_record(trace_id, b"spanid01", body="x" * 70_000)])
-    answer = httpx.post(url, content=too_big.SerializeToString(), headers=authorized,
-                        timeout=TIMEOUT_S)
+    answer = httpx.post(
+        url, content=too_big.SerializeToString(), headers=authorized, timeout=TIMEOUT_S
+    )
     assert answer.status_code == 413
     answer = httpx.post(url, content=body, headers=authorized, timeout=TIMEOUT_S)
     assert answer.status_code == 200  # decoded in the worker process

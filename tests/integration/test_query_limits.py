@@ -37,7 +37,10 @@ from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import SpanRow, TraceRow, TraceTag
 from spyglass.collector.store.traces.queries import compile_search, search_page
 from spyglass.errors import (
-    InvalidArgumentError, InvalidFilterError, QueryTimeoutError, SpyglassError,
+    InvalidArgumentError,
+    InvalidFilterError,
+    QueryTimeoutError,
+    SpyglassError,
 )
 from spyglass.v1 import jobs_pb2, jobs_pb2_grpc, traces_pb2, traces_pb2_grpc
 
@@ -45,30 +48,64 @@ SLOW_FILTER = " OR ".join(f"trace.text ILIKE '{'a%' * 4990}z{i}'" for i in range
 NO_MATCH = "attributes.name = 'no such trace'"
 
 
-def _insert_traces(engine: Engine, count: int, *, span_text: str | None = None,
-                   tags: int = 0) -> None:
+def _insert_traces(
+    engine: Engine, count: int, *, span_text: str | None = None, tags: int = 0
+) -> None:
     """``count`` traces in experiment 0, each with one span whose inputs and outputs are
     ``span_text`` (when given) and ``tags`` tags k0… = v<i % 7>."""
     ids = [f"{i:032x}" for i in range(count)]
     with engine.begin() as connection:
-        connection.execute(insert(TraceRow.__table__), [
-            {"trace_id": t, "experiment_id": 0, "status": "OK", "start_time_ns": i,
-             "end_time_ns": i + 10, "span_count": 1, "created_at_ns": 1, "last_span_at_ns": 1}
-            for i, t in enumerate(ids)])
+        connection.execute(
+            insert(TraceRow.__table__),
+            [
+                {
+                    "trace_id": t,
+                    "experiment_id": 0,
+                    "status": "OK",
+                    "start_time_ns": i,
+                    "end_time_ns": i + 10,
+                    "span_count": 1,
+                    "created_at_ns": 1,
+                    "last_span_at_ns": 1,
+                }
+                for i, t in enumerate(ids)
+            ],
+        )
         if span_text is not None:
-            connection.execute(insert(SpanRow.__table__), [
-                {"trace_id": t, "span_id": "1".rjust(16, "0"), "name": "llm", "kind": 1,
-                 "span_type": "LLM", "start_time_ns": i, "end_time_ns": i + 10,
-                 "status_code": 0, "inputs": span_text, "outputs": span_text,
-                 "attributes": "{}", "received_at_ns": 1} for i, t in enumerate(ids)])
+            connection.execute(
+                insert(SpanRow.__table__),
+                [
+                    {
+                        "trace_id": t,
+                        "span_id": "1".rjust(16, "0"),
+                        "name": "llm",
+                        "kind": 1,
+                        "span_type": "LLM",
+                        "start_time_ns": i,
+                        "end_time_ns": i + 10,
+                        "status_code": 0,
+                        "inputs": span_text,
+                        "outputs": span_text,
+                        "attributes": "{}",
+                        "received_at_ns": 1,
+                    }
+                    for i, t in enumerate(ids)
+                ],
+            )
         if tags:
-            connection.execute(insert(TraceTag.__table__), [
-                {"trace_id": t, "key": f"k{k}", "value": f"v{i % 7}"}
-                for i, t in enumerate(ids) for k in range(tags)])
+            connection.execute(
+                insert(TraceTag.__table__),
+                [
+                    {"trace_id": t, "key": f"k{k}", "value": f"v{i % 7}"}
+                    for i, t in enumerate(ids)
+                    for k in range(tags)
+                ],
+            )
 
 
-def _slow_store(start_collector: Callable[..., Collector], store_url: str,
-                **settings: object) -> tuple[Collector, str]:
+def _slow_store(
+    start_collector: Callable[..., Collector], store_url: str, **settings: object
+) -> tuple[Collector, str]:
     collector = start_collector(store_url, **settings)
     assert collector.engine is not None
     _insert_traces(collector.engine, 10_000, span_text=json.dumps("a" * 3000))
@@ -76,8 +113,7 @@ def _slow_store(start_collector: Callable[..., Collector], store_url: str,
 
 
 def _search(client: SpyglassClient, filter_string: str) -> list:
-    return [trace for page, _ in client.search_trace_pages(["0"], filter_string)
-            for trace in page]
+    return [trace for page, _ in client.search_trace_pages(["0"], filter_string) for trace in page]
 
 
 def _timed(call: Callable[[], object]) -> float:
@@ -87,7 +123,8 @@ def _timed(call: Callable[[], object]) -> float:
 
 
 def test_a_slow_search_times_out_while_the_collector_keeps_serving(
-        start_collector: Callable[..., Collector], store_url: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str
+) -> None:
     collector, address = _slow_store(start_collector, store_url, query_timeout=2.0)
     client = SpyglassClient(address, timeout=60)
     jobs = client.stub(jobs_pb2_grpc.EvaluationJobServiceStub)
@@ -107,8 +144,9 @@ def test_a_slow_search_times_out_while_the_collector_keeps_serving(
     time.sleep(0.5)
     readiness, answers = [], []
     for _ in range(3):
-        with urllib.request.urlopen(f"http://127.0.0.1:{collector.http_port}/readyz",
-                                    timeout=10) as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{collector.http_port}/readyz", timeout=10
+        ) as response:
             readiness.append(response.status)
         answers.append(_timed(lambda: client.call(jobs.ListJobs, jobs_pb2.ListJobsRequest())))
         answers.append(_timed(lambda: client.get_experiment("0")))
@@ -128,11 +166,13 @@ def test_a_slow_search_times_out_while_the_collector_keeps_serving(
 
 @pytest.mark.parametrize("how", ["deadline", "cancel"])
 def test_a_client_that_gives_up_stops_the_running_statement(
-        start_collector: Callable[..., Collector], store_url: str, how: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str, how: str
+) -> None:
     """The client's deadline passes (1.5 s) or it cancels the call (after 1.5 s, no
     deadline): the statement stops although --query-timeout would allow it 120 s."""
-    _collector, address = _slow_store(start_collector, store_url, query_timeout=120.0,
-                                      query_workers=1)
+    _collector, address = _slow_store(
+        start_collector, store_url, query_timeout=120.0, query_workers=1
+    )
     started = time.monotonic()
     if how == "deadline":
         with pytest.raises(SpyglassError):
@@ -140,15 +180,17 @@ def test_a_client_that_gives_up_stops_the_running_statement(
     else:
         with grpc.insecure_channel(address) as channel:
             call = traces_pb2_grpc.TraceServiceStub(channel).SearchTraces(
-                traces_pb2.SearchTracesRequest(experiment_ids=["0"], filter=SLOW_FILTER))
+                traces_pb2.SearchTracesRequest(experiment_ids=["0"], filter=SLOW_FILTER)
+            )
             threading.Timer(1.5, call.cancel).start()
             with pytest.raises(grpc.RpcError) as cancelled:
                 list(call)
             assert cancelled.value.code() == grpc.StatusCode.CANCELLED
     assert time.monotonic() - started < 5.0
     if store_url.startswith("postgresql"):
-        assert _active_statements_end(store_url, within=3.0), \
+        assert _active_statements_end(store_url, within=3.0), (
             "the abandoned search still runs on PostgreSQL"
+        )
     # the single query worker takes another search only once the slow statement stopped
     patient = SpyglassClient(address, timeout=10)
     assert _timed(lambda: _search(patient, NO_MATCH)) < 3.0
@@ -162,10 +204,13 @@ def _active_statements_end(url: str, within: float) -> bool:
     try:
         with engine.connect() as connection:
             while True:
-                active = connection.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND state = 'active' AND backend_type = 'client backend' "
-                    "AND pid <> pg_backend_pid()")).scalar_one()
+                active = connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND state = 'active' AND backend_type = 'client backend' "
+                        "AND pid <> pg_backend_pid()"
+                    )
+                ).scalar_one()
                 if active == 0:
                     return True
                 if time.monotonic() > deadline:
@@ -204,14 +249,16 @@ def test_filter_cost_grows_linearly_with_its_conditions(store_url: str) -> None:
         engine.dispose()
 
 
-def test_requests_beyond_the_stores_limits_are_invalid_arguments(collector: Collector,
-                                                                 ) -> None:
+def test_requests_beyond_the_stores_limits_are_invalid_arguments(
+    collector: Collector,
+) -> None:
     client = SpyglassClient(f"127.0.0.1:{collector.grpc_port}", timeout=60)
     with pytest.raises(InvalidFilterError, match="the limit is 10,000"):
         _search(client, "trace.text LIKE '" + "a" * 50_000 + "'")
     with pytest.raises(InvalidFilterError, match="more than 5,000 values"):
-        _search(client, " OR ".join("tags.a IN (" + ", ".join(["1"] * 1000) + ")"
-                                    for _ in range(6)))
+        _search(
+            client, " OR ".join("tags.a IN (" + ", ".join(["1"] * 1000) + ")" for _ in range(6))
+        )
     with pytest.raises(InvalidArgumentError, match="70,000 experiments; the limit is 1,000"):
         list(client.search_trace_pages([str(i) for i in range(70_000)], ""))
     with pytest.raises(InvalidFilterError, match="the limit is 10,000"):
@@ -219,8 +266,9 @@ def test_requests_beyond_the_stores_limits_are_invalid_arguments(collector: Coll
     assert list(client.search_trace_pages([str(i) for i in range(1000)], NO_MATCH))
 
 
-def test_text_that_is_not_unicode_is_an_invalid_filter(collector: Collector,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_that_is_not_unicode_is_an_invalid_filter(
+    collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SPYGLASS_API_KEY", raising=False)
     address = f"127.0.0.1:{collector.grpc_port}"
     session.configure(collector=address)
@@ -233,9 +281,22 @@ def test_text_that_is_not_unicode_is_an_invalid_filter(collector: Collector,
         session._shutdown()
     env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONUTF8": "1"}
     env.pop("SPYGLASS_API_KEY", None)
-    done = subprocess.run([sys.executable, "-m", "spyglass.cli", "traces", "search",
-                           "--collector", address, "--filter", b"tags.env = '\xff'"],
-                          capture_output=True, env=env, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spyglass.cli",
+            "traces",
+            "search",
+            "--collector",
+            address,
+            "--filter",
+            b"tags.env = '\xff'",
+        ],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     stderr = done.stderr.decode("utf-8", "backslashreplace")
     assert done.returncode == 1, stderr
     assert "error: invalid filter: byte 0xFF is not UTF-8 text" in stderr

@@ -14,20 +14,24 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.common.v1.common_pb2 import (
-    AnyValue, ArrayValue, KeyValue, KeyValueList,
+    AnyValue,
+    ArrayValue,
+    KeyValue,
+    KeyValueList,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
-from sqlalchemy import select
-
 from otlp_builders import make_request
 from processes import GrpcSender, HttpSender, span_keys
+from sqlalchemy import select
+
 from spyglass.collector.server import Collector
 from spyglass.collector.store.models import SpanRow
 
@@ -37,8 +41,12 @@ EXTREME_UINT64 = st.sampled_from([0, 1, INT64_MAX, 2**63, 2**64 - 1])
 EXTREME_INT64 = st.sampled_from([-(2**63), -1, 0, 2**31, 2**32, INT64_MAX])
 EXTREME_DOUBLE = st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -0.0, 5e-324])
 HUGE_TEXT = st.sampled_from(["", "x" * 70_000, "é" * 40_000, "\x00nul\x00", "\ud7ff\U0010ffff"])
-TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
-              "llm.token_count.prompt", "llm.token_count.total")
+TOKEN_KEYS = (
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "llm.token_count.prompt",
+    "llm.token_count.total",
+)
 
 
 def any_values(depth: int = 3) -> st.SearchStrategy[AnyValue]:
@@ -46,9 +54,11 @@ def any_values(depth: int = 3) -> st.SearchStrategy[AnyValue]:
         st.text(max_size=30).map(lambda v: AnyValue(string_value=v)),
         HUGE_TEXT.map(lambda v: AnyValue(string_value=v)),
         st.one_of(st.integers(-(2**63), INT64_MAX), EXTREME_INT64).map(
-            lambda v: AnyValue(int_value=v)),
+            lambda v: AnyValue(int_value=v)
+        ),
         st.one_of(st.floats(allow_nan=True, allow_infinity=True), EXTREME_DOUBLE).map(
-            lambda v: AnyValue(double_value=v)),
+            lambda v: AnyValue(double_value=v)
+        ),
         st.booleans().map(lambda v: AnyValue(bool_value=v)),
         st.binary(max_size=64).map(lambda v: AnyValue(bytes_value=v)),
         st.just(AnyValue()),
@@ -60,8 +70,10 @@ def any_values(depth: int = 3) -> st.SearchStrategy[AnyValue]:
         scalars,
         st.lists(inner, max_size=4).map(lambda vs: AnyValue(array_value=ArrayValue(values=vs))),
         st.lists(st.tuples(st.text(max_size=10), inner), max_size=4).map(
-            lambda kvs: AnyValue(kvlist_value=KeyValueList(
-                values=[KeyValue(key=k, value=v) for k, v in kvs]))),
+            lambda kvs: AnyValue(
+                kvlist_value=KeyValueList(values=[KeyValue(key=k, value=v) for k, v in kvs])
+            )
+        ),
     )
 
 
@@ -69,7 +81,8 @@ def token_values() -> st.SearchStrategy[AnyValue]:
     return st.one_of(
         st.integers(-(2**63), INT64_MAX).map(lambda v: AnyValue(int_value=v)),
         st.sampled_from(["1e30", "-5", "12", "nan", "3000000000", "9" * 40]).map(
-            lambda v: AnyValue(string_value=v)),
+            lambda v: AnyValue(string_value=v)
+        ),
         EXTREME_DOUBLE.map(lambda v: AnyValue(double_value=v)),
     )
 
@@ -78,7 +91,8 @@ def attributes() -> st.SearchStrategy[list[KeyValue]]:
     plain = st.tuples(st.text(max_size=20), any_values())
     tokens = st.tuples(st.sampled_from(TOKEN_KEYS), token_values())
     return st.lists(st.one_of(plain, tokens), max_size=6).map(
-        lambda kvs: [KeyValue(key=k, value=v) for k, v in kvs])
+        lambda kvs: [KeyValue(key=k, value=v) for k, v in kvs]
+    )
 
 
 @dataclass
@@ -104,14 +118,23 @@ def span_plans(draw: Any) -> SpanPlan:
     ordinary = draw(st.booleans())
     if ordinary:
         start = draw(ORDINARY_TIME)
-        return SpanPlan("ok", start, start + draw(st.integers(0, 10**10)),
-                        draw(st.integers(0, 5)), draw(st.integers(0, 2)),
-                        draw(st.text(max_size=30)), draw(st.text(max_size=30)),
-                        draw(st.lists(st.tuples(st.text(min_size=1, max_size=10),
-                                                st.text(max_size=20)), max_size=4).map(
-                            lambda kvs: [KeyValue(key=k, value=AnyValue(string_value=v))
-                                         for k, v in kvs])),
-                        [], 0, True)
+        return SpanPlan(
+            "ok",
+            start,
+            start + draw(st.integers(0, 10**10)),
+            draw(st.integers(0, 5)),
+            draw(st.integers(0, 2)),
+            draw(st.text(max_size=30)),
+            draw(st.text(max_size=30)),
+            draw(
+                st.lists(
+                    st.tuples(st.text(min_size=1, max_size=10), st.text(max_size=20)), max_size=4
+                ).map(lambda kvs: [KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in kvs])
+            ),
+            [],
+            0,
+            True,
+        )
     return SpanPlan(
         ids=draw(st.sampled_from(["ok", "ok", "ok", "zero", "short"])),
         start=draw(st.one_of(ORDINARY_TIME, EXTREME_UINT64)),
@@ -121,24 +144,42 @@ def span_plans(draw: Any) -> SpanPlan:
         name=draw(st.one_of(st.text(max_size=30), HUGE_TEXT)),
         status_message=draw(st.one_of(st.text(max_size=30), HUGE_TEXT)),
         attributes=draw(attributes()),
-        events=draw(st.lists(st.tuples(st.one_of(st.text(max_size=20), HUGE_TEXT),
-                                       st.one_of(ORDINARY_TIME, EXTREME_UINT64),
-                                       attributes()), max_size=3)),
+        events=draw(
+            st.lists(
+                st.tuples(
+                    st.one_of(st.text(max_size=20), HUGE_TEXT),
+                    st.one_of(ORDINARY_TIME, EXTREME_UINT64),
+                    attributes(),
+                ),
+                max_size=3,
+            )
+        ),
         links=draw(st.integers(0, 2)),
         ordinary=False,
     )
 
 
 def build_span(plan: SpanPlan, trace_id: bytes) -> Span:
-    ids = {"ok": (trace_id, os.urandom(8)), "zero": (bytes(16), bytes(8)),
-           "short": (trace_id[:15], os.urandom(7))}[plan.ids]
+    ids = {
+        "ok": (trace_id, os.urandom(8)),
+        "zero": (bytes(16), bytes(8)),
+        "short": (trace_id[:15], os.urandom(7)),
+    }[plan.ids]
     return Span(
-        trace_id=ids[0], span_id=ids[1], name=plan.name, kind=plan.kind,
-        start_time_unix_nano=plan.start, end_time_unix_nano=plan.end,
+        trace_id=ids[0],
+        span_id=ids[1],
+        name=plan.name,
+        kind=plan.kind,
+        start_time_unix_nano=plan.start,
+        end_time_unix_nano=plan.end,
         attributes=plan.attributes,
         events=[Span.Event(name=n, time_unix_nano=t, attributes=a) for n, t, a in plan.events],
-        links=[Span.Link(trace_id=os.urandom(16), span_id=os.urandom(8),
-                         attributes=plan.attributes[:2]) for _ in range(plan.links)],
+        links=[
+            Span.Link(
+                trace_id=os.urandom(16), span_id=os.urandom(8), attributes=plan.attributes[:2]
+            )
+            for _ in range(plan.links)
+        ],
         status=Status(code=plan.status_code, message=plan.status_message),
     )
 
@@ -147,25 +188,35 @@ def stored_of(collector: Collector, keys: set[tuple[str, str]]) -> set[tuple[str
     assert collector.engine is not None
     trace_ids = sorted({t for t, _ in keys})
     with collector.engine.connect() as connection:
-        rows = connection.execute(select(SpanRow.trace_id, SpanRow.span_id).where(
-            SpanRow.trace_id.in_(trace_ids))).all()
+        rows = connection.execute(
+            select(SpanRow.trace_id, SpanRow.span_id).where(SpanRow.trace_id.in_(trace_ids))
+        ).all()
     return {tuple(row) for row in rows} & keys
 
 
 def test_random_requests_never_stop_the_collector(
-        start_collector: Callable[..., Collector], store_url: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str
+) -> None:
     collector = start_collector(store_url, max_attribute_bytes=4096)
     grpc_sender = GrpcSender(f"127.0.0.1:{collector.grpc_port}")
     http_sender = HttpSender(f"http://127.0.0.1:{collector.http_port}")
     seen = {"rejected": 0, "warned": 0, "stored": 0}
 
-    @settings(max_examples=int(os.environ.get("SPYGLASS_HYPOTHESIS_EXAMPLES", "60")),
-              deadline=None, derandomize=False,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(plans=st.lists(span_plans(), min_size=1, max_size=8),
-           protocol=st.sampled_from(["grpc", "http"]),
-           deadline=st.sampled_from([30.0, 30.0, 30.0, 0.002]))
+    @settings(
+        max_examples=int(os.environ.get("SPYGLASS_HYPOTHESIS_EXAMPLES", "60")),
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+    )
+    @given(
+        plans=st.lists(span_plans(), min_size=1, max_size=8),
+        protocol=st.sampled_from(["grpc", "http"]),
+        deadline=st.sampled_from([30.0, 30.0, 30.0, 0.002]),
+    )
     def check(plans: list[SpanPlan], protocol: str, deadline: float) -> None:
         trace_id = os.urandom(16)
         spans = [build_span(plan, trace_id) for plan in plans]
@@ -182,7 +233,10 @@ def test_random_requests_never_stop_the_collector(
             stored = stored_of(collector, keys)
             # every span is either stored or counted as rejected, never silently lost
             assert len(stored) + rejected == len(spans), (
-                len(stored), rejected, outcome.response.partial_success.error_message)
+                len(stored),
+                rejected,
+                outcome.response.partial_success.error_message,
+            )
             seen["rejected"] += rejected
             seen["stored"] += len(stored)
             seen["warned"] += bool(outcome.response.partial_success.error_message)

@@ -14,8 +14,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -48,15 +49,20 @@ def sqlite_collector(start_collector: Callable[..., Collector], tmp_path: Path) 
     return start_collector(f"sqlite:///{tmp_path / 'spyglass.db'}")
 
 
-def run_child(script: str, cwd: Path, *args: str,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_child(
+    script: str, cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``script`` in a fresh interpreter (no SPYGLASS_*/OTEL_* variables but ``env``)."""
-    child_env = {k: v for k, v in os.environ.items()
-                 if not k.startswith(("SPYGLASS_", "OTEL_"))}
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("SPYGLASS_", "OTEL_"))}
     child_env.update(env or {})
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args], cwd=cwd,
-                          env=child_env, capture_output=True, text=True,
-                          timeout=CHILD_TIMEOUT_S)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        cwd=cwd,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+    )
 
 
 def last_json_line(result: subprocess.CompletedProcess[str]) -> dict:
@@ -68,12 +74,11 @@ def last_json_line(result: subprocess.CompletedProcess[str]) -> dict:
 
 
 class SupportBot:
-    knowledge = {"refund": "Full refunds within 30 days with receipt."}
+    knowledge: ClassVar[dict[str, str]] = {"refund": "Full refunds within 30 days with receipt."}
 
     @spyglass.trace
     def answer(self, question: str, tone: str = "helpful") -> str:
-        spyglass.update_current_trace(tags={"environment": "test"},
-                                      metadata={"user": "u-1"})
+        spyglass.update_current_trace(tags={"environment": "test"}, metadata={"user": "u-1"})
         context = self.retrieve(question)
         words = list(self.tokens(context))
         return self.generate(question, " ".join(words))
@@ -99,7 +104,8 @@ class SupportBot:
 
 
 def test_traced_app_reads_back_right_after_the_calls(
-        start_collector: Callable[..., Collector], store_url: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str
+) -> None:
     configure(start_collector(store_url))
     experiment = spyglass.set_experiment("SDK tracing")
     bot = SupportBot()
@@ -131,8 +137,10 @@ def test_traced_app_reads_back_right_after_the_calls(
     assert spans["split_words"].outputs == ["Full", "refunds", "within"]
     assert spans["generate"].span_type == "CHAT_MODEL"
     assert spans["generate"].attributes["model_hint"] == "local"
-    assert spans["generate"].inputs == {"question": "Can I get a refund?",
-                                        "context": "Full refunds within"}
+    assert spans["generate"].inputs == {
+        "question": "Can I get a refund?",
+        "context": "Full refunds within",
+    }
 
     error_span = failed.data._get_root_span()
     assert error_span.status == "ERROR"
@@ -147,16 +155,16 @@ def test_capture_content_off_keeps_structure_only(sqlite_collector: Collector) -
     spyglass.set_experiment("no content")
     SupportBot().answer("secret question")
     (trace,) = spyglass.search_traces(return_type="list")
-    assert {s.name for s in trace.data.spans} == {"answer", "retrieve", "split_words",
-                                                 "generate"}
+    assert {s.name for s in trace.data.spans} == {"answer", "retrieve", "split_words", "generate"}
     for span in trace.data.spans:
         assert span.inputs is None and span.outputs is None
         assert "secret" not in json.dumps(span.attributes)
     assert {s.name: s.span_type for s in trace.data.spans}["retrieve"] == "RETRIEVER"
 
 
-def test_configure_again_retargets_export(start_collector: Callable[..., Collector],
-                                          tmp_path: Path) -> None:
+def test_configure_again_retargets_export(
+    start_collector: Callable[..., Collector], tmp_path: Path
+) -> None:
     first = start_collector(f"sqlite:///{tmp_path / 'a.db'}")
     second = start_collector(f"sqlite:///{tmp_path / 'b.db'}")
 
@@ -173,22 +181,25 @@ def test_configure_again_retargets_export(start_collector: Callable[..., Collect
     configure(second)
     spyglass.set_experiment("retarget")
     step("second")
-    assert [t.data._get_root_span().inputs for t in
-            spyglass.search_traces(return_type="list")] == [{"where": "second"}]
+    assert [t.data._get_root_span().inputs for t in spyglass.search_traces(return_type="list")] == [
+        {"where": "second"}
+    ]
     configure(first)
     spyglass.set_experiment("retarget")
-    assert [t.data._get_root_span().inputs for t in
-            spyglass.search_traces(return_type="list")] == [{"where": "first"}]
+    assert [t.data._get_root_span().inputs for t in spyglass.search_traces(return_type="list")] == [
+        {"where": "first"}
+    ]
 
 
-def test_standard_otel_exporter_variables_win(start_collector: Callable[..., Collector],
-                                              tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_standard_otel_exporter_variables_win(
+    start_collector: Callable[..., Collector], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configured = start_collector(f"sqlite:///{tmp_path / 'configured.db'}")
     gateway = start_collector(f"sqlite:///{tmp_path / 'gateway.db'}", api_keys=("k1",))
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                       f"http://127.0.0.1:{gateway.http_port}/v1/traces")
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"http://127.0.0.1:{gateway.http_port}/v1/traces"
+    )
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "authorization=Bearer k1")
     configure(configured)
 
@@ -207,10 +218,12 @@ def test_standard_otel_exporter_variables_win(start_collector: Callable[..., Col
 # --- apps in their own process ----------------------------------------------------------------
 
 
-def test_app_with_its_own_provider_keeps_its_exporter(sqlite_collector: Collector,
-                                                      tmp_path: Path) -> None:
+def test_app_with_its_own_provider_keeps_its_exporter(
+    sqlite_collector: Collector, tmp_path: Path
+) -> None:
     address = f"127.0.0.1:{sqlite_collector.grpc_port}"
-    result = run_child("""
+    result = run_child(
+        """
         import json, sys
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
@@ -242,7 +255,10 @@ def test_app_with_its_own_provider_keeps_its_exporter(sqlite_collector: Collecto
             "provider_kept": trace.get_tracer_provider() is provider,
             "trace_id": format(request.get_span_context().trace_id, "032x"),
             "experiment_id": experiment.experiment_id}))
-    """, tmp_path, address)
+    """,
+        tmp_path,
+        address,
+    )
     facts = last_json_line(result)
     assert facts["provider_kept"] is True
     assert facts["mine"] == ["db_query", "handle", "request"]  # its exporter got them all
@@ -259,10 +275,12 @@ def test_app_with_its_own_provider_keeps_its_exporter(sqlite_collector: Collecto
     assert spans["handle"].outputs == "HI"
 
 
-def test_sampling_env_and_argument_and_service_name(sqlite_collector: Collector,
-                                                    tmp_path: Path) -> None:
+def test_sampling_env_and_argument_and_service_name(
+    sqlite_collector: Collector, tmp_path: Path
+) -> None:
     address = f"127.0.0.1:{sqlite_collector.grpc_port}"
-    result = run_child("""
+    result = run_child(
+        """
         import json, sys
         import spyglass
         from spyglass.instrumentation import tracing
@@ -284,8 +302,11 @@ def test_sampling_env_and_argument_and_service_name(sqlite_collector: Collector,
         work(99)
         spyglass.flush()
         print(json.dumps({"exported": tracing.stats().exported}))
-    """, tmp_path, address, env={"OTEL_SERVICE_NAME": "billing-service",
-                                 "OTEL_TRACES_SAMPLER": "always_off"})
+    """,
+        tmp_path,
+        address,
+        env={"OTEL_SERVICE_NAME": "billing-service", "OTEL_TRACES_SAMPLER": "always_off"},
+    )
     assert last_json_line(result) == {"exported": 2}
     session.configure(collector=address)
     sampled = spyglass.get_experiment_by_name("sampled")
@@ -293,15 +314,15 @@ def test_sampling_env_and_argument_and_service_name(sqlite_collector: Collector,
     assert [t.data._get_root_span().inputs for t in traces] == [{"i": 99}]
     service = spyglass.get_experiment_by_name("billing-service")
     assert service is not None
-    (routed,) = spyglass.search_traces(experiment_ids=[service.experiment_id],
-                                       return_type="list")
+    (routed,) = spyglass.search_traces(experiment_ids=[service.experiment_id], return_type="list")
     assert routed.data._get_root_span().inputs == {"i": -2}
 
 
 def test_unreachable_collector_one_warning_app_unaffected_quick_exit(tmp_path: Path) -> None:
     from processes import free_port
 
-    result = run_child("""
+    result = run_child(
+        """
         import json, time
         import spyglass
 
@@ -315,7 +336,10 @@ def test_unreachable_collector_one_warning_app_unaffected_quick_exit(tmp_path: P
 
         total = sum(outer(i) for i in range(3000))
         print(json.dumps({"total": total, "calls_done": time.time()}), flush=True)
-    """, tmp_path, env={"SPYGLASS_COLLECTOR": f"127.0.0.1:{free_port()}"})
+    """,
+        tmp_path,
+        env={"SPYGLASS_COLLECTOR": f"127.0.0.1:{free_port()}"},
+    )
     exited = time.time()
     facts = last_json_line(result)
     assert facts["total"] == sum(2 * i + 1 for i in range(3000))
@@ -324,10 +348,12 @@ def test_unreachable_collector_one_warning_app_unaffected_quick_exit(tmp_path: P
     assert line.startswith(WARNING_TEXT) and "UNAVAILABLE" in line
 
 
-def test_spans_pending_at_exit_reach_the_embedded_collector(tmp_path: Path,
-                                                            start_collector) -> None:
+def test_spans_pending_at_exit_reach_the_embedded_collector(
+    tmp_path: Path, start_collector
+) -> None:
     store = f"sqlite:///{tmp_path / 'embedded.db'}"
-    result = run_child("""
+    result = run_child(
+        """
         import spyglass
         spyglass.set_experiment("exit flush")
 
@@ -337,11 +363,13 @@ def test_spans_pending_at_exit_reach_the_embedded_collector(tmp_path: Path,
 
         for i in range(25):
             step(i)
-    """, tmp_path, env={"SPYGLASS_STORE": store})
+    """,
+        tmp_path,
+        env={"SPYGLASS_STORE": store},
+    )
     assert result.returncode == 0, result.stderr
     assert WARNING_TEXT not in result.stderr
     configure(start_collector(store))
     experiment = spyglass.get_experiment_by_name("exit flush")
-    traces = spyglass.search_traces(experiment_ids=[experiment.experiment_id],
-                                    return_type="list")
+    traces = spyglass.search_traces(experiment_ids=[experiment.experiment_id], return_type="list")
     assert sorted(t.data._get_root_span().inputs["i"] for t in traces) == list(range(25))

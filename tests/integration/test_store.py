@@ -15,13 +15,13 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from sqlalchemy import Engine, text
 
 from spyglass.collector.genai.cost import PriceTable
-from spyglass.collector.metrics import CollectorMetrics
-from spyglass.collector.ingest.spans import SpanConverter
 from spyglass.collector.ingest.redaction import RedactionRules
-from spyglass.collector.store.rows import SpanRecord
+from spyglass.collector.ingest.spans import SpanConverter
+from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.models import Base
+from spyglass.collector.store.rows import SpanRecord
 from spyglass.collector.store.traces.statements import TRACE_COLUMNS
 from spyglass.collector.store.traces.writer import Writer
 from spyglass.errors import MigrationError, OverloadedError
@@ -52,9 +52,15 @@ def test_no_migrate_on_an_empty_database_says_what_to_run(store_url: str) -> Non
 
 
 def test_replicas_migrating_at_once_are_safe(store_url: str) -> None:
-    procs = [subprocess.Popen([sys.executable, "-m", "spyglass.cli", "db", "upgrade",
-                               "--store", store_url], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "spyglass.cli", "db", "upgrade", "--store", store_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
@@ -71,24 +77,41 @@ def _trace_spans(rng: random.Random, n: int) -> list[Span]:
     trace_id, ids = rng.randbytes(16), [rng.randbytes(8) for _ in range(n)]
     spans = []
     for i in range(n):
-        attrs = [_kv("gen_ai.request.model", "gpt-4o-mini"),
-                 _kv("gen_ai.usage.input_tokens", 10 * (i + 1)),
-                 _kv("gen_ai.usage.output_tokens", i + 1)] if i else [
-                 _kv("input.value", '{"q": 1}'), _kv("input.mime_type", "application/json"),
-                 _kv("output.value", "done"),
-                 _kv("session.id", "s-1")]
-        spans.append(Span(
-            trace_id=trace_id, span_id=ids[i], parent_span_id=ids[0] if i else b"",
-            name=f"span-{i}", start_time_unix_nano=1_000 + i * 10,
-            end_time_unix_nano=5_000 + i * 100, attributes=attrs,
-            status=Status(code=Status.STATUS_CODE_ERROR if i == 2 else 0)))
+        attrs = (
+            [
+                _kv("gen_ai.request.model", "gpt-4o-mini"),
+                _kv("gen_ai.usage.input_tokens", 10 * (i + 1)),
+                _kv("gen_ai.usage.output_tokens", i + 1),
+            ]
+            if i
+            else [
+                _kv("input.value", '{"q": 1}'),
+                _kv("input.mime_type", "application/json"),
+                _kv("output.value", "done"),
+                _kv("session.id", "s-1"),
+            ]
+        )
+        spans.append(
+            Span(
+                trace_id=trace_id,
+                span_id=ids[i],
+                parent_span_id=ids[0] if i else b"",
+                name=f"span-{i}",
+                start_time_unix_nano=1_000 + i * 10,
+                end_time_unix_nano=5_000 + i * 100,
+                attributes=attrs,
+                status=Status(code=Status.STATUS_CODE_ERROR if i == 2 else 0),
+            )
+        )
     return spans
 
 
 def _records(spans: list[Span], service: str = "svc") -> list[SpanRecord]:
     converter = SpanConverter(PriceTable.load(), RedactionRules.none(), 1 << 20)
-    rs = ResourceSpans(resource={"attributes": [_kv("service.name", service)]},
-                       scope_spans=[ScopeSpans(spans=spans)])
+    rs = ResourceSpans(
+        resource={"attributes": [_kv("service.name", service)]},
+        scope_spans=[ScopeSpans(spans=spans)],
+    )
     return converter.convert([rs], received_at_ns=1).records
 
 
@@ -102,8 +125,9 @@ def _trace_rows(engine: Engine) -> list[tuple]:
 
 
 def _write(engine: Engine, batches: list[list[SpanRecord]]) -> None:
-    writer = Writer(engine, CollectorMetrics(), max_queue_spans=10_000, max_batch_spans=10_000,
-                    retry_after=1)
+    writer = Writer(
+        engine, CollectorMetrics(), max_queue_spans=10_000, max_batch_spans=10_000, retry_after=1
+    )
     writer.start()
     try:
         for batch in batches:  # one at a time, so each batch is its own transaction
@@ -118,10 +142,17 @@ def test_trace_rows_do_not_depend_on_arrival_order(engine: Engine, store_url: st
     _write(engine, [_records(spans)])
     expected = _trace_rows(engine)
     assert len(expected) == 5
-    row = dict(zip([c for c in TRACE_COLUMNS if c not in ("created_at_ns", "last_span_at_ns")],
-                   expected[0]))
+    row = dict(
+        zip(
+            [c for c in TRACE_COLUMNS if c not in ("created_at_ns", "last_span_at_ns")], expected[0]
+        )
+    )
     assert (row["name"], row["status"], row["span_count"], row["error_count"]) == (
-        "span-0", "OK", 6, 1)
+        "span-0",
+        "OK",
+        6,
+        1,
+    )
     assert (row["start_time_ns"], row["end_time_ns"]) == (1_000, 5_500)
     assert (row["input_tokens"], row["output_tokens"], row["session_id"]) == (200, 20, "s-1")
     assert row["cost"] > 0 and row["request_preview"] == '{"q": 1}'
@@ -141,8 +172,9 @@ def test_trace_rows_do_not_depend_on_arrival_order(engine: Engine, store_url: st
 
 
 def test_a_full_queue_refuses_at_once(engine: Engine) -> None:
-    writer = Writer(engine, CollectorMetrics(), max_queue_spans=5, max_batch_spans=5,
-                    retry_after=2.5)  # not started: nothing drains the queue
+    writer = Writer(
+        engine, CollectorMetrics(), max_queue_spans=5, max_batch_spans=5, retry_after=2.5
+    )  # not started: nothing drains the queue
     records = _records(_trace_spans(random.Random(1), 4))
     writer.submit(records)
     with pytest.raises(OverloadedError, match="write queue is full") as info:

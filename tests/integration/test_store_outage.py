@@ -11,18 +11,24 @@ refused) makes ``/readyz`` answer 503 once its ping times out.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from sqlalchemy.engine import make_url
-
 from otlp_builders import make_request, make_span, new_trace_id
 from processes import (
-    TcpProxy, assert_retryable, sender_for, span_keys, store_engine, stored_span_keys,
-    trace_rows, wait_until,
+    TcpProxy,
+    assert_retryable,
+    sender_for,
+    span_keys,
+    store_engine,
+    stored_span_keys,
+    trace_rows,
+    wait_until,
 )
+from sqlalchemy.engine import make_url
+
 from spyglass.collector.server import Collector
 
 RETRY_AFTER_S = 1.5
@@ -41,8 +47,9 @@ def pg_proxy(postgres_url: str) -> Iterator[TcpProxy]:
 def one_trace_request(name: str) -> ExportTraceServiceRequest:
     trace_id = new_trace_id()
     root = make_span(name, trace_id)
-    return make_request([root, make_span("child", trace_id, parent=root)],
-                        resource={"service.name": "outage"})
+    return make_request(
+        [root, make_span("child", trace_id, parent=root)], resource={"service.name": "outage"}
+    )
 
 
 def readyz(collector: Collector) -> int:
@@ -52,8 +59,8 @@ def readyz(collector: Collector) -> int:
 @pytest.mark.postgres
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_cut_store_refuses_retryably_and_recovers(
-        protocol: str, pg_proxy: TcpProxy, postgres_url: str,
-        start_collector: Callable[..., Collector]) -> None:
+    protocol: str, pg_proxy: TcpProxy, postgres_url: str, start_collector: Callable[..., Collector]
+) -> None:
     collector = start_collector(pg_proxy.proxied_url(postgres_url), retry_after=RETRY_AFTER_S)
     before, during, after = (one_trace_request(n) for n in ("before", "during", "after"))
     with sender_for(protocol, collector.grpc_port, collector.http_port) as sender:
@@ -78,8 +85,8 @@ def test_cut_store_refuses_retryably_and_recovers(
 
 @pytest.mark.postgres
 def test_silent_store_makes_readyz_answer_not_ready(
-        pg_proxy: TcpProxy, postgres_url: str,
-        start_collector: Callable[..., Collector]) -> None:
+    pg_proxy: TcpProxy, postgres_url: str, start_collector: Callable[..., Collector]
+) -> None:
     """A partition that drops packets (no connection refused, no reset) times the ping out."""
     collector = start_collector(pg_proxy.proxied_url(postgres_url))
     assert readyz(collector) == 200

@@ -14,16 +14,17 @@ import sys
 import textwrap
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from otlp_builders import make_request, make_span, new_trace_id
+from processes import GrpcSender, HttpSender, span_keys, wait_until
 from sqlalchemy import func, select
 
-from otlp_builders import make_request, make_span, new_trace_id
-from processes import GrpcSender, HttpSender, free_port, span_keys, wait_until
 from spyglass.collector.server import Collector
 from spyglass.collector.store.models import SpanRow, TraceRow
 from spyglass.collector.store.traces.writer import Writer
@@ -32,8 +33,7 @@ from spyglass.collector.store.traces.writer import Writer
 def stored_keys(collector: Collector) -> set[tuple[str, str]]:
     assert collector.engine is not None
     with collector.engine.connect() as connection:
-        return {tuple(row) for row in connection.execute(select(SpanRow.trace_id,
-                                                                SpanRow.span_id))}
+        return {tuple(row) for row in connection.execute(select(SpanRow.trace_id, SpanRow.span_id))}
 
 
 def span_count(collector: Collector) -> int:
@@ -59,7 +59,8 @@ def big_request(n: int) -> Any:
 def internal_faults(collector: Collector) -> float:
     """Groups the writer failed on an unexpected exception (its last line of defence)."""
     value = collector.metrics.registry.get_sample_value(
-        "spyglass_store_errors_total", {"kind": "internal"})
+        "spyglass_store_errors_total", {"kind": "internal"}
+    )
     return value or 0.0
 
 
@@ -80,7 +81,8 @@ def assert_still_ingesting(collector: Collector, faults: float = 0.0) -> None:
 
 
 def test_exports_whose_deadline_passes_while_queued_leave_the_writer_running(
-        start_collector: Callable[..., Collector], store_url: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str
+) -> None:
     """One 60,000-span export keeps the writer busy while 1-span exports with a 0.3 s
     deadline expire in the queue: their spans are still committed, the writer goes on."""
     collector = start_collector(store_url, queue_max_spans=200_000, batch_max_spans=10_000)
@@ -108,13 +110,16 @@ def test_exports_whose_deadline_passes_while_queued_leave_the_writer_running(
     assert expired > 0, "no export expired: the test proved nothing"
     committed_after_expiry = wait_until(
         lambda: sum(span_keys(r) <= stored_keys(collector) for r in small) - (60 - expired),
-        30, "an expired export's spans committed")
+        30,
+        "an expired export's spans committed",
+    )
     assert committed_after_expiry > 0
     assert_still_ingesting(collector)
 
 
 def test_steady_load_with_a_15ms_deadline_leaves_the_writer_running(
-        start_collector: Callable[..., Collector], store_url: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str
+) -> None:
     """Four senders keep exporting with a 15 ms deadline while a large export keeps the
     writer busy, so that requests time out at every stage: decoding, queued, committing."""
     collector = start_collector(store_url, queue_max_spans=200_000)
@@ -140,7 +145,8 @@ def test_steady_load_with_a_15ms_deadline_leaves_the_writer_running(
 
 
 def test_an_http_client_that_disconnects_while_queued_leaves_the_writer_running(
-        start_collector: Callable[..., Collector], store_url: str) -> None:
+    start_collector: Callable[..., Collector], store_url: str
+) -> None:
     collector = start_collector(store_url, queue_max_spans=200_000)
     big = big_request(30_000)
     small = [one_span_request() for _ in range(20)]
@@ -158,8 +164,8 @@ def test_an_http_client_that_disconnects_while_queued_leaves_the_writer_running(
 
 
 def test_an_unexpected_exception_fails_only_the_batch_in_flight(
-        start_collector: Callable[..., Collector], store_url: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    start_collector: Callable[..., Collector], store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A bug that raises inside a write answers that batch's requests with a retryable
     error (UNAVAILABLE, 503); the writer takes the next batch as usual."""
     collector = start_collector(store_url)
@@ -192,8 +198,8 @@ def test_an_unexpected_exception_fails_only_the_batch_in_flight(
 
 
 def test_a_writer_that_cannot_go_on_reports_not_alive(
-        start_collector: Callable[..., Collector], tmp_path: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    start_collector: Callable[..., Collector], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(self: Writer) -> None:
         raise RuntimeError("injected: the writer's queue is corrupt")
 
@@ -205,8 +211,9 @@ def test_a_writer_that_cannot_go_on_reports_not_alive(
     assert "writer" in reply.text and "injected" in reply.text, reply.text
     assert httpx.get(f"{base}/readyz").status_code == 503
     with grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}") as channel:
-        check = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(),
-                                                          timeout=5)
+        check = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=5
+        )
     assert check.status == health_pb2.HealthCheckResponse.NOT_SERVING
     # exports are refused at once with a retryable error instead of hanging until deadline
     with GrpcSender(f"127.0.0.1:{collector.grpc_port}") as sender:
@@ -233,8 +240,12 @@ def test_collector_start_exits_non_zero_when_its_writer_dies(tmp_path: Any) -> N
     script = tmp_path / "dying_collector.py"
     script.write_text(_DYING_COLLECTOR)
     started = time.monotonic()
-    result = subprocess.run([sys.executable, str(script), f"sqlite:///{tmp_path / 'x.db'}"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(script), f"sqlite:///{tmp_path / 'x.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0, result
     assert time.monotonic() - started < 45
     assert "writer" in result.stderr and "injected" in result.stderr, result.stderr
@@ -246,8 +257,8 @@ def test_collector_start_exits_non_zero_when_its_writer_dies(tmp_path: Any) -> N
 
 def _records(request: Any) -> list[Any]:
     from spyglass.collector.genai.cost import PriceTable
-    from spyglass.collector.ingest.spans import SpanConverter
     from spyglass.collector.ingest.redaction import RedactionRules
+    from spyglass.collector.ingest.spans import SpanConverter
 
     converter = SpanConverter(PriceTable.load(None), RedactionRules.none(), 1 << 20)
     return converter.convert(request.resource_spans).records
@@ -255,7 +266,8 @@ def _records(request: Any) -> list[Any]:
 
 @pytest.mark.parametrize("bad_value", [2**63, 2**64 + 5], ids=["int64+1", "beyond-uint64"])
 def test_a_value_the_store_refuses_costs_only_its_span(
-        start_collector: Callable[..., Collector], store_url: str, bad_value: int) -> None:
+    start_collector: Callable[..., Collector], store_url: str, bad_value: int
+) -> None:
     """Defence behind the decoder's range checks: should a value the database cannot hold
     ever reach the writer, its span is refused by name and the request's others are stored
     (on SQLite the driver raises OverflowError, on PostgreSQL the server a data error)."""
@@ -265,11 +277,12 @@ def test_a_value_the_store_refuses_costs_only_its_span(
     assert collector.writer is not None
     trace_id = new_trace_id()
     root = make_span("root", trace_id)
-    request = make_request([root] + [make_span(f"child {i}", trace_id, parent=root)
-                                     for i in range(6)])
+    request = make_request(
+        [root] + [make_span(f"child {i}", trace_id, parent=root) for i in range(6)]
+    )
     records = _records(request)
     bad = records[3]
-    bad.row = bad.row[:r.START] + (bad_value,) + bad.row[r.START + 1:]
+    bad.row = (*bad.row[: r.START], bad_value, *bad.row[r.START + 1 :])
     refused = collector.writer.submit(records).result(30)
     bad_key = (bad.row[r.TRACE_ID], bad.row[r.SPAN_ID])
     assert [item for item, _ in refused] == [f"span {bad_key[0]}/{bad_key[1]}"], refused
@@ -278,20 +291,21 @@ def test_a_value_the_store_refuses_costs_only_its_span(
     assert span_keys(request) - {bad_key} <= stored and bad_key not in stored
     assert collector.engine is not None
     with collector.engine.connect() as connection:
-        count = connection.execute(select(TraceRow.span_count).where(
-            TraceRow.trace_id == trace_id.hex())).scalar_one()
+        count = connection.execute(
+            select(TraceRow.span_count).where(TraceRow.trace_id == trace_id.hex())
+        ).scalar_one()
     assert count == 6  # the trace row counts exactly the spans stored
     assert_still_ingesting(collector)
 
 
 @pytest.mark.postgres
 def test_exports_that_expire_during_a_database_outage_leave_the_writer_running(
-        postgres_url: str, start_collector: Callable[..., Collector]) -> None:
+    postgres_url: str, start_collector: Callable[..., Collector]
+) -> None:
     """The OTel SDK's export timeout running out while the database does not answer: the
     writer, stuck on the silent database, later finds every one of those requests given up."""
-    from sqlalchemy.engine import make_url
-
     from processes import TcpProxy
+    from sqlalchemy.engine import make_url
 
     server = make_url(postgres_url)
     with TcpProxy((server.host or "127.0.0.1", server.port or 5432)) as proxy:
@@ -302,6 +316,12 @@ def test_exports_that_expire_during_a_database_outage_leave_the_writer_running(
             codes = {sender.send(one_span_request(), timeout=1.0).grpc_code for _ in range(5)}
         assert grpc.StatusCode.DEADLINE_EXCEEDED in codes, codes
         proxy.restore()
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{collector.http_port}/readyz",
-                                     timeout=10).status_code == 200, 60, "/readyz to recover")
+        wait_until(
+            lambda: (
+                httpx.get(f"http://127.0.0.1:{collector.http_port}/readyz", timeout=10).status_code
+                == 200
+            ),
+            60,
+            "/readyz to recover",
+        )
         assert_still_ingesting(collector)

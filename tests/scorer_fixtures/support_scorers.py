@@ -22,8 +22,9 @@ def contains_required_info(outputs: Any, expectations: dict) -> Feedback | None:
     terms = [required] if isinstance(required, str) else list(required)
     text = str(outputs).lower()
     missing = [t for t in terms if str(t).lower() not in text]
-    return Feedback(value=not missing,
-                    rationale=f"missing: {', '.join(missing)}" if missing else "all present")
+    return Feedback(
+        value=not missing, rationale=f"missing: {', '.join(missing)}" if missing else "all present"
+    )
 
 
 def mentions_refund(outputs: Any) -> bool:
@@ -50,6 +51,7 @@ short_answer = LengthAtMost(max_chars=80, name="concise")
 
 def make_keyword_scorer(keyword: str, name: str | None = None) -> Scorer:
     """A factory: a reference calls it with its params and gets a Scorer."""
+
     def has_keyword(outputs: Any) -> bool:
         return keyword.lower() in str(outputs).lower()
 

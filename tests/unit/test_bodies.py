@@ -26,8 +26,9 @@ def trace_request(span_names: list[str]) -> ExportTraceServiceRequest:
     scope_spans = resource_spans.scope_spans.add()
     scope_spans.scope.name = "spyglass.test"
     for index, name in enumerate(span_names):
-        span = scope_spans.spans.add(name=name, trace_id=bytes(range(1, 17)),
-                                     span_id=bytes([0xA0 + index] * 8))
+        span = scope_spans.spans.add(
+            name=name, trace_id=bytes(range(1, 17)), span_id=bytes([0xA0 + index] * 8)
+        )
         span.attributes.add(key="attr").value.string_value = "ok"
         span.start_time_unix_nano = 1_700_000_000_000_000_000 + index
     return request

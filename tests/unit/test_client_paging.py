@@ -9,12 +9,15 @@ PAGES = {"": (["a", "b"], "t1"), "t1": (["c", "d"], "t2"), "t2": (["e"], "")}
 
 
 def fake_list_jobs(seen: list[str]):  # type: ignore[no-untyped-def]
-    def method(request: pb.ListJobsRequest, timeout: float, metadata: object
-               ) -> pb.ListJobsResponse:
+    def method(
+        request: pb.ListJobsRequest, timeout: float, metadata: object
+    ) -> pb.ListJobsResponse:
         seen.append(request.page_token)
         ids, token = PAGES[request.page_token]
-        return pb.ListJobsResponse(jobs=[pb.EvaluationJob(job_id=i) for i in ids],
-                                   next_page_token=token)
+        return pb.ListJobsResponse(
+            jobs=[pb.EvaluationJob(job_id=i) for i in ids], next_page_token=token
+        )
+
     return method
 
 

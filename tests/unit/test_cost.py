@@ -27,15 +27,34 @@ def write_json(tmp_path: Path, data: object, name: str = "prices.json") -> str:
 
 
 def test_shipped_table_is_package_data_with_required_models() -> None:
-    data = json.loads((files("spyglass.collector.genai") / "prices.json").read_text(encoding="utf-8"))
+    data = json.loads(
+        (files("spyglass.collector.genai") / "prices.json").read_text(encoding="utf-8")
+    )
     assert data["version"] == 1
     assert data["unit"] == "USD per 1M tokens"
     required = [
-        "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o1", "o3",
-        "o3-mini", "o4-mini", "gpt-3.5-turbo", "text-embedding-3-small",
-        "text-embedding-3-large", "text-embedding-ada-002", "claude-3-5-sonnet",
-        "claude-3-5-haiku", "claude-3-opus", "claude-sonnet-4", "claude-opus-4",
-        "gemini-1.5-pro", "gemini-1.5-flash", "gemini-2.0-flash", "gemini-2.5-pro",
+        "gpt-4o",
+        "gpt-4o-mini",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "gpt-4.1-nano",
+        "o1",
+        "o3",
+        "o3-mini",
+        "o4-mini",
+        "gpt-3.5-turbo",
+        "text-embedding-3-small",
+        "text-embedding-3-large",
+        "text-embedding-ada-002",
+        "claude-3-5-sonnet",
+        "claude-3-5-haiku",
+        "claude-3-opus",
+        "claude-sonnet-4",
+        "claude-opus-4",
+        "gemini-1.5-pro",
+        "gemini-1.5-flash",
+        "gemini-2.0-flash",
+        "gemini-2.5-pro",
         "gemini-2.5-flash",
     ]
     assert [m for m in required if m not in data["models"]] == []
@@ -152,14 +171,17 @@ def test_cost_returns_float(table: PriceTable) -> None:
 def test_json_override_changes_one_model_adds_one_keeps_others(
     table: PriceTable, tmp_path: Path
 ) -> None:
-    path = write_json(tmp_path, {
-        "version": 1,
-        "unit": "USD per 1M tokens",
-        "models": {
-            "GPT-4o": {"provider": "openai", "input": 1.0, "output": 4.0},
-            "acme-llm": {"provider": "acme", "input": 0.5, "output": 1.5, "cached_input": 0.1},
+    path = write_json(
+        tmp_path,
+        {
+            "version": 1,
+            "unit": "USD per 1M tokens",
+            "models": {
+                "GPT-4o": {"provider": "openai", "input": 1.0, "output": 4.0},
+                "acme-llm": {"provider": "acme", "input": 0.5, "output": 1.5, "cached_input": 0.1},
+            },
         },
-    })
+    )
     merged = PriceTable.load(path)
     assert merged.price("gpt-4o") == ModelPrice(1.0, 4.0, None, "openai")
     assert merged.price("gpt-4o-2024-08-06").input == 1.0

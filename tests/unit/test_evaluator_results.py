@@ -13,7 +13,13 @@ import pandas as pd
 import pytest
 
 from spyglass.entities import (
-    EvaluationRecord, EvaluationScore, Expectation, Span, Trace, TraceData, TraceInfo,
+    EvaluationRecord,
+    EvaluationScore,
+    Expectation,
+    Span,
+    Trace,
+    TraceData,
+    TraceInfo,
 )
 from spyglass.errors import InvalidArgumentError
 from spyglass.evaluator.compare import match_records
@@ -22,7 +28,10 @@ from spyglass.evaluator.execution import RowOutcome, ScoringPool
 from spyglass.evaluator.harness import _check_scorers, _max_workers, judge_usage
 from spyglass.evaluator.predict import Prediction
 from spyglass.evaluator.results import (
-    EvaluationResult, build_table, check_aggregations, compute_metrics,
+    EvaluationResult,
+    build_table,
+    check_aggregations,
+    compute_metrics,
 )
 from spyglass.evaluator.scorers import Feedback, ScoreResult, scorer
 from spyglass.evaluator.writeback import record_message
@@ -43,8 +52,10 @@ def length(outputs):  # type: ignore[no-untyped-def]
 
 @scorer
 def two(outputs):  # type: ignore[no-untyped-def]
-    return [Feedback(name="polite", value="yes", rationale="says please"),
-            Feedback(name="short", value=len(outputs) < 5)]
+    return [
+        Feedback(name="polite", value="yes", rationale="says please"),
+        Feedback(name="short", value=len(outputs) < 5),
+    ]
 
 
 @scorer
@@ -68,8 +79,11 @@ def outcomes_for(rows: list[tuple[dict, str, dict]], scorers: list) -> list[RowO
         pool.close()
 
 
-ROWS = [({"q": "a"}, "abc", {"answer": "abc"}), ({"q": "boom"}, "xyzzy", {"answer": "no"}),
-        ({"q": "skip"}, "hello world", {})]
+ROWS = [
+    ({"q": "a"}, "abc", {"answer": "abc"}),
+    ({"q": "boom"}, "xyzzy", {"answer": "no"}),
+    ({"q": "skip"}, "hello world", {}),
+]
 
 
 # -- metrics --------------------------------------------------------------------------------
@@ -136,8 +150,11 @@ def test_table_has_one_row_per_record_in_input_order_with_flat_columns() -> None
 
 
 def test_result_repr_shows_the_mean_scores() -> None:
-    result = EvaluationResult("r1", {"exact/score": 0.5, "exact/min": 0.0},
-                              {"eval_results_table": pd.DataFrame({"a": [1, 2]})})
+    result = EvaluationResult(
+        "r1",
+        {"exact/score": 0.5, "exact/min": 0.0},
+        {"eval_results_table": pd.DataFrame({"a": [1, 2]})},
+    )
     assert repr(result) == "EvaluationResult(run_id='r1', rows=2, exact/score=0.5)"
 
 
@@ -153,6 +170,7 @@ def test_scorers_of_one_row_run_in_parallel_and_keep_their_order() -> None:
             started.append(name)
             barrier.wait()  # only passes when all three run at once
             return name
+
         return scorer(name=name)(score)
 
     scorers = [slow("s1"), slow("s2"), slow("s3")]
@@ -176,35 +194,77 @@ def test_a_failed_prediction_is_an_error_for_every_scorer() -> None:
 # -- data normalisation ----------------------------------------------------------------------
 
 
-def make_trace(trace_id: str, inputs: object, outputs: object,
-               expectations: dict | None = None) -> Trace:  # type: ignore[type-arg]
-    root = Span(trace_id=trace_id, span_id="b7ad6b7169203331", parent_id=None, name="answer",
-                span_type="CHAIN", start_time_ns=1, end_time_ns=2, status="OK", inputs=inputs,
-                outputs=outputs)
-    info = TraceInfo(trace_id=trace_id, experiment_id="0", request_time=1,
-                     execution_duration=1, state="OK",
-                     assessments=[Expectation(name=k, value=v) for k, v in
-                                  (expectations or {}).items()])
+def make_trace(
+    trace_id: str, inputs: object, outputs: object, expectations: dict | None = None
+) -> Trace:  # type: ignore[type-arg]
+    root = Span(
+        trace_id=trace_id,
+        span_id="b7ad6b7169203331",
+        parent_id=None,
+        name="answer",
+        span_type="CHAIN",
+        start_time_ns=1,
+        end_time_ns=2,
+        status="OK",
+        inputs=inputs,
+        outputs=outputs,
+    )
+    info = TraceInfo(
+        trace_id=trace_id,
+        experiment_id="0",
+        request_time=1,
+        execution_duration=1,
+        state="OK",
+        assessments=[Expectation(name=k, value=v) for k, v in (expectations or {}).items()],
+    )
     return Trace(info, TraceData([root]))
 
 
 def test_dicts_traces_and_dataframes_become_records() -> None:
-    trace = make_trace(TRACE_ID, {"question": "refund?"}, "30 days",
-                       {"key_information": {"must_mention": ["30 days"]}})
-    records, dataset = normalize([{"inputs": {"question": "a"}, "outputs": "x",
-                                   "expectations": {"k": 1}, "trace_id": TRACE_ID}, trace])
+    trace = make_trace(
+        TRACE_ID,
+        {"question": "refund?"},
+        "30 days",
+        {"key_information": {"must_mention": ["30 days"]}},
+    )
+    records, dataset = normalize(
+        [
+            {
+                "inputs": {"question": "a"},
+                "outputs": "x",
+                "expectations": {"k": 1},
+                "trace_id": TRACE_ID,
+            },
+            trace,
+        ]
+    )
     assert dataset is None
     first, second = records
-    assert (first.inputs, first.outputs, first.has_outputs, first.expectations,
-            first.trace_id) == ({"question": "a"}, "x", True, {"k": 1}, TRACE_ID)
+    assert (first.inputs, first.outputs, first.has_outputs, first.expectations, first.trace_id) == (
+        {"question": "a"},
+        "x",
+        True,
+        {"k": 1},
+        TRACE_ID,
+    )
     assert (second.inputs, second.outputs, second.trace_id, second.trace) == (
-        {"question": "refund?"}, "30 days", TRACE_ID, trace)
+        {"question": "refund?"},
+        "30 days",
+        TRACE_ID,
+        trace,
+    )
     assert second.expectations == {"key_information": {"must_mention": ["30 days"]}}
 
-    frame = pd.DataFrame({"inputs": [{"q": 1}, {"q": 2}],
-                          "expectations": [{"e": 1}, None], "outputs": [None, "y"],
-                          "source_type": ["TRACE", "HUMAN"], "source_id": [TRACE_ID, None],
-                          "tags": [{}, {}]})
+    frame = pd.DataFrame(
+        {
+            "inputs": [{"q": 1}, {"q": 2}],
+            "expectations": [{"e": 1}, None],
+            "outputs": [None, "y"],
+            "source_type": ["TRACE", "HUMAN"],
+            "source_id": [TRACE_ID, None],
+            "tags": [{}, {}],
+        }
+    )
     a, b = normalize(frame)[0]
     assert (a.expectations, a.has_outputs, a.trace_id) == ({"e": 1}, False, TRACE_ID)
     assert (b.expectations, b.outputs, b.trace_id) == ({}, "y", None)
@@ -212,15 +272,21 @@ def test_dicts_traces_and_dataframes_become_records() -> None:
 
 def test_search_traces_frame_rows_carry_their_trace() -> None:
     trace = make_trace(TRACE_ID, {"question": "q"}, "answer")
-    frame = pd.DataFrame({"trace_id": [TRACE_ID], "trace": [trace], "outputs": ["answer"],
-                          "request_time": [1]})
+    frame = pd.DataFrame(
+        {"trace_id": [TRACE_ID], "trace": [trace], "outputs": ["answer"], "request_time": [1]}
+    )
     (record,) = normalize(frame)[0]
     assert (record.inputs, record.trace, record.trace_id) == ({"question": "q"}, trace, TRACE_ID)
 
 
 class FakeRecord:
-    def __init__(self, rid: str, inputs: dict, source_type: str = "HUMAN",  # type: ignore[type-arg]
-                 source_id: str | None = None) -> None:
+    def __init__(
+        self,
+        rid: str,
+        inputs: dict,
+        source_type: str = "HUMAN",  # type: ignore[type-arg]
+        source_id: str | None = None,
+    ) -> None:
         self.dataset_record_id, self.inputs, self.expectations = rid, inputs, {"e": rid}
         self.outputs, self.source_type, self.source_id = None, source_type, source_id
 
@@ -233,26 +299,36 @@ class FakeDataset:
 
 
 def test_a_dataset_gives_its_records_and_identity() -> None:
-    records, dataset = normalize(FakeDataset([FakeRecord("r1", {"q": 1}),
-                                              FakeRecord("r2", {"q": 2}, "TRACE", TRACE_ID)]))
+    records, dataset = normalize(
+        FakeDataset([FakeRecord("r1", {"q": 1}), FakeRecord("r2", {"q": 2}, "TRACE", TRACE_ID)])
+    )
     assert (dataset.dataset_id, dataset.name, dataset.digest, dataset.version) == (
-        "d-1", "qa", "abc123", 3)
+        "d-1",
+        "qa",
+        "abc123",
+        3,
+    )
     assert [(r.dataset_record_id, r.trace_id, r.expectations) for r in records] == [
-        ("r1", None, {"e": "r1"}), ("r2", TRACE_ID, {"e": "r2"})]
+        ("r1", None, {"e": "r1"}),
+        ("r2", TRACE_ID, {"e": "r2"}),
+    ]
     with pytest.raises(InvalidArgumentError, match="has no records"):
         normalize(FakeDataset([]))
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ([], "no records"),
-    ({"inputs": {}}, "evaluate\\(\\) takes a Dataset"),
-    ([{"input": {"q": 1}}], "unknown key\\(s\\) input"),
-    ([{"expectations": {}}], "has no 'inputs'"),
-    ([{"inputs": "what?"}], "inputs must be a dict"),
-    ([{"inputs": {"q": 1}, "expectations": ["a"]}], "expectations must be a dict"),
-    ([{"inputs": {"q": 1}, "trace_id": 7}], "trace_id'\\] must be a trace id string"),
-    ([42], "data\\[0\\] is a int"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "no records"),
+        ({"inputs": {}}, "evaluate\\(\\) takes a Dataset"),
+        ([{"input": {"q": 1}}], "unknown key\\(s\\) input"),
+        ([{"expectations": {}}], "has no 'inputs'"),
+        ([{"inputs": "what?"}], "inputs must be a dict"),
+        ([{"inputs": {"q": 1}, "expectations": ["a"]}], "expectations must be a dict"),
+        ([{"inputs": {"q": 1}, "trace_id": 7}], "trace_id'\\] must be a trace id string"),
+        ([42], "data\\[0\\] is a int"),
+    ],
+)
 def test_bad_data_is_refused_with_what_to_fix(data: object, message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         normalize(data)
@@ -302,10 +378,26 @@ def test_a_row_becomes_one_record_message_with_its_scores() -> None:
 def test_judge_usage_is_summed_per_model() -> None:
     records, _ = normalize([{"inputs": {"q": 1}}, {"inputs": {"q": 2}}])
     usage = {"model": "gpt-4o-mini", "input_tokens": 100, "output_tokens": 7}
-    outcomes = [RowOutcome(r, Prediction("x", None, False), [[ScoreResult(
-        name="j", value="yes", score=1.0, source_type="LLM_JUDGE",
-        source_id="openai:/gpt-4o-mini", usage=usage)], [ScoreResult(name="c", value=1)]])
-        for r in records]
+    outcomes = [
+        RowOutcome(
+            r,
+            Prediction("x", None, False),
+            [
+                [
+                    ScoreResult(
+                        name="j",
+                        value="yes",
+                        score=1.0,
+                        source_type="LLM_JUDGE",
+                        source_id="openai:/gpt-4o-mini",
+                        usage=usage,
+                    )
+                ],
+                [ScoreResult(name="c", value=1)],
+            ],
+        )
+        for r in records
+    ]
     assert judge_usage(outcomes) == {"gpt-4o-mini": (200, 14)}
 
 
@@ -313,9 +405,14 @@ def test_judge_usage_is_summed_per_model() -> None:
 
 
 def record(i: int, rid: str | None, h: str, score: float) -> EvaluationRecord:
-    return EvaluationRecord(row_index=i, input_hash=h, inputs={"i": i}, expectations={},
-                            dataset_record_id=rid,
-                            scores=[EvaluationScore(name="s", value=score, score=score)])
+    return EvaluationRecord(
+        row_index=i,
+        input_hash=h,
+        inputs={"i": i},
+        expectations={},
+        dataset_record_id=rid,
+        scores=[EvaluationScore(name="s", value=score, score=score)],
+    )
 
 
 def test_records_match_by_dataset_record_id_then_by_inputs_hash() -> None:

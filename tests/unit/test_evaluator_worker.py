@@ -11,8 +11,9 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent import futures
-from typing import Any, Iterator
+from typing import Any
 
 import grpc
 import httpx
@@ -20,8 +21,7 @@ import pytest
 
 from spyglass.client import SpyglassClient
 from spyglass.config import EvaluatorSettings
-from spyglass.entities import (AssessmentSource, Expectation, Span, Trace, TraceData,
-                               TraceInfo)
+from spyglass.entities import AssessmentSource, Expectation, Span, Trace, TraceData, TraceInfo
 from spyglass.evaluator.scorers import Scorer, ScoreResult, scorer
 from spyglass.evaluator.scorers.judges import endpoints
 from spyglass.evaluator.worker import serve as serve_module
@@ -30,17 +30,15 @@ from spyglass.evaluator.worker.connection import Connection
 from spyglass.evaluator.worker.heartbeat import Heartbeat, judge_rate_share
 from spyglass.evaluator.worker.job_datasets import JobDatasets
 from spyglass.evaluator.worker.lease import Lease
-from spyglass.evaluator.worker.metrics import WorkerMetrics
 from spyglass.evaluator.worker.loop import Worker, WorkerOptions
+from spyglass.evaluator.worker.metrics import WorkerMetrics
 from spyglass.v1 import datasets_pb2 as dpb
-from spyglass.v1 import datasets_pb2_grpc
+from spyglass.v1 import datasets_pb2_grpc, jobs_pb2_grpc, traces_pb2_grpc
 from spyglass.v1 import jobs_pb2 as pb
-from spyglass.v1 import jobs_pb2_grpc
 from spyglass.v1 import traces_pb2 as tpb
-from spyglass.v1 import traces_pb2_grpc
-
 
 # -- fake collector services -------------------------------------------------------------------
+
 
 class FakeJobs(jobs_pb2_grpc.EvaluationJobServiceServicer):
     """Chunks to lease, and a record of every call about them."""
@@ -62,8 +60,9 @@ class FakeJobs(jobs_pb2_grpc.EvaluationJobServiceServicer):
         self.cancelled = False
 
     def add_chunk(self, job: pb.EvaluationJob, items: list[pb.WorkItem]) -> None:
-        self.pending.append(pb.ClaimWorkResponse(job=job, chunk_index=len(self.pending),
-                                                 items=items))
+        self.pending.append(
+            pb.ClaimWorkResponse(job=job, chunk_index=len(self.pending), items=items)
+        )
 
     def Heartbeat(self, request: pb.HeartbeatRequest, context: Any) -> pb.HeartbeatResponse:
         with self.lock:
@@ -93,11 +92,13 @@ class FakeJobs(jobs_pb2_grpc.EvaluationJobServiceServicer):
         with self.lock:
             self.renewals += 1
             self._check_held(request.lease_id, context)
-            return pb.RenewLeaseResponse(lease_expires_ms=int(time.time() * 1000) + 30_000,
-                                         cancelled=self.cancelled)
+            return pb.RenewLeaseResponse(
+                lease_expires_ms=int(time.time() * 1000) + 30_000, cancelled=self.cancelled
+            )
 
-    def LogWorkResults(self, request: pb.LogWorkResultsRequest,
-                       context: Any) -> pb.LogWorkResultsResponse:
+    def LogWorkResults(
+        self, request: pb.LogWorkResultsRequest, context: Any
+    ) -> pb.LogWorkResultsResponse:
         with self.lock:
             if self.log_down:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "collector restarting")
@@ -108,15 +109,20 @@ class FakeJobs(jobs_pb2_grpc.EvaluationJobServiceServicer):
                     self.stored[record.row_index] = record
                     logged += 1
             self.batches.append(len(request.records))
-            if self.lose_once_stored is not None and len(self.stored) >= self.lose_once_stored \
-                    and request.lease_id in self.held:
+            if (
+                self.lose_once_stored is not None
+                and len(self.stored) >= self.lose_once_stored
+                and request.lease_id in self.held
+            ):
                 self.held.discard(request.lease_id)  # expired, and another worker took it
                 self.stored_when_lost = len(self.stored)
-            return pb.LogWorkResultsResponse(records_logged=logged,
-                                             records_skipped=len(request.records) - logged)
+            return pb.LogWorkResultsResponse(
+                records_logged=logged, records_skipped=len(request.records) - logged
+            )
 
-    def ReleaseLease(self, request: pb.ReleaseLeaseRequest,
-                     context: Any) -> pb.ReleaseLeaseResponse:
+    def ReleaseLease(
+        self, request: pb.ReleaseLeaseRequest, context: Any
+    ) -> pb.ReleaseLeaseResponse:
         with self.lock:
             self._check_held(request.lease_id, context)
             self.held.discard(request.lease_id)
@@ -128,10 +134,12 @@ class FakeTraces(traces_pb2_grpc.TraceServiceServicer):
     def __init__(self) -> None:
         self.traces: dict[str, tpb.Trace] = {}
 
-    def BatchGetTraces(self, request: tpb.BatchGetTracesRequest,
-                       context: Any) -> tpb.BatchGetTracesResponse:
+    def BatchGetTraces(
+        self, request: tpb.BatchGetTracesRequest, context: Any
+    ) -> tpb.BatchGetTracesResponse:
         return tpb.BatchGetTracesResponse(
-            traces=[self.traces[t] for t in request.trace_ids if t in self.traces])
+            traces=[self.traces[t] for t in request.trace_ids if t in self.traces]
+        )
 
 
 class FakeDatasets(datasets_pb2_grpc.DatasetServiceServicer):
@@ -155,27 +163,33 @@ class FakeDatasets(datasets_pb2_grpc.DatasetServiceServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, f"no dataset {request.name or dataset_id}")
         return dpb.Dataset(dataset_id=dataset_id, name=request.name)
 
-    def ListRecords(self, request: dpb.ListRecordsRequest,
-                    context: Any) -> dpb.ListRecordsResponse:
+    def ListRecords(self, request: dpb.ListRecordsRequest, context: Any) -> dpb.ListRecordsResponse:
         self.pages.append(request.page_token)
         records = self.records[request.dataset_id]
         start = int(request.page_token or 0)
-        page = records[start:start + self.page_size]
+        page = records[start : start + self.page_size]
         following = start + self.page_size
         n = len(page)
         columns = dpb.DatasetRecordColumns(
             dataset_record_id=[f"r{start + i}" for i in range(n)],
             inputs=json.dumps([i for i, _ in page]).encode(),
             expectations=json.dumps([e for _, e in page]).encode(),
-            outputs=json.dumps([None] * n).encode(), tags=json.dumps([None] * n).encode(),
-            source_type=[3] * n, source_id=[""] * n, create_time_ms=[0] * n,
-            last_update_time_ms=[0] * n)
+            outputs=json.dumps([None] * n).encode(),
+            tags=json.dumps([None] * n).encode(),
+            source_type=[3] * n,
+            source_id=[""] * n,
+            create_time_ms=[0] * n,
+            last_update_time_ms=[0] * n,
+        )
         return dpb.ListRecordsResponse(
-            records=columns, version=1,
-            next_page_token=str(following) if following < len(records) else "")
+            records=columns,
+            version=1,
+            next_page_token=str(following) if following < len(records) else "",
+        )
 
-    def MergeRecords(self, requests: Iterator[dpb.MergeRecordsRequest],
-                     context: Any) -> dpb.MergeRecordsResponse:
+    def MergeRecords(
+        self, requests: Iterator[dpb.MergeRecordsRequest], context: Any
+    ) -> dpb.MergeRecordsResponse:
         requests = list(requests)
         columns: dict[str, list] = {"inputs": [], "expectations": [], "source_id": []}
         for request in requests:
@@ -183,8 +197,10 @@ class FakeDatasets(datasets_pb2_grpc.DatasetServiceServicer):
             columns["expectations"] += json.loads(request.records.expectations)
             columns["source_id"] += list(request.records.source_id)
         self.merged.append((requests[0].dataset_id, columns))
-        return dpb.MergeRecordsResponse(dataset=dpb.Dataset(dataset_id=requests[0].dataset_id),
-                                        inserted_count=len(columns["inputs"]))
+        return dpb.MergeRecordsResponse(
+            dataset=dpb.Dataset(dataset_id=requests[0].dataset_id),
+            inserted_count=len(columns["inputs"]),
+        )
 
 
 class Collector:
@@ -221,11 +237,20 @@ def collector() -> Iterator[Collector]:
 
 # -- helpers ----------------------------------------------------------------------------------
 
-def job(*refs: pb.ScorerRef, monitor: bool = False, build_dataset: str = "",
-        expectations_dataset: str | None = None) -> pb.EvaluationJob:
-    message = pb.EvaluationJob(job_id=uuid.uuid4().hex, run_id=uuid.uuid4().hex,
-                               scorers=list(refs), build_dataset=build_dataset,
-                               monitor_id="m1" if monitor else "")
+
+def job(
+    *refs: pb.ScorerRef,
+    monitor: bool = False,
+    build_dataset: str = "",
+    expectations_dataset: str | None = None,
+) -> pb.EvaluationJob:
+    message = pb.EvaluationJob(
+        job_id=uuid.uuid4().hex,
+        run_id=uuid.uuid4().hex,
+        scorers=list(refs),
+        build_dataset=build_dataset,
+        monitor_id="m1" if monitor else "",
+    )
     if expectations_dataset is not None:
         message.input.traces.expectations_dataset = expectations_dataset
     else:
@@ -242,11 +267,17 @@ def answer(i: int) -> str:
 
 
 def dataset_items(count: int, first_row: int = 0, **extra: Any) -> list[pb.WorkItem]:
-    return [pb.WorkItem(row_index=first_row + i, dataset_record_id=f"rec{i}",
-                        inputs_json=json.dumps({"question": f"q{i}"}),
-                        expectations_json=json.dumps({"expected_response": "yes"}),
-                        outputs_json=json.dumps(answer(i)), **extra)
-            for i in range(count)]
+    return [
+        pb.WorkItem(
+            row_index=first_row + i,
+            dataset_record_id=f"rec{i}",
+            inputs_json=json.dumps({"question": f"q{i}"}),
+            expectations_json=json.dumps({"expected_response": "yes"}),
+            outputs_json=json.dumps(answer(i)),
+            **extra,
+        )
+        for i in range(count)
+    ]
 
 
 def score_of(record: pb.EvaluationRecord, name: str) -> Any:
@@ -259,27 +290,35 @@ class PricedJudge(Scorer):
     source_type = "LLM_JUDGE"
 
     def __call__(self, outputs: Any) -> ScoreResult:
-        return ScoreResult(name=self.name, value=1.0, score=1.0, source_type="LLM_JUDGE",
-                           source_id="openai:/judge-model",
-                           usage={"model": "judge-model", "input_tokens": 10,
-                                  "output_tokens": 2})
+        return ScoreResult(
+            name=self.name,
+            value=1.0,
+            score=1.0,
+            source_type="LLM_JUDGE",
+            source_id="openai:/judge-model",
+            usage={"model": "judge-model", "input_tokens": 10, "output_tokens": 2},
+        )
 
 
 def slow(seconds: float, calls: list[int] | None = None) -> Scorer:
     """A scorer taking ``seconds`` per row; ``calls`` gets a 1 per row it really scored."""
+
     @scorer(name="slow")
     def slow_scorer(outputs: Any) -> bool:
         if calls is not None:
             calls.append(1)
         time.sleep(seconds)
         return True
+
     return slow_scorer
 
 
 # -- one chunk ----------------------------------------------------------------------------------
 
+
 def test_a_chunk_is_scored_sent_in_batches_and_released_done_with_judge_usage(
-        collector: Collector) -> None:
+    collector: Collector,
+) -> None:
     items = dataset_items(250, first_row=1000)
     collector.jobs.add_chunk(job(ref("ExactMatch"), ref("priced")), items)
     worker = collector.worker({"priced": PricedJudge(name="priced")})
@@ -299,29 +338,32 @@ def test_a_chunk_is_scored_sent_in_batches_and_released_done_with_judge_usage(
         assert score_of(record, "priced").score == 1.0
     (release,) = collector.jobs.releases
     assert release.done and release.error_message == ""
-    assert [(u.model, u.input_tokens, u.output_tokens) for u in release.judge_usage] == \
-        [("judge-model", 2500, 500)]
+    assert [(u.model, u.input_tokens, u.output_tokens) for u in release.judge_usage] == [
+        ("judge-model", 2500, 500)
+    ]
     assert collector.metric("spyglass_evaluator_chunks_total", outcome="done") == 1
     assert collector.metric("spyglass_evaluator_rows_scored_total", kind="job") == 250
     assert collector.metric("spyglass_evaluator_judge_latency_seconds_count") == 250
     assert collector.metric("spyglass_evaluator_leases_held") == 0
 
 
-def test_per_row_problems_are_row_errors_and_the_chunk_still_finishes(
-        collector: Collector) -> None:
+def test_per_row_problems_are_row_errors_and_the_chunk_still_finishes(collector: Collector) -> None:
     items = dataset_items(2)
     items[1].ClearField("expectations_json")  # ExactMatch has nothing to compare with
     gone = pb.WorkItem(row_index=2, trace_id="ab" * 16, inputs_json=json.dumps({"q": "x"}))
-    collector.jobs.add_chunk(job(ref("ExactMatch"), ref("nosuchpkg.scorers:thing"),
-                                 monitor=True), [*items, gone])
+    collector.jobs.add_chunk(
+        job(ref("ExactMatch"), ref("nosuchpkg.scorers:thing"), monitor=True), [*items, gone]
+    )
     worker = collector.worker()
 
     assert worker.process(Lease(worker._claim(), worker.worker_id)) == "done"
 
     stored = collector.jobs.stored
     assert json.loads(score_of(stored[0], "exact_match").value_json) is True
-    assert "needs expectations.expected_response" in \
-        score_of(stored[1], "exact_match").error.error_message
+    assert (
+        "needs expectations.expected_response"
+        in score_of(stored[1], "exact_match").error.error_message
+    )
     for record in (stored[0], stored[1]):  # a scorer that cannot be loaded errs on its rows
         error = score_of(record, "thing").error
         assert error.error_code == "ScorerLoadError"
@@ -346,8 +388,9 @@ def test_a_lost_lease_stops_the_chunk_and_it_is_not_released(collector: Collecto
     assert len(calls) < 300  # the rows not started when the lease was lost never ran
     assert collector.jobs.releases == []
     assert 100 <= len(collector.jobs.stored) == collector.jobs.stored_when_lost < 300
-    assert all(not any(s.error.error_message for s in r.scores)
-               for r in collector.jobs.stored.values())  # no half-scored row was sent
+    assert all(
+        not any(s.error.error_message for s in r.scores) for r in collector.jobs.stored.values()
+    )  # no half-scored row was sent
     assert collector.metric("spyglass_evaluator_chunks_total", outcome="lost") == 1
 
 
@@ -365,7 +408,8 @@ def test_a_cancelled_job_is_given_back_without_an_error(collector: Collector) ->
 
 
 def test_a_collector_outage_longer_than_the_lease_gives_the_chunk_back_without_blame(
-        collector: Collector) -> None:
+    collector: Collector,
+) -> None:
     collector.jobs.add_chunk(job(ref("ExactMatch")), dataset_items(3))
     collector.jobs.log_down = True
     worker = collector.worker(lease_seconds=0.3)
@@ -411,8 +455,9 @@ def test_shutdown_sends_rows_in_flight_and_gives_the_chunk_back(collector: Colle
     collector.jobs.add_chunk(job(ref("slow")), dataset_items(400))
     worker = collector.worker({"slow": slow(0.05)}, concurrency=4)
     outcome: list[str] = []
-    thread = threading.Thread(target=lambda: outcome.append(
-        worker.process(Lease(worker._claim(), worker.worker_id))))
+    thread = threading.Thread(
+        target=lambda: outcome.append(worker.process(Lease(worker._claim(), worker.worker_id)))
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while len(collector.jobs.stored) < 8 and time.monotonic() < deadline:
@@ -430,7 +475,8 @@ def test_shutdown_sends_rows_in_flight_and_gives_the_chunk_back(collector: Colle
 
 
 def test_claims_back_off_while_the_collector_is_down_and_readiness_says_so(
-        collector: Collector) -> None:
+    collector: Collector,
+) -> None:
     collector.jobs.claim_failures = 5  # the client's own gRPC retries take 4 of them
     collector.jobs.add_chunk(job(ref("ExactMatch")), dataset_items(2))
     worker = collector.worker()
@@ -441,6 +487,7 @@ def test_claims_back_off_while_the_collector_is_down_and_readiness_says_so(
     def failed(state: Any) -> None:
         original(state)
         reasons.append(collector.connection.readiness.reason())
+
     worker._claim_failed = failed  # type: ignore[method-assign]
     loop = threading.Thread(target=worker.run)
     loop.start()
@@ -456,38 +503,69 @@ def test_claims_back_off_while_the_collector_is_down_and_readiness_says_so(
     assert "is unavailable (collector restarting)" in reasons[0]
     assert collector.jobs.releases[0].done and len(collector.jobs.stored) == 2
     assert collector.connection.readiness.reason() is None
-    assert collector.metric("spyglass_evaluator_collector_errors_total",
-                            method="ClaimWork") >= 1
+    assert collector.metric("spyglass_evaluator_collector_errors_total", method="ClaimWork") >= 1
 
 
 # -- rows of trace jobs ---------------------------------------------------------------------------
 
-def make_trace(trace_id: str, inputs: Any, outputs: Any,
-               expectations: dict[str, Any] | None = None) -> Trace:
-    root = Span(trace_id=trace_id, span_id="1" * 16, parent_id=None, name="app",
-                span_type="CHAIN", start_time_ns=1, end_time_ns=2, status="OK",
-                inputs=inputs, outputs=outputs)
-    assessments = [Expectation(name=k, value=v, trace_id=trace_id,
-                               source=AssessmentSource("HUMAN"))
-                   for k, v in (expectations or {}).items()]
-    info = TraceInfo(trace_id=trace_id, experiment_id="1", request_time=0,
-                     execution_duration=1, state="OK", assessments=assessments)
+
+def make_trace(
+    trace_id: str, inputs: Any, outputs: Any, expectations: dict[str, Any] | None = None
+) -> Trace:
+    root = Span(
+        trace_id=trace_id,
+        span_id="1" * 16,
+        parent_id=None,
+        name="app",
+        span_type="CHAIN",
+        start_time_ns=1,
+        end_time_ns=2,
+        status="OK",
+        inputs=inputs,
+        outputs=outputs,
+    )
+    assessments = [
+        Expectation(name=k, value=v, trace_id=trace_id, source=AssessmentSource("HUMAN"))
+        for k, v in (expectations or {}).items()
+    ]
+    info = TraceInfo(
+        trace_id=trace_id,
+        experiment_id="1",
+        request_time=0,
+        execution_duration=1,
+        state="OK",
+        assessments=assessments,
+    )
     return Trace(info, TraceData([root]))
 
 
 def test_trace_rows_join_dataset_expectations_and_the_trace_own_win() -> None:
     from spyglass import canonical_json
 
-    traces = {t.info.trace_id: t for t in [
-        make_trace("a" * 32, {"question": "refunds?", "lang": "en"}, "30 days",
-                   {"expected_response": "thirty days"}),
-        make_trace("b" * 32, {"lang": "en", "question": "shipping?"}, "5 days"),
-        make_trace("e" * 32, "not a dict", "?")]}
-    joined = {canonical_json.canonical_hash({"question": q, "lang": "en"}):
-              {"expected_response": r, "tone": "polite"}
-              for q, r in [("refunds?", "dataset answer"), ("shipping?", "5 days")]}
-    items = [pb.WorkItem(row_index=10 + i, trace_id=t)
-             for i, t in enumerate(["a" * 32, "b" * 32, "c" * 32, "e" * 32])]
+    traces = {
+        t.info.trace_id: t
+        for t in [
+            make_trace(
+                "a" * 32,
+                {"question": "refunds?", "lang": "en"},
+                "30 days",
+                {"expected_response": "thirty days"},
+            ),
+            make_trace("b" * 32, {"lang": "en", "question": "shipping?"}, "5 days"),
+            make_trace("e" * 32, "not a dict", "?"),
+        ]
+    }
+    joined = {
+        canonical_json.canonical_hash({"question": q, "lang": "en"}): {
+            "expected_response": r,
+            "tone": "polite",
+        }
+        for q, r in [("refunds?", "dataset answer"), ("shipping?", "5 days")]
+    }
+    items = [
+        pb.WorkItem(row_index=10 + i, trace_id=t)
+        for i, t in enumerate(["a" * 32, "b" * 32, "c" * 32, "e" * 32])
+    ]
     asked: list[list[str]] = []
 
     def get(ids: list[str]) -> list[Trace]:
@@ -510,8 +588,9 @@ def test_trace_rows_join_dataset_expectations_and_the_trace_own_win() -> None:
 
 def test_dataset_rows_fetch_their_trace_only_when_needed() -> None:
     trace = make_trace("a" * 32, {"q": 1}, "from the trace")
-    with_outputs = pb.WorkItem(row_index=0, inputs_json='{"q": 1}', outputs_json='"kept"',
-                               trace_id="a" * 32)
+    with_outputs = pb.WorkItem(
+        row_index=0, inputs_json='{"q": 1}', outputs_json='"kept"', trace_id="a" * 32
+    )
     without = pb.WorkItem(row_index=1, inputs_json='{"q": 2}', trace_id="a" * 32)
     asked: list[list[str]] = []
 
@@ -519,8 +598,7 @@ def test_dataset_rows_fetch_their_trace_only_when_needed() -> None:
         asked.append(ids)
         return [trace]
 
-    rows = build_rows([with_outputs, without], get, needs_trace=False,
-                      expectations_by_input={})
+    rows = build_rows([with_outputs, without], get, needs_trace=False, expectations_by_input={})
     assert asked == [["a" * 32]]  # for the row without outputs
     assert rows.records[0].outputs == "kept" and rows.records[1].outputs == "from the trace"
 
@@ -532,14 +610,17 @@ def test_dataset_rows_fetch_their_trace_only_when_needed() -> None:
 
 
 def test_expectations_dataset_is_read_once_per_job_across_pages(collector: Collector) -> None:
-    collector.datasets.add("gold", [({"q": i}, {"expected_response": str(i)} if i != 3 else {})
-                                    for i in range(5)])
+    collector.datasets.add(
+        "gold", [({"q": i}, {"expected_response": str(i)} if i != 3 else {}) for i in range(5)]
+    )
     datasets = JobDatasets(collector.connection)
     trace_job = job(ref("ExactMatch"), expectations_dataset="gold")
     from spyglass import canonical_json
+
     found = datasets.expectations(trace_job)
-    assert found == {canonical_json.canonical_hash({"q": i}): {"expected_response": str(i)}
-                     for i in (0, 1, 2, 4)}
+    assert found == {
+        canonical_json.canonical_hash({"q": i}): {"expected_response": str(i)} for i in (0, 1, 2, 4)
+    }
     assert datasets.expectations(trace_job) is found
     assert collector.datasets.pages == ["", "2", "4"]  # read once, page by page
     by_id = job(ref("ExactMatch"), expectations_dataset=collector.datasets.names["gold"])
@@ -549,14 +630,16 @@ def test_expectations_dataset_is_read_once_per_job_across_pages(collector: Colle
 
 # -- heartbeat and the judge rate share -----------------------------------------------------------
 
+
 def test_the_judge_rate_is_shared_among_live_workers(collector: Collector) -> None:
     assert judge_rate_share(None, 3) is None
     assert judge_rate_share(12.0, 3) == 4.0 and judge_rate_share(12.0, 0) == 12.0
     endpoints.reset()
     try:
         collector.jobs.live_workers = 4
-        heartbeat = Heartbeat(collector.connection, "host:1:abcd", 8, ["b", "a"], 12.0,
-                              interval=0.05)
+        heartbeat = Heartbeat(
+            collector.connection, "host:1:abcd", 8, ["b", "a"], 12.0, interval=0.05
+        )
         assert endpoints._limiter("http://judge/v1").rate == 12.0  # alone until told
         heartbeat.start()
         assert endpoints._limiter("http://judge/v1").rate == 3.0
@@ -570,27 +653,37 @@ def test_the_judge_rate_is_shared_among_live_workers(collector: Collector) -> No
     finally:
         endpoints.reset()
     first, last = collector.jobs.heartbeats[0], collector.jobs.heartbeats[-1]
-    assert (first.worker_id, first.concurrency, list(first.scorer_names), first.stopping) == \
-        ("host:1:abcd", 8, ["a", "b"], False)
+    assert (first.worker_id, first.concurrency, list(first.scorer_names), first.stopping) == (
+        "host:1:abcd",
+        8,
+        ["a", "b"],
+        False,
+    )
     assert last.stopping and sum(h.stopping for h in collector.jobs.heartbeats) == 1
 
 
 # -- the whole service in-process -----------------------------------------------------------------
 
+
 def test_serve_answers_health_scores_and_gives_back_on_stop(
-        collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(serve_module, "_configure_sdk",
-                        lambda settings: SpyglassClient(settings.collector))
+    collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        serve_module, "_configure_sdk", lambda settings: SpyglassClient(settings.collector)
+    )
     collector.jobs.add_chunk(job(ref("ExactMatch")), dataset_items(5))
-    collector.jobs.add_chunk(job(ref("ExactMatch"), build_dataset="missing"),
-                             dataset_items(1, first_row=5))
-    settings = EvaluatorSettings.load(env={}, collector=collector.address, http_port=0,
-                                      poll_seconds=0.05, concurrency=2)
+    collector.jobs.add_chunk(
+        job(ref("ExactMatch"), build_dataset="missing"), dataset_items(1, first_row=5)
+    )
+    settings = EvaluatorSettings.load(
+        env={}, collector=collector.address, http_port=0, poll_seconds=0.05, concurrency=2
+    )
     stop = threading.Event()
     started: list[Any] = []
     result: list[bool] = []
-    thread = threading.Thread(target=lambda: result.append(
-        serve_module.serve(settings, stop, on_started=started.append)))
+    thread = threading.Thread(
+        target=lambda: result.append(serve_module.serve(settings, stop, on_started=started.append))
+    )
     thread.start()
     try:
         deadline = time.monotonic() + 10
@@ -621,5 +714,4 @@ def test_settings_the_worker_cannot_use_are_refused_at_start() -> None:
     with pytest.raises(ConfigurationError, match="--lease-seconds must be more than 0"):
         serve_module.check_settings(EvaluatorSettings.load(env={}, lease_seconds=0))
     with pytest.raises(ConfigurationError, match="--scorers-module nosuch_scorers_pkg"):
-        serve_module.serve(EvaluatorSettings.load(env={},
-                                                   scorers_modules=("nosuch_scorers_pkg",)))
+        serve_module.serve(EvaluatorSettings.load(env={}, scorers_modules=("nosuch_scorers_pkg",)))

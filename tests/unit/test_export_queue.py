@@ -10,7 +10,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -26,8 +26,9 @@ WARNING_TEXT = "Spyglass could not export spans"
 class FakeExporter(SpanExporter):
     """Answers with ``result``; optionally blocks each export until ``release`` is set."""
 
-    def __init__(self, result: SpanExportResult = SpanExportResult.SUCCESS,
-                 block: bool = False) -> None:
+    def __init__(
+        self, result: SpanExportResult = SpanExportResult.SUCCESS, block: bool = False
+    ) -> None:
         self.result = result
         self.release = threading.Event()
         if not block:
@@ -51,8 +52,7 @@ def make_queue() -> Iterator:
 
     def make(exporter: SpanExporter, **options) -> tuple[ExportQueue, object]:
         options.setdefault("schedule_delay_s", 0.05)
-        queue = ExportQueue(exporter, "fake target", options.pop("max_queue_size", 1000),
-                            **options)
+        queue = ExportQueue(exporter, "fake target", options.pop("max_queue_size", 1000), **options)
         provider = TracerProvider(shutdown_on_exit=False)
         provider.add_span_processor(queue)
         queues.append(queue)
@@ -83,7 +83,8 @@ def test_spans_are_exported_in_batches_and_flush_waits(make_queue) -> None:
 
 
 def test_full_queue_drops_and_counts_with_one_warning(
-        make_queue, caplog: pytest.LogCaptureFixture) -> None:
+    make_queue, caplog: pytest.LogCaptureFixture
+) -> None:
     exporter = FakeExporter(block=True)
     queue, tracer = make_queue(exporter, max_queue_size=20, max_batch_size=5)
     with caplog.at_level(logging.WARNING):
@@ -101,7 +102,8 @@ def test_full_queue_drops_and_counts_with_one_warning(
 
 
 def test_failed_exports_pause_exporting_and_warn_once(
-        make_queue, caplog: pytest.LogCaptureFixture) -> None:
+    make_queue, caplog: pytest.LogCaptureFixture
+) -> None:
     exporter = FakeExporter(SpanExportResult.FAILURE)
     queue, tracer = make_queue(exporter, max_batch_size=10)
     with caplog.at_level(logging.WARNING):
@@ -140,7 +142,8 @@ def test_flush_honours_its_timeout(make_queue) -> None:
 
 
 def test_shutdown_gives_up_on_a_hanging_export(
-        make_queue, caplog: pytest.LogCaptureFixture) -> None:
+    make_queue, caplog: pytest.LogCaptureFixture
+) -> None:
     exporter = FakeExporter(block=True)
     queue, tracer = make_queue(exporter, stall_timeout_s=0.5)
     make_spans(tracer, 7)
@@ -160,7 +163,8 @@ def test_shutdown_gives_up_on_a_hanging_export(
 
 
 def test_official_otlp_exporter_to_a_dead_port_logs_only_our_warning(
-        make_queue, caplog: pytest.LogCaptureFixture) -> None:
+    make_queue, caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -17,12 +17,17 @@ from spyglass.collector.genai.events import (
     combine,
     merge,
 )
-from spyglass.collector.store.rows import LogEventRow
 from spyglass.collector.store.models import SpanLogEvent
+from spyglass.collector.store.rows import LogEventRow
 
 
-def view(name: str | None, body: Any = None, attributes: dict | None = None,
-         time_ns: int = 1, **extra: Any) -> LogRecordView:
+def view(
+    name: str | None,
+    body: Any = None,
+    attributes: dict | None = None,
+    time_ns: int = 1,
+    **extra: Any,
+) -> LogRecordView:
     return LogRecordView(name, body, attributes or {}, time_ns, **extra)
 
 
@@ -32,69 +37,110 @@ def row(record: LogRecordView, seq: int = 0, key: str = "k") -> LogRow:
 
 
 def test_message_events_take_their_role_from_the_name_and_the_rest_from_the_body() -> None:
-    assert classify(view("gen_ai.user.message", {"content": "hi"})) == \
-        (KIND_MESSAGE, '{"role":"user","content":"hi"}')
+    assert classify(view("gen_ai.user.message", {"content": "hi"})) == (
+        KIND_MESSAGE,
+        '{"role":"user","content":"hi"}',
+    )
     # a role in the body wins (sent when it differs from the event name)
-    kind, content = classify(view("gen_ai.system.message", {"role": "developer",
-                                                            "content": "x"}))
+    _kind, content = classify(view("gen_ai.system.message", {"role": "developer", "content": "x"}))
     assert json.loads(content) == {"role": "developer", "content": "x"}
     # a body that is JSON text, plain text, or missing (content capture off)
-    assert json.loads(classify(view("gen_ai.tool.message", '{"content": "42", "id": "c1"}'))[1]) \
-        == {"role": "tool", "content": "42", "id": "c1"}
-    assert json.loads(classify(view("gen_ai.assistant.message", "plain"))[1]) == \
-        {"role": "assistant", "content": "plain"}
+    assert json.loads(
+        classify(view("gen_ai.tool.message", '{"content": "42", "id": "c1"}'))[1]
+    ) == {"role": "tool", "content": "42", "id": "c1"}
+    assert json.loads(classify(view("gen_ai.assistant.message", "plain"))[1]) == {
+        "role": "assistant",
+        "content": "plain",
+    }
     assert json.loads(classify(view("gen_ai.user.message"))[1]) == {"role": "user"}
 
 
 def test_choice_details_and_other_records() -> None:
     choice = {"index": 0, "finish_reason": "stop", "message": {"content": "ok"}}
-    assert classify(view("gen_ai.choice", choice)) == (KIND_CHOICE, json.dumps(
-        choice, separators=(",", ":")))
+    assert classify(view("gen_ai.choice", choice)) == (
+        KIND_CHOICE,
+        json.dumps(choice, separators=(",", ":")),
+    )
     messages = [{"role": "user", "parts": [{"type": "text", "content": "q"}]}]
-    kind, content = classify(view("gen_ai.client.inference.operation.details", attributes={
-        "gen_ai.input.messages": messages}))
+    kind, content = classify(
+        view(
+            "gen_ai.client.inference.operation.details",
+            attributes={"gen_ai.input.messages": messages},
+        )
+    )
     assert kind == KIND_DETAILS
     assert json.loads(content) == {"inputs": {"messages": messages}, "outputs": None}
     # a details event without content is kept as an event, like any other record
-    assert classify(view("gen_ai.client.inference.operation.details",
-                         attributes={"gen_ai.operation.name": "chat"}))[0] == KIND_EVENT
-    kind, content = classify(view(None, "disk almost full", {"host": "a"}, time_ns=9,
-                                  severity_text="WARN", severity_number=13))
+    assert (
+        classify(
+            view(
+                "gen_ai.client.inference.operation.details",
+                attributes={"gen_ai.operation.name": "chat"},
+            )
+        )[0]
+        == KIND_EVENT
+    )
+    kind, content = classify(
+        view(
+            None,
+            "disk almost full",
+            {"host": "a"},
+            time_ns=9,
+            severity_text="WARN",
+            severity_number=13,
+        )
+    )
     assert kind == KIND_EVENT
     assert json.loads(content) == {
-        "name": "log", "time_unix_nano": 9, "source": "log",
-        "attributes": {"host": "a", "log.severity_text": "WARN", "log.severity_number": 13,
-                       "log.body": "disk almost full"}}
+        "name": "log",
+        "time_unix_nano": 9,
+        "source": "log",
+        "attributes": {
+            "host": "a",
+            "log.severity_text": "WARN",
+            "log.severity_number": 13,
+            "log.body": "disk almost full",
+        },
+    }
 
 
 def test_merge_orders_messages_by_time_and_choices_by_index() -> None:
     rows = [
         row(view("gen_ai.choice", {"index": 1, "message": {"content": "b"}}, time_ns=5)),
         row(view("gen_ai.user.message", {"content": "q"}, time_ns=2), key="u"),
-        row(view("gen_ai.choice", {"index": 0, "message": {"content": "a"}}, time_ns=6),
-            key="c0"),
+        row(view("gen_ai.choice", {"index": 0, "message": {"content": "a"}}, time_ns=6), key="c0"),
         row(view("gen_ai.system.message", {"content": "s"}, time_ns=1), key="s"),
         row(view(None, "note", time_ns=3), key="e"),
     ]
     merged = merge(rows)
-    assert json.loads(merged.inputs) == {"messages": [{"role": "system", "content": "s"},
-                                                      {"role": "user", "content": "q"}]}
+    assert json.loads(merged.inputs) == {
+        "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}]
+    }
     assert [c["index"] for c in json.loads(merged.outputs)["choices"]] == [0, 1]
     assert [e["attributes"]["log.body"] for e in merged.events] == ["note"]
     assert merge(list(reversed(rows))) == merged  # arrival order does not matter
 
 
 def test_details_win_over_message_events() -> None:
-    details = row(view("gen_ai.client.inference.operation.details", attributes={
-        "gen_ai.output.messages": [{"role": "assistant", "parts": []}]}), key="d")
+    details = row(
+        view(
+            "gen_ai.client.inference.operation.details",
+            attributes={"gen_ai.output.messages": [{"role": "assistant", "parts": []}]},
+        ),
+        key="d",
+    )
     choice = row(view("gen_ai.choice", {"index": 0}), key="c")
     merged = merge([choice, details])
     assert json.loads(merged.outputs) == {"messages": [{"role": "assistant", "parts": []}]}
 
 
 def test_combine_keeps_the_spans_own_values_and_replaces_earlier_log_events() -> None:
-    merged = merge([row(view("gen_ai.user.message", {"content": "q"})),
-                    row(view(None, "later", time_ns=50), key="e")])
+    merged = merge(
+        [
+            row(view("gen_ai.user.message", {"content": "q"})),
+            row(view(None, "later", time_ns=50), key="e"),
+        ]
+    )
     own_events = json.dumps([{"name": "own", "time_unix_nano": 10, "attributes": {}}])
     inputs, outputs, events = combine('"own input"', None, own_events, merged)
     assert inputs == '"own input"' and outputs is None

@@ -9,12 +9,15 @@ import pytest
 from spyglass.collector.auth import _denying
 
 
-@pytest.mark.parametrize("make, kind", [
-    (grpc.unary_unary_rpc_method_handler, "stream_unary"),
-    (grpc.stream_unary_rpc_method_handler, "stream_unary"),
-    (grpc.unary_stream_rpc_method_handler, "stream_stream"),
-    (grpc.stream_stream_rpc_method_handler, "stream_stream"),
-])
+@pytest.mark.parametrize(
+    "make, kind",
+    [
+        (grpc.unary_unary_rpc_method_handler, "stream_unary"),
+        (grpc.stream_unary_rpc_method_handler, "stream_unary"),
+        (grpc.unary_stream_rpc_method_handler, "stream_stream"),
+        (grpc.stream_stream_rpc_method_handler, "stream_stream"),
+    ],
+)
 def test_denials_never_take_the_request_message(make, kind: str) -> None:  # type: ignore[no-untyped-def]
     """A request-streaming denial aborts without reading the body (grpc.aio reads a unary
     request whole before the handler runs)."""

@@ -26,9 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = {"spyglass": "spyglass", "spyglass.collector": "collector",
-           "spyglass.instrumentation": "instrumentation", "spyglass.evaluator": "evaluator",
-           "spyglass.v1": "proto/spyglass/v1"}
+FOLDERS = {
+    "spyglass": "spyglass",
+    "spyglass.collector": "collector",
+    "spyglass.instrumentation": "instrumentation",
+    "spyglass.evaluator": "evaluator",
+    "spyglass.v1": "proto/spyglass/v1",
+}
 FACADE = {"spyglass.search", "spyglass.annotations", "spyglass.openai"}
 COLLECTOR_LAYERS = ["genai", "store", "ingest", "api"]  # lowest first; others: the top
 
@@ -74,14 +78,15 @@ def _imports_of(name: str, path: Path, modules: dict[str, Path]) -> Iterator[Imp
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base_parts = name.split(".") if is_package else name.split(".")[:-1]
-                base_parts = base_parts[:len(base_parts) - (node.level - 1)]
+                base_parts = base_parts[: len(base_parts) - (node.level - 1)]
                 base = ".".join(base_parts + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
             # `from package import module` imports the module; `from module import name`
             # imports the module that holds the name
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
-                       for a in node.names]
+            targets = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names
+            ]
         else:
             continue
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":
@@ -114,8 +119,11 @@ def layer(module: str) -> str:
             return component
     if module.startswith("spyglass.collector"):
         parts = module.split(".")
-        sub = parts[2] if len(parts) > 3 or (len(parts) == 3 and parts[2] in COLLECTOR_LAYERS) \
+        sub = (
+            parts[2]
+            if len(parts) > 3 or (len(parts) == 3 and parts[2] in COLLECTOR_LAYERS)
             else "top"
+        )
         if sub in COLLECTOR_LAYERS:
             return f"collector.{sub}"
         return "collector.top" if module == "spyglass.collector.server" else "collector.shared"
@@ -134,8 +142,8 @@ ALLOWED: dict[str, set[str]] = {
     "collector.store": BELOW_COLLECTOR | {"collector.genai"},
     "collector.ingest": BELOW_COLLECTOR | {"collector.genai", "collector.store"},
     "collector.api": BELOW_COLLECTOR | {"collector.genai", "collector.store"},
-    "collector.top": BELOW_COLLECTOR | {"collector.genai", "collector.store", "collector.ingest",
-                                        "collector.api"},
+    "collector.top": BELOW_COLLECTOR
+    | {"collector.genai", "collector.store", "collector.ingest", "collector.api"},
     "facade": {"core", "api-stubs", "instrumentation"},
 }
 # imported only inside functions: the embedded mode starts a collector in-process
@@ -150,8 +158,10 @@ def test_imports_flow_one_way() -> None:
             continue
         if imp.lazy and dst in LAZY_ALLOWED.get(src, set()):
             continue
-        upward.append(f"{imp.importer}:{imp.line} ({src}) imports {imp.imported} ({dst})"
-                      + (" inside a function" if imp.lazy else ""))
+        upward.append(
+            f"{imp.importer}:{imp.line} ({src}) imports {imp.imported} ({dst})"
+            + (" inside a function" if imp.lazy else "")
+        )
     assert not upward, "imports against the layering:\n" + "\n".join(sorted(upward))
 
 
@@ -223,7 +233,8 @@ def test_no_import_cycle_between_packages() -> None:
             graph[a].add(b)
     cycles = _cycles(graph)
     assert not cycles, "import cycles between packages: " + "; ".join(
-        " <-> ".join(c) for c in cycles)
+        " <-> ".join(c) for c in cycles
+    )
 
 
 def test_the_layer_rules_see_every_import_kind() -> None:

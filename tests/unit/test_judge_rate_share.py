@@ -4,7 +4,8 @@ down as workers come and go, and never loosens a judge's own stricter ``rate_lim
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -21,8 +22,9 @@ def fresh_endpoints() -> Iterator[None]:
 
 
 def endpoint(base_url: str, rate_limit: float | None = None) -> Endpoint:
-    return Endpoint(base_url=base_url, api_key="k", http_retries=0, timeout_s=5.0,
-                    rate_limit=rate_limit)
+    return Endpoint(
+        base_url=base_url, api_key="k", http_retries=0, timeout_s=5.0, rate_limit=rate_limit
+    )
 
 
 def permits(limiter: Any, tries: int = 50) -> int:

@@ -17,8 +17,13 @@ class Clock:
         return self.now
 
 
-def record(message: str, *args: object, name: str = "asyncio", level: int = logging.ERROR,
-           exc: BaseException | None = None) -> logging.LogRecord:
+def record(
+    message: str,
+    *args: object,
+    name: str = "asyncio",
+    level: int = logging.ERROR,
+    exc: BaseException | None = None,
+) -> logging.LogRecord:
     exc_info = (type(exc), exc, None) if exc else None
     return logging.LogRecord(name, level, __file__, 1, message, args, exc_info)
 
@@ -32,8 +37,9 @@ def test_repeats_within_the_interval_are_dropped_and_counted_into_the_next() -> 
     assert repeat.filter(first)
     assert first.getMessage().startswith("socket.accept() out of system resource")
     clock.now += 1
-    assert [repeat.filter(record(accept_error, 17, exc=OSError(24, "x")))
-            for _ in range(500)] == [False] * 500
+    assert [repeat.filter(record(accept_error, 17, exc=OSError(24, "x"))) for _ in range(500)] == [
+        False
+    ] * 500
     clock.now += 9.5
     later = record(accept_error, 17, exc=OSError(24, "Too many open files"))
     assert repeat.filter(later)
@@ -47,20 +53,23 @@ def test_repeats_within_the_interval_are_dropped_and_counted_into_the_next() -> 
 
 def test_numbers_and_addresses_do_not_make_a_new_kind() -> None:
     repeat = RepeatFilter(interval=10.0, clock=Clock())
-    assert repeat.filter(record("connection from 127.0.0.1:%d lost at 0x%x", 40001, 0xdead))
-    assert not repeat.filter(record("connection from 127.0.0.1:%d lost at 0x%x", 52312, 0xbeef))
+    assert repeat.filter(record("connection from 127.0.0.1:%d lost at 0x%x", 40001, 0xDEAD))
+    assert not repeat.filter(record("connection from 127.0.0.1:%d lost at 0x%x", 52312, 0xBEEF))
 
 
-@pytest.mark.parametrize("other", [
-    record("another message"),
-    record("socket.accept() out of system resource", name="uvicorn.error"),
-    record("socket.accept() out of system resource", level=logging.WARNING),
-    record("socket.accept() out of system resource", exc=ValueError("x")),
-], ids=["message", "logger", "level", "exception"])
+@pytest.mark.parametrize(
+    "other",
+    [
+        record("another message"),
+        record("socket.accept() out of system resource", name="uvicorn.error"),
+        record("socket.accept() out of system resource", level=logging.WARNING),
+        record("socket.accept() out of system resource", exc=ValueError("x")),
+    ],
+    ids=["message", "logger", "level", "exception"],
+)
 def test_other_kinds_pass(other: logging.LogRecord) -> None:
     repeat = RepeatFilter(interval=10.0, clock=Clock())
-    assert repeat.filter(record("socket.accept() out of system resource",
-                                exc=OSError(24, "x")))
+    assert repeat.filter(record("socket.accept() out of system resource", exc=OSError(24, "x")))
     assert repeat.filter(other)
 
 

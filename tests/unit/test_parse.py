@@ -422,8 +422,9 @@ def test_protobuf_span_nested_too_deeply_is_rejected_alone_saying_so(levels: int
 
 def test_protobuf_nesting_within_the_limit_is_kept() -> None:
     request = trace_request(["a", "nested"])
-    nest_kvlists(request.resource_spans[0].scope_spans[0].spans[1].attributes.add(
-        key="nested").value, 31)
+    nest_kvlists(
+        request.resource_spans[0].scope_spans[0].spans[1].attributes.add(key="nested").value, 31
+    )
 
     parsed, rejections = parse_protobuf(request.SerializeToString(), ExportTraceServiceRequest)
 
@@ -432,11 +433,19 @@ def test_protobuf_nesting_within_the_limit_is_kept() -> None:
 
 @pytest.mark.parametrize("levels", [32, 40, 60])
 def test_json_span_nested_too_deeply_is_rejected_alone_with_the_protobuf_reason(
-        levels: int) -> None:
-    deep = json_span(spanId=SPAN_IDS[2].hex(), name="deep",
-                     attributes=[{"key": "deep", "value": json_kvlists(levels)}])
-    body = json_body(json_span(name="a"), json_span(spanId="zz", name="bad-id"), deep,
-                     json_span(spanId=SPAN_IDS[3].hex(), name="c"))
+    levels: int,
+) -> None:
+    deep = json_span(
+        spanId=SPAN_IDS[2].hex(),
+        name="deep",
+        attributes=[{"key": "deep", "value": json_kvlists(levels)}],
+    )
+    body = json_body(
+        json_span(name="a"),
+        json_span(spanId="zz", name="bad-id"),
+        deep,
+        json_span(spanId=SPAN_IDS[3].hex(), name="c"),
+    )
 
     parsed, rejections = parse_json(body, ExportTraceServiceRequest)
 
@@ -454,10 +463,20 @@ def test_json_nesting_within_the_limit_is_kept() -> None:
 
 
 def test_json_log_record_nested_too_deeply_is_rejected_alone() -> None:
-    doc = {"resourceLogs": [{"scopeLogs": [{"logRecords": [
-        {"body": {"stringValue": "fine"}},
-        {"body": json_kvlists(40)},
-    ]}]}]}
+    doc = {
+        "resourceLogs": [
+            {
+                "scopeLogs": [
+                    {
+                        "logRecords": [
+                            {"body": {"stringValue": "fine"}},
+                            {"body": json_kvlists(40)},
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
 
     parsed, rejections = parse_json(orjson.dumps(doc), ExportLogsServiceRequest)
 
@@ -468,8 +487,9 @@ def test_json_log_record_nested_too_deeply_is_rejected_alone() -> None:
 
 
 def test_json_misfit_that_is_not_nesting_still_refuses_the_request() -> None:
-    body = json_body(json_span(startTimeUnixNano="soon"),
-                     json_span(spanId=SPAN_IDS[1].hex(),
-                               attributes=[{"key": "n", "value": json_kvlists(40)}]))
+    body = json_body(
+        json_span(startTimeUnixNano="soon"),
+        json_span(spanId=SPAN_IDS[1].hex(), attributes=[{"key": "n", "value": json_kvlists(40)}]),
+    )
     with pytest.raises(InvalidRequestError, match="startTimeUnixNano"):
         parse_json(body, ExportTraceServiceRequest)

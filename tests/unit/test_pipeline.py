@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.ingest.pipeline import Body, IngestPipeline
 from spyglass.collector.ingest.spans import ConvertResult
+from spyglass.collector.metrics import CollectorMetrics
 from spyglass.errors import OverloadedError
 
 
@@ -27,6 +27,7 @@ class StalledDecoder:
 class NullWriter:
     def submit(self, records):  # type: ignore[no-untyped-def]
         from concurrent.futures import Future
+
         future: Future = Future()
         future.set_result(0)
         return future
@@ -35,8 +36,13 @@ class NullWriter:
 def test_requests_past_the_inflight_limit_are_refused_until_one_finishes() -> None:
     async def scenario() -> None:
         decoder = StalledDecoder()
-        pipeline = IngestPipeline(decoder, NullWriter(), CollectorMetrics(),  # type: ignore[arg-type]
-                                  max_inflight_bytes=1000, retry_after=2.0)
+        pipeline = IngestPipeline(
+            decoder,
+            NullWriter(),
+            CollectorMetrics(),  # type: ignore[arg-type]
+            max_inflight_bytes=1000,
+            retry_after=2.0,
+        )
         first = asyncio.create_task(pipeline.export_traces(Body(b"x" * 600), "http"))
         await asyncio.sleep(0)
         with pytest.raises(OverloadedError, match="600 bytes of requests are in flight") as info:
@@ -54,8 +60,13 @@ def test_a_single_request_larger_than_the_limit_is_still_admitted_when_idle() ->
     async def scenario() -> None:
         decoder = StalledDecoder()
         decoder.release.set()
-        pipeline = IngestPipeline(decoder, NullWriter(), CollectorMetrics(),  # type: ignore[arg-type]
-                                  max_inflight_bytes=10, retry_after=1.0)
+        pipeline = IngestPipeline(
+            decoder,
+            NullWriter(),
+            CollectorMetrics(),  # type: ignore[arg-type]
+            max_inflight_bytes=10,
+            retry_after=1.0,
+        )
         response = await pipeline.export_traces(Body(b"z" * 50), "grpc")
         assert not response.HasField("partial_success")
 

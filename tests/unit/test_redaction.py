@@ -44,13 +44,19 @@ POSITIVE = [
     ("anthropic_api_key", f"'{ANTHROPIC_KEY}'", "'[REDACTED:anthropic_api_key]'"),
     ("aws_access_key_id", f"id {AWS_KEY_ID} ok", "id [REDACTED:aws_access_key_id] ok"),
     ("aws_access_key_id", "ASIAY34FZKBOKMUTVV7A", "[REDACTED:aws_access_key_id]"),
-    ("bearer_token", "Authorization: Bearer abc123def456ghi",
-     "Authorization: [REDACTED:bearer_token]"),
+    (
+        "bearer_token",
+        "Authorization: Bearer abc123def456ghi",
+        "Authorization: [REDACTED:bearer_token]",
+    ),
     ("bearer_token", "bearer AbCdEf0123456789==", "[REDACTED:bearer_token]"),
     ("bearer_token", f"Bearer {JWT}", "[REDACTED:bearer_token]"),
     ("basic_auth", f"Authorization: Basic {BASIC}", "Authorization: [REDACTED:basic_auth]"),
-    ("basic_auth", "curl -H 'authorization: basic OmFwaWtleQ=='",  # ":apikey"
-     "curl -H 'authorization: [REDACTED:basic_auth]'"),
+    (
+        "basic_auth",
+        "curl -H 'authorization: basic OmFwaWtleQ=='",  # ":apikey"
+        "curl -H 'authorization: [REDACTED:basic_auth]'",
+    ),
     ("jwt", f"token: {JWT}.", "token: [REDACTED:jwt]."),
     ("email", "write to alice.smith+tag@example.co.uk.", "write to [REDACTED:email]."),
     ("email", "<bob@mail.example.com>", "<[REDACTED:email]>"),
@@ -109,8 +115,7 @@ def test_several_matches_in_one_string() -> None:
     rules = RedactionRules.from_config(builtins=["email"])
     text = f"a@example.com {OPENAI_KEY} b@example.org {AWS_KEY_ID}"
     assert rules.redact_text(text) == (
-        "[REDACTED:email] [REDACTED:openai_api_key] [REDACTED:email] "
-        "[REDACTED:aws_access_key_id]"
+        "[REDACTED:email] [REDACTED:openai_api_key] [REDACTED:email] [REDACTED:aws_access_key_id]"
     )
 
 
@@ -157,8 +162,15 @@ def test_none_leaves_everything_untouched() -> None:
 @pytest.mark.parametrize(
     "key",
     [
-        "api_key", "OPENAI_API_KEY", "llm.Api-Key", "x-apikey", "http.request.header.authorization",
-        "HTTP.REQUEST.HEADER.AUTHORIZATION", "db.password", "client_secret", "oauth.access_token",
+        "api_key",
+        "OPENAI_API_KEY",
+        "llm.Api-Key",
+        "x-apikey",
+        "http.request.header.authorization",
+        "HTTP.REQUEST.HEADER.AUTHORIZATION",
+        "db.password",
+        "client_secret",
+        "oauth.access_token",
         "http.request.header.x-api-key",
     ],
 )
@@ -183,7 +195,10 @@ def test_exact_key_glob() -> None:
 
 def test_key_rule_replaces_any_value_type_whole() -> None:
     attributes: dict[str, Any] = {
-        "api_key": 12345, "secret": {"a": 1}, "password": ["x", "y"], "apikey": b"raw",
+        "api_key": 12345,
+        "secret": {"a": 1},
+        "password": ["x", "y"],
+        "apikey": b"raw",
     }
     assert RedactionRules.default().apply(attributes) == 4
     assert set(attributes.values()) == {REDACTED}
@@ -238,18 +253,29 @@ def test_json_in_a_string_gets_pattern_rules() -> None:
     assert redacted == {"note": "key [REDACTED:openai_api_key]", "messages": [{"content": "hi"}]}
 
 
-@pytest.mark.parametrize("key", ["spyglass.trace.tags", "spyglass.trace.metadata", "input.value",
-                                 "gen_ai.tool.call.arguments"])
+@pytest.mark.parametrize(
+    "key",
+    ["spyglass.trace.tags", "spyglass.trace.metadata", "input.value", "gen_ai.tool.call.arguments"],
+)
 def test_key_rules_apply_to_keys_inside_json_text(key: str) -> None:
-    payload = json.dumps({"q": "hi", "api_key": "abc", "auth": {"Password": "pw1"},
-                          "items": [{"client_secret": "s"}, {"n": 1}]})
+    payload = json.dumps(
+        {
+            "q": "hi",
+            "api_key": "abc",
+            "auth": {"Password": "pw1"},
+            "items": [{"client_secret": "s"}, {"n": 1}],
+        }
+    )
     attributes = {key: payload}
 
     assert RedactionRules.default().apply(attributes) == 3
 
-    assert json.loads(attributes[key]) == {"q": "hi", "api_key": REDACTED,
-                                           "auth": {"Password": REDACTED},
-                                           "items": [{"client_secret": REDACTED}, {"n": 1}]}
+    assert json.loads(attributes[key]) == {
+        "q": "hi",
+        "api_key": REDACTED,
+        "auth": {"Password": REDACTED},
+        "items": [{"client_secret": REDACTED}, {"n": 1}],
+    }
 
 
 def test_json_array_text_with_leading_space_is_redacted_by_key() -> None:
@@ -258,12 +284,15 @@ def test_json_array_text_with_leading_space_is_redacted_by_key() -> None:
     assert json.loads(attributes["args"]) == [{"password": REDACTED}, "x"]
 
 
-@pytest.mark.parametrize("text", [
-    '{"q": "no secret keys here", "n": [1, 2, 3]}',  # JSON, no key a rule matches
-    '{"api_key": broken json',  # looks like JSON, is not
-    'the api_key is {not json}',  # mentions a key, is not JSON
-    '"api_key"',  # a JSON string, not an object or array
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"q": "no secret keys here", "n": [1, 2, 3]}',  # JSON, no key a rule matches
+        '{"api_key": broken json',  # looks like JSON, is not
+        "the api_key is {not json}",  # mentions a key, is not JSON
+        '"api_key"',  # a JSON string, not an object or array
+    ],
+)
 def test_text_without_a_matching_json_key_is_left_as_written(text: str) -> None:
     attributes = {"v": text}
     assert RedactionRules.default().apply(attributes) == 0
@@ -289,7 +318,11 @@ def test_json_too_deep_to_walk_is_redacted_whole() -> None:
 
 def test_non_string_scalars_are_untouched() -> None:
     attributes: dict[str, Any] = {
-        "n": 4111111111111111, "f": 1.5, "b": True, "raw": OPENAI_KEY.encode(), "none": None,
+        "n": 4111111111111111,
+        "f": 1.5,
+        "b": True,
+        "raw": OPENAI_KEY.encode(),
+        "none": None,
     }
     before = dict(attributes)
     rules = RedactionRules.from_config(builtins=["credit_card"])
@@ -299,7 +332,10 @@ def test_non_string_scalars_are_untouched() -> None:
 
 def test_count_is_values_not_matches() -> None:
     attributes = {
-        "a": f"{OPENAI_KEY} and {OPENAI_KEY}", "b": JWT, "c": "clean", "api_key": "x",
+        "a": f"{OPENAI_KEY} and {OPENAI_KEY}",
+        "b": JWT,
+        "c": "clean",
+        "api_key": "x",
     }
     assert RedactionRules.default().apply(attributes) == 3
 
@@ -362,30 +398,46 @@ def test_from_config_without_defaults() -> None:
 
 
 def test_json_config_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "redaction.json", json.dumps({
-        "keys": ["*session_id*"], "builtins": ["email"],
-        "patterns": {"order_id": "ORD-[0-9]{6}"}, "defaults": True,
-    }))
+    path = write(
+        tmp_path,
+        "redaction.json",
+        json.dumps(
+            {
+                "keys": ["*session_id*"],
+                "builtins": ["email"],
+                "patterns": {"order_id": "ORD-[0-9]{6}"},
+                "defaults": True,
+            }
+        ),
+    )
     rules = RedactionRules.from_config(path, builtins=["credit_card"], keys=["user.ip"])
     assert rules.keys == (*DEFAULT_KEYS, "*session_id*", "user.ip")
     assert rules.builtins == (*DEFAULT_BUILTINS, "email", "credit_card")
     attributes = {
-        "app.Session_ID": "abc", "user.ip": "10.0.0.1", "api_key": "k",
+        "app.Session_ID": "abc",
+        "user.ip": "10.0.0.1",
+        "api_key": "k",
         "text": f"ORD-123456 by bob@example.com with {VISA} using {OPENAI_KEY}",
     }
     assert rules.apply(attributes) == 4
     assert attributes == {
-        "app.Session_ID": REDACTED, "user.ip": REDACTED, "api_key": REDACTED,
+        "app.Session_ID": REDACTED,
+        "user.ip": REDACTED,
+        "api_key": REDACTED,
         "text": "[REDACTED:order_id] by [REDACTED:email] with [REDACTED:credit_card] "
-                "using [REDACTED:openai_api_key]",
+        "using [REDACTED:openai_api_key]",
     }
 
 
 def test_toml_config_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "redaction.toml", (
-        'keys = ["*token*"]\nbuiltins = ["credit_card"]\ndefaults = false\n'
-        '[patterns]\norder_id = "ORD-[0-9]{6}"\n'
-    ))
+    path = write(
+        tmp_path,
+        "redaction.toml",
+        (
+            'keys = ["*token*"]\nbuiltins = ["credit_card"]\ndefaults = false\n'
+            '[patterns]\norder_id = "ORD-[0-9]{6}"\n'
+        ),
+    )
     rules = RedactionRules.from_config(path)
     assert rules.keys == ("*token*",)
     assert rules.builtins == ("credit_card",)
@@ -393,7 +445,8 @@ def test_toml_config_file(tmp_path: Path) -> None:
     attributes = {"refresh_token": "t", "api_key": "kept", "x": f"ORD-000001 {VISA}"}
     assert rules.apply(attributes) == 2
     assert attributes == {
-        "refresh_token": REDACTED, "api_key": "kept",
+        "refresh_token": REDACTED,
+        "api_key": "kept",
         "x": "[REDACTED:order_id] [REDACTED:credit_card]",
     }
 
@@ -433,7 +486,7 @@ def test_bad_regex_names_pattern(tmp_path: Path) -> None:
 
 
 def test_bad_regex_in_constructor() -> None:
-    with pytest.raises(ConfigurationError, match="'broken'.*not a valid regular expression"):
+    with pytest.raises(ConfigurationError, match=r"'broken'.*not a valid regular expression"):
         RedactionRules(patterns={"broken": "(unclosed"})
 
 

@@ -31,11 +31,17 @@ from spyglass.evaluator import deadlines
 from spyglass.evaluator.data import normalize
 from spyglass.evaluator.deadlines import TimeLimits
 from spyglass.evaluator.execution import RowOutcome, ScoringPool, run_rows
+from spyglass.evaluator.jobs import refs
 from spyglass.evaluator.predict import Prediction
 from spyglass.evaluator.results import compute_metrics
-from spyglass.evaluator.scorers import (EmbeddingSimilarity, Feedback, Guidelines, ScoreResult,
-                                        Scorer, scorer)
-from spyglass.evaluator.jobs import refs
+from spyglass.evaluator.scorers import (
+    EmbeddingSimilarity,
+    Feedback,
+    Guidelines,
+    Scorer,
+    ScoreResult,
+    scorer,
+)
 from spyglass.evaluator.worker.scoring import time_limits
 from spyglass.evaluator.worker.serve import check_settings
 
@@ -59,8 +65,12 @@ def wait_for_no_overrun() -> None:
     assert deadlines.overrunning_calls() == 0
 
 
-def score_rows(scorers: list[Scorer], rows: list[dict[str, Any]],
-               limits: TimeLimits = TimeLimits(), workers: int = 4) -> list[RowOutcome]:
+def score_rows(
+    scorers: list[Scorer],
+    rows: list[dict[str, Any]],
+    limits: TimeLimits = TimeLimits(),
+    workers: int = 4,
+) -> list[RowOutcome]:
     """Rows with recorded outputs scored by the real row runner, in input order."""
     records, _ = normalize([{"inputs": r["inputs"], "outputs": r["outputs"]} for r in rows])
 
@@ -83,7 +93,8 @@ def length(outputs: Any) -> int:
 
 
 def test_a_hanging_scorer_is_an_error_of_its_row_and_the_rest_is_scored(
-        release: threading.Event) -> None:
+    release: threading.Event,
+) -> None:
     @scorer
     def stuck(inputs: dict) -> bool:  # type: ignore[type-arg]
         if inputs["q"] == "hang":
@@ -104,7 +115,8 @@ def test_a_hanging_scorer_is_an_error_of_its_row_and_the_rest_is_scored(
     assert timed_out.error == (
         "scorer 'stuck' did not return within 0.3 s on this row; give it more time with "
         "time_limit= on the scorer (e.g. @scorer(time_limit=120), Guidelines(..., "
-        "time_limit=600)) or evaluate(scorer_time_limit=...), or make it faster")
+        "time_limit=600)) or evaluate(scorer_time_limit=...), or make it faster"
+    )
     metrics = compute_metrics([stuck, length], outcomes, ["count", "error_count"])
     assert (metrics["stuck/count"], metrics["stuck/error_count"]) == (2.0, 1.0)
     assert deadlines.overrunning_calls() == 1  # its thread is still busy...
@@ -112,8 +124,7 @@ def test_a_hanging_scorer_is_an_error_of_its_row_and_the_rest_is_scored(
     wait_for_no_overrun()  # ...until it returns
 
 
-def test_a_scorers_own_time_limit_wins_and_the_message_says_so(
-        release: threading.Event) -> None:
+def test_a_scorers_own_time_limit_wins_and_the_message_says_so(release: threading.Event) -> None:
     @scorer(time_limit=0.2)
     def quick_or_nothing(outputs: Any) -> bool:
         release.wait(3600)
@@ -124,13 +135,15 @@ def test_a_scorers_own_time_limit_wins_and_the_message_says_so(
         time.sleep(0.5)  # longer than the other's limit, within the default one
         return True
 
-    (outcome,) = score_rows([quick_or_nothing, patient], [{"inputs": {}, "outputs": "x"}],
-                            TimeLimits(code=2.0))
+    (outcome,) = score_rows(
+        [quick_or_nothing, patient], [{"inputs": {}, "outputs": "x"}], TimeLimits(code=2.0)
+    )
     scores = by_name(outcome)
     assert scores["patient"].value is True
     assert scores["quick_or_nothing"].error.startswith(
         "scorer 'quick_or_nothing' did not return within 0.2 s on this row; give it more "
-        "time with a larger time_limit")
+        "time with a larger time_limit"
+    )
 
 
 def test_an_async_scorer_is_cancelled_at_its_limit() -> None:
@@ -152,7 +165,8 @@ def test_an_async_scorer_is_cancelled_at_its_limit() -> None:
 
 
 def test_a_scorer_hanging_on_every_row_is_refused_once_enough_calls_overrun(
-        release: threading.Event, monkeypatch: pytest.MonkeyPatch) -> None:
+    release: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(deadlines, "MAX_OVERRUNNING", 2)
 
     @scorer
@@ -170,9 +184,11 @@ def test_a_scorer_hanging_on_every_row_is_refused_once_enough_calls_overrun(
     refused = [e for e in errors if "was not run on this row" in e]
     # 2 overrun, plus at most one per other row in flight when they were counted
     assert 2 <= len(waited) <= 3 and len(waited) + len(refused) == 10, errors
-    assert refused[0].startswith("scorer 'hangs' was not run on this row: 2 of its calls on "
-                                 "other rows are still running past its time limit of 0.3 s, "
-                                 "so it seems to hang;")
+    assert refused[0].startswith(
+        "scorer 'hangs' was not run on this row: 2 of its calls on "
+        "other rows are still running past its time limit of 0.3 s, "
+        "so it seems to hang;"
+    )
     assert all(o.scores[1].value == 1 for o in outcomes)
     assert took < 2.5, f"10 rows took {took:.1f} s: refused rows should not wait"
     assert deadlines.overrunning_calls() == len(waited)  # threads held stay bounded
@@ -198,8 +214,9 @@ def test_an_abandoned_scorer_does_not_hold_up_the_process_exit() -> None:
         print(results[0].error_type)
     """)
     began = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                          timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ScorerTimeoutError"
     assert time.monotonic() - began < 15  # the sleeping thread did not keep it alive
@@ -221,24 +238,30 @@ def test_judges_and_model_scorers_get_the_judge_limit_others_the_code_limit() ->
     assert "--code-scorer-time-limit" in service.hint(length)
 
 
-@pytest.mark.parametrize("make, where", [
-    (lambda: scorer(time_limit=0)(lambda outputs: 1), "@scorer(time_limit=...)"),
-    (lambda: Guidelines(guidelines="x", time_limit=-1), "Guidelines(time_limit=...)"),
-    (lambda: scorer(time_limit=math.inf)(lambda outputs: 1), "@scorer(time_limit=...)"),
-    (lambda: scorer(time_limit="60")(lambda outputs: 1), "@scorer(time_limit=...)"),
-])
+@pytest.mark.parametrize(
+    "make, where",
+    [
+        (lambda: scorer(time_limit=0)(lambda outputs: 1), "@scorer(time_limit=...)"),
+        (lambda: Guidelines(guidelines="x", time_limit=-1), "Guidelines(time_limit=...)"),
+        (lambda: scorer(time_limit=math.inf)(lambda outputs: 1), "@scorer(time_limit=...)"),
+        (lambda: scorer(time_limit="60")(lambda outputs: 1), "@scorer(time_limit=...)"),
+    ],
+)
 def test_a_bad_time_limit_is_refused_when_the_scorer_is_made(make: Any, where: str) -> None:
-    with pytest.raises(InvalidArgumentError,
-                       match=rf"^{re.escape(where)} must be a number of seconds > 0"):
+    with pytest.raises(
+        InvalidArgumentError, match=rf"^{re.escape(where)} must be a number of seconds > 0"
+    ):
         make()
 
 
 def test_evaluate_refuses_a_bad_scorer_time_limit_before_anything_runs() -> None:
     from spyglass.evaluator import evaluate
 
-    with pytest.raises(InvalidArgumentError,
-                       match=r"evaluate\(scorer_time_limit=\.\.\.\) must be a number of "
-                             r"seconds > 0 .*got 0"):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"evaluate\(scorer_time_limit=\.\.\.\) must be a number of "
+        r"seconds > 0 .*got 0",
+    ):
         evaluate([{"inputs": {"q": 1}, "outputs": "x"}], [length], scorer_time_limit=0)
 
 
@@ -246,11 +269,16 @@ def test_the_service_settings_have_flags_env_vars_and_checked_values() -> None:
     defaults = EvaluatorSettings.load(env={})
     assert defaults.code_scorer_time_limit == deadlines.DEFAULT_CODE_TIME_LIMIT == 60.0
     assert defaults.judge_time_limit == deadlines.DEFAULT_JUDGE_TIME_LIMIT == 300.0
-    from_env = EvaluatorSettings.load(env={"SPYGLASS_EVALUATOR_CODE_SCORER_TIME_LIMIT": "2.5",
-                                           "SPYGLASS_EVALUATOR_JUDGE_TIME_LIMIT": "30"})
+    from_env = EvaluatorSettings.load(
+        env={
+            "SPYGLASS_EVALUATOR_CODE_SCORER_TIME_LIMIT": "2.5",
+            "SPYGLASS_EVALUATOR_JUDGE_TIME_LIMIT": "30",
+        }
+    )
     assert (from_env.code_scorer_time_limit, from_env.judge_time_limit) == (2.5, 30.0)
-    with pytest.raises(ConfigurationError, match="--judge-time-limit must be a number of "
-                                                 "seconds more than 0"):
+    with pytest.raises(
+        ConfigurationError, match="--judge-time-limit must be a number of seconds more than 0"
+    ):
         check_settings(EvaluatorSettings.load(env={}, judge_time_limit=-1.0))
     with pytest.raises(ConfigurationError, match="--code-scorer-time-limit must be"):
         check_settings(EvaluatorSettings.load(env={}, code_scorer_time_limit=math.nan))
@@ -264,27 +292,35 @@ def test_the_service_settings_have_flags_env_vars_and_checked_values() -> None:
 # -- NaN and infinity ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("returned, shown", [
-    (math.nan, "returned nan"),
-    (math.inf, "returned inf"),
-    (-math.inf, "returned -inf"),
-    (np.float64("nan"), "returned numpy.float64(nan)"),
-    (np.float32("inf"), "returned numpy.float32(inf)"),
-    (Feedback(value=math.nan, rationale="?"), "returned a Feedback with value=nan"),
-    (Feedback(value=np.float64("-inf")), "returned a Feedback with value=numpy.float64(-inf)"),
-    ([Feedback(value=math.nan)], "returned a Feedback with value=nan"),
-    (ScoreResult(name="odd", value=math.inf, score=math.inf),
-     "returned a ScoreResult with value=inf"),
-])
+@pytest.mark.parametrize(
+    "returned, shown",
+    [
+        (math.nan, "returned nan"),
+        (math.inf, "returned inf"),
+        (-math.inf, "returned -inf"),
+        (np.float64("nan"), "returned numpy.float64(nan)"),
+        (np.float32("inf"), "returned numpy.float32(inf)"),
+        (Feedback(value=math.nan, rationale="?"), "returned a Feedback with value=nan"),
+        (Feedback(value=np.float64("-inf")), "returned a Feedback with value=numpy.float64(-inf)"),
+        ([Feedback(value=math.nan)], "returned a Feedback with value=nan"),
+        (
+            ScoreResult(name="odd", value=math.inf, score=math.inf),
+            "returned a ScoreResult with value=inf",
+        ),
+    ],
+)
 def test_a_non_finite_value_is_an_error_naming_the_scorer_and_the_value(
-        returned: Any, shown: str) -> None:
+    returned: Any, shown: str
+) -> None:
     @scorer(name="odd")
     def odd(outputs: Any) -> Any:
         return returned
 
     (result,) = odd.run(inputs={}, outputs="x", expectations={})
-    assert result.error == (f"scorer 'odd' {shown}, which is not a score; return a finite "
-                            "number, or None when the row does not apply")
+    assert result.error == (
+        f"scorer 'odd' {shown}, which is not a score; return a finite "
+        "number, or None when the row does not apply"
+    )
     assert result.error_type == "NonFiniteScoreError"
     assert result.value is None and not result.scored
 
@@ -292,14 +328,17 @@ def test_a_non_finite_value_is_an_error_naming_the_scorer_and_the_value(
 def test_one_non_finite_feedback_of_several_errs_alone() -> None:
     @scorer
     def several(outputs: Any) -> list[Feedback]:
-        return [Feedback(name="fine", value=0.5), Feedback(name="broken", value=math.nan),
-                Feedback(name="flag", value=True)]
+        return [
+            Feedback(name="fine", value=0.5),
+            Feedback(name="broken", value=math.nan),
+            Feedback(name="flag", value=True),
+        ]
 
     fine, broken, flag = several.run(inputs={}, outputs="x", expectations={})
     assert (fine.score, flag.score) == (0.5, 1.0)
     assert broken.name == "broken" and broken.error.startswith(
-        "scorer 'several' returned a Feedback named 'broken' with value=nan, which is not a "
-        "score")
+        "scorer 'several' returned a Feedback named 'broken' with value=nan, which is not a score"
+    )
 
 
 def test_finite_values_and_not_applicable_are_unchanged() -> None:
@@ -319,9 +358,11 @@ def test_metrics_count_a_non_finite_row_as_an_error() -> None:
     def ratio(inputs: dict) -> float:  # type: ignore[type-arg]
         return inputs["hits"] / inputs["total"] if inputs["total"] else math.nan
 
-    rows = [{"inputs": {"hits": 1, "total": 2}, "outputs": "a"},
-            {"inputs": {"hits": 0, "total": 0}, "outputs": "b"},
-            {"inputs": {"hits": 3, "total": 4}, "outputs": "c"}]
+    rows = [
+        {"inputs": {"hits": 1, "total": 2}, "outputs": "a"},
+        {"inputs": {"hits": 0, "total": 0}, "outputs": "b"},
+        {"inputs": {"hits": 3, "total": 4}, "outputs": "c"},
+    ]
     outcomes = score_rows([ratio], rows)
     metrics = compute_metrics([ratio], outcomes, ["count", "error_count"])
     assert metrics["ratio/score"] == pytest.approx(0.625)

@@ -12,12 +12,30 @@ import pytest
 
 from spyglass import entities
 from spyglass.errors import ConfigurationError, InvalidArgumentError
-from spyglass.evaluator.scorers import (AGGREGATIONS, Contains, Correctness, EmbeddingSimilarity,
-                                        ExactMatch, ExpectationsGuidelines, Feedback, Guidelines,
-                                        JsonSchema, JsonValid, Latency, RegexMatch,
-                                        RelevanceToQuery, RetrievalGroundedness,
-                                        RetrievalRelevance, RetrievalSufficiency, Safety, Scorer,
-                                        ScoreResult, TokenCount, make_judge, scorer)
+from spyglass.evaluator.scorers import (
+    AGGREGATIONS,
+    Contains,
+    Correctness,
+    EmbeddingSimilarity,
+    ExactMatch,
+    ExpectationsGuidelines,
+    Feedback,
+    Guidelines,
+    JsonSchema,
+    JsonValid,
+    Latency,
+    RegexMatch,
+    RelevanceToQuery,
+    RetrievalGroundedness,
+    RetrievalRelevance,
+    RetrievalSufficiency,
+    Safety,
+    Scorer,
+    ScoreResult,
+    TokenCount,
+    make_judge,
+    scorer,
+)
 from spyglass.evaluator.scorers.embedding import cosine
 from spyglass.evaluator.scorers.judges import base as judge_base
 from spyglass.evaluator.scorers.judges.client import JudgeAnswer
@@ -25,8 +43,12 @@ from spyglass.evaluator.scorers.judges.model import parse_model_id, resolve_mode
 from spyglass.evaluator.scorers.judges.retrieval import retrieved_documents
 from spyglass.evaluator.scorers.judges.verdict import MalformedAnswer, parse_verdict
 
-ROW = dict(inputs={"question": "How do refunds work?"}, outputs="Refunds within 30 days.",
-           expectations={"expected_response": "Refunds within 30 days."}, trace=None)
+ROW = {
+    "inputs": {"question": "How do refunds work?"},
+    "outputs": "Refunds within 30 days.",
+    "expectations": {"expected_response": "Refunds within 30 days."},
+    "trace": None,
+}
 
 
 def run(s: Scorer, **overrides: Any) -> list[ScoreResult]:
@@ -41,6 +63,7 @@ def one(s: Scorer, **overrides: Any) -> ScoreResult:
 
 # -- @scorer: what it is given --------------------------------------------------------------------
 
+
 def test_scorer_gets_only_the_arguments_it_declares() -> None:
     seen: list[dict] = []
 
@@ -51,7 +74,9 @@ def test_scorer_gets_only_the_arguments_it_declares() -> None:
 
     @scorer
     def all_four(inputs, outputs, expectations, trace):  # type: ignore[no-untyped-def]
-        seen.append(dict(inputs=inputs, outputs=outputs, expectations=expectations, trace=trace))
+        seen.append(
+            {"inputs": inputs, "outputs": outputs, "expectations": expectations, "trace": trace}
+        )
         return True
 
     @scorer
@@ -85,13 +110,17 @@ def test_defaulted_extra_parameters_are_allowed_and_not_filled() -> None:
     assert one(with_default).value == 0.5
 
 
-@pytest.mark.parametrize("define", [
-    lambda: scorer(lambda outputs, reference: 1.0),
-    lambda: scorer(lambda question: 1.0),
-])
+@pytest.mark.parametrize(
+    "define",
+    [
+        lambda: scorer(lambda outputs, reference: 1.0),
+        lambda: scorer(lambda question: 1.0),
+    ],
+)
 def test_unknown_required_parameter_is_rejected_at_decoration(define) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InvalidArgumentError, match="never given.*inputs, outputs, "
-                                                   "expectations, trace"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"never given.*inputs, outputs, expectations, trace"
+    ):
         define()
 
 
@@ -124,11 +153,14 @@ def test_bare_decorator_defaults() -> None:
     assert plain.name == "plain" and plain.aggregations is None
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"aggregations": ["mode"]}, "unknown aggregation"),
-    ({"name": ""}, "non-empty string"),
-    ({"name": "a/b"}, "without '/'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"aggregations": ["mode"]}, "unknown aggregation"),
+        ({"name": ""}, "non-empty string"),
+        ({"name": "a/b"}, "without '/'"),
+    ],
+)
 def test_bad_decorator_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         scorer(**kwargs)(lambda outputs: 1.0)
@@ -145,12 +177,22 @@ def test_known_aggregations() -> None:
 
 # -- return kinds --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw, value, score", [
-    (True, True, 1.0), (False, False, 0.0), (3, 3, 3.0), (0.25, 0.25, 0.25),
-    (np.float64(0.5), 0.5, 0.5), (np.int64(2), 2, 2.0), (np.bool_(True), True, 1.0),
-    ("yes", "yes", 1.0),
-    ("No", "No", 0.0), ("great", "great", math.nan),
-])
+
+@pytest.mark.parametrize(
+    "raw, value, score",
+    [
+        (True, True, 1.0),
+        (False, False, 0.0),
+        (3, 3, 3.0),
+        (0.25, 0.25, 0.25),
+        (np.float64(0.5), 0.5, 0.5),
+        (np.int64(2), 2, 2.0),
+        (np.bool_(True), True, 1.0),
+        ("yes", "yes", 1.0),
+        ("No", "No", 0.0),
+        ("great", "great", math.nan),
+    ],
+)
 def test_plain_return_values(raw: Any, value: Any, score: float) -> None:
     result = one(scorer(name="s")(lambda outputs: raw))
     assert result.value == value and type(result.value) is type(value)
@@ -178,9 +220,12 @@ def test_feedback_return() -> None:
 def test_feedback_with_its_own_name_and_error() -> None:
     @scorer
     def multi(outputs):  # type: ignore[no-untyped-def]
-        return [Feedback(name="a", value=True), Feedback(name="b", value=0.5),
-                Feedback(name="c", error="could not parse"),
-                Feedback(name="d", error=ValueError("bad"))]
+        return [
+            Feedback(name="a", value=True),
+            Feedback(name="b", value=0.5),
+            Feedback(name="c", error="could not parse"),
+            Feedback(name="d", error=ValueError("bad")),
+        ]
 
     a, b, c, d = run(multi)
     assert (a.name, a.score, b.name, b.score) == ("a", 1.0, "b", 0.5)
@@ -190,20 +235,25 @@ def test_feedback_with_its_own_name_and_error() -> None:
 
 def test_entities_feedback_is_accepted() -> None:
     fb = entities.Feedback(name="ext", value="yes", rationale="fine")
-    assert (one(scorer(name="s")(lambda outputs: fb)).name, one(
-        scorer(name="s")(lambda outputs: fb)).score) == ("ext", 1.0)
+    assert (
+        one(scorer(name="s")(lambda outputs: fb)).name,
+        one(scorer(name="s")(lambda outputs: fb)).score,
+    ) == ("ext", 1.0)
 
 
 def test_single_unnamed_feedback_in_a_list_takes_the_scorer_name() -> None:
     assert one(scorer(name="s")(lambda outputs: [Feedback(value=1)])).name == "s"
 
 
-@pytest.mark.parametrize("raw, message", [
-    ([Feedback(value=1), Feedback(value=2)], "distinct name"),
-    ([Feedback(name="x", value=1), Feedback(name="x", value=2)], "distinct name"),
-    ([Feedback(name="x", value=1), 0.5], "only Feedback"),
-    ({"score": 1}, "returned a dict; return a bool, int, float, str, Feedback"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ([Feedback(value=1), Feedback(value=2)], "distinct name"),
+        ([Feedback(name="x", value=1), Feedback(name="x", value=2)], "distinct name"),
+        ([Feedback(name="x", value=1), 0.5], "only Feedback"),
+        ({"score": 1}, "returned a dict; return a bool, int, float, str, Feedback"),
+    ],
+)
 def test_unusable_return_values_become_errors(raw: Any, message: str) -> None:
     result = one(scorer(name="s")(lambda outputs: raw))
     assert message in result.error and result.value is None
@@ -223,6 +273,7 @@ def test_async_scorer_is_awaited() -> None:
 
 
 # -- exceptions ----------------------------------------------------------------------------------
+
 
 def test_exception_becomes_an_error_result() -> None:
     @scorer
@@ -244,9 +295,10 @@ def test_spyglass_errors_keep_their_own_message() -> None:
 
 # -- class-based scorers --------------------------------------------------------------------------
 
+
 def test_scorer_subclass() -> None:
     class WordCount(Scorer):
-        aggregations = ["max"]
+        aggregations = ["max"]  # noqa: RUF012  (Scorer's per-instance default, as users write it)
 
         def __call__(self, outputs: str, trace: Any) -> int:
             return len(outputs.split())
@@ -260,6 +312,7 @@ def test_scorer_subclass() -> None:
 
 def test_scorer_subclass_with_unknown_parameter_fails_at_definition() -> None:
     with pytest.raises(InvalidArgumentError, match="'Bad' has required parameter"):
+
         class Bad(Scorer):
             def __call__(self, outputs, reference):  # type: ignore[no-untyped-def]
                 return 1.0
@@ -274,20 +327,28 @@ def test_scorer_subclass_without_call() -> None:
 
 # -- judges: model ids and settings --------------------------------------------------------------
 
-@pytest.mark.parametrize("model_id, parsed", [
-    ("openai:/gpt-4o-mini", ("openai", "gpt-4o-mini")),
-    ("openai:gpt-4o", ("openai", "gpt-4o")),
-    ("gpt-4.1-nano", ("openai", "gpt-4.1-nano")),
-    ("OpenAI:/ft:gpt-4o-mini:org::abc", ("openai", "ft:gpt-4o-mini:org::abc")),
-])
+
+@pytest.mark.parametrize(
+    "model_id, parsed",
+    [
+        ("openai:/gpt-4o-mini", ("openai", "gpt-4o-mini")),
+        ("openai:gpt-4o", ("openai", "gpt-4o")),
+        ("gpt-4.1-nano", ("openai", "gpt-4.1-nano")),
+        ("OpenAI:/ft:gpt-4o-mini:org::abc", ("openai", "ft:gpt-4o-mini:org::abc")),
+    ],
+)
 def test_model_ids(model_id: str, parsed: tuple) -> None:
     assert parse_model_id(model_id) == parsed
 
 
-@pytest.mark.parametrize("model_id, message", [
-    ("anthropic:/claude-3", "provider 'anthropic' is not supported"),
-    ("", "not a model id"), ("openai:/ bad", "not a model id"),
-])
+@pytest.mark.parametrize(
+    "model_id, message",
+    [
+        ("anthropic:/claude-3", "provider 'anthropic' is not supported"),
+        ("", "not a model id"),
+        ("openai:/ bad", "not a model id"),
+    ],
+)
 def test_bad_model_ids(model_id: str, message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         Correctness(model=model_id)
@@ -301,19 +362,35 @@ def test_endpoint_settings_come_from_arguments_then_environment(monkeypatch) -> 
     env = resolve_model().endpoint()
     assert (env.base_url, env.api_key, env.rate_limit) == ("http://env.example/v1", "env-key", 2.5)
     assert Safety().source_id == "openai:/gpt-4.1-mini"
-    args = resolve_model("openai:/x", base_url="http://arg/v1", api_key="k", rate_limit=1,
-                         http_retries=0, timeout_s=3).endpoint()
-    assert (args.base_url, args.api_key, args.rate_limit, args.http_retries,
-            args.timeout_s) == ("http://arg/v1", "k", 1.0, 0, 3)
+    args = resolve_model(
+        "openai:/x",
+        base_url="http://arg/v1",
+        api_key="k",
+        rate_limit=1,
+        http_retries=0,
+        timeout_s=3,
+    ).endpoint()
+    assert (args.base_url, args.api_key, args.rate_limit, args.http_retries, args.timeout_s) == (
+        "http://arg/v1",
+        "k",
+        1.0,
+        0,
+        3,
+    )
     monkeypatch.setenv("SPYGLASS_JUDGE_RATE_LIMIT", "fast")
     with pytest.raises(ConfigurationError, match="SPYGLASS_JUDGE_RATE_LIMIT"):
         resolve_model().endpoint()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"rate_limit": 0}, "rate_limit"), ({"max_retries": -1}, "max_retries"),
-    ({"timeout": 0}, "timeout"), ({"malformed_retries": -2}, "malformed_retries"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rate_limit": 0}, "rate_limit"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"timeout": 0}, "timeout"),
+        ({"malformed_retries": -2}, "malformed_retries"),
+    ],
+)
 def test_bad_judge_options(kwargs: dict, message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         Safety(**kwargs)
@@ -327,6 +404,7 @@ def test_missing_api_key_is_a_clear_per_row_error(monkeypatch) -> None:  # type:
 
 # -- judges: what they ask (model call replaced) -------------------------------------------------
 
+
 class FakeJudge:
     """Stands in for the model call: records each task, answers yes unless told otherwise."""
 
@@ -339,9 +417,11 @@ class FakeJudge:
 
         self.tasks.append(task)
         verdict = self.verdicts[len(self.tasks) - 1] if self.verdicts else "yes"
-        return JudgeAnswer(Verdict(rationale=f"because {len(self.tasks)}", verdict=verdict),
-                           {"input_tokens": 10, "output_tokens": 3, "model": model.name},
-                           "ab" * 16)
+        return JudgeAnswer(
+            Verdict(rationale=f"because {len(self.tasks)}", verdict=verdict),
+            {"input_tokens": 10, "output_tokens": 3, "model": model.name},
+            "ab" * 16,
+        )
 
 
 @pytest.fixture
@@ -354,7 +434,11 @@ def fake_judge(monkeypatch) -> FakeJudge:  # type: ignore[no-untyped-def]
 def test_judge_result_shape(fake_judge: FakeJudge) -> None:
     result = one(Correctness(name="factual_accuracy", model="openai:/gpt-4o-mini"))
     assert (result.name, result.value, result.score, result.rationale) == (
-        "factual_accuracy", "yes", 1.0, "because 1")
+        "factual_accuracy",
+        "yes",
+        1.0,
+        "because 1",
+    )
     assert (result.source_type, result.source_id) == ("LLM_JUDGE", "openai:/gpt-4o-mini")
     assert result.usage == {"input_tokens": 10, "output_tokens": 3, "model": "gpt-4o-mini"}
     assert result.metadata == {"spyglass.judge_trace_id": "ab" * 16}
@@ -376,8 +460,9 @@ def test_guidelines_judges(fake_judge: FakeJudge) -> None:
     assert "- Be polite\n- Be brief" in fake_judge.tasks[1]
     assert "- Mention receipts" in fake_judge.tasks[2]
     missing = one(ExpectationsGuidelines(), expectations={"tone": "x"})
-    assert missing.error == ("ExpectationsGuidelines needs expectations.guidelines (a string "
-                             "or a list of strings)")
+    assert missing.error == (
+        "ExpectationsGuidelines needs expectations.guidelines (a string or a list of strings)"
+    )
     with pytest.raises(InvalidArgumentError, match="non-empty string or list"):
         Guidelines(guidelines=[])
 
@@ -391,33 +476,62 @@ def test_relevance_and_safety(fake_judge: FakeJudge) -> None:
     assert Safety().declared_arguments == ("outputs",)
 
 
-def _span(span_id: str, span_type: str, outputs: Any, parent: str | None = "root",
-          start: int = 1) -> entities.Span:
-    return entities.Span(trace_id="t" * 32, span_id=span_id, parent_id=parent, name=span_id,
-                         span_type=span_type, start_time_ns=start, end_time_ns=start + 10,
-                         status="OK", outputs=outputs)
+def _span(
+    span_id: str, span_type: str, outputs: Any, parent: str | None = "root", start: int = 1
+) -> entities.Span:
+    return entities.Span(
+        trace_id="t" * 32,
+        span_id=span_id,
+        parent_id=parent,
+        name=span_id,
+        span_type=span_type,
+        start_time_ns=start,
+        end_time_ns=start + 10,
+        status="OK",
+        outputs=outputs,
+    )
 
 
 def _trace(*spans: entities.Span, duration: int | None = None) -> entities.Trace:
-    info = entities.TraceInfo(trace_id="t" * 32, experiment_id="1", request_time=0,
-                              execution_duration=duration, state="OK")
+    info = entities.TraceInfo(
+        trace_id="t" * 32,
+        experiment_id="1",
+        request_time=0,
+        execution_duration=duration,
+        state="OK",
+    )
     return entities.Trace(info, entities.TraceData(list(spans)))
 
 
 RAG_TRACE = _trace(
     _span("root", "CHAIN", "answer", parent=None, start=0),
-    _span("r1", "RETRIEVER", [{"page_content": "Refunds within 30 days.", "metadata": {}},
-                              {"id": "d2", "text": "Shipping takes 5 days."}], start=2),
+    _span(
+        "r1",
+        "RETRIEVER",
+        [
+            {"page_content": "Refunds within 30 days.", "metadata": {}},
+            {"id": "d2", "text": "Shipping takes 5 days."},
+        ],
+        start=2,
+    ),
     _span("r2", "RETRIEVER", "Warranty: 1 year.", start=5),
-    _span("llm", "LLM", {"content": "x"}, start=7))
+    _span("llm", "LLM", {"content": "x"}, start=7),
+)
 
 
-@pytest.mark.parametrize("outputs, documents", [
-    ([{"page_content": "a"}, "b", {"content": "c"}, {"other": 1}], ["a", "b", "c",
-                                                                    '{\n  "other": 1\n}']),
-    ({"documents": [{"text": "a"}]}, ["a"]), ("plain text", ["plain text"]), (None, []),
-    ({"title": "t"}, ['{\n  "title": "t"\n}']),
-])
+@pytest.mark.parametrize(
+    "outputs, documents",
+    [
+        (
+            [{"page_content": "a"}, "b", {"content": "c"}, {"other": 1}],
+            ["a", "b", "c", '{\n  "other": 1\n}'],
+        ),
+        ({"documents": [{"text": "a"}]}, ["a"]),
+        ("plain text", ["plain text"]),
+        (None, []),
+        ({"title": "t"}, ['{\n  "title": "t"\n}']),
+    ],
+)
 def test_retrieved_document_shapes(outputs: Any, documents: list[str]) -> None:
     assert retrieved_documents(_trace(_span("r", "RETRIEVER", outputs))) == documents
 
@@ -425,8 +539,10 @@ def test_retrieved_document_shapes(outputs: Any, documents: list[str]) -> None:
 def test_retrieval_judges_read_retriever_spans(fake_judge: FakeJudge) -> None:
     grounded = one(RetrievalGroundedness(), trace=RAG_TRACE)
     assert grounded.score == 1.0
-    assert ("[1] Refunds within 30 days.\n\n[2] Shipping takes 5 days.\n\n[3] Warranty: 1 year."
-            in fake_judge.tasks[0])
+    assert (
+        "[1] Refunds within 30 days.\n\n[2] Shipping takes 5 days.\n\n[3] Warranty: 1 year."
+        in fake_judge.tasks[0]
+    )
     one(RetrievalSufficiency(), trace=RAG_TRACE, expectations={"expected_facts": ["30 days"]})
     assert "<expected_facts>" in fake_judge.tasks[1]
     assert RetrievalGroundedness().needs_trace
@@ -442,34 +558,42 @@ def test_retrieval_relevance_scores_each_document(fake_judge: FakeJudge) -> None
     assert "Shipping takes 5 days." in fake_judge.tasks[1]
 
 
-@pytest.mark.parametrize("trace, message", [
-    (None, "RetrievalGroundedness needs the row's trace"),
-    (_trace(_span("root", "CHAIN", "x", parent=None)), "needs a RETRIEVER span in trace"),
-    (_trace(_span("r", "RETRIEVER", [])), "needs documents in the outputs"),
-])
-def test_retrieval_judges_without_documents(fake_judge: FakeJudge, trace: Any,
-                                            message: str) -> None:
+@pytest.mark.parametrize(
+    "trace, message",
+    [
+        (None, "RetrievalGroundedness needs the row's trace"),
+        (_trace(_span("root", "CHAIN", "x", parent=None)), "needs a RETRIEVER span in trace"),
+        (_trace(_span("r", "RETRIEVER", [])), "needs documents in the outputs"),
+    ],
+)
+def test_retrieval_judges_without_documents(
+    fake_judge: FakeJudge, trace: Any, message: str
+) -> None:
     assert message in one(RetrievalGroundedness(), trace=trace).error
     assert not fake_judge.tasks
 
 
 def test_retrieval_sufficiency_needs_an_expected_answer(fake_judge: FakeJudge) -> None:
     result = one(RetrievalSufficiency(), trace=RAG_TRACE, expectations={})
-    assert result.error == ("RetrievalSufficiency needs expectations.expected_response or "
-                            "expected_facts")
+    assert result.error == (
+        "RetrievalSufficiency needs expectations.expected_response or expected_facts"
+    )
 
 
 # -- make_judge ----------------------------------------------------------------------------------
 
+
 def test_make_judge_declares_its_placeholders(fake_judge: FakeJudge) -> None:
-    judge = make_judge("polite", "Is {{outputs}} a polite answer to {{ inputs }}?",
-                       model="openai:/gpt-4o-mini")
+    judge = make_judge(
+        "polite", "Is {{outputs}} a polite answer to {{ inputs }}?", model="openai:/gpt-4o-mini"
+    )
     assert judge.declared_arguments == ("inputs", "outputs") and not judge.needs_trace
     assert judge.name == "polite" and judge.source_type == "LLM_JUDGE"
     result = one(judge)
     assert result.value == "yes"
-    assert fake_judge.tasks[0].startswith('Is Refunds within 30 days. a polite answer to {\n'
-                                          '  "question": "How do refunds work?"\n}?')
+    assert fake_judge.tasks[0].startswith(
+        'Is Refunds within 30 days. a polite answer to {\n  "question": "How do refunds work?"\n}?'
+    )
 
 
 def test_make_judge_expectations_placeholder(fake_judge: FakeJudge) -> None:
@@ -479,16 +603,22 @@ def test_make_judge_expectations_placeholder(fake_judge: FakeJudge) -> None:
     assert '"expected_response": "Refunds within 30 days."' in fake_judge.tasks[0]
     assert one(judge, expectations={}).error == (
         "judge 'matches' needs expectations: its instructions use {{ expectations }} and the "
-        "row has none")
+        "row has none"
+    )
 
 
-@pytest.mark.parametrize("instructions, message", [
-    ("Is the answer polite?", "use no placeholder"),
-    ("Is {{ output }} polite?", r"unknown placeholder\(s\) \{\{ output \}\}"),
-    ("Does {{ outputs }} fit {{ trace }} and {{context}}?",
-     r"\{\{ context \}\}, \{\{ trace \}\}.*use only \{\{ inputs \}\}"),
-    ("", "non-empty string"),
-])
+@pytest.mark.parametrize(
+    "instructions, message",
+    [
+        ("Is the answer polite?", "use no placeholder"),
+        ("Is {{ output }} polite?", r"unknown placeholder\(s\) \{\{ output \}\}"),
+        (
+            "Does {{ outputs }} fit {{ trace }} and {{context}}?",
+            r"\{\{ context \}\}, \{\{ trace \}\}.*use only \{\{ inputs \}\}",
+        ),
+        ("", "non-empty string"),
+    ],
+)
 def test_make_judge_rejects_bad_instructions(instructions: str, message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         make_judge("j", instructions)
@@ -501,19 +631,29 @@ def test_make_judge_rejects_bad_names() -> None:
 
 # -- verdict parsing -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, verdict", [
-    ('{"rationale": "ok", "verdict": "yes"}', "yes"),
-    ('```json\n{"rationale": "r", "verdict": "No "}\n```', "no"),
-    ('{"verdict": "YES", "rationale": "r", "extra": 1}', "yes"),
-])
+
+@pytest.mark.parametrize(
+    "text, verdict",
+    [
+        ('{"rationale": "ok", "verdict": "yes"}', "yes"),
+        ('```json\n{"rationale": "r", "verdict": "No "}\n```', "no"),
+        ('{"verdict": "YES", "rationale": "r", "extra": 1}', "yes"),
+    ],
+)
 def test_parse_verdict(text: str, verdict: str) -> None:
     assert parse_verdict(text).verdict == verdict
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("", "empty"), ("yes it is", "not a JSON object"), ('{"rationale": "r"}', "verdict"),
-    ('{"rationale": "r", "verdict": "maybe"}', "verdict"), ("[1, 2]", "object"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", "empty"),
+        ("yes it is", "not a JSON object"),
+        ('{"rationale": "r"}', "verdict"),
+        ('{"rationale": "r", "verdict": "maybe"}', "verdict"),
+        ("[1, 2]", "object"),
+    ],
+)
 def test_parse_verdict_rejects_malformed(text: str, problem: str) -> None:
     with pytest.raises(MalformedAnswer, match=problem):
         parse_verdict(text)
@@ -521,13 +661,19 @@ def test_parse_verdict_rejects_malformed(text: str, problem: str) -> None:
 
 # -- heuristics ----------------------------------------------------------------------------------
 
+
 def test_exact_match() -> None:
     assert one(ExactMatch(), outputs="  Refunds within 30 days.\n").value is True
     assert one(ExactMatch(), outputs="refunds within 30 days.").value is False
     assert one(ExactMatch(case_sensitive=False), outputs="REFUNDS WITHIN 30 DAYS.").score == 1.0
-    assert one(ExactMatch(key="answer"), outputs={"a": 1},
-               expectations={"answer": {"a": 1}}).value is True
-    assert one(ExactMatch(), expectations={}).error == "ExactMatch needs expectations.expected_response"
+    assert (
+        one(ExactMatch(key="answer"), outputs={"a": 1}, expectations={"answer": {"a": 1}}).value
+        is True
+    )
+    assert (
+        one(ExactMatch(), expectations={}).error
+        == "ExactMatch needs expectations.expected_response"
+    )
 
 
 def test_contains_from_expectations_and_arguments() -> None:
@@ -561,8 +707,11 @@ def test_json_valid() -> None:
 
 
 def test_json_schema() -> None:
-    schema = {"type": "object", "required": ["answer"],
-              "properties": {"answer": {"type": "string"}, "n": {"type": "integer"}}}
+    schema = {
+        "type": "object",
+        "required": ["answer"],
+        "properties": {"answer": {"type": "string"}, "n": {"type": "integer"}},
+    }
     scorer_ = JsonSchema(schema=schema)
     assert one(scorer_, outputs='{"answer": "x", "n": 1}').value is True
     bad = one(scorer_, outputs='{"answer": 3, "n": "one"}')
@@ -572,8 +721,10 @@ def test_json_schema() -> None:
     from_row = one(JsonSchema(), outputs="[1]", expectations={"json_schema": {"type": "array"}})
     assert from_row.value is True
     assert "needs a schema" in one(JsonSchema(), expectations={}).error
-    assert "not a valid JSON schema" in one(
-        JsonSchema(), expectations={"json_schema": {"type": "nope"}}).error
+    assert (
+        "not a valid JSON schema"
+        in one(JsonSchema(), expectations={"json_schema": {"type": "nope"}}).error
+    )
     with pytest.raises(InvalidArgumentError, match="not a valid JSON schema"):
         JsonSchema(schema={"type": 12})
 

@@ -22,9 +22,12 @@ EMBEDDED = ExportTarget("127.0.0.1:5001", "127.0.0.1:5002", None)
 
 def test_default_is_grpc_to_the_configured_collector_with_the_api_key() -> None:
     plan = export_plan(REMOTE, {})
-    assert plan == ExportPlan("grpc", "collector.internal:4317",
-                              {"authorization": "Bearer key-1"},
-                              "collector.internal:4317 (OTLP/gRPC)")
+    assert plan == ExportPlan(
+        "grpc",
+        "collector.internal:4317",
+        {"authorization": "Bearer key-1"},
+        "collector.internal:4317 (OTLP/gRPC)",
+    )
     exporter = plan.exporter()
     assert isinstance(exporter, GrpcSpanExporter)
     exporter.shutdown()
@@ -36,8 +39,13 @@ def test_http_protocol_uses_the_embedded_http_port_or_the_default_one() -> None:
     exporter = embedded.exporter()
     assert isinstance(exporter, HttpSpanExporter)
     exporter.shutdown()
-    remote = export_plan(REMOTE, {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
-                                  "OTEL_EXPORTER_OTLP_HEADERS": "x-team=support"})
+    remote = export_plan(
+        REMOTE,
+        {
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_HEADERS": "x-team=support",
+        },
+    )
     assert remote.endpoint == "http://collector.internal:4318/v1/traces"
     assert remote.headers == {"x-team": "support", "authorization": "Bearer key-1"}
 
@@ -48,8 +56,10 @@ def test_a_tls_collector_gets_tls_exports_on_both_protocols(tmp_path) -> None:
     secure = ExportTarget("collector.internal:4317", None, "key-1", CollectorTls(str(ca)))
     grpc_plan = export_plan(secure, {})
     assert (grpc_plan.endpoint, grpc_plan.tls, grpc_plan.label) == (
-        "collector.internal:4317", CollectorTls(str(ca)),
-        "collector.internal:4317 (OTLP/gRPC over TLS)")
+        "collector.internal:4317",
+        CollectorTls(str(ca)),
+        "collector.internal:4317 (OTLP/gRPC over TLS)",
+    )
     exporter = grpc_plan.exporter()
     assert isinstance(exporter, GrpcSpanExporter)
     exporter.shutdown()
@@ -71,28 +81,36 @@ def test_endpoint_variable_wins_over_the_configured_collector() -> None:
 
 
 def test_unknown_protocol_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="http/json.*grpc, http/protobuf"):
+    with pytest.raises(ConfigurationError, match=r"http/json.*grpc, http/protobuf"):
         export_plan(REMOTE, {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
 
 
 def test_tracing_settings_resolve_arguments_then_environment() -> None:
     assert TracingSettings.load(env={}) == TracingSettings(None, True, 20_000)
-    env = {"SPYGLASS_CAPTURE_CONTENT": "false", "SPYGLASS_EXPORT_QUEUE_SIZE": "500",
-           "SPYGLASS_SAMPLING_RATIO": "0.25"}
+    env = {
+        "SPYGLASS_CAPTURE_CONTENT": "false",
+        "SPYGLASS_EXPORT_QUEUE_SIZE": "500",
+        "SPYGLASS_SAMPLING_RATIO": "0.25",
+    }
     assert TracingSettings.load(env=env) == TracingSettings(0.25, False, 500)
-    assert TracingSettings.load(env=env, sampling_ratio=1, capture_content=True) == \
-        TracingSettings(1, True, 500)
+    assert TracingSettings.load(env=env, sampling_ratio=1, capture_content=True) == TracingSettings(
+        1, True, 500
+    )
 
 
-@pytest.mark.parametrize(("argument", "value", "message"), [
-    ("sampling_ratio", 1.5, "a number from 0 to 1"),
-    ("sampling_ratio", "half", "a number from 0 to 1"),
-    ("sampling_ratio", True, "a number from 0 to 1"),
-    ("export_queue_size", 0, "a positive integer"),
-    ("export_queue_size", 10.5, "a positive integer"),
-])
-def test_bad_tracing_arguments_are_configuration_errors(argument: str, value: object,
-                                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("sampling_ratio", 1.5, "a number from 0 to 1"),
+        ("sampling_ratio", "half", "a number from 0 to 1"),
+        ("sampling_ratio", True, "a number from 0 to 1"),
+        ("export_queue_size", 0, "a positive integer"),
+        ("export_queue_size", 10.5, "a positive integer"),
+    ],
+)
+def test_bad_tracing_arguments_are_configuration_errors(
+    argument: str, value: object, message: str
+) -> None:
     with pytest.raises(ConfigurationError, match=f"{argument}=.* is not valid: pass {message}"):
         TracingSettings.load(env={}, **{argument: value})
 

@@ -15,7 +15,10 @@ import pydantic
 import pytest
 
 from spyglass.instrumentation.serialize import (
-    MAX_JSON_CHARS, MAX_STRING_CHARS, to_attribute, to_json,
+    MAX_JSON_CHARS,
+    MAX_STRING_CHARS,
+    to_attribute,
+    to_json,
 )
 
 
@@ -58,10 +61,22 @@ def loads(value: object) -> object:
     return json.loads(to_json(value))
 
 
-@pytest.mark.parametrize("value", [
-    None, True, 0, -3, 1.5, "text", "ünïcødé ✓", [], {}, [1, "a", None],
-    {"question": "Where is my order?", "n": 2, "nested": {"list": [1, 2, {"x": None}]}},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        0,
+        -3,
+        1.5,
+        "text",
+        "ünïcødé ✓",
+        [],
+        {},
+        [1, "a", None],
+        {"question": "Where is my order?", "n": 2, "nested": {"list": [1, 2, {"x": None}]}},
+    ],
+)
 def test_json_values_round_trip(value: object) -> None:
     assert loads(value) == value
 
@@ -157,10 +172,22 @@ def test_huge_containers_are_cut_with_a_marker() -> None:
     assert parsed[-1] == f"… {5000 - kept} more items"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("s", "s"), (True, True), (3, 3), (2.5, 2.5), (["a", "b"], ("a", "b")),
-    ((1, 2), (1, 2)), ([1, "a"], '[1,"a"]'), ({"k": 1}, '{"k":1}'), ([], "[]"),
-    (2**70, str(2**70)), (None, None), (Order(1, []), '{"order_id":1,"items":[]}'),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("s", "s"),
+        (True, True),
+        (3, 3),
+        (2.5, 2.5),
+        (["a", "b"], ("a", "b")),
+        ((1, 2), (1, 2)),
+        ([1, "a"], '[1,"a"]'),
+        ({"k": 1}, '{"k":1}'),
+        ([], "[]"),
+        (2**70, str(2**70)),
+        (None, None),
+        (Order(1, []), '{"order_id":1,"items":[]}'),
+    ],
+)
 def test_attribute_values(value: object, expected: object) -> None:
     assert to_attribute(value) == expected

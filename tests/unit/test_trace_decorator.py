@@ -10,7 +10,8 @@ import asyncio
 import inspect
 import json
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from opentelemetry import trace as otel_trace
@@ -54,8 +55,10 @@ def only(exporter: InMemorySpanExporter, name: str) -> ReadableSpan:
 
 def io(span: ReadableSpan) -> tuple[Any, Any]:
     attrs = span.attributes or {}
-    return (json.loads(attrs[INPUTS]) if INPUTS in attrs else None,
-            json.loads(attrs[OUTPUTS]) if OUTPUTS in attrs else None)
+    return (
+        json.loads(attrs[INPUTS]) if INPUTS in attrs else None,
+        json.loads(attrs[OUTPUTS]) if OUTPUTS in attrs else None,
+    )
 
 
 # --- callable kinds -------------------------------------------------------------------------
@@ -82,8 +85,11 @@ def test_var_args_and_kwargs_are_kept_under_their_names(exporter: InMemorySpanEx
         return len(rest) + len(options)
 
     assert gather(1, 2, 3, flag=True) == 3
-    assert io(only(exporter, "gather"))[0] == {"first": 1, "rest": [2, 3],
-                                               "options": {"flag": True}}
+    assert io(only(exporter, "gather"))[0] == {
+        "first": 1,
+        "rest": [2, 3],
+        "options": {"flag": True},
+    }
 
 
 class Bot:
@@ -114,8 +120,7 @@ class Bot:
         return f"{cls.greeting}{x}"
 
 
-def test_methods_static_and_class_methods_in_either_order(
-        exporter: InMemorySpanExporter) -> None:
+def test_methods_static_and_class_methods_in_either_order(exporter: InMemorySpanExporter) -> None:
     bot = Bot()
     assert bot.method("there") == "hi there"
     assert Bot.static_above(1) == 2 and bot.static_above(1) == 2
@@ -269,16 +274,20 @@ def test_non_serialisable_arguments_become_readable(exporter: InMemorySpanExport
 
     handle(Session(), {"x"}, b"\x00\xff", cyclic)
     inputs, outputs = io(only(exporter, "handle"))
-    assert inputs == {"session": "Session(user='ada')", "tags": ["x"], "blob": "base64:AP8=",
-                      "loop": ["<cycle: list>"]}
+    assert inputs == {
+        "session": "Session(user='ada')",
+        "tags": ["x"],
+        "blob": "base64:AP8=",
+        "loop": ["<cycle: list>"],
+    }
     assert outputs.startswith("<object object at")
 
 
 def test_capture_content_off_records_structure_only(provider: TracerProvider) -> None:
     memory = InMemorySpanExporter()
-    tracing.install(memory, provider, settings=TracingSettings.load(env={},
-                                                                   capture_content=False))
+    tracing.install(memory, provider, settings=TracingSettings.load(env={}, capture_content=False))
     try:
+
         @spyglass.trace(span_type="CHAIN")
         def secret(password: str) -> str:
             with spyglass.start_span("inner") as span:
@@ -316,8 +325,7 @@ def test_bad_decorator_arguments_are_typed_errors() -> None:
 
 def test_start_span_records_everything_and_is_current(exporter: InMemorySpanExporter) -> None:
     assert spyglass.get_current_active_span() is None
-    with spyglass.start_span("retrieve", span_type="retriever",
-                             attributes={"k": 3}) as span:
+    with spyglass.start_span("retrieve", span_type="retriever", attributes={"k": 3}) as span:
         current = spyglass.get_current_active_span()
         assert current is not None and current.span_id == span.span_id
         assert len(span.trace_id) == 32 and len(span.span_id) == 16
@@ -336,15 +344,16 @@ def test_start_span_records_everything_and_is_current(exporter: InMemorySpanExpo
     assert attrs["meta"] == '{"a":1}' and "ignored" not in attrs
     assert attrs[TYPE] == "RERANKER"
     (event,) = recorded.events
-    assert event.name == "cache_miss" and dict(event.attributes) == {"key": "refund",
-                                                                    "detail": '{"n":1}'}
+    assert event.name == "cache_miss" and dict(event.attributes) == {
+        "key": "refund",
+        "detail": '{"n":1}',
+    }
     assert format(recorded.context.span_id, "016x") == span.span_id
 
 
 def test_start_span_error_and_async_with(exporter: InMemorySpanExporter) -> None:
-    with pytest.raises(KeyError):
-        with spyglass.start_span("failing"):
-            raise KeyError("missing")
+    with pytest.raises(KeyError), spyglass.start_span("failing"):
+        raise KeyError("missing")
 
     async def use() -> None:
         async with spyglass.start_span("async_block") as span:
@@ -375,7 +384,8 @@ def test_begin_span_is_not_current_and_takes_a_parent(exporter: InMemorySpanExpo
 
 
 def test_update_current_trace_merges_tags_and_metadata(
-        exporter: InMemorySpanExporter, caplog: pytest.LogCaptureFixture) -> None:
+    exporter: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
     @spyglass.trace
     def handler() -> None:
         spyglass.update_current_trace(tags={"env": "dev"}, metadata={"user": "u1"})
@@ -393,8 +403,8 @@ def test_update_current_trace_merges_tags_and_metadata(
 
 
 def test_every_span_of_the_provider_carries_the_experiment(
-        exporter: InMemorySpanExporter, provider: TracerProvider,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    exporter: InMemorySpanExporter, provider: TracerProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = provider.get_tracer("another.instrumentation")
     other.start_span("before").end()
     monkeypatch.setattr(experiment, "_current_experiment_id", lambda: "42")
@@ -409,7 +419,8 @@ def test_every_span_of_the_provider_carries_the_experiment(
 
 
 def test_generator_called_with_wrong_arguments_ends_its_span(
-        exporter: InMemorySpanExporter) -> None:
+    exporter: InMemorySpanExporter,
+) -> None:
     @spyglass.trace
     def numbers(n):
         yield n

@@ -48,11 +48,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._read_deadline: asyncio.TimerHandle | None = None
 
+    # the signature of uvicorn's protocols, narrower than asyncio.Protocol's
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.max_connections:
             self.transport = transport  # connection_lost reads it
-            log.warning("OTLP/HTTP connection refused: %d connections are open, the limit "
-                        "set by --max-connections", len(self.connections))
+            log.warning(
+                "OTLP/HTTP connection refused: %d connections are open, the limit "
+                "set by --max-connections",
+                len(self.connections),
+            )
             transport.abort()
             return
         super().connection_made(transport)
@@ -82,15 +86,21 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _timed_out(self) -> None:
         self._read_deadline = None
         if not self.transport.is_closing():
-            log.debug("closing an OTLP/HTTP connection whose request was not complete within "
-                      "%gs (--http-read-timeout)", self.read_timeout)
+            log.debug(
+                "closing an OTLP/HTTP connection whose request was not complete within "
+                "%gs (--http-read-timeout)",
+                self.read_timeout,
+            )
             self.transport.close()
 
 
 def guarded_protocol(read_timeout: float, max_connections: int) -> type[GuardedHttpProtocol]:
     """A :class:`GuardedHttpProtocol` subclass with these limits, for ``uvicorn.Config(http=…)``."""
-    return type("GuardedHttpProtocol", (GuardedHttpProtocol,),
-                {"read_timeout": read_timeout, "max_connections": max_connections})
+    return type(
+        "GuardedHttpProtocol",
+        (GuardedHttpProtocol,),
+        {"read_timeout": read_timeout, "max_connections": max_connections},
+    )
 
 
 def ensure_descriptors_for(max_connections: int) -> None:
@@ -112,4 +122,5 @@ def ensure_descriptors_for(max_connections: int) -> None:
         f"--max-connections {max_connections} needs {needed} open files ({RESERVED_FDS} "
         f"kept for the store and the gRPC port), but this process may open at most {hard} "
         f"(ulimit -n); lower --max-connections to {max(1, hard - RESERVED_FDS)} or less, or "
-        "raise the open-files limit of the collector's service")
+        "raise the open-files limit of the collector's service"
+    )

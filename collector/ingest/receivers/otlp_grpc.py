@@ -7,7 +7,8 @@ decoder can keep the valid spans (log records) of a request in which one is unde
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -32,11 +33,17 @@ def logs_service(pipeline: IngestPipeline) -> grpc.GenericRpcHandler:
     return _export_service(pipeline, LOGS_SERVICE, "logs", pipeline.export_logs)
 
 
-def _export_service(pipeline: IngestPipeline, service: str, signal: str,
-                    export_body: Callable[[Body, str], Awaitable[Any]]) -> grpc.GenericRpcHandler:
+def _export_service(
+    pipeline: IngestPipeline,
+    service: str,
+    signal: str,
+    export_body: Callable[[Body, str], Awaitable[Any]],
+) -> grpc.GenericRpcHandler:
     async def export(request: bytes, context: grpc.aio.ServicerContext) -> Any:
         metadata = dict(context.invocation_metadata() or ())
-        body = Body(request, experiment=metadata.get(semconv.EXPERIMENT_HEADER))
+        experiment = metadata.get(semconv.EXPERIMENT_HEADER)
+        # grpc hands over text for every key without the "-bin" suffix
+        body = Body(request, experiment=experiment if isinstance(experiment, str) else None)
         try:
             response = await export_body(body, "grpc")
         except Exception as exc:  # answered by the error table; unexpected ones re-raised
@@ -49,13 +56,13 @@ def _export_service(pipeline: IngestPipeline, service: str, signal: str,
         pipeline.metrics.requests.labels("grpc", signal, "ok").inc()
         return response
 
-    handler = grpc.unary_unary_rpc_method_handler(
-        export, request_deserializer=None, response_serializer=lambda m: m.SerializeToString())
+    handler: grpc.RpcMethodHandler[bytes, Any] = grpc.unary_unary_rpc_method_handler(
+        export, request_deserializer=None, response_serializer=lambda m: m.SerializeToString()
+    )
     return grpc.method_handlers_generic_handler(service, {"Export": handler})
 
 
-async def _abort(context: grpc.aio.ServicerContext, exc: Exception,
-                 answer: ErrorAnswer) -> None:
+async def _abort(context: grpc.aio.ServicerContext, exc: Exception, answer: ErrorAnswer) -> None:
     metadata: tuple[tuple[str, bytes], ...] = ()
     if isinstance(exc, RetryableError):
         metadata = retry_metadata(exc.retry_after, str(exc))
@@ -69,10 +76,13 @@ def retry_metadata(delay_s: float, message: str) -> tuple[tuple[str, bytes], ...
     RetryInfo detail of ``grpc-status-details-bin``. Both are sent.
     """
     seconds = int(delay_s)
-    info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(
-        seconds=seconds, nanos=int((delay_s - seconds) * 1e9)))
+    info = error_details_pb2.RetryInfo(
+        retry_delay=duration_pb2.Duration(seconds=seconds, nanos=int((delay_s - seconds) * 1e9))
+    )
     detail = any_pb2.Any()
     detail.Pack(info)
     status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[detail])
-    return (("google.rpc.retryinfo-bin", info.SerializeToString()),
-            ("grpc-status-details-bin", status.SerializeToString()))
+    return (
+        ("google.rpc.retryinfo-bin", info.SerializeToString()),
+        ("grpc-status-details-bin", status.SerializeToString()),
+    )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from google.rpc import code_pb2
 from starlette.applications import Starlette
@@ -20,11 +21,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from spyglass import semconv
+from spyglass.collector.auth import ApiKeys
 from spyglass.collector.ingest.answers import encode_response, encode_status
 from spyglass.collector.ingest.bodies import decompress
-from spyglass.collector.auth import ApiKeys
-from spyglass.collector.metrics import CONTENT_TYPE_LATEST, CollectorMetrics
 from spyglass.collector.ingest.pipeline import Body, InflightBudget, IngestPipeline, Reservation
+from spyglass.collector.metrics import CONTENT_TYPE_LATEST, CollectorMetrics
 from spyglass.error_codes import Side, answer_for
 from spyglass.errors import PayloadTooLargeError, RetryableError, UnsupportedMediaTypeError
 
@@ -36,17 +37,23 @@ JSON_TYPE = "application/json"
 Export = Callable[[Body, str, Reservation], Awaitable[Any]]
 
 
-def create_app(pipeline: IngestPipeline, keys: ApiKeys, max_request_bytes: int,
-               ready: Callable[[], Awaitable[str | None]],
-               alive: Callable[[], str | None] = lambda: None) -> Starlette:
+def create_app(
+    pipeline: IngestPipeline,
+    keys: ApiKeys,
+    max_request_bytes: int,
+    ready: Callable[[], Awaitable[str | None]],
+    alive: Callable[[], str | None] = lambda: None,
+) -> Starlette:
     """The ASGI app; ``ready`` returns None when the collector can take traffic, else why
     not; ``alive`` None while it can store anything at all, else why not (restart it)."""
     metrics = pipeline.metrics
     inflight = pipeline.inflight
-    traces = _export_endpoint(pipeline.export_traces, "traces", keys, max_request_bytes,
-                              inflight, metrics)
-    logs = _export_endpoint(pipeline.export_logs, "logs", keys, max_request_bytes, inflight,
-                            metrics)
+    traces = _export_endpoint(
+        pipeline.export_traces, "traces", keys, max_request_bytes, inflight, metrics
+    )
+    logs = _export_endpoint(
+        pipeline.export_logs, "logs", keys, max_request_bytes, inflight, metrics
+    )
 
     async def healthz(_request: Request) -> Response:
         why = alive()
@@ -66,18 +73,25 @@ def create_app(pipeline: IngestPipeline, keys: ApiKeys, max_request_bytes: int,
             return Response(problem + "\n", status_code=401, media_type="text/plain")
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[
-        Route("/v1/traces", traces, methods=["POST"]),
-        Route("/v1/logs", logs, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/v1/traces", traces, methods=["POST"]),
+            Route("/v1/logs", logs, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+        ]
+    )
 
 
-def _export_endpoint(export: Export, signal: str, keys: ApiKeys, max_request_bytes: int,
-                     inflight: InflightBudget, metrics: CollectorMetrics,
-                     ) -> Callable[[Request], Awaitable[Response]]:
+def _export_endpoint(
+    export: Export,
+    signal: str,
+    keys: ApiKeys,
+    max_request_bytes: int,
+    inflight: InflightBudget,
+    metrics: CollectorMetrics,
+) -> Callable[[Request], Awaitable[Response]]:
     """The handler of ``POST /v1/<signal>``: auth, content type, body, export, answer.
 
     Nothing of the body is read before the key and content type are checked, and the body
@@ -98,15 +112,17 @@ def _export_endpoint(export: Export, signal: str, keys: ApiKeys, max_request_byt
             with inflight.reservation() as reservation:
                 data = await _read_body(request, max_request_bytes, reservation)
                 body_read = True
-                body = Body(data, json=is_json,
-                            experiment=request.headers.get(semconv.EXPERIMENT_HEADER))
+                body = Body(
+                    data, json=is_json, experiment=request.headers.get(semconv.EXPERIMENT_HEADER)
+                )
                 response = await export(body, "http", reservation)
         except ClientDisconnect:
             # the sender went away (or its read timeout closed the connection): nobody to
             # answer, and nothing went wrong on this side
             metrics.requests.labels("http", signal, "disconnected").inc()
-            log.debug("OTLP/HTTP sender of %s disconnected before its body was complete",
-                      request.url.path)
+            log.debug(
+                "OTLP/HTTP sender of %s disconnected before its body was complete", request.url.path
+            )
             return Response(status_code=400)
         except Exception as exc:
             answer = _error_response(exc, is_json, metrics, signal)
@@ -130,7 +146,8 @@ def _is_json(request: Request) -> bool:
         return False
     raise UnsupportedMediaTypeError(
         f"Content-Type {content_type or '(none)'!r} is not OTLP; send "
-        "application/x-protobuf or application/json")
+        "application/x-protobuf or application/json"
+    )
 
 
 async def _read_body(request: Request, limit: int, reservation: Reservation) -> bytes:
@@ -159,12 +176,15 @@ def _closing(response: Response) -> Response:
 
 
 def _too_large(limit: int) -> str:
-    return (f"request body is larger than {limit} bytes; split the batch (e.g. lower "
-            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE) or raise the collector's --max-request-bytes")
+    return (
+        f"request body is larger than {limit} bytes; split the batch (e.g. lower "
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE) or raise the collector's --max-request-bytes"
+    )
 
 
-def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics,
-                    signal: str) -> Response:
+def _error_response(
+    exc: Exception, is_json: bool, metrics: CollectorMetrics, signal: str
+) -> Response:
     answer = answer_for(exc, Side.OTLP)
     if answer is None or answer.http_status is None or answer.outcome is None:
         raise exc
@@ -177,5 +197,8 @@ def _error_response(exc: Exception, is_json: bool, metrics: CollectorMetrics,
 
 
 def _status(http: int, code: int, message: str, is_json: bool) -> Response:
-    return Response(encode_status(code, message, json=is_json), status_code=http,
-                    media_type=JSON_TYPE if is_json else PROTOBUF_TYPES[0])
+    return Response(
+        encode_status(code, message, json=is_json),
+        status_code=http,
+        media_type=JSON_TYPE if is_json else PROTOBUF_TYPES[0],
+    )

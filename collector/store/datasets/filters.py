@@ -31,6 +31,7 @@ from spyglass.collector.store.traces.filters import (
     Compiler,
     Field,
     FieldSet,
+    Kind,
     parse_filter,
 )
 from spyglass.collector.store.traces.probes import Probe
@@ -39,7 +40,7 @@ _DATASETS = DatasetRow.__table__
 _D = _DATASETS.c
 _TAGS = DatasetTag.__table__
 
-COLUMNS: dict[str, tuple[ColumnElement, object]] = {
+COLUMNS: dict[str, tuple[ColumnElement, Kind]] = {
     "name": (_D.name, TEXT_KIND),
     "dataset_id": (_D.dataset_id, TEXT_KIND),
     "digest": (_D.digest, TEXT_KIND),
@@ -68,7 +69,7 @@ def _resolve(segments: tuple[tuple[str, bool], ...]) -> Field | None:
     return None
 
 
-def _kind_of(field: Field) -> object:
+def _kind_of(field: Field) -> Kind:
     return COLUMNS[field.name][1] if field.kind == "dataset" else KEY_VALUE_KIND
 
 
@@ -79,7 +80,7 @@ def _unknown(spelling: str) -> str:
 FIELDS = FieldSet(
     _resolve,
     _kind_of,
-    _unknown,  # type: ignore[arg-type]
+    _unknown,
     example="a field such as name or tags.stage",
 )
 

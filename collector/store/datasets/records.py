@@ -64,7 +64,6 @@ from spyglass.v1 import datasets_pb2 as pb
 PAGE_SIZE_DEFAULT = 1000
 PAGE_SIZE_MAX = 50_000
 
-_SOURCE_VALUES = dict(pb.DatasetRecordColumns.SourceType.items())
 _RECORD_ID = STATE_COLUMNS.index("dataset_record_id")
 _INPUT_HASH = STATE_COLUMNS.index("input_hash")
 _CONTENT_HASH = STATE_COLUMNS.index("content_hash")
@@ -215,7 +214,7 @@ def _apply(
         bulk.copy_to_history(
             connection, dataset_id, [row[_RECORD_ID] for row, _, _ in plan.updates], version
         )
-        rows = []
+        rows: list[tuple] = []
         for row, state, new_hash in plan.updates:
             added.append(new_hash)
             removed.append(row[_CONTENT_HASH])
@@ -403,7 +402,7 @@ def _page_columns(connection: Connection, page: Any) -> tuple[int, str, pb.Datas
             expectations=expectations,
             outputs=outputs,
             tags=tags,
-            source_type=[_SOURCE_VALUES[k] for k in kinds or ()],
+            source_type=kinds or (),
             source_id=[s or "" for s in origins or ()],
             create_time_ms=created or (),
             last_update_time_ms=updated or (),
@@ -478,7 +477,7 @@ def _page_query(dataset_id: str, version: int, latest: bool, after: str, limit: 
     return select(both).order_by(both.c.dataset_record_id).limit(limit)
 
 
-def _columns(rows: list[Any]) -> pb.DatasetRecordColumns:
+def _columns(rows: Sequence[Any]) -> pb.DatasetRecordColumns:
     """A page's columns from its rows."""
     ids, inputs, expectations, outputs, tags, kinds, origins, created, updated = (
         zip(*rows) if rows else ((),) * 9
@@ -489,7 +488,7 @@ def _columns(rows: list[Any]) -> pb.DatasetRecordColumns:
         expectations=_array(expectations),
         outputs=_array([o or "null" for o in outputs]),
         tags=_array(tags),
-        source_type=[_SOURCE_VALUES[k] for k in kinds],
+        source_type=kinds,
         source_id=[s or "" for s in origins],
         create_time_ms=created,
         last_update_time_ms=updated,

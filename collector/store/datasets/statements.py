@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Table
 
 from spyglass.collector.store.models import DatasetRecordHistory, DatasetRecordRow
 
-RECORDS: Table = DatasetRecordRow.__table__  # type: ignore[assignment]
-HISTORY: Table = DatasetRecordHistory.__table__  # type: ignore[assignment]
+RECORDS: Table = DatasetRecordRow.__table__
+HISTORY: Table = DatasetRecordHistory.__table__
 STATE_COLUMNS = tuple(c.name for c in RECORDS.columns)
 # what a content update sets, besides version and last_update_time_ms
 UPDATED_COLUMNS = ("expectations", "outputs", "tags", "content_hash")
@@ -198,7 +198,9 @@ class PostgresBulk(_Bulk):
 
 def _cursor(connection: Connection) -> Any:
     """A psycopg cursor in the connection's transaction (for COPY)."""
-    return connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None, "a connection in a transaction holds its DBAPI one"
+    return dbapi_connection.cursor()
 
 
 def for_dialect(name: str) -> SqliteBulk | PostgresBulk:

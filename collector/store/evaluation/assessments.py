@@ -43,7 +43,10 @@ def assessment_to_proto(row: AssessmentRow | Any) -> pb.Assessment:
         trace_id=row.trace_id,
         name=row.name,
         source=pb.AssessmentSource(
-            source_type=SOURCE_TYPES.get(row.source_type, 0), source_id=row.source_id or ""
+            source_type=(
+                row.source_type if row.source_type in SOURCE_TYPES else "SOURCE_TYPE_UNSPECIFIED"
+            ),
+            source_id=row.source_id or "",
         ),
         create_time_ms=row.created_time_ms,
         last_update_time_ms=row.last_update_time_ms,

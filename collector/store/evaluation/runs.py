@@ -69,9 +69,6 @@ _RECORDS = EvaluationRecordRow.__table__
 _RESULTS = EvaluationResultRow.__table__
 _ASSESSMENTS = AssessmentRow.__table__
 _R = _RUNS.c
-_STATUS = {
-    name: value for name, value in pb.EvaluationRun.Status.items() if name != "STATUS_UNSPECIFIED"
-}
 _ORDER_FIELDS: dict[str, ColumnElement] = {
     "start_time": _R.start_time_ms,
     "end_time": _R.end_time_ms,
@@ -209,7 +206,7 @@ def run_to_proto(row: Any) -> pb.EvaluationRun:
         run_id=row["run_id"],
         experiment_id=str(row["experiment_id"]),
         name=row["name"],
-        status=_STATUS[row["status"]],
+        status=row["status"],
         record_count=row["record_count"],
         start_time_ms=row["start_time_ms"],
         scorers=[pb.EvaluationScorer(**s) for s in json.loads(row["scorers"])],
@@ -522,7 +519,7 @@ def search_runs(
 
 
 def _conditions(request: pb.SearchEvaluationRunsRequest) -> list[ColumnElement[bool]]:
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if request.experiment_ids:
         conditions.append(
             _R.experiment_id.in_([parse_experiment_id(e) for e in request.experiment_ids])
@@ -622,7 +619,7 @@ def _score_to_proto(row: Any) -> pb.EvaluationScore:
     message = pb.EvaluationScore(
         name=row.name,
         source=apb.AssessmentSource(
-            source_type=apb.AssessmentSource.SourceType.Value(row.source_type),
+            source_type=row.source_type,
             source_id=row.source_id or "",
         ),
     )

@@ -57,7 +57,7 @@ def finish_if_complete(connection: Connection, job_id: str, now: int) -> str:
     job = lock_job(connection, job_id)
     if job.status in ENDED or job.monitor_id is not None:
         return job.status
-    states = dict(
+    states: dict[str, int] = dict(
         connection.execute(
             select(CHUNKS.c.state, func.count())
             .where(CHUNKS.c.job_id == job_id)

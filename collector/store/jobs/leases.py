@@ -21,6 +21,7 @@ fails; the job finishes with its last open chunk
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, exists, func, select, update
@@ -120,7 +121,7 @@ def _lease(
     connection: Connection,
     chunk: Any,
     job: Any,
-    items: list[Any],
+    items: Sequence[Any],
     worker_id: str,
     seconds: float,
     now: int,
@@ -241,7 +242,7 @@ def release_lease(
             add_judge_usage(
                 connection, _run_of(connection, chunk.job_id), request.judge_usage, prices
             )
-    return pb.ReleaseLeaseResponse(job_status=pb.JobStatus.Value(status))
+    return pb.ReleaseLeaseResponse(job_status=status)
 
 
 def _release(connection: Connection, chunk: Any, request: pb.ReleaseLeaseRequest, now: int) -> None:

@@ -41,7 +41,7 @@ def job_message(row: Any) -> pb.EvaluationJob:
         build_dataset=row.build_dataset or "",
         run_id=row.run_id,
         monitor_id=row.monitor_id or "",
-        status=pb.JobStatus.Value(row.status),
+        status=row.status,
         total_rows=row.total_rows,
         chunk_size=row.chunk_size,
         chunks_total=row.chunks_total,
@@ -67,7 +67,7 @@ def jobs_with_progress(
         ).all()
     )
     errors = _errors_by_scorer(connection, run_ids)
-    erring = dict(
+    erring: dict[str, int] = dict(
         connection.execute(
             select(_RESULTS.run_id, func.count(func.distinct(_RESULTS.row_index)))
             .where(_RESULTS.run_id.in_(run_ids), _RESULTS.error.is_not(None))

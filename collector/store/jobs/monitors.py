@@ -18,6 +18,7 @@ errors.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select, update
@@ -182,7 +183,7 @@ def _find(connection: Connection, ref: str, lock: bool = False) -> Any:
     return next((r for r in rows if r.monitor_id == ref), rows[0])
 
 
-def _messages(connection: Connection, rows: list[Any]) -> list[pb.Monitor]:
+def _messages(connection: Connection, rows: Sequence[Any]) -> list[pb.Monitor]:
     scored = dict(
         connection.execute(
             select(_RUNS.run_id, _RUNS.record_count).where(

@@ -59,7 +59,7 @@ def _record_items(columns: dpb.DatasetRecordColumns) -> Iterator[dict[str, Any]]
         canonical_json.loads(raw) if raw else [None] * len(ids)
         for raw in (columns.inputs, columns.expectations, columns.outputs)
     )
-    kinds = list(columns.source_type) or [0] * len(ids)
+    kinds: list[int] = list(columns.source_type) or [0] * len(ids)
     origins = list(columns.source_id) or [""] * len(ids)
     for n, record_id in enumerate(ids):
         from_trace = kinds[n] == _TRACE_SOURCE and len(origins[n]) == _TRACE_ID_LENGTH

@@ -83,7 +83,6 @@ is refused with its position.
 from __future__ import annotations
 
 import contextlib
-import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -353,10 +352,16 @@ def snippet(text: str, position: int, width: int = 50) -> tuple[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class _Token:
+    """One lexeme at ``pos:end``. ``text`` is a punctuation mark, an operator or keyword
+    (canonical spelling) or a string's content; ``number`` a number's value; ``segments``
+    a path's keys, each with whether it was backticked."""
+
     kind: str  # "path" | "keyword" | "string" | "number" | "op" | "punct" | "eof"
     pos: int
     end: int
-    value: object = None
+    text: str = ""
+    number: int | float = 0
+    segments: tuple[tuple[str, bool], ...] = ()
 
 
 _SPACE = re.compile(r"\s*")
@@ -387,7 +392,8 @@ class _Lexer:
         self.text = source.text
 
     def token_at(self, pos: int) -> _Token:
-        pos = _SPACE.match(self.text, pos).end()
+        space = _SPACE.match(self.text, pos)  # matches everywhere, if only the empty string
+        pos = space.end() if space else pos
         if pos >= len(self.text):
             return _Token("eof", pos, pos)
         char = self.text[pos]
@@ -431,11 +437,11 @@ class _Lexer:
         if len(spelling) > MAX_NUMBER_LENGTH:
             raise self.source.error(pos, f"number longer than {MAX_NUMBER_LENGTH} characters")
         if re.fullmatch(r"-?[0-9]+", spelling):
-            return _Token("number", pos, end, int(spelling))
+            return _Token("number", pos, end, number=int(spelling))
         value = float(spelling)
         if value in (float("inf"), float("-inf")):
             raise self.source.error(pos, f"number {spelling} is out of range")
-        return _Token("number", pos, end, value)
+        return _Token("number", pos, end, number=value)
 
     def _path(self, pos: int) -> _Token:
         """``word(.key)*`` where a key may be `backticked`; a lone keyword is a keyword."""
@@ -449,7 +455,7 @@ class _Lexer:
         first, quoted = segments[0]
         if len(segments) == 1 and not quoted and first.upper() in _KEYWORDS:
             return _Token("keyword", pos, i, first.upper())
-        return _Token("path", pos, i, tuple(segments))
+        return _Token("path", pos, i, segments=tuple(segments))
 
     def _segment(self, start: int, i: int, segments: list[tuple[str, bool]]) -> int:
         if self.text.startswith("`", i):
@@ -502,10 +508,10 @@ class _Parser:
         return token
 
     def at_keyword(self, *words: str) -> bool:
-        return self.tok.kind == "keyword" and self.tok.value in words
+        return self.tok.kind == "keyword" and self.tok.text in words
 
     def at_punct(self, char: str) -> bool:
-        return self.tok.kind == "punct" and self.tok.value == char
+        return self.tok.kind == "punct" and self.tok.text == char
 
     def fail(self, reason: str, pos: int | None = None) -> InvalidFilterError:
         return self.source.error(self.tok.pos if pos is None else pos, reason)
@@ -591,16 +597,14 @@ class _Parser:
         return Comparison(field, op, _Checker(self, field, path).value(op, op_pos, literals))
 
     def field(self, path: _Token) -> Field:
-        field = self.fields.resolve(path.value)  # type: ignore[arg-type]
+        field = self.fields.resolve(path.segments)
         if field is None:
             raise self.fail(self.fields.unknown(self.spelling(path)), path.pos)
         return field
 
     def operator(self, path: _Token) -> str:
-        if self.tok.kind == "op":
-            return self.advance().value  # type: ignore[return-value]
-        if self.at_keyword("LIKE", "ILIKE", "IN"):
-            return self.advance().value  # type: ignore[return-value]
+        if self.tok.kind == "op" or self.at_keyword("LIKE", "ILIKE", "IN"):
+            return self.advance().text
         if self.at_keyword("NOT"):
             self.advance()
             return self.expect_keyword(
@@ -657,12 +661,15 @@ class _Parser:
                 "an IN list counts); split the search into several, or narrow it "
                 "with fewer values"
             )
-        if token.kind in ("string", "number"):
+        if token.kind == "string":
             self.advance()
-            return token.value, token.pos  # type: ignore[return-value]
+            return token.text, token.pos
+        if token.kind == "number":
+            self.advance()
+            return token.number, token.pos
         if self.at_keyword("TRUE", "FALSE"):
             self.advance()
-            return token.value == "TRUE", token.pos
+            return token.text == "TRUE", token.pos
         if self.at_keyword("NULL"):
             raise self.fail(
                 "NULL is not a value: test for a missing value with IS NULL or IS NOT NULL"
@@ -863,18 +870,18 @@ _NULLABLE = frozenset(
     | {
         name
         for name, column in _TRACE_COLUMNS.items()
-        if name != "execution_time_ms" and column.nullable  # type: ignore[attr-defined]
+        if name != "execution_time_ms" and column.nullable
     }
 )
 _SPAN_COLUMNS = {"name": _S.name, "type": _S.span_type, "inputs": _S.inputs, "outputs": _S.outputs}
 _STATUS_CODE_ERROR = 2  # OTLP Status.STATUS_CODE_ERROR; UNSET (0) and OK (1) count as OK
 _COMPARE: dict[str, Callable[[ColumnElement, object], ColumnElement[bool]]] = {
-    "=": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
+    "=": lambda column, value: column == value,
+    "!=": lambda column, value: column != value,
+    "<": lambda column, value: column < value,
+    "<=": lambda column, value: column <= value,
+    ">": lambda column, value: column > value,
+    ">=": lambda column, value: column >= value,
 }
 _INT64 = range(-(2**63), 2**63)
 # A JSON number whose exponent has at most two digits (with the 100-character cap, every
@@ -913,7 +920,8 @@ class _Compiler:
         if isinstance(node, Comparison):
             return self.comparison(node)
         if isinstance(node, Not):
-            return probes.negate(self.comparison(node.item))  # type: ignore[arg-type]
+            assert isinstance(node.item, Comparison), "NOT is pushed down to the comparisons"
+            return probes.negate(self.comparison(node.item))
         parts = [self.normalized(item) for item in node.items]
         return probes.combine(isinstance(node, And), parts)
 
@@ -948,7 +956,7 @@ class _Compiler:
         return and_(column.is_not(None), condition) if name in _NULLABLE else condition
 
     def text_search(self, c: Comparison) -> Probe:
-        text = _escape_like(c.value) if c.op == "=" else c.value  # type: ignore[arg-type]
+        text = _escape_like(_string(c.value)) if c.op == "=" else _string(c.value)
         pattern = f"%{text}%"
         if self.postgres:
             matches = [column.ilike(pattern) for column in (_S.inputs, _S.outputs)]
@@ -1024,14 +1032,14 @@ class _Compiler:
     # -- conditions on one value
     def presence(
         self,
-        exists: Callable[[ColumnElement[bool]], ColumnElement[bool] | Probe],
+        exists: Callable[[ColumnElement[bool]], Probe],
         value: ColumnElement,
         c: Comparison,
         condition: Callable[[ColumnElement, str, Value], ColumnElement[bool]],
-    ) -> ColumnElement[bool] | Probe:
+    ) -> Probe:
         """An EXISTS over rows holding the value; IS NULL is "no row with a value"."""
         if c.op == "IS NULL":
-            return probes.negate(exists(value.is_not(None)))
+            return exists(value.is_not(None)).negate()
         if c.op == "IS NOT NULL":
             return exists(value.is_not(None))
         return exists(condition(value, c.op, c.value))
@@ -1068,19 +1076,19 @@ class _Compiler:
         value: Value,
     ) -> ColumnElement[bool]:
         if op in _LISTS:
-            values = [_number_literal(v) for v in value]  # type: ignore[union-attr]
+            values = [_number_literal(v) for v in _items(value)]
             return expr.in_(values) if op == "IN" else expr.not_in(values)
-        return _COMPARE[op](expr, _number_literal(value))  # type: ignore[arg-type]
+        return _COMPARE[op](expr, _number_literal(_single(value)))
 
     def text_condition(self, expr: ColumnElement, op: str, value: Value) -> ColumnElement[bool]:
         if op == "LIKE":
             if self.postgres:
                 return expr.like(value)
-            return expr.op("GLOB")(_like_to_glob(value))  # type: ignore[arg-type]
+            return expr.op("GLOB")(_like_to_glob(_string(value)))
         if op == "ILIKE":
             return expr.ilike(value) if self.postgres else expr.like(value, escape="\\")
         if op in _LISTS:
-            values = list(value)  # type: ignore[arg-type]
+            values = list(_items(value))
             return expr.in_(values) if op == "IN" else expr.not_in(values)
         return _COMPARE[op](expr, value)
 
@@ -1126,19 +1134,37 @@ def _span_status(op: str, value: Value) -> ColumnElement[bool]:
         return is_error if status == "ERROR" else not_(is_error)
 
     if op in _LISTS:
-        condition = or_(*(matches(v) for v in value))  # type: ignore[union-attr]
+        condition = or_(*(matches(v) for v in _items(value)))
         return condition if op == "IN" else not_(condition)
-    return matches(value) if op == "=" else not_(matches(value))  # type: ignore[arg-type]
+    return matches(_single(value)) if op == "=" else not_(matches(_single(value)))
 
 
 def _boolean_condition(text: ColumnElement, op: str, value: Value) -> ColumnElement[bool]:
     """Only the values true/false (any case) take part in a TRUE/FALSE comparison."""
-    wanted = set(value) if isinstance(value, tuple) else {value}
-    if op in ("!=", "NOT IN"):
-        wanted = {True, False} - wanted
+    given = value if isinstance(value, tuple) else (value,)
+    negated = op in ("!=", "NOT IN")
+    wanted = [b for b in (False, True) if (b in given) != negated]
     if not wanted:
         return false()
-    return func.lower(text).in_(["true" if b else "false" for b in sorted(wanted)])
+    return func.lower(text).in_(["true" if b else "false" for b in wanted])
+
+
+def _single(value: Value) -> Scalar:
+    """A one-value comparison's literal (see :class:`Comparison`)."""
+    assert value is not None and not isinstance(value, tuple), "a comparison with one value"
+    return value
+
+
+def _items(value: Value) -> tuple[Scalar, ...]:
+    """An IN / NOT IN comparison's literals (see :class:`Comparison`)."""
+    assert isinstance(value, tuple), "an IN list is a tuple"
+    return value
+
+
+def _string(value: Value) -> str:
+    """A text or pattern comparison's literal (the checker admits only strings)."""
+    assert isinstance(value, str), "a text comparison's literal is a string"
+    return value
 
 
 def _map(value: Value, convert: Callable[[Scalar], Scalar]) -> Value:
@@ -1147,7 +1173,7 @@ def _map(value: Value, convert: Callable[[Scalar], Scalar]) -> Value:
     return value if value is None or isinstance(value, str) else convert(value)
 
 
-def _number_literal(value: float) -> ColumnElement:
+def _number_literal(value: Scalar) -> ColumnElement:
     """A number bound with its own type (BIGINT or DOUBLE PRECISION), never the compared
     column's: a fraction must not be cast to an integer column's type on its way in."""
     return literal(value, Double() if isinstance(value, float) else BigInteger())
@@ -1236,7 +1262,7 @@ def _parse_order_key(item: str, index: int) -> tuple[Field, bool]:
         )
     descending = False
     if parser.at_keyword("ASC", "DESC"):
-        descending = parser.advance().value == "DESC"
+        descending = parser.advance().text == "DESC"
     if parser.tok.kind != "eof":
         raise parser.fail(f"expected ASC, DESC or the end of the sort key, found {parser.found()}")
     return field, descending
@@ -1247,6 +1273,7 @@ def _sortable(field: Field) -> bool:
 
 
 def _order_clause(field: Field, descending: bool, postgres: bool) -> ColumnElement:
+    expr: ColumnElement
     if field.kind in _KEY_TABLES:
         table = _KEY_TABLES[field.kind]
         expr = (

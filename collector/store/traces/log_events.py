@@ -203,9 +203,9 @@ def _refresh_stored_span(cursor: Any, st: Statements, span: tuple, rows: list[Lo
     events (normalised again, as at ingest) and all its log rows."""
     trace_id, span_id, parent, inputs, outputs, attributes, events = span
     own = own_events(events)
-    canonical = normalize(
-        _loads_object(attributes), [(e.get("name"), e.get("attributes") or {}) for e in own]
-    )
+    # normalize matches events by name: one whose stored name is not a string matches none
+    named = [(e["name"], e.get("attributes") or {}) for e in own if isinstance(e.get("name"), str)]
+    canonical = normalize(_loads_object(attributes), named)
     fields = combine(canonical.inputs, canonical.outputs, events, merge(rows))
     if fields != (inputs, outputs, events):
         _update_span(cursor, st, (trace_id, span_id), parent, fields)

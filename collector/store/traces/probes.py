@@ -69,10 +69,11 @@ class Probe:
             query = select(literal_column("1")).where(self.link == self.outer, condition)
         if self.source is not None:
             query = query.select_from(self.source)
+        found: ColumnElement[bool]
         if form == "in":
             found = self.outer.in_(query)
         else:
-            found = query.correlate(self.outer.table).exists()  # type: ignore[attr-defined]
+            found = query.correlate(self.outer.table).exists()
             if form == "exists_unjoined":
                 found = found.is_(true())
         return not_(found) if self.negated else found
@@ -98,14 +99,16 @@ def combine(conjunction: bool, parts: Sequence[Part]) -> Part:
     """``parts`` joined by AND (``conjunction``) or OR, merging what can be merged: under
     OR the probes that look for a row, under AND those that look for its absence."""
     out: list[Part] = []
-    merged_at: dict[str, int] = {}
+    merged_at: dict[str, tuple[int, Probe]] = {}  # group -> where its probe is, the probe
     for part in parts:
         if isinstance(part, Probe) and part.negated == conjunction:
-            at = merged_at.get(part.group)
-            if at is not None:
-                out[at] = out[at].merge(part)  # type: ignore[union-attr]
+            found = merged_at.get(part.group)
+            if found is not None:
+                at, probe = found
+                merged = probe.merge(part)
+                out[at], merged_at[part.group] = merged, (at, merged)
                 continue
-            merged_at[part.group] = len(out)
+            merged_at[part.group] = (len(out), part)
         out.append(part)
     return out[0] if len(out) == 1 else Group(conjunction, tuple(out))
 

@@ -107,7 +107,7 @@ def compile_search(
     key, with a caret under the spot).
     """
     ids = parse_experiment_ids(experiment_ids)
-    where = [] if not ids else [_T.experiment_id.in_(ids)]
+    where: list[ColumnElement[bool]] = [] if not ids else [_T.experiment_id.in_(ids)]
     condition = compile_filter(filter_text, dialect)
     if condition is not None:
         where.append(condition)
@@ -171,7 +171,7 @@ def batch_get_traces(engine: Engine, trace_ids: Sequence[str]) -> list[pb.Trace]
     wanted = [parse_trace_id(t) for t in trace_ids]
     unique = list(dict.fromkeys(wanted))
     with engine.connect() as connection:
-        rows = []
+        rows: list[Any] = []
         for chunk in _chunks(unique, IN_CHUNK):
             rows += connection.execute(
                 select(TraceRow.__table__).where(_T.trace_id.in_(chunk))

@@ -7,6 +7,7 @@ still has one source of truth.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -207,7 +208,7 @@ class Statements:
             f"SELECT {names} FROM p JOIN {table} x ON {on}"
         )
 
-    def key_params(self, key_tuples: list[tuple[str, ...]]) -> list:
+    def key_params(self, key_tuples: Sequence[tuple[str, ...]]) -> list:
         """Parameters of a :meth:`_lookup` statement for these key tuples."""
         if self.dialect == "postgresql":
             return [list(column) for column in zip(*key_tuples)]

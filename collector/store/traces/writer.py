@@ -476,7 +476,8 @@ class Writer:
         return new
 
     def _stored_keys(self, cursor: Any, trace_ids: set[str]) -> set[tuple[str, str]]:
-        ids, keys = sorted(trace_ids), set()
+        ids = sorted(trace_ids)
+        keys: set[tuple[str, str]] = set()
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             cursor.execute(self._st.span_keys_of_traces(len(chunk)), chunk)
@@ -537,6 +538,6 @@ def _retryable_kind(exc: BaseException) -> str | None:
     return None
 
 
-def _short(exc: Exception | None) -> str:
+def _short(exc: BaseException | None) -> str:
     text = str(getattr(exc, "orig", exc)).strip().splitlines()
     return text[0] if text else type(exc).__name__
