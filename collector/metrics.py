@@ -81,6 +81,13 @@ class CollectorMetrics:
             registry=r,
         )
 
+        self.cost_unknown_model = Counter(
+            "spyglass_cost_unknown_model",
+            "LLM spans stored without a cost because no price is known for their model "
+            "(the collector logs each such model once; --price-file adds prices)",
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format."""
         return generate_latest(self.registry)

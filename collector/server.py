@@ -296,6 +296,9 @@ class Collector:
                 ("grpc.max_send_message_length", limit),
                 # connections that never complete the HTTP/2 handshake are closed
                 ("grpc.server_handshake_timeout_ms", int(s.http_read_timeout * 1000)),
+                # gRPC shares a port between servers by default: a second collector on the
+                # same port would silently take half the traffic instead of failing to start
+                ("grpc.so_reuseport", 0),
             ],
         )
         self._grpc.add_generic_rpc_handlers(
@@ -312,10 +315,10 @@ class Collector:
                 self.grpc_port = self._grpc.add_secure_port(address, creds)
             else:
                 self.grpc_port = self._grpc.add_insecure_port(address)
-        except RuntimeError as exc:  # grpc reports a failed bind this way
+        except RuntimeError as exc:  # grpc reports a failed bind this way, without the cause
             raise ConfigurationError(
-                f"cannot listen for OTLP/gRPC on {address} ({exc}); choose another port with "
-                "--grpc-port / SPYGLASS_GRPC_PORT (0 picks a free one)"
+                f"cannot listen for OTLP/gRPC on {address} ({_bind_problem(s.host, s.grpc_port)})"
+                "; choose another port with --grpc-port / SPYGLASS_GRPC_PORT (0 picks a free one)"
             ) from exc
         await self._grpc.start()
 
@@ -389,12 +392,29 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise ConfigurationError(
-            f"cannot listen for OTLP/HTTP on {host}:{port} ({exc.strerror}); choose another "
+            f"cannot listen for OTLP/HTTP on {host}:{port} ({_reason(exc)}); choose another "
             "port with --http-port / SPYGLASS_HTTP_PORT (0 picks a free one)"
         ) from exc
     sock.listen(1024)
     sock.setblocking(False)
     return sock
+
+
+def _bind_problem(host: str, port: int) -> str:
+    """Why ``host:port`` cannot be listened on, as the OS tells it (gRPC's error omits it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        return _reason(exc)
+    return "the address cannot be bound"
+
+
+def _reason(exc: OSError) -> str:
+    """The OS's reason, in the sentence's case (``address already in use``)."""
+    return (exc.strerror or str(exc)).lower()
 
 
 def _check_tls(s: CollectorSettings) -> None:

@@ -21,6 +21,7 @@ require_extra("evaluator", "the evaluator")
 _EXPORTS = {
     "evaluate": "spyglass.evaluator.harness",
     "EvaluationResult": "spyglass.evaluator.results",
+    "ScorerErrorsWarning": "spyglass.evaluator.results",
     "get_evaluation_run": "spyglass.evaluator.runs",
     "search_evaluation_runs": "spyglass.evaluator.runs",
     "get_evaluation_results": "spyglass.evaluator.runs",

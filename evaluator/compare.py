@@ -1,6 +1,7 @@
 """``compare_runs(run_a, run_b)``: what changed between two evaluation runs.
 
-Metric by metric (``b - a`` for every metric either run has) and record by record: records
+Metric by metric (``b - a`` for every metric either run has; ``str()`` shows each mean with
+the rows it was computed over and the rows that failed) and record by record: records
 of the two runs are matched by their dataset record id when both have one, otherwise by the
 hash of their inputs (so two runs over the same questions compare even without a
 dataset), and every score whose value or numeric score differs is listed.
@@ -17,8 +18,10 @@ from typing import Any
 
 from spyglass.entities import EvaluationRecord, EvaluationRun, EvaluationScore
 from spyglass.evaluator.runs import get_evaluation_results, get_evaluation_run
+from spyglass.score_means import score_means
 
 SHOWN_CHANGES = 10  # changed scores str() lists
+COUNTS = ("count", "error_count")  # str() shows them beside their score's mean
 CHANGED_COLUMNS = [
     "dataset_record_id",
     "input_hash",
@@ -55,11 +58,15 @@ class RunComparison:
             f"records: {self.matched_records} matched, {self.only_in_a} only in A, "
             f"{self.only_in_b} only in B; {len(self.changed)} score(s) changed",
         ]
+        means_a = {m.name + "/score": str(m) for m in score_means(a.metrics)}
+        means_b = {m.name + "/score": str(m) for m in score_means(b.metrics)}
+        beside = {f"{name[: -len('/score')]}/{n}" for name in means_a | means_b for n in COUNTS}
         for row in self.metrics.itertuples(index=False):
-            lines.append(
-                f"  {row.metric:<40} {_num(row.run_a):>9} → {_num(row.run_b):>9}  "
-                f"({_signed(row.delta)})"
-            )
+            if row.metric in beside:  # printed beside their mean
+                continue
+            shown_a = means_a.get(row.metric) or _num(row.run_a)
+            shown_b = means_b.get(row.metric) or _num(row.run_b)
+            lines.append(f"  {row.metric:<32} {shown_a:>26} → {shown_b:<26} ({_signed(row.delta)})")
         if len(self.changed):
             lines.append("changed scores:")
         for row in self.changed.head(SHOWN_CHANGES).itertuples(index=False):

@@ -5,7 +5,10 @@ through the collector API, evaluate the rows concurrently (:mod:`.execution`) wh
 scores are written back in batches (:mod:`.writeback`), then compute the metrics and finish
 the run with them and with what the judges spent (tokens per model; the collector prices
 them). Scorer failures are per-row errors, never exceptions — and so is a scorer call that
-overruns its time limit (:mod:`.deadlines`); an interrupted evaluation marks its run FAILED.
+overruns its time limit (:mod:`.deadlines`); each scorer that failed on rows gives one
+:class:`~.results.ScorerErrorsWarning` naming it, the rows and its first error (a Python
+warning, so it shows in notebooks and scripts alike and can be filtered or turned into an
+error); an interrupted evaluation marks its run FAILED.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import inspect
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,9 +32,11 @@ from spyglass.evaluator.predict import Predictor
 from spyglass.evaluator.results import (
     TABLE,
     EvaluationResult,
+    ScorerErrorsWarning,
     build_table,
     check_aggregations,
     compute_metrics,
+    scorer_error_messages,
 )
 from spyglass.evaluator.scorers import Scorer
 from spyglass.evaluator.scorers.base import check_time_limit
@@ -86,6 +92,8 @@ def evaluate(
     )
     outcomes, write_error = _run(client, run.run_id, records, scorers, predict_fn, workers, limits)
     metrics = compute_metrics(scorers, outcomes, extra)
+    for message in scorer_error_messages(scorers, outcomes):
+        warnings.warn(message, ScorerErrorsWarning, stacklevel=2)
     runs.finish_run(
         client,
         run.run_id,

@@ -1,10 +1,13 @@
 """What ``evaluate()`` returns: the run id, the metrics and the per-row results table.
 
 Metrics: ``"<name>/score"`` is the mean score over the rows that were scored, for every
-scorer (NaN when none was), plus ``"<name>/<aggregation>"`` for the aggregations asked for
-(a scorer's own and ``evaluate(aggregations=...)``): min, max, mean, median, p90, std
-(population), count (rows scored) and error_count (rows whose scoring failed). ``<name>`` is
-the scorer's name, or the names of the Feedback a scorer returns when it returns several.
+scorer (NaN when none was), always beside ``"<name>/count"`` (rows scored) and
+``"<name>/error_count"`` (rows whose scoring failed), so that a mean is never read without
+the rows behind it; plus ``"<name>/<aggregation>"`` for the aggregations asked for (a
+scorer's own and ``evaluate(aggregations=...)``): min, max, mean, median, p90, std
+(population). ``<name>`` is the scorer's name, or the names of the Feedback a scorer returns
+when it returns several. ``str()`` of the result is its summary: one line per name, the mean
+with its counts (:func:`spyglass.score_means.mean_text`).
 
 The table has one row per record, in input order: ``inputs.<key>`` columns, ``outputs``,
 ``expectations.<key>`` columns, ``trace_id``, then per name ``<name>/score`` (float, NaN
@@ -25,6 +28,7 @@ from spyglass.errors import InvalidArgumentError
 from spyglass.evaluator.execution import RowOutcome
 from spyglass.evaluator.scorers import Scorer
 from spyglass.evaluator.scorers.results import ScoreResult
+from spyglass.score_means import score_means
 
 TABLE = "eval_results_table"
 
@@ -48,9 +52,15 @@ class EvaluationResult:
     tables: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v:.3g}" for k, v in self.metrics.items() if k.endswith("/score"))
+        shown = ", ".join(f"{m.name}={m}" for m in score_means(self.metrics))
         rows = len(self.tables[TABLE]) if TABLE in self.tables else 0
         return f"EvaluationResult(run_id={self.run_id!r}, rows={rows}, {shown})"
+
+    def __str__(self) -> str:
+        rows = len(self.tables[TABLE]) if TABLE in self.tables else 0
+        lines = [f"evaluation run {self.run_id}: {rows} row(s)"]
+        lines += [f"  {m.name + '/score':<40} {m}" for m in score_means(self.metrics)]
+        return "\n".join(lines)
 
 
 def check_aggregations(aggregations: Iterable[str] | None) -> list[str]:
@@ -85,7 +95,9 @@ def compute_metrics(
     """The run's metrics (module docstring)."""
     metrics: dict[str, float] = {}
     for scorer, names in score_names(scorers, outcomes):
-        wanted = list(dict.fromkeys([*(scorer.aggregations or []), *aggregations]))
+        wanted = list(
+            dict.fromkeys([*(scorer.aggregations or []), *aggregations, "count", "error_count"])
+        )
         for name in names:
             results = [_find(o.scores, name) for o in outcomes]
             scores = np.array(
@@ -100,6 +112,37 @@ def compute_metrics(
             for aggregation in wanted:
                 metrics[f"{name}/{aggregation}"] = _aggregate(aggregation, scores, results)
     return metrics
+
+
+class ScorerErrorsWarning(UserWarning):
+    """``evaluate()``: a scorer failed on some rows, so its mean stands for fewer rows than
+    were evaluated (the message names the scorer, the rows and the first error)."""
+
+
+def scorer_error_messages(scorers: Sequence[Scorer], outcomes: Sequence[RowOutcome]) -> list[str]:
+    """One message per scorer that failed on any row: how many rows, and the first error
+    (in row order) with its row number, counted from 1."""
+    ordered = sorted(outcomes, key=lambda o: o.record.index)
+    messages = []
+    for position, scorer in enumerate(scorers):
+        failed = [
+            (outcome.record.index, result)
+            for outcome in ordered
+            for result in _results_of(outcome, position)
+            if result.error is not None
+        ]
+        if not failed:
+            continue
+        rows = len({index for index, _ in failed})
+        first_row, first = failed[0]
+        error = str(first.error)
+        kind = f"{first.error_type}: " if first.error_type and first.error_type not in error else ""
+        messages.append(
+            f"scorer {scorer.name!r} failed on {rows} of {len(ordered)} row(s), so its "
+            f"metrics cover only the rows it scored; first error (row {first_row + 1}): "
+            f"{kind}{error}"
+        )
+    return messages
 
 
 def build_table(scorers: Sequence[Scorer], outcomes: Sequence[RowOutcome]) -> Any:
@@ -144,6 +187,10 @@ def _aggregate(aggregation: str, scores: np.ndarray, results: list[ScoreResult |
     if aggregation == "error_count":
         return float(sum(1 for r in results if r is not None and r.error is not None))
     return _AGGREGATIONS[aggregation](scores) if scores.size else math.nan
+
+
+def _results_of(outcome: RowOutcome, position: int) -> list[ScoreResult]:
+    return outcome.by_scorer[position] if position < len(outcome.by_scorer) else []
 
 
 def _find(results: Sequence[ScoreResult], name: str) -> ScoreResult | None:

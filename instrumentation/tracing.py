@@ -37,6 +37,7 @@ __all__ = [
     "install",
     "reset",
     "stats",
+    "tracer_provider",
 ]
 
 logger = logging.getLogger("spyglass.instrumentation")
@@ -77,6 +78,15 @@ def get_tracer() -> otel_trace.Tracer:
     if setup is None:
         setup = _set_up()
     return setup.tracer
+
+
+def tracer_provider() -> TracerProvider:
+    """The provider Spyglass's spans are made on (sets tracing up on first use): other
+    instrumentations given it export through Spyglass, stamped with the experiment."""
+    setup = _setup
+    if setup is None:
+        setup = _set_up()
+    return setup.provider
 
 
 def capture_content() -> bool:

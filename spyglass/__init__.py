@@ -41,6 +41,7 @@ _EXPORTS = {
     "get_current_active_span": "spyglass.instrumentation.spans",
     "update_current_trace": "spyglass.instrumentation.spans",
     "flush": "spyglass.instrumentation.tracing",
+    "autolog": "spyglass.instrumentation.autolog",
 }
 
 _SUBMODULES = ("openai",)  # `spyglass.openai.autolog()` works after a bare `import spyglass`

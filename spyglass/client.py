@@ -5,7 +5,9 @@ an error raise the matching :mod:`spyglass.errors` class (the collector names it
 ``spyglass-error`` trailing metadata; else the status code decides, by the table in
 :mod:`spyglass.error_codes`), so callers catch ``NotFoundError`` or ``InvalidFilterError``
 rather than inspect gRPC codes. Transient unavailability is retried by gRPC itself
-(service-config retry policy).
+(service-config retry policy). Before its first call a client waits at most
+``connect_timeout`` (2 s) for the connection, so a collector that is not running is reported
+at once, in those words, rather than after a round of retries.
 """
 
 from __future__ import annotations
@@ -102,9 +104,13 @@ class SpyglassClient:
         root_certificates: bytes | None = None,
         tls: bool = False,
         timeout: float = 60.0,
+        connect_timeout: float = 2.0,
     ) -> None:
         self.address = address
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._tls = bool(tls or root_certificates)
+        self._connected = False
         options = [
             ("grpc.service_config", _RETRY_POLICY),
             ("grpc.enable_retries", 1),
@@ -124,6 +130,24 @@ class SpyglassClient:
     def close(self) -> None:
         self._channel.close()
 
+    def ensure_connected(self) -> None:
+        """Wait up to ``connect_timeout`` for the connection the first time (after that gRPC
+        reconnects and retries by itself); CollectorUnavailableError when nothing answers."""
+        if self._connected:
+            return
+        ready = grpc.channel_ready_future(self._channel)
+        try:
+            ready.result(timeout=self.connect_timeout)
+        except grpc.FutureTimeoutError:
+            ready.cancel()
+            tls = "" if self._tls else ", or if it serves TLS, --tls or --tls-ca"
+            raise errors.CollectorUnavailableError(
+                f"no collector answers at {self.address} (waited {self.connect_timeout:g} s): "
+                "check that it runs (`spyglass collector start`) and that --collector or "
+                f"SPYGLASS_COLLECTOR names its gRPC port{tls}"
+            ) from None
+        self._connected = True
+
     def stub(self, stub_class: Callable[[grpc.Channel], S]) -> S:
         """A stub of ``stub_class`` (e.g. ``DatasetServiceStub``) on this client's channel,
         made once and cached, so other modules can call services this class does not wrap;
@@ -136,6 +160,7 @@ class SpyglassClient:
     def call(self, method: Callable[..., T], request: Any, *, timeout: float | None = None) -> T:
         """``method(request)`` of a stub with this client's API key and timeout; a failed
         call raises the matching :mod:`spyglass.errors` class."""
+        self.ensure_connected()
         try:
             return method(request, timeout=timeout or self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
@@ -157,6 +182,7 @@ class SpyglassClient:
     def call_future(self, method: Any, request: Any, *, timeout: float | None = None) -> Any:
         """Start ``method(request)`` without waiting for it (``method.future``): a
         client-streaming call can then be fed while it runs. Wait with :meth:`result`."""
+        self.ensure_connected()
         return method.future(request, timeout=timeout or self.timeout, metadata=self._metadata)
 
     def result(self, future: Any) -> Any:
@@ -239,6 +265,7 @@ class SpyglassClient:
         )
         if max_results is not None:
             request.max_results = max_results
+        self.ensure_connected()
         try:
             for page in self._traces.SearchTraces(
                 request, timeout=self.timeout, metadata=self._metadata

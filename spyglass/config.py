@@ -184,8 +184,11 @@ class EvaluatorSettings:
 
     config_section: ClassVar[str] = "evaluator"
 
-    collector: str = _setting(
-        "127.0.0.1:4317", "SPYGLASS_COLLECTOR", help="host:port of a collector's gRPC port"
+    collector: str | None = _setting(
+        None,
+        "SPYGLASS_COLLECTOR",
+        help="host:port of a collector's gRPC port (unset: the store in this folder, "
+        "./spyglass.db or SPYGLASS_STORE, as the query commands use it)",
     )
     api_key: str | None = _setting(
         None,

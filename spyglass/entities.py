@@ -476,6 +476,7 @@ class EvaluationJob:
     created_time_ms: int = 0
     started_time_ms: int | None = None
     finished_time_ms: int | None = None
+    live_workers: int = 0  # evaluator workers alive when the job was read
 
     @property
     def is_done(self) -> bool:
@@ -536,6 +537,7 @@ class EvaluationJob:
             created_time_ms=m.created_time_ms,
             started_time_ms=_opt(m, "started_time_ms"),
             finished_time_ms=_opt(m, "finished_time_ms"),
+            live_workers=m.live_workers,
         )
 
 

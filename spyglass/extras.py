@@ -47,6 +47,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
         "uvicorn",
         "prometheus_client",
     ),
+    # judges on providers other than OpenAI-compatible endpoints
+    "litellm": ("litellm",),
 }
 
 

@@ -85,6 +85,9 @@ def configure(
     """Choose the collector this process talks to (None: embedded) and, optionally, the
     active experiment by name. Calling it again replaces the previous configuration.
 
+    ``collector`` is ``host:port`` of its gRPC port; ``http://`` in front is dropped and
+    ``https://`` means TLS (see :func:`collector_address`).
+
     A remote collector that serves TLS needs ``tls=True`` (``SPYGLASS_COLLECTOR_TLS``) or
     ``tls_ca=`` the PEM file of the CA that signed its certificate
     (``SPYGLASS_COLLECTOR_CA``); both the API calls and the SDK's span export use it.
@@ -108,7 +111,8 @@ def configure(
             embedded = _start_embedded(store, api_key)
             address = f"127.0.0.1:{embedded.grpc_port}"
         else:
-            secure = _collector_tls(tls, tls_ca)
+            address, https = collector_address(address)
+            secure = _collector_tls(True if https else tls, tls_ca)
         client = SpyglassClient(
             address,
             api_key,
@@ -212,6 +216,38 @@ def search_experiments(
     order_by: list[str] | None = None,
 ) -> list[Experiment]:
     return client().search_experiments(filter_string, max_results, order_by)
+
+
+_GRPC_TARGET_SCHEMES = ("dns:", "unix:", "unix-abstract:", "ipv4:", "ipv6:")
+
+
+def collector_address(text: str) -> tuple[str, bool]:
+    """The gRPC target of a collector address as users write it, and whether it asked for
+    TLS: ``host:port`` as is; ``http://host:port`` without the scheme; ``https://host:port``
+    without it, with TLS; gRPC's own target forms (``dns:///host:port``, ``unix:path``)
+    untouched. Anything else (another scheme, a path, no port) is a ConfigurationError
+    asking for host:port."""
+    given = text.strip()
+    if given.startswith(_GRPC_TARGET_SCHEMES):
+        return given, False
+    scheme, sep, rest = given.partition("://")
+    if not sep:
+        scheme, rest = "", given
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    problem = None
+    if scheme not in ("", "http", "https"):
+        problem = f"the scheme {scheme}:// is not one a collector speaks"
+    elif "/" in rest.rstrip("/"):
+        problem = "it has a path"
+    elif not colon or not host or not port.isdigit():
+        problem = "it has no port"
+    if problem:
+        raise ConfigurationError(
+            f"collector address {text!r} (--collector, collector= or SPYGLASS_COLLECTOR) is "
+            f"not usable: {problem}. Give host:port of the collector's gRPC port, e.g. "
+            "127.0.0.1:4317 (https://host:port for TLS)"
+        )
+    return f"{host}:{port}", scheme == "https"
 
 
 def _collector_tls(tls: bool | None, tls_ca: str | None) -> CollectorTls | None:

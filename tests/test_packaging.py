@@ -46,7 +46,6 @@ COMPONENTS = {
 ALEMBIC_SCRIPTS = "spyglass.collector.store.migrations."
 DATA_FILES = [
     "spyglass/py.typed",  # PEP 561: the package ships its type annotations
-    "spyglass/collector/genai/prices.json",
     "spyglass/collector/store/migrations/script.py.mako",
     # the API's sources and type stubs travel with the generated modules
     *sorted(
@@ -147,6 +146,7 @@ BASE_REQUIREMENTS = {
     "grpcio",
     "protobuf",
     "click",
+    "rich",
     "orjson",
     "tomli",
 }
@@ -176,6 +176,7 @@ COMPONENT_EXTRAS = {
 GUARDED_IMPORTS = {
     "spyglass.search": ({"pandas"}, "evaluator"),
     "spyglass.local_llm": ({"starlette", "uvicorn"}, "collector"),
+    "spyglass.evaluator.scorers.judges.via_litellm": ({"litellm"}, "litellm"),
 }
 # `spyglass.openai.autolog()` instruments the application's own openai client: openai is the
 # application's dependency, not Spyglass's

@@ -4,7 +4,7 @@
   OpenLLMetry) to the canonical fields (inputs, outputs, span type, model, tokens, ...);
 - :mod:`.events` turns GenAI events carried by log records into their span's inputs and
   outputs;
-- :mod:`.cost` prices an LLM call from its token counts (``prices.json`` ships here).
+- :mod:`.cost` prices an LLM call from its token counts (genai-prices, `--price-file` over it).
 
 Both ingest and the store use them (the store when a span's log records arrive after it),
 so they sit below both.

@@ -1,31 +1,44 @@
 """Cost (USD) of an LLM call from its token counts and a price table.
 
 The collector stamps a cost on every LLM span so that traces can be summed and compared
-without each app reporting prices itself. Prices come from ``prices.json``, which ships with
-the package, and an optional override file (JSON or TOML, same format) whose models are
-merged over it, so a deployment can correct a stale price or add a private model without a
-release.
+without each app reporting prices itself. Prices come from the ``genai-prices`` package
+(pydantic's maintained price data for OpenAI, Anthropic, Google, Mistral, Bedrock, Azure and
+more; upgrading the package updates them; nothing is fetched at run time), and an optional
+override file (``--price-file``, JSON or TOML) whose models are looked up first, so a
+deployment can correct a price or add a private model without a release.
 
-Format (prices are USD per 1M tokens; ``cached_input`` and ``provider`` are optional)::
+Override format (prices are USD per 1M tokens; ``cached_input`` and ``provider`` are
+optional)::
 
     {"version": 1, "unit": "USD per 1M tokens",
      "models": {"gpt-4o-mini": {"provider": "openai", "input": 0.15, "output": 0.60,
                                 "cached_input": 0.075}}}
 
+A model neither knows has no cost (never a guessed one); :meth:`PriceTable.cost` returns
+None and the ingest path counts it.
+
 :meth:`PriceTable.cost` runs once per LLM span on the ingest hot path, so resolving a span's
-model name to a price (exact name, then without a provider prefix, then the longest known
-prefix) is done once per distinct name and remembered in a dict.
+model name to a price is done once per distinct name and remembered in a dict. The order:
+the override file's exact name (also without a provider prefix); genai-prices' matching
+(also with the provider prefix as a hint), where an override of the model it found wins,
+so overriding ``gpt-4o`` also prices ``gpt-4o-2024-08-06``; last the override file's
+longest known prefix (``acme-llm`` prices ``acme-llm-v2``). Prices that change with the
+prompt's size (tiers) are computed by genai-prices per call; flat prices by plain arithmetic.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.resources import files
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
+
+from genai_prices import Usage
+from genai_prices import types as catalog_types
+from genai_prices.data_snapshot import DataSnapshot, get_snapshot
 
 from spyglass.config_files import read_config_file
 from spyglass.errors import ConfigurationError
@@ -58,16 +71,22 @@ class ModelPrice:
     output: float
     cached_input: float | None = None
     provider: str | None = None
+    tiers: catalog_types.ModelPrice | None = field(default=None, compare=False, repr=False)
+    """genai-prices' price when it varies with the prompt's size (``input``/``output`` are
+    then the base prices); None for a flat price."""
 
 
 @dataclass(frozen=True)
 class PriceTable:
-    """Model name (lower case) -> price, with memoised name resolution.
+    """Override prices by model name (lower case) over a genai-prices catalog, with
+    memoised name resolution.
 
-    Build it with :meth:`load`; the constructor takes already validated prices.
+    Build it with :meth:`load`; the constructor takes already validated prices. ``catalog``
+    None prices only the given models.
     """
 
     models: Mapping[str, ModelPrice]
+    catalog: DataSnapshot | None = field(default=None, repr=False, compare=False)
     _resolved: dict[str, ModelPrice | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -80,20 +99,23 @@ class PriceTable:
 
     @classmethod
     def load(cls, override_path: str | None = None) -> PriceTable:
-        """The shipped price table, with the models of ``override_path`` (if any) merged over it."""
-        shipped = files("spyglass.collector.genai") / "prices.json"
-        models = _parse_price_file(
-            json.loads(shipped.read_text(encoding="utf-8")), "prices.json (shipped)"
-        )
+        """genai-prices' catalog, with the models of ``override_path`` (if any) over it."""
+        models: dict[str, ModelPrice] = {}
         if override_path is not None:
             override = read_config_file(override_path, "price file")
             models.update(_parse_price_file(override, override_path))
-        return cls(models)
+        return cls(models, get_snapshot())
 
-    def price(self, model: str | None) -> ModelPrice | None:
-        """The price of ``model``, matched leniently (see module docstring); None if unknown."""
+    def price(self, model: str | None, provider: str | None = None) -> ModelPrice | None:
+        """The price of ``model``, matched leniently (see module docstring); None if unknown.
+
+        ``provider`` (the span's ``gen_ai.system`` / ``gen_ai.provider.name``) helps find
+        models whose name alone names no provider (``text-embedding-3-small``).
+        """
         if not model:
             return None
+        if provider and "/" not in model:
+            model = f"{provider}/{model}"
         resolved = self._resolved
         try:
             return resolved[model]
@@ -106,7 +128,11 @@ class PriceTable:
         return price
 
     def cost(
-        self, model: str | None, input_tokens: int | None, output_tokens: int | None
+        self,
+        model: str | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        provider: str | None = None,
     ) -> float | None:
         """USD cost of a call; None if the model is unknown or no token count is known.
 
@@ -116,9 +142,12 @@ class PriceTable:
         outputs = output_tokens if output_tokens is not None and output_tokens >= 0 else None
         if inputs is None and outputs is None:
             return None
-        price = self.price(model)
+        price = self.price(model, provider)
         if price is None:
             return None
+        if price.tiers is not None:
+            usage = Usage(input_tokens=inputs or 0, output_tokens=outputs or 0)
+            return float(price.tiers.calc_price(usage)["total_price"])
         total = 0.0
         if inputs is not None:
             total += inputs * price.input
@@ -127,12 +156,18 @@ class PriceTable:
         return total / TOKENS_PER_UNIT
 
     def _resolve(self, model: str) -> ModelPrice | None:
+        name = model.strip().lower()
         models = self.models
-        for candidate in _candidate_names(model.strip().lower()):
+        for candidate in _candidate_names(name):
             price = models.get(candidate)
             if price is not None:
                 return price
-        return self._longest_prefix(_strip_provider(model.strip().lower()))
+        if self.catalog is not None:
+            found = _from_catalog(self.catalog, name)
+            if found is not None:  # an override of the model the catalog found wins
+                model_id, price = found
+                return models.get(model_id, price)
+        return self._longest_prefix(_strip_provider(name))
 
     def _longest_prefix(self, name: str) -> ModelPrice | None:
         for known in self._by_length:  # longest first, so the first hit is the longest
@@ -157,6 +192,61 @@ def _strip_provider(name: str) -> str:
     """``openai/gpt-4o`` / ``models/gemini-1.5-pro`` / ``us.anthropic.claude-...`` -> bare name."""
     name = name.rsplit("/", 1)[-1]
     return _BEDROCK_PREFIX.sub("", name, count=1)
+
+
+# --- genai-prices' catalog ----------------------------------------------------------------
+
+
+def _from_catalog(catalog: DataSnapshot, name: str) -> tuple[str, ModelPrice | None] | None:
+    """The catalog's model id and current price for ``name``: matched as given, then without
+    a provider prefix, then with that prefix (``openai/``, Bedrock's ``anthropic.``) as the
+    provider. None when no provider lists the model; the price is None when the model has
+    no input token price (an image model: a token cost would be wrong)."""
+    hint = _provider_hint(name)
+    attempts: list[tuple[str, str | None]] = [(c, None) for c in _candidate_names(name)]
+    if hint is not None:
+        attempts.append((_strip_provider(name), hint))
+    for ref, provider_id in attempts:
+        try:
+            provider, info = catalog.find_provider_model(ref, None, provider_id, None)
+        except LookupError:
+            continue
+        price = _model_price(info.get_prices(datetime.now(timezone.utc)), provider.id)
+        return info.id.lower(), price
+    return None
+
+
+def _provider_hint(name: str) -> str | None:
+    """``openai`` of ``openai/gpt-4o``; ``anthropic`` of ``us.anthropic.claude-…``."""
+    if "/" in name:
+        return name.split("/", 1)[0] or None
+    bedrock = _BEDROCK_PREFIX.match(name)
+    if bedrock is not None:
+        return bedrock.group().rstrip(".").rsplit(".", 1)[-1]
+    return None
+
+
+def _model_price(price: catalog_types.ModelPrice, provider: str) -> ModelPrice | None:
+    input_price, output_price = price.input_mtok, price.output_mtok
+    if input_price is None:
+        return None
+    if output_price is None:
+        output_price = Decimal(0)  # embedding models: no output tokens
+    cached = price.cache_read_mtok
+    tiered = any(
+        isinstance(p, catalog_types.TieredPrices) for p in (input_price, output_price, cached)
+    )
+    return ModelPrice(
+        input=_base(input_price),
+        output=_base(output_price),
+        cached_input=None if cached is None else _base(cached),
+        provider=provider,
+        tiers=price if tiered else None,
+    )
+
+
+def _base(price: Decimal | catalog_types.TieredPrices) -> float:
+    return float(price.base if isinstance(price, catalog_types.TieredPrices) else price)
 
 
 # --- reading and validating price files -------------------------------------------------

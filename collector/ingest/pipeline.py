@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 MAX_PROBLEMS_IN_MESSAGE = 5
+MAX_UNPRICED_MODELS_LOGGED = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class IngestPipeline:
         self.writer = writer
         self.metrics = metrics
         self.inflight = InflightBudget(max_inflight_bytes, retry_after)
+        self._unpriced_seen: set[str] = set()  # models already logged as having no price
 
     async def export_traces(
         self,
@@ -155,6 +157,8 @@ class IngestPipeline:
         self.metrics.spans_received.labels(protocol).inc(len(result.records) + len(rejections))
         if rejections:
             self.metrics.spans_rejected.labels(protocol).inc(len(rejections))
+        if result.unpriced_models:
+            self._count_unpriced(result.unpriced_models)
         refused = await asyncio.wrap_future(self.writer.submit(result.records))
         if refused:
             self.metrics.spans_rejected.labels(protocol).inc(len(refused))
@@ -168,6 +172,20 @@ class IngestPipeline:
                 rejected_spans=len(rejections), error_message=message
             )
         )
+
+    def _count_unpriced(self, models: list[str]) -> None:
+        """Count LLM spans stored without a cost; log each model the first time (the set of
+        names logged is bounded: a span can carry any string)."""
+        self.metrics.cost_unknown_model.inc(len(models))
+        seen = self._unpriced_seen
+        for model in models:
+            if model not in seen and len(seen) < MAX_UNPRICED_MODELS_LOGGED:
+                seen.add(model)
+                log.warning(
+                    "no price is known for model %r: its spans are stored without a cost "
+                    "(add it with --price-file; counted in spyglass_cost_unknown_model_total)",
+                    model,
+                )
 
     async def _export_logs(self, body: Body, protocol: str) -> ExportLogsServiceResponse:
         result = await self.decoder.convert_logs(body.data, body.json)

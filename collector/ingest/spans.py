@@ -69,6 +69,8 @@ class ConvertResult:
     records: list[SpanRecord] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unpriced_models: list[str] = field(default_factory=list)
+    """Model of each LLM span stored without a cost because no price is known for it."""
 
 
 def any_value(value: AnyValue) -> Any:
@@ -222,7 +224,11 @@ class SpanConverter:
         ):
             _clamp_tokens(c, path, warnings)
         _fit_columns(c, path, warnings)
-        cost = self.prices.cost(c.model, c.input_tokens, c.output_tokens) if c.model else None
+        cost = None
+        if c.model:
+            cost = self.prices.cost(c.model, c.input_tokens, c.output_tokens, c.provider)
+            if cost is None and self.prices.price(c.model, c.provider) is None:
+                result.unpriced_models.append(c.model)
         if cost is not None and not math.isfinite(cost):
             warnings.append(
                 f"{path}: the cost of {c.input_tokens} input and {c.output_tokens} "

@@ -97,7 +97,12 @@ def sqlite_path(engine: Engine) -> Path | None:
 def _sqlite_engine(url: str, sync: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise ConfigurationError(
+                f"store URL {url!r}: the folder {str(folder)!r} does not exist; create it "
+                "first or give --store a path in an existing folder"
+            )
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -2,12 +2,16 @@
 
 Replicas that start together are safe: on PostgreSQL the upgrade runs under an advisory
 lock, on SQLite under an exclusive lock on a file beside the database.
+
+Alembic reports each step at INFO; a collector's start shows them only at ``--log-level
+debug`` and otherwise logs one line naming the revisions it moved between.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import logging
 from collections.abc import Iterator
 
 from alembic import command
@@ -18,6 +22,8 @@ from sqlalchemy import Connection, Engine, text
 
 from spyglass.collector.store.engine import sqlite_path
 from spyglass.errors import MigrationError
+
+log = logging.getLogger(__name__)
 
 # pg_advisory_lock key: any constant shared by every Spyglass process
 _PG_LOCK_KEY = 0x5B79_61A5
@@ -47,9 +53,11 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration, holding a lock so concurrent starts are safe."""
     try:
-        with _migration_lock(engine), engine.connect() as connection:
+        with _migration_lock(engine), engine.connect() as connection, _quiet_alembic():
+            before = MigrationContext.configure(connection).get_current_revision()
             command.upgrade(_config(connection), "head")
             connection.commit()
+            after = MigrationContext.configure(connection).get_current_revision()
     except MigrationError:
         raise
     except Exception as exc:
@@ -57,6 +65,23 @@ def upgrade(engine: Engine) -> None:
             f"migrating {engine.url.render_as_string(hide_password=True)} to revision "
             f"{head_revision()} failed: {exc}"
         ) from exc
+    if after != before:
+        log.info("store schema upgraded from revision %s to %s", before or "(empty)", after)
+
+
+@contextlib.contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic's per-step INFO lines, unless this process logs at DEBUG or the ``alembic``
+    logger was given a level of its own."""
+    alembic_log = logging.getLogger("alembic")
+    if alembic_log.level != logging.NOTSET or log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    alembic_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_log.setLevel(logging.NOTSET)
 
 
 def check_current(engine: Engine) -> None:

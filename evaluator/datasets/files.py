@@ -33,77 +33,126 @@ def file_format(path: str | Path) -> str:
 
 
 def write_records(frame: Any, path: str | Path) -> None:
-    """Write a ``Dataset.to_df()`` frame to ``path`` in the format its extension names."""
+    """Write a ``Dataset.to_df()`` frame to ``path`` in the format its extension names;
+    InvalidArgumentError when the file cannot be written (its folder is missing, no
+    permission)."""
     suffix = file_format(path)
-    if suffix == ".jsonl":
-        with open(path, "w", encoding="utf-8") as out:
-            for row in frame[COLUMNS].itertuples(index=False):
-                out.write(canonical_json.dumps(dict(zip(COLUMNS, row))) + "\n")
-        return
-    flat = frame[COLUMNS].copy()
-    for name in JSON_COLUMNS:
-        flat[name] = [
-            None if name == "outputs" and value is None else canonical_json.dumps(value)
-            for value in flat[name]
-        ]
-    if suffix == ".csv":
-        flat.to_csv(path, index=False)
-    else:
-        flat.to_parquet(path, index=False)
+    check_writable(path)
+    try:
+        if suffix == ".jsonl":
+            with open(path, "w", encoding="utf-8") as out:
+                for row in frame[COLUMNS].itertuples(index=False):
+                    out.write(canonical_json.dumps(dict(zip(COLUMNS, row))) + "\n")
+            return
+        flat = frame[COLUMNS].copy()
+        for name in JSON_COLUMNS:
+            flat[name] = [
+                None if name == "outputs" and value is None else canonical_json.dumps(value)
+                for value in flat[name]
+            ]
+        if suffix == ".csv":
+            flat.to_csv(path, index=False)
+        else:
+            flat.to_parquet(path, index=False)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot write {str(path)!r}: {_reason(exc)}") from None
+
+
+def check_writable(path: str | Path) -> None:
+    """InvalidArgumentError unless a file can be created at ``path``: its folder exists and
+    it is not a folder itself (checked before a long export, not after)."""
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise InvalidArgumentError(
+            f"cannot write {str(path)!r}: the folder {str(folder)!r} does not exist"
+        )
+    if target.is_dir():
+        raise InvalidArgumentError(f"cannot write {str(path)!r}: it is a folder")
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """The records of a file written by :func:`write_records` (or by hand with the same
     columns; only ``inputs`` is required), ready for ``merge_records`` (which refuses
-    unknown columns, naming the record)."""
+    unknown columns, naming the record). A file that is missing, unreadable or not in the
+    format its extension names raises InvalidArgumentError; records count from 1."""
     suffix = file_format(path)
+    if not Path(path).exists():
+        raise InvalidArgumentError(f"{str(path)!r} does not exist")
     if not Path(path).is_file():
         raise InvalidArgumentError(f"{str(path)!r} is not a file")
-    if suffix == ".jsonl":
-        return _read_jsonl(Path(path))
-    import pandas as pd
-
-    if suffix == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    else:
-        frame = pd.read_parquet(path)
+    try:
+        if suffix == ".jsonl":
+            return _read_jsonl(Path(path))
+        frame = _read_frame(path, suffix)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot read {str(path)!r}: {_reason(exc)}") from None
+    except UnicodeDecodeError:
+        raise InvalidArgumentError(f"cannot read {str(path)!r}: it is not UTF-8 text") from None
     if "inputs" not in frame.columns:
         raise InvalidArgumentError(
             f"{str(path)!r} has no 'inputs' column; its columns are "
             f"{', '.join(map(str, frame.columns))}"
         )
     present = [name for name in frame.columns if name not in DROPPED]
+    first_line = 2 if suffix == ".csv" else None  # the CSV header is line 1
     records = []
-    for line, row in enumerate(frame[present].itertuples(index=False), start=2):
+    for number, row in enumerate(frame[present].itertuples(index=False), start=1):
+        where = f"record {number}" + (
+            f" (line {number + first_line - 1})" if first_line is not None else ""
+        )
         record = {}
         for name, value in zip(present, row):
             if value is None or value == "" or value != value:  # empty cell (or NaN)
                 continue
-            record[name] = _json_cell(value, path, line, name) if name in JSON_COLUMNS else value
+            record[name] = _json_cell(value, path, where, name) if name in JSON_COLUMNS else value
         records.append(record)
     return records
 
 
+def _read_frame(path: str | Path, suffix: str) -> Any:
+    """A CSV or Parquet file as a frame; InvalidArgumentError when it is not one."""
+    import pandas as pd
+
+    kind = "CSV" if suffix == ".csv" else "Parquet"
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        return pd.read_parquet(path)
+    except (OSError, UnicodeDecodeError):
+        raise
+    except Exception as exc:  # pandas and pyarrow raise their own parser errors
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidArgumentError(f"cannot read {str(path)!r} as {kind}: {detail}") from None
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    records = []
+    records: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as source:
         for line, text in enumerate(source, start=1):
             if not text.strip():
                 continue
+            where = f"{path}: record {len(records) + 1} (line {line})"
             try:
                 row = canonical_json.loads(text)
             except ValueError as exc:
-                raise InvalidArgumentError(f"{path}:{line} is not a JSON object ({exc})") from None
+                raise InvalidArgumentError(f"{where} is not a JSON object ({exc})") from None
             if not isinstance(row, dict):
-                raise InvalidArgumentError(f"{path}:{line} is not a JSON object")
+                raise InvalidArgumentError(f"{where} is not a JSON object")
             records.append({k: v for k, v in row.items() if k not in DROPPED and v is not None})
     return records
 
 
-def _json_cell(text: str, path: str | Path, line: int, column: str) -> Any:
+def _json_cell(text: str, path: str | Path, where: str, column: str) -> Any:
     try:
         return canonical_json.loads(text)
     except ValueError as exc:
         raise InvalidArgumentError(
-            f"{path}, row {line}, column {column!r} is not JSON ({exc}): {text[:60]!r}"
+            f"{path}: {where}, column {column!r} is not JSON ({exc}): {text[:60]!r}"
         ) from None
+
+
+def _reason(exc: OSError) -> str:
+    """The system's reason for a failed file operation, as a clause."""
+    reason = exc.strerror or str(exc)
+    return reason[:1].lower() + reason[1:]

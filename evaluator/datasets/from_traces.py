@@ -43,7 +43,7 @@ def current_expectations(trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def _row(index: int, trace: Trace, expectations: dict[str, Any] | None) -> dict[str, Any]:
     trace_id = trace.info.trace_id
-    where = f"record {index} (trace {trace_id})"
+    where = f"record {index + 1} (trace {trace_id})"
     root = trace.data.root_span
     if root is None:
         raise InvalidArgumentError(

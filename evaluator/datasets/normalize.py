@@ -137,7 +137,8 @@ def _prepared(records: Any) -> tuple[list[Any], dict[int, dict[str, Any]]]:
 def _columns_of(
     items: list[Any], traces: dict[int, dict[str, Any]], start: int, end: int
 ) -> RecordColumns:
-    """The columns of ``items[start:end]`` (record numbers count from 0 over all items)."""
+    """The columns of ``items[start:end]`` (``index`` counts from 0 over all items;
+    messages count records from 1)."""
     columns = RecordColumns()
     with gc_paused():  # a few strings per record, no cycles (see gc_pause.py)
         for index in range(start, end):
@@ -159,7 +160,7 @@ def _row(index: int, item: Any, traces: dict[int, dict[str, Any]]) -> Mapping[st
     if isinstance(item, Mapping):
         return item
     raise InvalidArgumentError(
-        f"record {index} is a {type(item).__name__}; merge_records takes Trace objects, "
+        f"record {index + 1} is a {type(item).__name__}; merge_records takes Trace objects, "
         "dicts with 'inputs' (and optional 'expectations', 'outputs', 'tags', 'source'), "
         "DatasetRecord objects, or a DataFrame"
     )
@@ -172,14 +173,14 @@ def _append(columns: RecordColumns, index: int, row: Mapping[str, Any]) -> None:
     if not _KNOWN_KEYS.issuperset(row):
         unknown = next(key for key in row if key not in _KNOWN_KEYS)
         raise InvalidArgumentError(
-            f"record {index} has the unknown key {unknown!r}; a record has "
+            f"record {index + 1} has the unknown key {unknown!r}; a record has "
             f"{', '.join(RECORD_KEYS[:5])} (or source_type and source_id)"
         )
     get = row.get
     inputs = get("inputs")
     if inputs is None:
         raise InvalidArgumentError(
-            f"record {index} has no inputs; give the app's arguments "
+            f"record {index + 1} has no inputs; give the app's arguments "
             "as a dict, e.g. {'inputs': {'question': '...'}}"
         )
     columns.inputs.append(_object_json(inputs, index, "inputs"))
@@ -191,7 +192,7 @@ def _append(columns: RecordColumns, index: int, row: Mapping[str, Any]) -> None:
     columns.tags.append(_NULL if tags is None else _object_json(tags, index, "tags"))
     source_type, source_id = None, None
     if not _SOURCE_KEY_SET.isdisjoint(row):
-        source_type, source_id = _source(row, f"record {index}")
+        source_type, source_id = _source(row, f"record {index + 1}")
     columns.source_type.append(_SOURCE_VALUES[source_type] if source_type else 0)
     columns.source_id.append(source_id or "")
 
@@ -200,7 +201,7 @@ def _json(value: Any, index: int, part: str) -> bytes:
     try:
         return dumps_bytes(value)
     except InvalidArgumentError:
-        dumps_bytes(value, what=f"record {index}: {part}")  # the same error, naming the record
+        dumps_bytes(value, what=f"record {index + 1}: {part}")  # the same error, naming the record
         raise
 
 
@@ -208,7 +209,7 @@ def _object_json(value: Any, index: int, part: str) -> bytes:
     if type(value) is not dict:
         if not isinstance(value, Mapping):
             raise InvalidArgumentError(
-                f"record {index}: {part} must be a dict, got a {type(value).__name__} "
+                f"record {index + 1}: {part} must be a dict, got a {type(value).__name__} "
                 f"({_short(value)})"
                 + (
                     "; if it holds JSON text, decode it first with json.loads"

@@ -16,7 +16,6 @@ scorer types, filters, datasets), and a failed call raises the matching
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from spyglass.entities import EvaluationJob
 from spyglass.errors import InvalidArgumentError, SpyglassError
 from spyglass.evaluator.jobs.arguments import number, required_text, text, whole
 from spyglass.evaluator.jobs.refs import ScorerSpec, check_locally
+from spyglass.times import TIME_FORMS, parse_time_ms
 from spyglass.v1 import jobs_pb2, jobs_pb2_grpc
 
 TimeSpec = datetime | date | int | float | str
@@ -36,12 +36,19 @@ digits (ms), or an age such as ``"90m"``, ``"24h"``, ``"7d"`` (that long before 
 
 STATUSES = tuple(s for s, _ in jobs_pb2.JobStatus.items() if s != "JOB_STATUS_UNSPECIFIED")
 MAX_CHUNK_SIZE = 1000
-_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
-_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class JobTimeoutError(SpyglassError, TimeoutError):
     """:func:`wait_for_job` gave up before the job ended; ``job`` is its last known state."""
+
+    def __init__(self, message: str, job: EvaluationJob) -> None:
+        super().__init__(message)
+        self.job = job
+
+
+class NoEvaluatorError(SpyglassError):
+    """:func:`wait_for_job` saw no live evaluator worker for ``worker_grace`` seconds, so the
+    job would wait forever; ``job`` is its last known state (it stays queued)."""
 
     def __init__(self, message: str, job: EvaluationJob) -> None:
         super().__init__(message)
@@ -191,14 +198,20 @@ def wait_for_job(
     poll: float = 1.0,
     *,
     on_progress: Callable[[EvaluationJob], None] | None = None,
+    worker_grace: float | None = None,
 ) -> EvaluationJob:
     """Poll the job every ``poll`` seconds until it is FINISHED, FAILED or CANCELLED and
     return it (a FAILED job is returned, not raised). ``on_progress`` sees every state
-    polled. After ``timeout`` seconds: :class:`JobTimeoutError` saying how far it got."""
+    polled. After ``timeout`` seconds: :class:`JobTimeoutError` saying how far it got. With
+    ``worker_grace``: :class:`NoEvaluatorError` once no evaluator worker has been alive for
+    that many seconds while the job waits (None: wait whatever the workers do)."""
     poll = number(poll, "poll", 0, low_open=True, meaning=" (seconds between checks)")
     if timeout is not None:
         timeout = number(timeout, "timeout", 0, meaning=" (seconds)")
+    if worker_grace is not None:
+        worker_grace = number(worker_grace, "worker_grace", 0, meaning=" (seconds)")
     deadline = None if timeout is None else time.monotonic() + timeout
+    alone_since: float | None = None  # since when no worker was alive
     job = get_job(job_id)
     if job.monitor_id:
         raise InvalidArgumentError(
@@ -210,6 +223,10 @@ def wait_for_job(
             on_progress(job)
         if job.is_done:
             return job
+        alone_since = None if job.live_workers else (alone_since or time.monotonic())
+        alone = None if alone_since is None else time.monotonic() - alone_since
+        if worker_grace is not None and alone is not None and alone >= worker_grace:
+            raise NoEvaluatorError(no_evaluator_text(job), job)
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             raise JobTimeoutError(
@@ -220,6 +237,25 @@ def wait_for_job(
             )
         time.sleep(poll if left is None else min(poll, left))
         job = get_job(job_id)
+
+
+def no_evaluator_text(job: EvaluationJob) -> str:
+    """What to do about a job that no evaluator worker is alive to take: the command that
+    starts one against the collector this process talks to."""
+    if session.embedded_collector() is not None:  # it ends with this process
+        from spyglass.config import EvaluatorSettings
+
+        address = EvaluatorSettings.collector
+        start = (
+            "start a collector over this store (`spyglass collector start`) and "
+            f"`spyglass evaluator serve --collector {address}`"
+        )
+    else:
+        start = f"start `spyglass evaluator serve --collector {session.client().address}`"
+    return (
+        f"no evaluator is running: {start}; job {job.job_id} stays {job.status} until one "
+        f"takes it (follow it with `spyglass eval status {job.job_id} --watch`)"
+    )
 
 
 def progress_text(job: EvaluationJob) -> str:
@@ -259,22 +295,10 @@ def time_ms(value: TimeSpec | None, what: str) -> int | None:
     if isinstance(value, date):
         return int(datetime(value.year, value.month, value.day).timestamp() * 1000)
     if isinstance(value, str):
-        given = value.strip()
-        if given.isdigit():
-            return int(given)
-        age = _AGE.fullmatch(given)
-        if age:
-            ago = float(age.group(1)) * _AGE_UNITS[age.group(2)]
-            return int((time.time() - ago) * 1000)
-        iso = given[:-1] + "+00:00" if given.endswith(("Z", "z")) else given  # 3.10 too
-        try:
-            return int(datetime.fromisoformat(iso).timestamp() * 1000)
-        except ValueError:
-            pass
-    raise InvalidArgumentError(
-        f"{what} {value!r} is not a time; give ISO 8601 ('2024-05-01T12:00:00Z' or "
-        "'2024-05-01'), ms since the epoch, or an age before now such as '24h' or '7d'"
-    )
+        parsed = parse_time_ms(value)
+        if parsed is not None:
+            return parsed
+    raise InvalidArgumentError(f"{what} {value!r} is not a time; give {TIME_FORMS}")
 
 
 def _iso(ms: int) -> str:

@@ -63,6 +63,7 @@ class EmbeddingSimilarity(Scorer):
             rate_limit=rate_limit,
             http_retries=max_retries,
             timeout_s=timeout,
+            litellm=False,
         )
         if threshold is not None and not (
             isinstance(threshold, (int, float)) and -1 <= threshold <= 1

@@ -74,7 +74,7 @@ def serve(
             "evaluator worker %s: collector %s, %d row(s) at once, scorers "
             "registered: %s; /healthz, /readyz, /metrics on http://%s:%d",
             worker_id,
-            settings.collector,
+            client.address,
             settings.concurrency,
             ", ".join(sorted(registry)) or "none",
             settings.host,

@@ -15,6 +15,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from spyglass.instrumentation.openai import conventions as gen
+from spyglass.instrumentation.openai.deferral import deferred
 from spyglass.instrumentation.openai.request import (
     given,
     materialized,
@@ -42,9 +43,12 @@ def start(
 ) -> tuple[LiveSpan | None, dict[str, Any]]:
     """Start the CLIENT span of a call (a child of the current span) and record its request.
 
-    Returns the span (None when tracing failed) and the kwargs to call with: ``kwargs``
-    itself, or a copy whose one-shot iterables (a generator of messages) became lists, so
-    that recording them does not use up what the call must send."""
+    Returns the span (None when tracing failed, or when a framework's instrumentation
+    records this call: see :mod:`~spyglass.instrumentation.openai.deferral`) and the kwargs
+    to call with: ``kwargs`` itself, or a copy whose one-shot iterables (a generator of
+    messages) became lists, so that recording them does not use up what the call must send."""
+    if deferred():
+        return None, kwargs
     call_kwargs = materialized(kwargs)
     try:
         recorded = given(call_kwargs)

@@ -3,9 +3,11 @@
 One module per command group, each defining its ``group``: ``collector``, ``db``,
 ``traces``, ``experiments``, ``datasets``, ``evaluations`` (``spyglass eval``), ``monitors``
 and ``evaluator``. What they share has a module of its own: ``options`` (``--collector`` and
-the other common flags, and the flags generated from settings), ``output`` (tables, JSON,
-CSV), ``connection`` (the session a command talks through), ``logs`` (the long-running
-commands' logging) and ``describe`` (how runs, jobs and monitors print). The command modules
+the other common flags, and the flags generated from settings), ``output`` (tables drawn by
+rich, JSON, CSV), ``connection`` (the session a command talks through), ``errors`` (one
+``error:`` line in flag terms for whatever a command raises), ``lookup`` (datasets
+and runs named by name or id), ``logs`` (the long-running commands' logging), ``describe``
+(how runs, jobs and monitors print) and ``trace_tree`` (``traces get``). The command modules
 import only click and the core at load time; the components (collector, store, evaluator,
 pandas) are imported inside the commands, so ``spyglass --version`` and ``--help`` stay
 instant, and a component that cannot be imported (its extra not installed) is one ``error:``
@@ -30,13 +32,14 @@ from spyglass.cli import (
     monitors,
     traces,
 )
+from spyglass.cli.errors import CommandGroup, in_flag_terms
 from spyglass.errors import SpyglassError
 from spyglass.settings_file import CONFIG_ENV
 
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="spyglass")
 @click.option(
     "--config",
@@ -71,5 +74,5 @@ def main() -> None:
     except click.exceptions.Abort:
         sys.exit(130)
     except SpyglassError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {in_flag_terms(str(exc))}", err=True)
         sys.exit(1)

@@ -14,8 +14,31 @@ import click
 
 from spyglass.cli import connection
 from spyglass.cli.options import collector_option, experiments_option, format_option
-from spyglass.cli.output import render
+from spyglass.cli.output import Column, cell, render
 from spyglass.errors import NotFoundError
+
+DATASET_COLUMNS = (
+    Column("dataset_id", "id"),
+    Column("name"),
+    Column("version", "count"),
+    Column("records", "count"),
+    Column("digest"),
+    Column("last_update_time", "time", "last_update"),
+    Column("tags", "mapping"),
+)
+"""The columns of ``datasets list``."""
+
+VERSION_COLUMNS = (
+    Column("version", "count"),
+    Column("digest"),
+    Column("records", "count"),
+    Column("inserted", "count"),
+    Column("updated", "count"),
+    Column("deleted", "count"),
+    Column("created_time", "time", "created"),
+    Column("created_by"),
+)
+"""The versions table of ``datasets show``."""
 
 
 @click.group("datasets")
@@ -53,7 +76,7 @@ def datasets_list(
         limit,
         list(order_by) or None,
     )
-    click.echo(render([_summary(d) for d in found], fmt))
+    click.echo(render([_summary(d) for d in found], fmt, DATASET_COLUMNS))
 
 
 @group.command("show")
@@ -80,7 +103,12 @@ def datasets_show(
         "created_by": found.created_by,
         "last_updated_by": found.last_updated_by,
     }
-    click.echo("\n".join(f"{key}: {value}" for key, value in details.items()))
+    kinds = {c.key: c.kind for c in DATASET_COLUMNS}
+    click.echo(
+        "\n".join(
+            f"{key}: {cell(value, kinds.get(key, 'text')).plain}" for key, value in details.items()
+        )
+    )
     click.echo("\nversions:")
     click.echo(
         render(
@@ -98,6 +126,7 @@ def datasets_show(
                 for v in found.versions()
             ],
             "table",
+            VERSION_COLUMNS,
         )
     )
     if show_records > 0:
@@ -126,9 +155,10 @@ def datasets_show(
 @click.option("--version", type=int, default=None, help="export this version (default: latest)")
 def datasets_export(collector: str | None, dataset: str, path: str, version: int | None) -> None:
     """Write a dataset's records to PATH (.jsonl, .csv or .parquet)."""
-    from spyglass.evaluator.datasets.files import file_format, write_records
+    from spyglass.evaluator.datasets.files import check_writable, file_format, write_records
 
     file_format(path)
+    check_writable(path)
     connection.connect(collector)
     found = _find(dataset, version)
     write_records(found.to_df(), path)
@@ -140,7 +170,7 @@ def datasets_export(collector: str | None, dataset: str, path: str, version: int
 
 @group.command("import")
 @collector_option
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path")
 @click.option(
     "--dataset",
     "name",
@@ -156,7 +186,7 @@ def datasets_import(
     from spyglass.evaluator.datasets.files import read_records
 
     records = read_records(path)
-    session = connection.connect(collector)
+    session = connection.connect(collector, creates_store=True)
     try:
         target = _find(name, None)
         created = False
@@ -188,14 +218,9 @@ def datasets_delete(collector: str | None, dataset: str) -> None:
 
 def _find(name_or_id: str, version: int | None) -> Any:
     """The dataset with this name, else with this id."""
-    from spyglass.evaluator.datasets import get_dataset
+    from spyglass.cli.lookup import find_dataset
 
-    try:
-        return get_dataset(name=name_or_id, version=version)
-    except NotFoundError:
-        if not name_or_id.startswith("d-"):
-            raise
-    return get_dataset(dataset_id=name_or_id, version=version)
+    return find_dataset(name_or_id, version)
 
 
 def _summary(dataset: Any) -> dict[str, Any]:
@@ -207,5 +232,5 @@ def _summary(dataset: Any) -> dict[str, Any]:
         "records": dataset.record_count,
         "digest": dataset.digest,
         "last_update_time": dataset.last_update_time,
-        "tags": ",".join(f"{k}={v}" for k, v in sorted(dataset.tags.items())),
+        "tags": dict(sorted(dataset.tags.items())),
     }

@@ -4,10 +4,11 @@ summaries for their listings."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from spyglass.cli.output import num, render, short, when
+from spyglass.cli.lookup import short_id
+from spyglass.cli.output import Column, num, render, short, when
+from spyglass.score_means import mean_text, score_means
 
 
 def scorer_text(spec: dict[str, Any]) -> str:
@@ -41,22 +42,43 @@ def describe_run(run: Any) -> str:
         f"judges     {_judges(run)}",
         "metrics",
     ]
-    lines += [f"  {k:<40} {num(v)}" for k, v in run.metrics.items()]
+    means = {f"{m.name}/score": str(m) for m in score_means(run.metrics)}
+    beside = {f"{k.removesuffix('/score')}/{n}" for k in means for n in ("count", "error_count")}
+    lines += [
+        f"  {k:<40} {means.get(k) or num(v)}" for k, v in run.metrics.items() if k not in beside
+    ]
     return "\n".join(lines)
+
+
+RUN_COLUMNS = (
+    Column("run", "id", in_data=False),
+    Column("run_id", in_table=False),
+    Column("name"),
+    Column("model_id"),
+    Column("dataset"),
+    Column("status", "status"),
+    Column("records", "count"),
+    Column("started", "time"),
+    Column("scores", in_data=False),
+    Column("metrics", "mapping", in_table=False),
+)
+"""The columns of ``eval list``: the table shows the short run id and the means with their
+counts; JSON and CSV the full id and every metric as a number."""
 
 
 def run_summary(run: Any) -> dict[str, Any]:
     """One row of ``eval list``: the run and its mean scores."""
-    scores = {k: v for k, v in run.metrics.items() if k.endswith("/score")}
     return {
+        "run": short_id(run.run_id),
         "run_id": run.run_id,
         "name": run.name,
         "model_id": run.model_id or "",
         "dataset": run.dataset_name or run.dataset_id or "",
         "status": run.status,
         "records": run.record_count,
-        "started": when(run.start_time_ms),
-        "scores": " ".join(f"{k.removesuffix('/score')}={num(v)}" for k, v in scores.items()),
+        "started": run.start_time_ms,
+        "metrics": dict(run.metrics),
+        "scores": "; ".join(f"{m.name}={m}" for m in score_means(run.metrics)),
     }
 
 
@@ -76,12 +98,24 @@ def record_rows(records: list[Any]) -> list[dict[str, Any]]:
             row[score.name] = (
                 f"error: {short(score.error.error_message, 40)}"
                 if score.error
-                else num(score.score)
+                else score.score
                 if score.score is not None
                 else short(score.value)
             )
         rows.append(row)
     return rows
+
+
+def record_columns(rows: list[dict[str, Any]]) -> list[Column]:
+    """The columns of :func:`record_rows`: a number column per score name."""
+    fixed = [
+        Column("row", "count"),
+        Column("inputs", "preview"),
+        Column("outputs", "preview"),
+        Column("trace_id", "id"),
+    ]
+    known = {c.key for c in fixed}
+    return fixed + [Column(k, "number") for k in (rows[0] if rows else {}) if k not in known]
 
 
 def _judges(run: Any) -> str:
@@ -141,6 +175,22 @@ def describe_job(job: Any) -> str:
     return "\n".join(lines)
 
 
+JOB_COLUMNS = (
+    Column("job_id", "id"),
+    Column("name"),
+    Column("status", "status"),
+    Column("rows", in_data=False),
+    Column("rows_done", "count", in_table=False),
+    Column("total_rows", "count", in_table=False),
+    Column("errors", "count"),
+    Column("input", "preview"),
+    Column("run", "id", in_data=False),
+    Column("run_id", in_table=False),
+    Column("submitted", "time"),
+)
+"""The columns of ``eval jobs``."""
+
+
 def job_summary(job: Any) -> dict[str, Any]:
     """One row of ``eval jobs``."""
     return {
@@ -148,10 +198,13 @@ def job_summary(job: Any) -> dict[str, Any]:
         "name": job.name,
         "status": job.status,
         "rows": f"{job.rows_done}/{job.total_rows}",
+        "rows_done": job.rows_done,
+        "total_rows": job.total_rows,
         "errors": job.rows_with_errors,
-        "input": short(_job_input(job.input), 50),
+        "input": _job_input(job.input),
+        "run": short_id(job.run_id),
         "run_id": job.run_id,
-        "submitted": when(job.created_time_ms),
+        "submitted": job.created_time_ms,
     }
 
 
@@ -199,9 +252,7 @@ def describe_monitor(monitor: Any) -> str:
             "window": w.window,
             "rows": w.rows,
             "score": s.name if s else "-",
-            "scored": s.count if s else 0,
-            "mean": num(s.mean if s else math.nan),
-            "errors": s.error_count if s else 0,
+            "mean": mean_text(s.mean, s.count, s.error_count) if s else "-",
         }
         for w in monitor.windows
         for s in (w.scores or [None])
@@ -211,6 +262,21 @@ def describe_monitor(monitor: Any) -> str:
     return "\n".join(lines)
 
 
+MONITOR_COLUMNS = (
+    Column("name"),
+    Column("monitor_id", "id"),
+    Column("experiment_id"),
+    Column("state", "status"),
+    Column("sample_rate", "number"),
+    Column("filter"),
+    Column("seen", "count"),
+    Column("sampled", "count"),
+    Column("scored", "count"),
+    Column("checked", "time"),
+)
+"""The columns of ``monitors list``."""
+
+
 def monitor_summary(monitor: Any) -> dict[str, Any]:
     """One row of ``monitors list``."""
     return {
@@ -218,12 +284,12 @@ def monitor_summary(monitor: Any) -> dict[str, Any]:
         "monitor_id": monitor.monitor_id,
         "experiment_id": monitor.experiment_id,
         "state": _state(monitor),
-        "sample_rate": f"{monitor.sample_rate:g}",
+        "sample_rate": monitor.sample_rate,
         "filter": monitor.filter_string or "",
         "seen": monitor.traces_seen,
         "sampled": monitor.traces_sampled,
         "scored": monitor.traces_scored,
-        "checked": when(monitor.last_check_time_ms),
+        "checked": monitor.last_check_time_ms,
     }
 
 

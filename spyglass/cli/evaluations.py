@@ -11,9 +11,18 @@ from typing import Any
 import click
 
 from spyglass.cli import connection
-from spyglass.cli.describe import describe_job, describe_run, job_summary, record_rows, run_summary
+from spyglass.cli.describe import (
+    JOB_COLUMNS,
+    RUN_COLUMNS,
+    describe_job,
+    describe_run,
+    job_summary,
+    record_columns,
+    record_rows,
+    run_summary,
+)
 from spyglass.cli.options import collector_option, experiments_option, format_option
-from spyglass.cli.output import num, render, short
+from spyglass.cli.output import Column, data_value, render, short
 
 
 @click.group("eval")
@@ -56,12 +65,12 @@ def eval_list(
         status=status,
         max_results=limit,
     )
-    click.echo(render([run_summary(r) for r in found], fmt))
+    click.echo(render([run_summary(r) for r in found], fmt, RUN_COLUMNS))
 
 
 @group.command("show")
 @collector_option
-@click.argument("run_id")
+@click.argument("run")
 @click.option(
     "--records/--no-records",
     default=True,
@@ -69,25 +78,30 @@ def eval_list(
     help="also list every record with its scores",
 )
 @format_option()
-def eval_show(collector: str | None, run_id: str, records: bool, fmt: str) -> None:
-    """One run: its settings, metrics and judge usage, then its records' scores."""
-    from spyglass.evaluator.runs import get_evaluation_results, get_evaluation_run
+def eval_show(collector: str | None, run: str, records: bool, fmt: str) -> None:
+    """One run (RUN: its id, the short id `eval list` prints, or its name): its settings,
+    metrics and judge usage, then its records' scores."""
+    from spyglass.cli.lookup import find_run
+    from spyglass.evaluator.runs import get_evaluation_results
 
     connection.connect(collector)
-    run = get_evaluation_run(run_id)
-    rows = record_rows(get_evaluation_results(run_id)) if records else []
+    found = find_run(run)
+    results = get_evaluation_results(found.run_id) if records else []
     if fmt == "json":
-        click.echo(
-            json.dumps({"run": dataclasses.asdict(run), "records": rows}, indent=2, default=str)
-        )
+        shown = {
+            "run": dataclasses.asdict(found),
+            "records": [dataclasses.asdict(r) for r in results],
+        }
+        click.echo(json.dumps(data_value(shown), indent=2, default=str))
         return
+    rows = record_rows(results)
     if fmt == "csv":
-        click.echo(render(rows, "csv"))
+        click.echo(render(rows, "csv", record_columns(rows)))
         return
-    click.echo(describe_run(run))
+    click.echo(describe_run(found))
     if rows:
         click.echo("")
-        click.echo(render(rows, "table"))
+        click.echo(render(rows, "table", record_columns(rows)))
 
 
 @group.command("compare")
@@ -96,21 +110,23 @@ def eval_show(collector: str | None, run_id: str, records: bool, fmt: str) -> No
 @click.argument("run_b")
 @format_option()
 def eval_compare(collector: str | None, run_a: str, run_b: str, fmt: str) -> None:
-    """What changed from RUN_A to RUN_B: metric deltas and the records whose scores moved."""
+    """What changed from RUN_A to RUN_B (each: an id, the short id `eval list` prints, or a
+    name): metric deltas and the records whose scores moved."""
+    from spyglass.cli.lookup import find_run
     from spyglass.evaluator.compare import compare_runs
 
     connection.connect(collector)
-    comparison = compare_runs(run_a, run_b)
+    comparison = compare_runs(find_run(run_a).run_id, find_run(run_b).run_id)
     changed = [
         {
             "record": r.dataset_record_id or r.input_hash[:12],
-            "inputs": short(r.inputs),
+            "inputs": r.inputs if fmt == "json" else short(r.inputs),
             "score": r.score_name,
-            "a": num(r.score_a),
-            "b": num(r.score_b),
-            "delta": num(r.delta),
-            "value_a": short(r.value_a),
-            "value_b": short(r.value_b),
+            "a": r.score_a,
+            "b": r.score_b,
+            "delta": r.delta,
+            "value_a": r.value_a if fmt == "json" else short(r.value_a),
+            "value_b": r.value_b if fmt == "json" else short(r.value_b),
         }
         for r in comparison.changed.itertuples(index=False)
     ]
@@ -118,27 +134,35 @@ def eval_compare(collector: str | None, run_a: str, run_b: str, fmt: str) -> Non
         click.echo(str(comparison))
         if changed:
             click.echo("")
-            click.echo(render(changed, "table"))
+            click.echo(render(changed, "table", CHANGED_COLUMNS))
         return
     metrics = [
         {"metric": m.metric, "a": m.run_a, "b": m.run_b, "delta": m.delta}
         for m in comparison.metrics.itertuples(index=False)
     ]
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "run_a": comparison.run_a.run_id,
-                    "run_b": comparison.run_b.run_id,
-                    "metrics": metrics,
-                    "changed": changed,
-                },
-                indent=2,
-                default=str,
-            )
-        )
+        shown = {
+            "run_a": comparison.run_a.run_id,
+            "run_b": comparison.run_b.run_id,
+            "metrics": metrics,
+            "changed": changed,
+        }
+        click.echo(json.dumps(data_value(shown), indent=2, default=str))
     else:
-        click.echo(render(changed, "csv"))
+        click.echo(render(changed, "csv", CHANGED_COLUMNS))
+
+
+CHANGED_COLUMNS = (
+    Column("record", "id"),
+    Column("inputs", "preview"),
+    Column("score"),
+    Column("a", "number"),
+    Column("b", "number"),
+    Column("delta", "number"),
+    Column("value_a", "preview"),
+    Column("value_b", "preview"),
+)
+"""The records whose scores moved, as ``eval compare`` lists them."""
 
 
 # -- jobs ------------------------------------------------------------------------------------
@@ -200,7 +224,10 @@ def eval_compare(collector: str | None, run_a: str, run_b: str, fmt: str) -> Non
 )
 @click.option("--chunk-size", type=int, default=None, help="rows per unit of work (default 100)")
 @click.option(
-    "--wait", is_flag=True, help="follow the job until it ends; exit status 1 unless it FINISHED"
+    "--wait",
+    is_flag=True,
+    help="follow the job until it ends; exit status 1 unless it FINISHED with no row errors, "
+    "or when no evaluator is running to take it",
 )
 @format_option("table", "json")
 def eval_submit(
@@ -224,14 +251,19 @@ def eval_submit(
         )
         job = _follow(job.job_id, 1.0)
     _show_job(job, fmt)
-    if wait and job.status != "FINISHED":
-        raise click.exceptions.Exit(1)
+    if wait:
+        _exit_unless_clean(job)
 
 
 @group.command("status")
 @collector_option
 @click.argument("job_id")
-@click.option("--watch", is_flag=True, help="follow the job until it ends")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="follow the job until it ends; exit status 1 unless it FINISHED with no row errors, "
+    "or when no evaluator is running to take it",
+)
 @click.option(
     "--interval",
     type=float,
@@ -245,7 +277,10 @@ def eval_status(collector: str | None, job_id: str, watch: bool, interval: float
     from spyglass.evaluator.jobs.submit import get_job
 
     connection.connect(collector)
-    _show_job(_follow(job_id, interval) if watch else get_job(job_id), fmt)
+    job = _follow(job_id, interval) if watch else get_job(job_id)
+    _show_job(job, fmt)
+    if watch:
+        _exit_unless_clean(job)
 
 
 @group.command("jobs")
@@ -268,7 +303,7 @@ def eval_jobs(
 
     connection.connect(collector)
     found = list_jobs(status=status, include_monitors=include_monitors, max_results=limit)
-    click.echo(render([job_summary(j) for j in found], fmt))
+    click.echo(render([job_summary(j) for j in found], fmt, JOB_COLUMNS))
 
 
 @group.command("cancel")
@@ -283,20 +318,53 @@ def eval_cancel(collector: str | None, job_id: str) -> None:
     click.echo(f"job {job.job_id} is {job.status}: {progress_text(job)}")
 
 
+NO_WORKER_GRACE_SECONDS = 20.0
+"""How long ``--wait``/``--watch`` wait for an evaluator worker to appear before giving up
+(a worker started at the same moment needs a few seconds to send its first heartbeat)."""
+
+
 def _follow(job_id: str, interval: float) -> Any:
-    """Wait for the job to end, printing a progress line to stderr whenever it changes."""
-    from spyglass.evaluator.jobs.submit import progress_text, wait_for_job
+    """Wait for the job to end, printing a progress line to stderr whenever it changes, and
+    saying at once when no evaluator is running (an error once none came for
+    :data:`NO_WORKER_GRACE_SECONDS`)."""
+    from spyglass.evaluator.jobs.submit import no_evaluator_text, progress_text, wait_for_job
 
     started = time.monotonic()
     last: list[str] = []
+    told: list[bool] = []  # said that no evaluator is running (until one appears)
 
     def report(job: Any) -> None:
+        alone = not job.is_done and not job.live_workers
+        if alone and not told:
+            told.append(True)
+            click.echo(
+                f"{no_evaluator_text(job)}; waiting {NO_WORKER_GRACE_SECONDS:g} s for one",
+                err=True,
+            )
+        elif not alone:
+            told.clear()
         line = f"{job.status} {progress_text(job)}"
         if not last or line != last[-1]:
             last.append(line)
             click.echo(f"[{time.monotonic() - started:5.0f}s] {line}", err=True)
 
-    return wait_for_job(job_id, poll=interval, on_progress=report)
+    return wait_for_job(
+        job_id, poll=interval, on_progress=report, worker_grace=NO_WORKER_GRACE_SECONDS
+    )
+
+
+def _exit_unless_clean(job: Any) -> None:
+    """Exit status 1, saying why on stderr, unless the job FINISHED with no row errors."""
+    if job.status != "FINISHED":
+        click.echo(f"error: job {job.job_id} is {job.status}", err=True)
+        raise click.exceptions.Exit(1)
+    if job.rows_with_errors:
+        click.echo(
+            f"error: {job.rows_with_errors} of {job.rows_done} row(s) of job {job.job_id} had "
+            "score errors (errors by scorer above)",
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
 
 
 def _show_job(job: Any, fmt: str) -> None:

@@ -3,6 +3,11 @@
 Its flags are generated from :class:`~spyglass.config.EvaluatorSettings` (one flag and one
 ``SPYGLASS_*`` variable per setting, plus the config file's ``[evaluator]`` table); the
 service itself is imported when the command runs, so ``spyglass --help`` stays quick.
+
+Without ``--collector`` it serves the store the query commands use by default (the store in
+this folder, through a collector embedded in the process), so a job submitted with ``spyglass
+eval submit`` in the same folder is processed; a folder without a store is an error that says
+how to point it at one.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 import click
 
+from spyglass.cli.connection import require_store
 from spyglass.cli.logs import setup_logging
 from spyglass.cli.options import settings_from_options, settings_options
 from spyglass.config import EvaluatorSettings
@@ -37,6 +43,18 @@ def serve_command(**options: Any) -> None:
 
     settings = settings_from_options(EvaluatorSettings, options, _MULTIPLE)
     setup_logging(settings.log_level)
+    if settings.collector is None:
+        # the same default as the query commands: the store in this folder
+        require_store(
+            None,
+            "Give --collector HOST:PORT of a running collector, or set SPYGLASS_STORE to "
+            "an existing store",
+        )
+        logging.getLogger("spyglass.evaluator.worker").info(
+            "no --collector given: serving the jobs of the store in this folder through a "
+            "collector embedded in this process; give --collector HOST:PORT (or "
+            "SPYGLASS_COLLECTOR) to serve a running collector"
+        )
     if settings.log_level != "debug":  # one line per judge request is debugging detail
         for chatty in _PER_REQUEST_LOGGERS:
             logging.getLogger(chatty).setLevel(logging.WARNING)

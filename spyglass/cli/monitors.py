@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from spyglass.cli import connection
-from spyglass.cli.describe import describe_monitor, monitor_summary
+from spyglass.cli.describe import MONITOR_COLUMNS, describe_monitor, monitor_summary
 from spyglass.cli.options import collector_option, format_option
 from spyglass.cli.output import render
 
@@ -30,7 +30,8 @@ def monitors_list(collector: str | None, experiment: str | None, fmt: str) -> No
     from spyglass.evaluator.jobs.monitors import list_monitors
 
     connection.connect(collector)
-    click.echo(render([monitor_summary(m) for m in list_monitors(experiment)], fmt))
+    rows = [monitor_summary(m) for m in list_monitors(experiment)]
+    click.echo(render(rows, fmt, MONITOR_COLUMNS))
 
 
 @group.command("show")

@@ -5,8 +5,9 @@
 its environment variable and default; an option left out is None, so the variable, the
 config file or the default applies. ``spyglass collector start`` and ``spyglass evaluator
 serve`` both use it, so every setting has exactly one flag and one ``SPYGLASS_*`` variable and
-they cannot drift apart. The other options (``--collector``, ``--experiment``, ``--format``)
-are the ones the query and management commands share.
+they cannot drift apart. The other options (the connection flags of
+:func:`collector_option`, ``--experiment``, ``--format``) are the ones the query and
+management commands share.
 """
 
 from __future__ import annotations
@@ -23,13 +24,67 @@ S_co = TypeVar("S_co", covariant=True)
 _CHOICES = {"sync": ["normal", "full"], "log_level": ["debug", "info", "warning", "error"]}
 _FORMATS = ("table", "json", "csv")
 
-collector_option = click.option(
-    "--collector",
-    default=None,
-    help="host:port of a collector's gRPC port [env SPYGLASS_COLLECTOR; default: embedded, "
-    "over SPYGLASS_STORE or ./spyglass.db]",
+CONNECTION_META = "spyglass.connection"
+"""Where the connection flags other than ``--collector`` wait in ``click.Context.meta`` for
+:func:`spyglass.cli.connection.connect`."""
+
+
+def _keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if param.name is not None:
+        ctx.meta.setdefault(CONNECTION_META, {})[param.name] = value
+    return value
+
+
+def collector_option(func: F) -> F:
+    """The flags saying where a command's data is: ``--collector`` (into the parameter
+    ``collector``), and ``--store``, ``--api-key``, ``--tls/--no-tls`` and ``--tls-ca``, which
+    :func:`spyglass.cli.connection.connect` reads from the context, so every query and
+    management command takes them without naming them."""
+    for flag, name, kwargs in reversed(_CONNECTION_FLAGS):
+        func = click.option(flag, name, default=None, expose_value=False, callback=_keep, **kwargs)(
+            func
+        )
+    return click.option(
+        "--collector",
+        default=None,
+        metavar="HOST:PORT",
+        help="a running collector's gRPC port (http:// or https:// in front are accepted; "
+        "https means TLS) [env SPYGLASS_COLLECTOR; default: the store in this folder, "
+        "see --store]",
+    )(func)
+
+
+_CONNECTION_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "--store",
+        "store",
+        {
+            "metavar": "URL",
+            "help": "read the store at this database URL directly, without a running "
+            "collector (sqlite:///path.db or postgresql+psycopg://…) [env SPYGLASS_STORE; "
+            "default sqlite:///./spyglass.db]; not with --collector",
+        },
+    ),
+    (
+        "--api-key",
+        "api_key",
+        {"help": "API key sent to the collector [env SPYGLASS_API_KEY]"},
+    ),
+    (
+        "--tls/--no-tls",
+        "tls",
+        {"help": "reach the collector over TLS [env SPYGLASS_COLLECTOR_TLS]"},
+    ),
+    (
+        "--tls-ca",
+        "tls_ca",
+        {
+            "metavar": "PEM",
+            "help": "CA file that signed the collector's certificate (implies --tls) "
+            "[env SPYGLASS_COLLECTOR_CA]",
+        },
+    ),
 )
-"""``--collector``: which collector a command talks to (None: the session's default)."""
 
 
 def experiments_option(help: str) -> Callable[[F], F]:

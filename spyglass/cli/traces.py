@@ -8,7 +8,23 @@ import click
 
 from spyglass.cli import connection
 from spyglass.cli.options import collector_option, experiments_option, format_option
-from spyglass.cli.output import render
+from spyglass.cli.output import Column, render
+
+TRACE_COLUMNS = (
+    Column("trace_id", "id"),
+    Column("experiment"),
+    Column("name"),
+    Column("state", "status"),
+    Column("request_time", "time", "started"),
+    Column("duration_ms", "duration", "duration"),
+    Column("spans", "count"),
+    Column("tokens", "tokens"),
+    Column("cost", "cost"),
+    Column("request", "preview"),
+    Column("response", "preview"),
+    Column("tags", "mapping"),
+)
+"""The columns of ``traces search``."""
 
 
 @click.group("traces")
@@ -18,7 +34,7 @@ def group() -> None:
 
 @group.command("search")
 @collector_option
-@experiments_option("experiment name or id (repeatable; default: the default experiment)")
+@experiments_option("experiment name or id (repeatable; default: every experiment)")
 @click.option("--filter", "filter_string", default=None, help="e.g. \"tags.env = 'prod'\"")
 @click.option("--order-by", multiple=True, help="e.g. 'attributes.timestamp_ms DESC'")
 @click.option("--limit", type=int, default=25, show_default=True)
@@ -31,32 +47,51 @@ def traces_search(
     limit: int,
     fmt: str,
 ) -> None:
-    """List traces matching a filter, newest first."""
+    """List traces matching a filter, newest first, from every experiment unless -e names
+    some; the experiment column says where each one is."""
     session = connection.connect(collector)
     from spyglass.search import search_traces
 
+    names = {e.experiment_id: e.name for e in session.search_experiments()}
     found = search_traces(
-        connection.experiment_ids(session, experiments),
+        connection.experiment_ids(session, experiments) or sorted(names, key=int),
         filter_string,
         list(order_by) or None,
         max_results=limit,
         return_type="list",
     )
-    click.echo(render([_summary(t) for t in found], fmt))
+    click.echo(render([_summary(t, names) for t in found], fmt, TRACE_COLUMNS))
 
 
 @group.command("get")
 @collector_option
 @click.argument("trace_id")
-def traces_get(collector: str | None, trace_id: str) -> None:
-    """Show one trace as JSON: its info, spans and assessments."""
+@format_option("table", "json")
+def traces_get(collector: str | None, trace_id: str, fmt: str) -> None:
+    """Show one trace: its span tree with each span's type, duration, status and tokens, and
+    inputs and outputs underneath; --format json gives the whole trace (info, spans,
+    assessments) as the API returns it."""
     import dataclasses
     import json
 
-    connection.connect(collector)
+    session = connection.connect(collector)
     from spyglass.annotations import get_trace
 
-    click.echo(json.dumps(dataclasses.asdict(get_trace(trace_id)), indent=2, default=str))
+    trace = get_trace(trace_id)
+    if fmt == "json":
+        click.echo(json.dumps(dataclasses.asdict(trace), indent=2, default=str))
+        return
+    from spyglass.cli.trace_tree import draw_trace
+
+    experiment = next(
+        (
+            e.name
+            for e in session.search_experiments()
+            if e.experiment_id == trace.info.experiment_id
+        ),
+        None,
+    )
+    click.echo(draw_trace(trace, experiment))
 
 
 @group.command("delete")
@@ -89,11 +124,12 @@ def traces_delete(
     click.echo(f"deleted {deleted} trace(s)")
 
 
-def _summary(trace: Any) -> dict[str, Any]:
-    """One row of ``traces search``."""
+def _summary(trace: Any, experiments: dict[str, str]) -> dict[str, Any]:
+    """One row of ``traces search`` (``experiments``: id -> name)."""
     info = trace.info
     return {
         "trace_id": info.trace_id,
+        "experiment": experiments.get(info.experiment_id, info.experiment_id),
         "name": info.name,
         "state": info.state,
         "request_time": info.request_time,
@@ -101,5 +137,22 @@ def _summary(trace: Any) -> dict[str, Any]:
         "spans": len(trace.data.spans),
         "tokens": info.total_tokens,
         "cost": info.cost,
-        "tags": ",".join(f"{k}={v}" for k, v in info.tags.items()),
+        "request": _preview(info.request_preview),
+        "response": _preview(info.response_preview),
+        "tags": dict(info.tags),
     }
+
+
+def _preview(text: str | None) -> str | None:
+    """A request or response preview as people read it: a preview that is a JSON string
+    (the usual case for text) unquoted, anything else (an object, a cut-off value) as it
+    is."""
+    import json
+
+    if not text:
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, str) else text

@@ -66,26 +66,39 @@ def test_traces_and_experiments_commands(start_collector, tmp_path: Path) -> Non
     table = runner.invoke(
         cli, ["traces", "search", "--collector", address, "-e", "cli-app", "--limit", "1"]
     )
-    assert table.output.splitlines()[0].split()[:3] == ["trace_id", "name", "state"]
-    assert ids[-1] in table.output and ids[0] not in table.output
+    header, *rows = table.output.splitlines()
+    assert header.split()[:4] == ["trace_id", "experiment", "name", "state"]
+    assert len(rows) == 1 and rows[0].split()[:4] == [ids[-1], "cli-app", "job-2", "OK"]
+
+    everywhere = runner.invoke(cli, ["traces", "search", "--collector", address])
+    assert everywhere.exit_code == 0, everywhere.output
+    found_rows = everywhere.output.splitlines()[1:]
+    assert [r.split()[:2] for r in found_rows] == [[i, "cli-app"] for i in ids[::-1]]
 
     csv_out = runner.invoke(
         cli, ["traces", "search", "--collector", address, "-e", "cli-app", "--format", "csv"]
     )
-    assert csv_out.output.splitlines()[0].startswith("trace_id,name,state")
+    assert csv_out.output.splitlines()[0].startswith("trace_id,experiment,name,state")
 
-    shown = runner.invoke(cli, ["traces", "get", "--collector", address, ids[0]])
+    shown = runner.invoke(
+        cli, ["traces", "get", "--collector", address, ids[0], "--format", "json"]
+    )
     assert json.loads(shown.output)["info"]["trace_id"] == ids[0]
+    tree = runner.invoke(cli, ["traces", "get", "--collector", address, ids[0]])
+    assert tree.exit_code == 0, tree.output
+    assert tree.output.startswith(f"trace {ids[0]}  job-0  OK")
+    assert "experiment cli-app" in tree.output
+    assert "job-0  [UNKNOWN]" in tree.output.splitlines()[2]
 
     bad = runner.invoke(
         cli, ["traces", "search", "--collector", address, "-e", "cli-app", "--filter", "tags.x = "]
     )
-    assert bad.exit_code != 0 and "^" in str(bad.exception)
+    assert bad.exit_code != 0 and "^" in bad.output
 
     deleted = runner.invoke(cli, ["traces", "delete", "--collector", address, ids[0]])
     assert deleted.output.strip() == "deleted 1 trace(s)"
     missing = runner.invoke(cli, ["traces", "get", "--collector", address, ids[0]])
-    assert missing.exit_code != 0 and "not found" in str(missing.exception)
+    assert missing.exit_code != 0 and "not found" in missing.output
 
 
 SCRIPT = textwrap.dedent("""

@@ -31,6 +31,7 @@ from spyglass.evaluator import (
     get_evaluation_run,
     search_evaluation_runs,
 )
+from spyglass.evaluator.results import ScorerErrorsWarning
 from spyglass.evaluator.scorers import Correctness, Feedback, Guidelines, scorer
 from spyglass.local_llm import LocalLLM
 
@@ -149,7 +150,16 @@ def test_async_predict_fn_and_a_failing_one(spyglass_session: str) -> None:
             raise TimeoutError("backend slow")
         return "fine"
 
-    result = evaluate(DATA, [answer_length], predict_fn=broken)
+    with pytest.warns(ScorerErrorsWarning) as warned:
+        result = evaluate(DATA, [answer_length], predict_fn=broken)
+    [warning] = warned.list  # one per scorer that failed, however many rows
+    assert str(warning.message).startswith("scorer 'answer_length' failed on 1 of 3 row(s)")
+    assert "first error (row 2): PredictError: not scored: predict_fn raised TimeoutError" in str(
+        warning.message
+    )
+    assert warning.filename == __file__  # it points at the evaluate() call
+    assert "answer_length=n/a" not in repr(result)
+    assert "(2 scored, 1 error)" in repr(result)
     table = result.tables["eval_results_table"]
     assert "predict_fn raised TimeoutError: backend slow" in table.loc[1, "answer_length/error"]
     assert table["answer_length/score"].isna().tolist() == [False, True, False]
@@ -296,15 +306,18 @@ def test_cli_lists_shows_and_compares_runs(start_collector, store_url: str) -> N
         assert listed.exit_code == 0, listed.output
         rows = json.loads(listed.output)
         assert [r["run_id"] for r in rows] == [v2.run_id, v1.run_id]
-        assert rows[1]["scores"] == "mentions=0.667" and rows[1]["records"] == 3
+        assert rows[1]["metrics"]["mentions/count"] == 3 and rows[1]["records"] == 3
+        listed = runner.invoke(cli, ["eval", "list", "--collector", address])
+        assert "mentions=0.667 (3 scored, 0 errors)" in listed.output, listed.output
         only_v1 = runner.invoke(
             cli, ["eval", "list", "--collector", address, "--model-id", "bot-v1", "-e", "cli runs"]
         )
-        assert v1.run_id in only_v1.output and v2.run_id not in only_v1.output
+        assert v1.run_id[:8] in only_v1.output and v2.run_id[:8] not in only_v1.output
 
         shown = runner.invoke(cli, ["eval", "show", v1.run_id, "--collector", address])
         assert shown.exit_code == 0, shown.output
         assert "model_id   bot-v1" in shown.output and "mentions/score" in shown.output
+        assert "0.667 (3 scored, 0 errors)" in shown.output  # the mean beside its rows
         assert "How long is shipping?" in shown.output
         as_json = json.loads(
             runner.invoke(
@@ -326,6 +339,7 @@ def test_cli_lists_shows_and_compares_runs(start_collector, store_url: str) -> N
             cli, ["eval", "compare", v1.run_id, v2.run_id, "--collector", address]
         )
         assert "2 matched, 1 only in A, 0 only in B" in table.output
+        assert "0.667 (3 scored, 0 errors) → 1.000 (2 scored, 0 errors)" in table.output
         missing = runner.invoke(cli, ["eval", "show", "f" * 32, "--collector", address])
         assert missing.exit_code != 0
     finally:

@@ -243,5 +243,29 @@ def test_demo_runs_twice_on_the_same_database(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert "local OpenAI-compatible stand-in" in done.stdout
-        assert "factual_accuracy/score" in done.stdout
+        assert "factual_accuracy/score = " in done.stdout
+        assert "(7 scored, 0 errors)" in done.stdout
+        assert "could not be judged" not in done.stdout
+        assert "ScorerErrorsWarning" not in done.stderr
     assert (tmp_path / "spyglass.db").exists()
+    # every row of every run the demo stored was scored by every scorer: none errored
+    from spyglass import session
+    from spyglass.evaluator import search_evaluation_runs
+
+    session.configure(store=f"sqlite:///{tmp_path / 'spyglass.db'}")
+    try:
+        runs = search_evaluation_runs()
+        assert len(runs) == 4
+        for run in runs:
+            assert run.status == "FINISHED" and run.record_count == 7, run
+            names = [k.removesuffix("/score") for k in run.metrics if k.endswith("/score")]
+            assert sorted(names) == [
+                "contains_required_info",
+                "factual_accuracy",
+                "support_quality",
+            ]
+            for name in names:
+                assert run.metrics[f"{name}/error_count"] == 0, (name, run.metrics)
+                assert run.metrics[f"{name}/count"] == 7, (name, run.metrics)
+    finally:
+        session._shutdown()

@@ -326,7 +326,7 @@ def _close_hard(sock: socket.socket) -> None:
 
 # -- building OTLP requests ------------------------------------------------------------
 
-PRICED_MODEL = "gpt-4o-mini"  # in the shipped price table
+PRICED_MODEL = "gpt-4o-mini"  # priced by genai-prices
 
 
 def llm_attrs(input_tokens: int, output_tokens: int, model: str = PRICED_MODEL) -> dict:

@@ -164,7 +164,7 @@ def test_a_failed_merge_leaves_every_table_as_it_was(engine: Engine) -> None:
     good = [{"inputs": {"q": i}, "expectations": {"new": True}} for i in range(10, 5000)]
     chunks = list(to_columns(good).chunks(max_records=1000))
     chunks.append(pb.DatasetRecordColumns(inputs=b'[{"q": 1}, {"q": "x"}]', tags=b'[{}, {"n": 2}]'))
-    with pytest.raises(InvalidArgumentError, match=r"record 4991: tag 'n'"):
+    with pytest.raises(InvalidArgumentError, match=r"record 4992: tag 'n'"):
         dataset_records.merge_records(engine, d.dataset_id, chunks, "tester")
     with pytest.raises(NotFoundError, match="'d-nope' not found"):
         merge(engine, "d-nope", good)

@@ -15,6 +15,7 @@ parts do, whatever form their subqueries take.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -751,3 +752,45 @@ def test_user_text_is_bound_never_inlined(dialect: str) -> None:
     engine_dialect = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
     sql = str(select(func.count()).where(expr).compile(dialect=engine_dialect))
     assert "zq" not in sql and "1=1" not in sql
+
+
+# --- dates and ages in time fields -----------------------------------------------------------
+
+# BASE_MS is 2023-11-14T22:13:20Z: t1 starts then, t2..t6 one second apart after it
+DATE_CASES = [
+    ("attributes.timestamp_ms >= '2023-11-14T22:13:22Z'", {"t3", "t4", "t5", "t6"}),
+    ("attributes.timestamp_ms >= '2023-11-14T22:13:22'", {"t3", "t4", "t5", "t6"}),  # UTC
+    ("attributes.timestamp_ms >= '2023-11-14T23:13:22+01:00'", {"t3", "t4", "t5", "t6"}),
+    ("attributes.timestamp_ms > '2023-11-14'", ALL),
+    ("attributes.timestamp_ms < '2023-11-15'", ALL),
+    ("attributes.timestamp_ms >= '2023-11-15'", set()),
+    ("trace.end_time_ms > '2023-11-14T22:13:23.000Z'", {"t2", "t4", "t5", "t6"}),
+    ("attributes.timestamp_ms IN ('2023-11-14T22:13:20Z', 1700000005000)", {"t1", "t6"}),
+    # every trace is years old
+    ("attributes.timestamp_ms > -7d", set()),
+    ("attributes.timestamp_ms < -7d", ALL),
+    ("attributes.timestamp_ms < '7d'", ALL),
+    ("attributes.end_time_ms < -1w", ALL - {"t3"}),
+]
+
+
+def test_time_fields_take_dates_and_ages(store: Store) -> None:
+    check_cases(store, DATE_CASES)
+
+
+def test_ages_count_back_from_now(store: Store) -> None:
+    hour_ago_ms = int(time.time() * 1000) - 3_600_000
+    fresh = {**trace_rows()[0], "trace_id": trace_id("fresh")}
+    fresh.update(start_time_ns=hour_ago_ms * MS, end_time_ns=(hour_ago_ms + 10) * MS)
+    with store.engine.begin() as connection:
+        connection.execute(insert(TraceRow), [fresh])
+    check_cases(
+        store,
+        [
+            ("attributes.timestamp_ms > -1d", {"fresh"}),
+            ("attributes.timestamp_ms > '90m'", {"fresh"}),
+            ("attributes.timestamp_ms > -30m", set()),
+            ("attributes.timestamp_ms < -2h", ALL),
+            ("attributes.timestamp_ms > -1.5h AND attributes.end_time_ms < -0.5h", {"fresh"}),
+        ],
+    )

@@ -1,7 +1,8 @@
 """Redaction and pricing configured on a running collector: secrets never reach the store
 (attributes, canonical inputs, events, resource; span, trace, event and scope names, status
-messages, links, scope attributes, keys inside JSON text, log records), and a price file
-overrides the table."""
+messages, links, scope attributes, keys inside JSON text, log records); spans are priced
+from the genai-prices catalog, a price file overrides it, and a model without a price is
+stored without a cost and counted."""
 
 from __future__ import annotations
 
@@ -98,6 +99,42 @@ def test_price_file_overrides_and_adds_models(start_collector, tmp_path) -> None
     )
     _export(collector, make_request([span]).SerializeToString())
     assert _stored(collector)["cost"] == pytest.approx(1.0 + 1.5)
+
+
+def _llm_span(model: str, system: str | None = None) -> object:
+    attributes = {
+        "gen_ai.request.model": model,
+        "gen_ai.usage.input_tokens": 1_000_000,
+        "gen_ai.usage.output_tokens": 1_000_000,
+    }
+    if system is not None:
+        attributes["gen_ai.system"] = system
+    return make_span(model, new_trace_id(), attributes=attributes)
+
+
+def test_catalog_prices_overrides_and_unknown_models(start_collector, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    prices = tmp_path / "prices.toml"
+    prices.write_text("[models.gpt-4o]\ninput = 1.0\noutput = 2.0\n")
+    collector = start_collector(f"sqlite:///{tmp_path / 'c.db'}", price_file=str(prices))
+    spans = [
+        _llm_span("gpt-4o-mini"),  # the package's price: 0.15 + 0.60
+        _llm_span("gpt-4o-2024-08-06"),  # a variant of the overridden model: 1 + 2
+        _llm_span("text-embedding-3-small", system="openai"),  # found with its provider: 0.02
+        _llm_span("house-llm"),  # nobody's price
+        _llm_span("house-llm"),
+    ]
+    with caplog.at_level("WARNING", logger="spyglass.collector.ingest.pipeline"):
+        _export(collector, make_request(spans).SerializeToString())
+        _export(collector, make_request([_llm_span("house-llm")]).SerializeToString())
+    costs = {row["name"]: row["cost"] for row in _rows(collector, "SELECT name, cost FROM spans")}
+    assert costs["gpt-4o-mini"] == pytest.approx(0.75)
+    assert costs["gpt-4o-2024-08-06"] == pytest.approx(3.0)
+    assert costs["text-embedding-3-small"] == pytest.approx(0.02)
+    assert costs["house-llm"] is None
+    registry = collector.metrics.registry
+    assert registry.get_sample_value("spyglass_cost_unknown_model_total") == 3
+    logged = [r.getMessage() for r in caplog.records if "no price is known" in r.getMessage()]
+    assert logged == [logged[0]] and "'house-llm'" in logged[0] and "--price-file" in logged[0]
 
 
 def test_a_bad_price_file_stops_the_start_with_its_name(tmp_path) -> None:  # type: ignore[no-untyped-def]

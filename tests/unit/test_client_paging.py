@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+
 from spyglass.client import SpyglassClient
 from spyglass.v1 import jobs_pb2 as pb
 
@@ -22,7 +26,12 @@ def fake_list_jobs(seen: list[str]):  # type: ignore[no-untyped-def]
 
 
 def test_collect_follows_tokens_to_the_last_page_or_the_limit() -> None:
-    client = SpyglassClient("127.0.0.1:9")
+    # a gRPC server with no services: the client's first call finds a peer that answers, and
+    # the paging runs on the fake methods below
+    server = grpc.server(ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    client = SpyglassClient(f"127.0.0.1:{port}")
     try:
         seen: list[str] = []
         every = client.collect(fake_list_jobs(seen), pb.ListJobsRequest(), "jobs")
@@ -34,3 +43,4 @@ def test_collect_follows_tokens_to_the_last_page_or_the_limit() -> None:
         assert seen == ["", "t1"]  # stops asking once it has enough
     finally:
         client.close()
+        server.stop(None)

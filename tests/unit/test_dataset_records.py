@@ -162,25 +162,25 @@ def test_dataframes_and_dataset_records_become_columns() -> None:
     [
         ({"inputs": {"q": 1}}, r"not a single dict; wrap it in a list"),
         (42, r"not a int"),
-        ([{"inputs": {"q": 1}}, {"expectations": {"a": 1}}], r"record 1 has no inputs"),
-        ([{"inputs": "what?"}], r"record 0: inputs must be a dict, got a str"),
+        ([{"inputs": {"q": 1}}, {"expectations": {"a": 1}}], r"record 2 has no inputs"),
+        ([{"inputs": "what?"}], r"record 1: inputs must be a dict, got a str"),
         ([{"inputs": '{"q": 1}'}], r"decode it first with json.loads"),
         (
             [{"inputs": {"q": 1}, "expectation": {"a": 1}}],
-            r"record 0 has the unknown key "
+            r"record 1 has the unknown key "
             r"'expectation'",
         ),
         (
             [{"inputs": {"q": 1}}, {"inputs": {"q": float("nan")}}],
-            r"record 1: inputs\['q'\] is nan",
+            r"record 2: inputs\['q'\] is nan",
         ),
-        ([{"inputs": {"q": 1}, "outputs": {1, 2}}], r"record 0: outputs is a set"),
-        ([{"inputs": {"q": 1}, "expectations": ["a"]}], r"record 0: expectations must be a dict"),
-        ([{"inputs": {"q": 1}, "source": "ROBOT"}], r"record 0: source type 'ROBOT' is not one of"),
-        ([{"inputs": {"q": 1}, "source_id": "x"}], r"record 0 has a source_id but no source_type"),
+        ([{"inputs": {"q": 1}, "outputs": {1, 2}}], r"record 1: outputs is a set"),
+        ([{"inputs": {"q": 1}, "expectations": ["a"]}], r"record 1: expectations must be a dict"),
+        ([{"inputs": {"q": 1}, "source": "ROBOT"}], r"record 1: source type 'ROBOT' is not one of"),
+        ([{"inputs": {"q": 1}, "source_id": "x"}], r"record 1 has a source_id but no source_type"),
         ([{"inputs": {"q": 1}, "source": "HUMAN", "source_id": "x"}], r"both 'source' and"),
         ([{"inputs": {"q": 1}, "source": {"type": "HUMAN"}}], r"source must look like"),
-        (["text"], r"record 0 is a str"),
+        (["text"], r"record 1 is a str"),
         (pd.DataFrame({"inputs": [{"q": 1}], "expected": [1]}), r"unknown column 'expected'"),
         (pd.DataFrame({"expectations": [{"q": 1}]}), r"no 'inputs' column"),
     ],
@@ -298,25 +298,25 @@ def _columns(**fields: object) -> pb.DatasetRecordColumns:
     [
         (
             _columns(inputs='[{"q":1}, [1, 2]]'),
-            r"record 1: inputs must be a non-empty "
+            r"record 2: inputs must be a non-empty "
             r"JSON object.*got an array",
         ),
-        (_columns(inputs="[{}]"), r"record 0: inputs must be a non-empty.*empty object"),
-        (_columns(inputs='[{"q":1}, null]'), r"record 1: inputs is missing"),
-        (_columns(expectations="[{}]"), r"the chunk starting at record 0 has no inputs"),
+        (_columns(inputs="[{}]"), r"record 1: inputs must be a non-empty.*empty object"),
+        (_columns(inputs='[{"q":1}, null]'), r"record 2: inputs is missing"),
+        (_columns(expectations="[{}]"), r"the chunk starting at record 1 has no inputs"),
         (
             _columns(inputs="[{'q': 1}]"),
-            r"the inputs of the chunk starting at record 0 are not "
+            r"the inputs of the chunk starting at record 1 are not "
             r"valid JSON",
         ),
         (_columns(inputs='{"q":1}'), r"are an object .*, not a JSON array"),
         (
             _columns(inputs='[{"q":1}]', expectations='["x"]'),
-            r"record 0: expectations must be a JSON object",
+            r"record 1: expectations must be a JSON object",
         ),
         (
             _columns(inputs='[{"q":1}]', tags='[{"t": 1}]'),
-            r"record 0: tag 't' has a number \(1\) as its value; tag values are strings",
+            r"record 1: tag 't' has a number \(1\) as its value; tag values are strings",
         ),
         (
             _columns(inputs='[{"q":1}]', outputs="[NaN]"),
@@ -351,7 +351,7 @@ def test_collector_refuses_bad_records(columns: pb.DatasetRecordColumns, message
 def test_record_numbers_count_across_chunks() -> None:
     good = _columns(inputs='[{"q":1}, {"q":2}]')
     bad = _columns(inputs='[{"q":3}, []]')
-    with pytest.raises(InvalidArgumentError, match=r"^record 3:"):
+    with pytest.raises(InvalidArgumentError, match=r"^record 4:"):
         read_records([good, bad])
     records = read_records([good, _columns(inputs='[{"q": 12345678901234567890123}]')])
     assert records[2].inputs == '{"q":12345678901234567890123}'  # exact, not a float

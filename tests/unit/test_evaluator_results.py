@@ -32,6 +32,7 @@ from spyglass.evaluator.results import (
     build_table,
     check_aggregations,
     compute_metrics,
+    scorer_error_messages,
 )
 from spyglass.evaluator.scorers import Feedback, ScoreResult, scorer
 from spyglass.evaluator.writeback import record_message
@@ -149,13 +150,30 @@ def test_table_has_one_row_per_record_in_input_order_with_flat_columns() -> None
     assert list(weak) == ["boom", "skip"]
 
 
-def test_result_repr_shows_the_mean_scores() -> None:
+def test_result_repr_and_str_show_each_mean_with_its_counts() -> None:
     result = EvaluationResult(
         "r1",
-        {"exact/score": 0.5, "exact/min": 0.0},
-        {"eval_results_table": pd.DataFrame({"a": [1, 2]})},
+        {"exact/score": 0.5, "exact/min": 0.0, "exact/count": 2.0, "exact/error_count": 5.0},
+        {"eval_results_table": pd.DataFrame({"a": range(7)})},
     )
-    assert repr(result) == "EvaluationResult(run_id='r1', rows=2, exact/score=0.5)"
+    assert repr(result) == (
+        "EvaluationResult(run_id='r1', rows=7, exact=0.500 (2 scored, 5 errors))"
+    )
+    assert str(result).splitlines()[1].split(None, 1) == [
+        "exact/score",
+        "0.500 (2 scored, 5 errors)",
+    ]
+
+
+def test_every_scorer_gets_its_counts_and_one_warning_names_its_first_error() -> None:
+    scorers = [exact, picky]
+    outcomes = outcomes_for(ROWS, scorers)
+    metrics = compute_metrics(scorers, outcomes)
+    assert (metrics["picky/count"], metrics["picky/error_count"]) == (1, 1)
+    assert (metrics["exact/count"], metrics["exact/error_count"]) == (3, 0)
+    [message] = scorer_error_messages(scorers, list(reversed(outcomes)))
+    assert message.startswith("scorer 'picky' failed on 1 of 3 row(s)")
+    assert "first error (row 2): ValueError: cannot score boom" in message
 
 
 # -- scorers of one row run at the same time ---------------------------------------------------

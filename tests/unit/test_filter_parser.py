@@ -11,6 +11,8 @@ keys for order_by are checked the same way.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -240,7 +242,7 @@ OPERATOR_LIST = "=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN, IS NULL, IS NOT N
             "attributes.name cannot be compared with <; use =, !=, LIKE",
             "<",
         ),
-        ("trace.timestamp_ms = 'yesterday'", "trace.timestamp_ms needs a number", "'yesterday'"),
+        ("trace.timestamp_ms = 'yesterday'", "trace.timestamp_ms is a time", "'yesterday'"),
         ("attributes.timestamp_ms LIKE '17%'", "cannot be compared with LIKE", "LIKE"),
         ("attributes.total_tokens = TRUE", "needs a number, got TRUE", "TRUE"),
         (
@@ -481,3 +483,75 @@ def test_bad_order_by(keys: list[str], message: str, at: str) -> None:
 def test_order_by_key_must_be_a_string() -> None:
     with pytest.raises(InvalidFilterError, match=r"order_by\[0\]: a sort key is a string"):
         compile_order_by([None], "sqlite")  # type: ignore[list-item]
+
+
+# --- dates and ages in time fields -----------------------------------------------------------
+
+JAN_1_2026_MS = 1_767_225_600_000
+
+
+@pytest.mark.parametrize(
+    "text, expected_ms",
+    [
+        ("attributes.timestamp_ms > '2026-01-01'", JAN_1_2026_MS),  # no zone: UTC
+        ("attributes.timestamp_ms > '2026-01-01T00:00:00Z'", JAN_1_2026_MS),
+        ("attributes.timestamp_ms > '2026-01-01T02:00:00+02:00'", JAN_1_2026_MS),
+        ("trace.end_time_ms <= '2026-01-01 00:00:01.5'", JAN_1_2026_MS + 1500),
+        (f"attributes.timestamp_ms > {JAN_1_2026_MS}", JAN_1_2026_MS),
+        (f"attributes.timestamp_ms > '{JAN_1_2026_MS}'", JAN_1_2026_MS),
+    ],
+)
+def test_time_fields_read_dates(text: str, expected_ms: int) -> None:
+    node = parse_filter(text)
+    assert isinstance(node, Comparison) and node.value == expected_ms
+
+
+@pytest.mark.parametrize(
+    "literal, seconds",
+    [("-7d", 7 * 86400), ("7d", 7 * 86400), ("'-24h'", 86400), ("'90m'", 5400), ("-1.5w", 907200)],
+)
+def test_time_fields_read_ages_before_now(literal: str, seconds: int) -> None:
+    before = time.time()
+    node = parse_filter(f"attributes.timestamp_ms > {literal}")
+    after = time.time()
+    assert isinstance(node, Comparison) and isinstance(node.value, int)
+    assert int((before - seconds) * 1000) <= node.value <= int((after - seconds) * 1000) + 1
+
+
+def test_ages_work_in_lists_and_combinations() -> None:
+    node = parse_filter("attributes.timestamp_ms IN (-1d, '2026-01-01') AND tags.env = '-1d'")
+    assert isinstance(node, And)
+    first, second = node.items
+    assert isinstance(first, Comparison) and first.value[1] == JAN_1_2026_MS  # type: ignore[index]
+    assert second == tag("env", "=", "-1d")
+
+
+@pytest.mark.parametrize(
+    "text, message, at",
+    [
+        (
+            "attributes.timestamp_ms > 'yesterday'",
+            "attributes.timestamp_ms is a time: compare it with ms since the epoch, an age such "
+            "as -7d, or a quoted ISO 8601 date",
+            "'yesterday'",
+        ),
+        ("attributes.timestamp_ms > '2026-13-01'", "is a time", "'2026"),
+        ("tags.env = -7d", "tags.env is not a time: an age such as -7d compares only", "-7d"),
+        ("attributes.execution_time_ms > 5s", "attributes.execution_time_ms is not a time", "5s"),
+        ("attributes.cost < 1d", "attributes.cost is not a time", "1d"),
+        ("attributes.timestamp_ms > 7days", "malformed number starting '7'", "7days"),
+    ],
+)
+def test_time_literal_errors(text: str, message: str, at: str) -> None:
+    error = error_for(text)
+    assert message in str(error)
+    assert caret_column(str(error)) == text.index(at)
+
+
+def test_dataset_times_read_dates_and_ages() -> None:
+    from spyglass.collector.store.datasets.filters import compile_filter as dataset_filter
+
+    expr = dataset_filter("create_time >= '2026-01-01' AND last_update_time > -1d", "sqlite")
+    params = expr.compile().params  # type: ignore[union-attr]
+    assert JAN_1_2026_MS in params.values()
+    assert any(abs(v - (time.time() - 86400) * 1000) < 5000 for v in params.values())

@@ -46,6 +46,7 @@ def _job(**overrides: Any) -> EvaluationJob:
         "errors": [ScorerErrors("polite", 3, "JudgeError: the judge timed out after 120 s")],
         "eta_seconds": 100.0,
         "created_time_ms": 1_714_521_600_000,
+        "live_workers": 1,
     }
     fields.update(overrides)
     return EvaluationJob(**fields)
@@ -218,15 +219,15 @@ def test_bad_spec_files_are_named_in_the_error(
     monkeypatch.setattr(jobs, "submit_job", Recorder(_job()))
     result = _run("eval", "submit", "--spec", str(spec))
     assert result.exit_code == 1 and connected == []
-    assert f"job spec {spec}" in str(result.exception)
-    assert fragment in str(result.exception)
+    assert f"job spec {spec}" in result.output
+    assert fragment in result.output
 
 
 def test_a_bad_since_names_the_flag(monkeypatch: pytest.MonkeyPatch, connected: list) -> None:
     monkeypatch.setattr(jobs, "submit_job", Recorder(_job()))
     result = _run("eval", "submit", "-e", "x", "--since", "yesterday", "--scorer", "Safety")
-    assert isinstance(result.exception, InvalidArgumentError)
-    assert "since 'yesterday' is not a time; give ISO 8601" in str(result.exception)
+    assert "error: " in result.output
+    assert "since 'yesterday' is not a time; give ISO 8601" in result.output
 
 
 def test_submit_wait_follows_the_job_and_fails_when_it_failed(
@@ -256,13 +257,36 @@ def test_submit_wait_exits_zero_when_finished(
     monkeypatch: pytest.MonkeyPatch, connected: list
 ) -> None:
     monkeypatch.setattr(jobs, "submit_job", Recorder(_job(status="PENDING")))
-    done = _job(status="FINISHED", rows_done=2000, chunks_done=20, chunks_leased=0)
+    done = _job(
+        status="FINISHED",
+        rows_done=2000,
+        chunks_done=20,
+        chunks_leased=0,
+        rows_with_errors=0,
+        errors=[],
+    )
     monkeypatch.setattr(jobs, "get_job", Recorder(done))
     result = _run(
         "eval", "submit", "--dataset", "qa", "--scorer", "Safety", "--wait", "--format", "json"
     )
     assert result.exit_code == 0
     assert json.loads(result.stdout)["status"] == "FINISHED"
+
+
+def test_wait_and_watch_exit_1_when_rows_had_errors(
+    monkeypatch: pytest.MonkeyPatch, connected: list
+) -> None:
+    monkeypatch.setattr(jobs, "submit_job", Recorder(_job(status="PENDING")))
+    done = _job(status="FINISHED", rows_done=2000, chunks_done=20, chunks_leased=0)
+    monkeypatch.setattr(jobs, "get_job", Recorder(done))
+    result = _run("eval", "submit", "--dataset", "qa", "--scorer", "Safety", "--wait")
+    assert result.exit_code == 1
+    assert f"error: 3 of 2000 row(s) of job {JOB_ID} had score errors" in result.stderr
+    assert _run("eval", "status", JOB_ID, "--watch").exit_code == 1
+    assert _run("eval", "status", JOB_ID).exit_code == 0  # a look is not a wait
+    clean = _job(status="FINISHED", rows_done=2000, rows_with_errors=0, errors=[])
+    monkeypatch.setattr(jobs, "get_job", Recorder(clean))
+    assert _run("eval", "status", JOB_ID, "--watch").exit_code == 0
 
 
 # -- eval status / jobs / cancel ---------------------------------------------------------------
@@ -307,7 +331,7 @@ def test_status_watch_of_a_monitor_job_says_why_it_never_ends(
 ) -> None:
     monkeypatch.setattr(jobs, "get_job", Recorder(_job(monitor_id="m" * 32)))
     result = _run("eval", "status", JOB_ID, "--watch")
-    assert "it runs as long as the monitor exists" in str(result.exception)
+    assert "it runs as long as the monitor exists" in result.output
 
 
 def test_jobs_lists_rows_and_passes_filters(
@@ -378,10 +402,12 @@ def test_monitors_show_prints_counters_and_window_metrics(
     out = _run("monitors", "show", "prod-quality").output
     assert "traces     40 seen, 21 sampled, 20 scored" in out
     assert "sampling   0.5 of matching traces, scored 30 s after their last span" in out
-    rows = [line.split() for line in out.split("metrics by window:")[1].strip().splitlines()]
-    assert rows[0] == ["window", "rows", "score", "scored", "mean", "errors"]
-    assert rows[1] == ["1h", "20", "safety", "18", "0.750", "2"]
-    assert rows[2] == ["24h", "0", "-", "0", "nan", "0"]
+    windows = out.split("metrics by window:")[1]
+    assert "0.750 (18 scored, 2 errors)" in windows
+    rows = [line.split() for line in windows.strip().splitlines()]
+    assert rows[0] == ["window", "rows", "score", "mean"]
+    assert rows[1][:3] == ["1h", "20", "safety"]
+    assert rows[2] == ["24h", "0", "-", "-"]
 
 
 def test_monitors_show_json_turns_nan_into_null(

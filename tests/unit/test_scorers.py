@@ -344,7 +344,7 @@ def test_model_ids(model_id: str, parsed: tuple) -> None:
 @pytest.mark.parametrize(
     "model_id, message",
     [
-        ("anthropic:/claude-3", "provider 'anthropic' is not supported"),
+        ("nosuch:/claude-3", "provider 'nosuch' is not supported"),
         ("", "not a model id"),
         ("openai:/ bad", "not a model id"),
     ],

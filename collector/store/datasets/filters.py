@@ -27,6 +27,7 @@ from spyglass.collector.store.traces.filters import (
     KEY_VALUE_KIND,
     NUMBER_KIND,
     TEXT_KIND,
+    TIME_KIND,
     Comparison,
     Compiler,
     Field,
@@ -46,8 +47,8 @@ COLUMNS: dict[str, tuple[ColumnElement, Kind]] = {
     "digest": (_D.digest, TEXT_KIND),
     "created_by": (_D.created_by, TEXT_KIND),
     "last_updated_by": (_D.last_updated_by, TEXT_KIND),
-    "create_time": (_D.created_time_ms, NUMBER_KIND),
-    "last_update_time": (_D.last_update_time_ms, NUMBER_KIND),
+    "create_time": (_D.created_time_ms, TIME_KIND),
+    "last_update_time": (_D.last_update_time_ms, TIME_KIND),
     "record_count": (_D.record_count, NUMBER_KIND),
     "version": (_D.version, NUMBER_KIND),
 }
@@ -105,7 +106,7 @@ class _DatasetCompiler(Compiler):
             return column.is_(None)
         if c.op == "IS NOT NULL":
             return column.is_not(None)
-        if kind is NUMBER_KIND:
+        if kind.name == "number":  # NUMBER_KIND or TIME_KIND
             return self.number_condition(column, c.op, c.value)
         return column.is_not(None) & self.text_condition(column, c.op, c.value)
 

@@ -51,7 +51,8 @@ class RecordState:
 
 @dataclass(slots=True)
 class IncomingRecord:
-    """One record of a merge, checked: ``index`` counts from 0 across the whole stream.
+    """One record of a merge, checked: ``index`` counts from 0 across the whole stream
+    (messages count records from 1).
     Inputs and outputs are canonical text; expectations and tags stay dicts until the
     record is written, since merging them key by key needs them parsed."""
 
@@ -164,7 +165,7 @@ def _array(data: bytes, first: int, part: str, count: int | None) -> list[Any]:
     if not data:
         if count is None:
             raise InvalidArgumentError(
-                f"the chunk starting at record {first} has no inputs; "
+                f"the chunk starting at record {first + 1} has no inputs; "
                 "every record needs inputs, a JSON object such as "
                 '{"question": "..."}'
             )
@@ -173,19 +174,19 @@ def _array(data: bytes, first: int, part: str, count: int | None) -> list[Any]:
         values = canonical_json.loads(data)
     except ValueError as exc:
         raise InvalidArgumentError(
-            f"the {part} of the chunk starting at record {first} are "
+            f"the {part} of the chunk starting at record {first + 1} are "
             f"not valid JSON ({exc}); send a JSON array with one entry "
             "per record"
         ) from None
     if type(values) is not list:
         raise InvalidArgumentError(
-            f"the {part} of the chunk starting at record {first} are "
+            f"the {part} of the chunk starting at record {first + 1} are "
             f"{_describe(values)}, not a JSON array with one entry per "
             "record"
         )
     if count is not None and len(values) != count:
         raise InvalidArgumentError(
-            f"the chunk starting at record {first} has {count} inputs "
+            f"the chunk starting at record {first + 1} has {count} inputs "
             f"but {len(values)} {part}; give one entry per record "
             "(null for none), or leave the column empty"
         )
@@ -198,7 +199,7 @@ def _listed(values: Sequence[Any], default: Any, first: int, part: str, count: i
         return [default] * count
     if len(values) != count:
         raise InvalidArgumentError(
-            f"the chunk starting at record {first} has {count} inputs "
+            f"the chunk starting at record {first + 1} has {count} inputs "
             f"but {len(values)} {part}; give one entry per record, or "
             "leave the column empty"
         )
@@ -217,11 +218,11 @@ def _record(
     if type(inputs) is not dict or not inputs:
         if inputs is None:
             raise InvalidArgumentError(
-                f"record {index}: inputs is missing; every record needs "
+                f"record {index + 1}: inputs is missing; every record needs "
                 'inputs, a JSON object such as {"question": "..."}'
             )
         raise InvalidArgumentError(
-            f"record {index}: inputs must be a non-empty JSON object (a dict of argument "
+            f"record {index + 1}: inputs must be a non-empty JSON object (a dict of argument "
             f'names to values, e.g. {{"question": "..."}}), got {_describe(inputs)}'
         )
     expectations = _object(expectations, index, "expectations")
@@ -229,7 +230,7 @@ def _record(
     for key, value in tags.items():
         if type(value) is not str:
             raise InvalidArgumentError(
-                f"record {index}: tag {key!r} has {_describe(value)} as "
+                f"record {index + 1}: tag {key!r} has {_describe(value)} as "
                 "its value; tag values are strings"
             )
     canonical = canonical_json.canonical_parsed
@@ -253,7 +254,7 @@ def _object(value: Any, index: int, part: str) -> dict[str, Any]:
         return {}
     if type(value) is not dict:
         raise InvalidArgumentError(
-            f"record {index}: {part} must be a JSON object "
+            f"record {index + 1}: {part} must be a JSON object "
             f"({{name: value}}), got {_describe(value)}"
         )
     return value
@@ -264,7 +265,7 @@ def _source(
 ) -> tuple[str, str | None]:
     if source_type == 0:
         return ("HUMAN" if has_expectations else "CODE"), source_id
-    where = f"record {index}"
+    where = f"record {index + 1}"
     kind = SOURCE_NAMES.get(source_type)
     if kind is None:
         raise InvalidArgumentError(

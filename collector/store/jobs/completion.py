@@ -1,11 +1,14 @@
-"""How a job ends, and what its run gets: the job finishes with its last chunk (FINISHED when
-no chunk failed, else FAILED naming the failed chunks), is cancelled, or (a monitor's job)
-stops with its monitor; its run is finished the same way, with metrics computed from the
-results stored in it.
+"""How a job ends, and what its run gets: the job finishes with its last chunk — FINISHED,
+or FAILED naming the failed chunks when a chunk failed, or FAILED naming the errors by
+scorer when no stored row got a score without an error (a job that scored nothing has not
+succeeded, whatever its chunks did) — is cancelled, or (a monitor's job) stops with its
+monitor; its run is finished the same way, with metrics computed from the results stored in
+it.
 
 Metrics: ``"<score name>/score"`` is the mean of the numeric scores without an error (NaN
-when there is none) and ``"<score name>/error_count"`` the rows whose score failed, as the
-evaluator library computes them. Judge usage is added to the run as each chunk is released
+when there is none), ``"<score name>/count"`` the rows it was computed over and
+``"<score name>/error_count"`` the rows whose score failed, as the evaluator library
+computes them. Judge usage is added to the run as each chunk is released
 (priced with the collector's price table), so the run shows it while the job runs.
 
 Lock order (PostgreSQL): chunk rows, then the job row, then the run row — every
@@ -18,7 +21,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select, update
+from sqlalchemy import Connection, and_, case, func, select, tuple_, update
 
 from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.store.evaluation.runs import finish_run_in, judge_usage_columns
@@ -66,7 +69,11 @@ def finish_if_complete(connection: Connection, job_id: str, now: int) -> str:
     )
     if any(states.get(s) for s in OPEN_STATES):
         return job.status
-    failed = _failed_chunks(connection, job_id) if states.get("FAILED") else ""
+    failed = (
+        _failed_chunks(connection, job_id)
+        if states.get("FAILED")
+        else _every_row_failed(connection, job.run_id)
+    )
     end_job(connection, job, "FAILED" if failed else "FINISHED", failed or None, now)
     return "FAILED" if failed else "FINISHED"
 
@@ -93,6 +100,7 @@ def run_metrics(connection: Connection, run_id: str) -> dict[str, float]:
     metrics: dict[str, float] = {}
     for score in score_summaries(connection, run_id):
         metrics[f"{score.name}/score"] = score.mean
+        metrics[f"{score.name}/count"] = float(score.count)
         metrics[f"{score.name}/error_count"] = float(score.error_count)
     return metrics
 
@@ -174,3 +182,47 @@ def _failed_chunks(connection: Connection, job_id: str) -> str:
         else ""
     )
     return f"{len(rows)} chunk(s) failed ({named}{more})"
+
+
+def _every_row_failed(connection: Connection, run_id: str) -> str:
+    """The job's error message when no row stored in its run got a single score without an
+    error (with the first error of each score name that failed), else "". A row that one
+    scorer scored has not failed, whatever its other scorers did: their errors show in the
+    run's error counts."""
+    rows = connection.scalar(
+        select(func.count(func.distinct(_RESULTS.row_index))).where(_RESULTS.run_id == run_id)
+    )
+    scored = connection.scalar(
+        select(func.count(func.distinct(_RESULTS.row_index))).where(
+            _RESULTS.run_id == run_id, _RESULTS.error.is_(None)
+        )
+    )
+    if not rows or scored:
+        return ""
+    firsts = connection.execute(
+        select(_RESULTS.name, func.count(), func.min(_RESULTS.row_index))
+        .where(_RESULTS.run_id == run_id, _RESULTS.error.is_not(None))
+        .group_by(_RESULTS.name)
+        .order_by(_RESULTS.name)
+    ).all()
+    texts = {
+        name: _error_text(error)
+        for name, error in connection.execute(
+            select(_RESULTS.name, _RESULTS.error).where(
+                _RESULTS.run_id == run_id,
+                tuple_(_RESULTS.name, _RESULTS.row_index).in_(
+                    [(name, first) for name, _, first in firsts]
+                ),
+            )
+        )
+    }
+    named = "; ".join(
+        f"{name}: {count} row(s), first error: {texts.get(name, '')}" for name, count, _ in firsts
+    )
+    return f"every row's scoring failed ({rows} row(s)); {named}"
+
+
+def _error_text(error_json: str | None) -> str:
+    error = json.loads(error_json or "{}")
+    text = str(error.get("message") or error.get("code") or "no message given")
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -1,9 +1,10 @@
 """Jobs as API messages, with their progress: rows stored (the run's records), rows with a
-score error, chunks by state, errors per scorer with the latest message, and an ETA at the
-rate rows were stored so far.
+score error, chunks by state, errors per scorer with the latest message, an ETA at the
+rate rows were stored so far, and how many evaluator workers are alive to do the work.
 
 Progress for a page of jobs costs a fixed number of queries (chunk states, run record
-counts, errors per scorer, rows with errors), each over the whole page, never one per job.
+counts, errors per scorer, rows with errors, live workers), each over the whole page, never
+one per job.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, func, select, tuple_
 
 from spyglass.collector.store.jobs.rows import CHUNKS
 from spyglass.collector.store.jobs.specs import scorer_refs
+from spyglass.collector.store.jobs.workers import live_workers
 from spyglass.collector.store.models import EvaluationResultRow, EvaluationRunRow
 from spyglass.v1 import jobs_pb2 as pb
 
@@ -74,9 +76,11 @@ def jobs_with_progress(
             .group_by(_RESULTS.run_id)
         ).all()
     )
+    workers = live_workers(connection, now)
     messages = []
     for row in rows:
         message = job_message(row)
+        message.live_workers = workers
         states = chunks.get(row.job_id, {})
         message.chunks_done = states.get("DONE", 0)
         message.chunks_leased = states.get("LEASED", 0)

@@ -18,7 +18,7 @@ Grammar (keywords case-insensitive)::
                 | field ("IN" | "NOT" "IN") "(" literal ("," literal)* ")"
                 | field "IS" ["NOT"] "NULL"
     field      := word ("." key)*                    key := [A-Za-z0-9_-]+ | `any text`
-    literal    := 'text' | "text" | number | TRUE | FALSE
+    literal    := 'text' | "text" | number | age | TRUE | FALSE   age := -?number(s|m|h|d|w)
     order_key  := field ["ASC" | "DESC"]
 
 ``==`` and ``<>`` are accepted for ``=`` and ``!=``. A quote inside a string is written twice
@@ -61,6 +61,10 @@ Semantics:
   JSON, PostgreSQL's ``::jsonb`` cast would reject the query).
 * Times are milliseconds; the literal is converted to nanoseconds so the stored columns are
   compared as they are (the ``(experiment_id, start_time_ns)`` index stays usable).
+  ``timestamp_ms`` and ``end_time_ms`` also take a quoted ISO 8601 date or time
+  (``'2026-01-01'``, ``'2026-01-01T09:30:00+02:00'``; without a zone it is UTC) and an age
+  before now, unquoted or quoted (``-7d``, ``'24h'``; units s, m, h, d, w), read when the
+  filter is parsed. ``execution_time_ms`` is a duration and takes numbers only.
 * LIKE is case-sensitive on both stores (SQLite runs it as GLOB with the pattern
   translated); ILIKE is case-insensitive (SQLite folds ASCII letters only). ``%`` and ``_``
   are wildcards, backslash escapes them. Text comparisons ``=``/``!=``/``IN`` are exact and
@@ -86,6 +90,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timezone
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -117,6 +122,7 @@ from spyglass.collector.store.models import (
 from spyglass.collector.store.traces import probes
 from spyglass.collector.store.traces.probes import Probe
 from spyglass.errors import InvalidFilterError, not_unicode
+from spyglass.times import parse_time_ms
 
 MAX_FILTER_LENGTH = 100_000
 MAX_DEPTH = 100
@@ -204,12 +210,14 @@ class _Kind:
     name: str  # "text" | "number" | "enum" | "search" | "key_value"
     ops: tuple[str, ...]
     choices: tuple[str, ...] = ()
+    time: bool = False  # a number of ms since the epoch that also takes dates and ages
 
 
 _TEXT = _Kind("text", ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL"))
 _NUMBER = _Kind(
     "number", ("=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN", "IS NULL", "IS NOT NULL")
 )
+_TIME = _Kind("number", _NUMBER.ops, time=True)
 _SEARCH = _Kind("search", ("=", "LIKE", "ILIKE"))
 _KEY_VALUE = _Kind("key_value", OPERATORS)
 _TRACE_STATUS = _Kind("enum", ("=", "!=", "IN", "NOT IN"), ("OK", "ERROR", "IN_PROGRESS"))
@@ -218,8 +226,8 @@ _SPAN_STATUS = _Kind("enum", ("=", "!=", "IN", "NOT IN"), ("OK", "ERROR"))
 TRACE_FIELDS: dict[str, _Kind] = {
     "name": _TEXT,
     "status": _TRACE_STATUS,
-    "timestamp_ms": _NUMBER,
-    "end_time_ms": _NUMBER,
+    "timestamp_ms": _TIME,
+    "end_time_ms": _TIME,
     "execution_time_ms": _NUMBER,
     "trace_id": _TEXT,
     "experiment_id": _NUMBER,
@@ -287,7 +295,7 @@ class FieldSet:
 
 # what a field of another search may be (see FieldSet)
 Kind = _Kind
-TEXT_KIND, NUMBER_KIND, KEY_VALUE_KIND = _TEXT, _NUMBER, _KEY_VALUE
+TEXT_KIND, NUMBER_KIND, TIME_KIND, KEY_VALUE_KIND = _TEXT, _NUMBER, _TIME, _KEY_VALUE
 
 
 def _quote_key(key: str) -> str:
@@ -356,7 +364,7 @@ class _Token:
     (canonical spelling) or a string's content; ``number`` a number's value; ``segments``
     a path's keys, each with whether it was backticked."""
 
-    kind: str  # "path" | "keyword" | "string" | "number" | "op" | "punct" | "eof"
+    kind: str  # "path" | "keyword" | "string" | "number" | "age" | "op" | "punct" | "eof"
     pos: int
     end: int
     text: str = ""
@@ -366,6 +374,7 @@ class _Token:
 
 _SPACE = re.compile(r"\s*")
 _NUMBER_TOKEN = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_AGE_TOKEN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?[smhdw](?![A-Za-z0-9_.`])")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
 _OP_TOKENS = {
@@ -404,6 +413,9 @@ class _Lexer:
         for spelling, op in _OP_TOKENS.items():  # two-character spellings first
             if self.text.startswith(spelling, pos):
                 return _Token("op", pos, pos + len(spelling), op)
+        age = _AGE_TOKEN.match(self.text, pos)
+        if age:
+            return _Token("age", pos, age.end(), age.group())
         number = _NUMBER_TOKEN.match(self.text, pos)
         if number:
             return self._number(pos, number.end())
@@ -667,6 +679,9 @@ class _Parser:
         if token.kind == "number":
             self.advance()
             return token.number, token.pos
+        if token.kind == "age":
+            self.advance()
+            return _Age(token.text), token.pos
         if self.at_keyword("TRUE", "FALSE"):
             self.advance()
             return token.text == "TRUE", token.pos
@@ -738,6 +753,12 @@ class _Checker:
         return values[0]
 
     def literal(self, op: str, value: Scalar, pos: int) -> Scalar:
+        if isinstance(value, _Age) and not self.kind.time:
+            raise self.fail(
+                f"{self.name} is not a time: an age such as {value} compares only with a "
+                f"time field; quote it to compare text: '{value}'",
+                pos,
+            )
         if op in _LIKES or self.kind is _SEARCH:
             self.pattern_length(op, value, pos)
         if op in _LIKES:
@@ -780,6 +801,8 @@ class _Checker:
         return value
 
     def number(self, op: str, value: Scalar, pos: int) -> int | float:
+        if isinstance(value, str) and self.kind.time:
+            return self.time(value, pos)
         if isinstance(value, str) and self.field == Field("trace", "experiment_id"):
             if re.fullmatch(r"\s*[0-9]{1,19}\s*", value):
                 return int(value)
@@ -787,6 +810,19 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"{self.name} needs a number, got {_show(value)}", pos)
         return value
+
+    def time(self, value: str, pos: int) -> int:
+        """A date, time or age as ms since the epoch (a time without a zone is UTC: the
+        collector does not know the searcher's zone)."""
+        moment = parse_time_ms(value, naive=timezone.utc)
+        if moment is None:
+            raise self.fail(
+                f"{self.name} is a time: compare it with ms since the epoch, an age such as "
+                f"-7d, or a quoted ISO 8601 date or time such as '2026-01-01' or "
+                f"'2026-01-01T12:00:00Z'; got {_show(value)}",
+                pos,
+            )
+        return moment
 
     def choice(self, op: str, value: Scalar, pos: int) -> str:
         if isinstance(value, str) and value.upper() in self.kind.choices:
@@ -808,6 +844,12 @@ class _Checker:
                     f"got {_show(value)} after {first}s",
                     pos,
                 )
+
+
+class _Age(str):
+    """An unquoted age literal (``-7d``): text that only a time field reads."""
+
+    __slots__ = ()
 
 
 def _literal_type(value: Scalar) -> str:

@@ -1,4 +1,5 @@
-"""LLM judges on any OpenAI-compatible endpoint: built-in ones and ``make_judge``."""
+"""LLM judges on any OpenAI-compatible endpoint or LiteLLM provider: built-in ones and
+``make_judge``."""
 
 from .base import JudgeScorer
 from .builtin import Correctness, ExpectationsGuidelines, Guidelines, RelevanceToQuery, Safety

@@ -3,7 +3,9 @@
 HTTP failures are retried (429, 408/409, 5xx and lost connections, with exponential backoff
 that honours ``Retry-After``/``Retry-After-Ms`` up to two minutes: see :mod:`.http`); what is
 still failing after that, or is a permanent 4xx, becomes a :class:`JudgeError` — a per-row
-error of the judge, carrying the tokens already spent.
+error of the judge, carrying the tokens already spent. Both routes to a model (an
+OpenAI-compatible endpoint, or LiteLLM for other providers) answer with a chat completion and
+fail the same ways, so a judgement runs alike on either.
 A reply that is not a valid verdict is asked again (the model is shown what was wrong), up
 to ``malformed_retries`` more times.
 """
@@ -11,18 +13,28 @@ to ``malformed_retries`` more times.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from spyglass.errors import SpyglassError
 
 from . import prompts
-from .endpoints import json_endpoint
-from .http import EndpointStatusError, JsonEndpoint, http_library
+from .endpoints import chat_endpoint
+from .http import EndpointStatusError, EndpointUnreachable
 from .model import JudgeModel
 from .tracing import judge_trace, model_call_span, record_response
 from .verdict import RESPONSE_FORMAT, MalformedAnswer, Verdict, parse_verdict
 
 DEFAULT_MALFORMED_RETRIES = 2
+
+
+class ChatEndpoint(Protocol):
+    """Where a judge's chat requests go (:class:`.http.JsonEndpoint`,
+    :class:`.via_litellm.LiteLLMEndpoint`)."""
+
+    base_url: str
+    max_retries: int
+
+    def chat(self, body: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class JudgeError(SpyglassError):
@@ -74,7 +86,7 @@ def ask(
     model: JudgeModel, *, judge: str, task: str, malformed_retries: int = DEFAULT_MALFORMED_RETRIES
 ) -> JudgeAnswer:
     """The verdict of ``model`` on ``task`` (the user message), traced as its own trace."""
-    client = json_endpoint(model.endpoint(), owner=f"judge {judge!r}")
+    client = chat_endpoint(model.endpoint(), owner=f"judge {judge!r}")
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompts.SYSTEM},
         {"role": "user", "content": task},
@@ -105,13 +117,13 @@ def ask(
 
 
 def _complete(
-    client: JsonEndpoint,
+    client: ChatEndpoint,
     model: JudgeModel,
     messages: list[dict[str, Any]],
     usage: Usage,
     judge: str,
 ) -> str | None:
-    """One chat completion, posted as JSON (retried on transient failures, see :mod:`.http`).
+    """One chat completion (retried on transient failures, see :mod:`.http`).
 
     Not sent through an ``openai.OpenAI`` client: ``spyglass.openai.autolog()`` would trace
     it a second time (its span is this one), and the client's request and response models
@@ -119,22 +131,20 @@ def _complete(
     """
     with model_call_span(model.name, model.provider, messages) as span:
         try:
-            response = client.post(
-                "/chat/completions",
+            response = client.chat(
                 {
                     "model": model.name,
                     "messages": messages,
                     "temperature": 0,
                     "response_format": RESPONSE_FORMAT,
-                },
+                }
             )
         except EndpointStatusError as exc:
             raise JudgeError(_status_message(judge, client, exc), usage.as_dict()) from exc
-        except http_library().TransportError as exc:  # includes timeouts
+        except EndpointUnreachable as exc:  # includes timeouts
             raise JudgeError(
-                f"judge {judge!r}: could not reach {client.base_url} "
-                f"({type(exc).__name__}: {exc}) after {client.max_retries} "
-                "retries",
+                f"judge {judge!r}: could not reach {client.base_url} ({exc}) after "
+                f"{client.max_retries} retries",
                 usage.as_dict(),
             ) from exc
         except ValueError as exc:
@@ -161,7 +171,7 @@ def _content(response: dict[str, Any]) -> str | None:
     return content if isinstance(content, str) else None
 
 
-def _status_message(judge: str, client: JsonEndpoint, exc: EndpointStatusError) -> str:
+def _status_message(judge: str, client: ChatEndpoint, exc: EndpointStatusError) -> str:
     status, detail = exc.status, exc.detail
     if exc.retryable:
         return (

@@ -11,8 +11,11 @@ The evaluator service also sets a rate of its own for every endpoint (:func:`set
 its share of a service-wide limit, which changes as workers come and go); unlike a judge's
 ``rate_limit`` it may go up as well as down, and a judge's stricter rate still wins.
 
-Judges post through :func:`json_endpoint` (a pooled HTTP client, see :mod:`.http`); scorers
-that want the ``openai`` client's response models (embeddings) use :func:`openai_client`.
+Judges ask through :func:`chat_endpoint`: a pooled HTTP client for OpenAI-compatible endpoints
+(:func:`json_endpoint`, see :mod:`.http`) or LiteLLM for other providers (see
+:mod:`.via_litellm`, whose requests take their permit from the same limiters through
+:func:`wait_for_permit`, keyed by the endpoint's ``where``); scorers that want the ``openai``
+client's response models (embeddings) use :func:`openai_client`.
 """
 
 from __future__ import annotations
@@ -21,18 +24,22 @@ import math
 import threading
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from spyglass.errors import ConfigurationError
 
 from .http import JsonEndpoint, http_library
 from .model import Endpoint
 
+if TYPE_CHECKING:
+    from .via_litellm import LiteLLMEndpoint
+
 T = TypeVar("T")
 
 _lock = threading.Lock()
 _clients: dict[Endpoint, Any] = {}
 _json_endpoints: dict[Endpoint, JsonEndpoint] = {}
+_litellm_endpoints: dict[Endpoint, LiteLLMEndpoint] = {}
 _limiters: dict[str, _EndpointLimiter] = {}
 _service_rate: float | None = None
 
@@ -45,6 +52,32 @@ def openai_client(endpoint: Endpoint, owner: str) -> Any:
 def json_endpoint(endpoint: Endpoint, owner: str) -> JsonEndpoint:
     """The shared JSON poster for ``endpoint`` (created on first use)."""
     return _shared(_json_endpoints, endpoint, lambda: _new_json_endpoint(endpoint, owner))
+
+
+def chat_endpoint(endpoint: Endpoint, owner: str) -> JsonEndpoint | LiteLLMEndpoint:
+    """The shared chat-completion endpoint for ``endpoint``: LiteLLM when it names a LiteLLM
+    provider, else the JSON poster."""
+    if endpoint.litellm_provider is None:
+        return json_endpoint(endpoint, owner)
+    return _shared(_litellm_endpoints, endpoint, lambda: _new_litellm_endpoint(endpoint))
+
+
+def _new_litellm_endpoint(endpoint: Endpoint) -> LiteLLMEndpoint:
+    from .via_litellm import LiteLLMEndpoint
+
+    return LiteLLMEndpoint(endpoint, lambda: wait_for_permit(endpoint))
+
+
+def wait_for_permit(endpoint: Endpoint) -> None:
+    """Wait for a permit of ``endpoint``'s rate limiter (none set: return at once), for
+    requests whose HTTP transport is not Spyglass's own."""
+    with _lock:
+        if endpoint.rate_limit is not None or _service_rate is not None:
+            limiter: _EndpointLimiter | None = _limiter(endpoint.where, endpoint.rate_limit)
+        else:
+            limiter = _limiters.get(endpoint.where)
+    if limiter is not None:
+        limiter.try_acquire("judge")
 
 
 def _shared(cache: dict[Endpoint, T], endpoint: Endpoint, make: Callable[[], T]) -> T:
@@ -193,5 +226,6 @@ def reset() -> None:
             client.close()
         _clients.clear()
         _json_endpoints.clear()
+        _litellm_endpoints.clear()
         _limiters.clear()
     set_service_rate(None)

@@ -11,7 +11,8 @@ answered 408, 409, 429 or 5xx (or ``x-should-retry: true``), and requests that g
 (connection errors, timeouts), are sent again up to ``max_retries`` times, after the wait the
 server asked for (``Retry-After-Ms``, ``Retry-After`` in seconds or as an HTTP date) or else an
 exponential backoff with jitter (0.5 s doubling, at most 8 s). A server asking for more than
-two minutes is not waited for.
+two minutes is not waited for. :class:`RetryPolicy` holds that policy, so every way a judge
+reaches a model (this pooled client, or LiteLLM for the providers it speaks) retries alike.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from __future__ import annotations
 import email.utils
 import importlib
 import time
+from collections.abc import Callable
 from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 from tenacity import (
@@ -33,6 +35,8 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
+
+T = TypeVar("T")
 
 MAX_RETRY_AFTER_S = 120.0
 RETRY_STATUSES = frozenset({408, 409, 429})
@@ -70,6 +74,10 @@ class EndpointStatusError(Exception):
             return when.timestamp() - time.time() if when is not None else None
 
 
+class EndpointUnreachable(Exception):
+    """No answer came from the endpoint (connection error or timeout), after any retries."""
+
+
 class _Transient(Exception):
     """Raised inside the retry loop for an answer worth asking again."""
 
@@ -105,6 +113,45 @@ def _asked_wait(retry_state: RetryCallState) -> float | None:
     return exc.error.retry_after_s() if isinstance(exc, _Transient) else None
 
 
+class RetryPolicy:
+    """Calls a request again while it fails in a way worth retrying (see the module's doc).
+
+    The request raises :class:`EndpointStatusError` for an error answer (passed through
+    :func:`fail`, which marks the retryable ones) and :class:`EndpointUnreachable` or one of
+    ``unreachable`` when no answer came; those are retried too, and raised as
+    :class:`EndpointUnreachable` once the retries are spent.
+    """
+
+    def __init__(self, max_retries: int, unreachable: tuple[type[BaseException], ...]) -> None:
+        self.max_retries = max_retries
+        self._unreachable = unreachable
+        self._retrying = Retrying(
+            stop=stop_after_attempt(max_retries + 1) | _StopWhenAskedTooMuch(),
+            wait=_WaitAsAsked(),
+            retry=retry_if_exception_type((_Transient, EndpointUnreachable, *unreachable)),
+            reraise=True,
+        )
+
+    def call(self, request: Callable[[], T]) -> T:
+        """``request()``, retried; raises :class:`EndpointStatusError` or
+        :class:`EndpointUnreachable` when it still fails."""
+        try:
+            return self._retrying(request)
+        except _Transient as exc:
+            raise exc.error from None
+        except EndpointUnreachable:
+            raise
+        except self._unreachable as exc:
+            raise EndpointUnreachable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def fail(error: EndpointStatusError) -> NoReturn:
+    """Raise ``error`` inside a :class:`RetryPolicy` call: retried when it is retryable."""
+    if error.retryable:
+        raise _Transient(error)
+    raise error
+
+
 class JsonEndpoint:
     """POSTs JSON to one endpoint on a shared, pooled HTTP client (thread-safe)."""
 
@@ -112,32 +159,25 @@ class JsonEndpoint:
         self.client = client
         self.base_url = base_url
         self.max_retries = max_retries
-        library = http_library()
-        self._retrying = Retrying(
-            stop=stop_after_attempt(max_retries + 1) | _StopWhenAskedTooMuch(),
-            wait=_WaitAsAsked(),
-            retry=retry_if_exception_type((_Transient, library.TransportError)),
-            reraise=True,
-        )
+        self._retries = RetryPolicy(max_retries, (http_library().TransportError,))
+
+    def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The chat completion answered to ``body`` (see :meth:`post`)."""
+        return self.post("/chat/completions", body)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The JSON object answered to ``body`` at ``path``. Raises
-        :class:`EndpointStatusError` for an error status (once retries are spent), the HTTP
-        library's ``TransportError`` when no answer came, ``ValueError`` for a non-JSON one."""
-        try:
-            return self._retrying(self._send, path, orjson.dumps(body))
-        except _Transient as exc:
-            raise exc.error from None
+        :class:`EndpointStatusError` for an error status (once retries are spent),
+        :class:`EndpointUnreachable` when no answer came, ``ValueError`` for a non-JSON one."""
+        content = orjson.dumps(body)
+        return self._retries.call(lambda: self._send(path, content))
 
     def _send(self, path: str, content: bytes) -> dict[str, Any]:
         response = self.client.post(
             path, content=content, headers={"Content-Type": "application/json"}
         )
         if response.status_code >= 400:
-            error = EndpointStatusError(response.status_code, _detail(response), response.headers)
-            if error.retryable:
-                raise _Transient(error)
-            raise error
+            fail(EndpointStatusError(response.status_code, _detail(response), response.headers))
         answer = orjson.loads(response.content)
         if not isinstance(answer, dict):
             raise ValueError(f"the answer is JSON but not an object ({response.text[:80]!r})")

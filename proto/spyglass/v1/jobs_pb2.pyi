@@ -64,7 +64,7 @@ class TraceInput(_message.Message):
     def __init__(self, experiment: _Optional[str] = ..., filter_string: _Optional[str] = ..., start_time_ms: _Optional[int] = ..., end_time_ms: _Optional[int] = ..., max_traces: _Optional[int] = ..., expectations_dataset: _Optional[str] = ...) -> None: ...
 
 class EvaluationJob(_message.Message):
-    __slots__ = ("job_id", "name", "experiment_id", "input", "scorers", "build_dataset", "run_id", "monitor_id", "status", "error_message", "total_rows", "rows_done", "rows_with_errors", "chunk_size", "chunks_total", "chunks_done", "chunks_leased", "chunks_failed", "errors", "eta_seconds", "created_time_ms", "started_time_ms", "finished_time_ms")
+    __slots__ = ("job_id", "name", "experiment_id", "input", "scorers", "build_dataset", "run_id", "monitor_id", "status", "error_message", "total_rows", "rows_done", "rows_with_errors", "chunk_size", "chunks_total", "chunks_done", "chunks_leased", "chunks_failed", "errors", "eta_seconds", "created_time_ms", "started_time_ms", "finished_time_ms", "live_workers")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +88,7 @@ class EvaluationJob(_message.Message):
     CREATED_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     STARTED_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     FINISHED_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    LIVE_WORKERS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     name: str
     experiment_id: str
@@ -111,7 +112,8 @@ class EvaluationJob(_message.Message):
     created_time_ms: int
     started_time_ms: int
     finished_time_ms: int
-    def __init__(self, job_id: _Optional[str] = ..., name: _Optional[str] = ..., experiment_id: _Optional[str] = ..., input: _Optional[_Union[JobInput, _Mapping]] = ..., scorers: _Optional[_Iterable[_Union[ScorerRef, _Mapping]]] = ..., build_dataset: _Optional[str] = ..., run_id: _Optional[str] = ..., monitor_id: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., error_message: _Optional[str] = ..., total_rows: _Optional[int] = ..., rows_done: _Optional[int] = ..., rows_with_errors: _Optional[int] = ..., chunk_size: _Optional[int] = ..., chunks_total: _Optional[int] = ..., chunks_done: _Optional[int] = ..., chunks_leased: _Optional[int] = ..., chunks_failed: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ScorerErrors, _Mapping]]] = ..., eta_seconds: _Optional[float] = ..., created_time_ms: _Optional[int] = ..., started_time_ms: _Optional[int] = ..., finished_time_ms: _Optional[int] = ...) -> None: ...
+    live_workers: int
+    def __init__(self, job_id: _Optional[str] = ..., name: _Optional[str] = ..., experiment_id: _Optional[str] = ..., input: _Optional[_Union[JobInput, _Mapping]] = ..., scorers: _Optional[_Iterable[_Union[ScorerRef, _Mapping]]] = ..., build_dataset: _Optional[str] = ..., run_id: _Optional[str] = ..., monitor_id: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., error_message: _Optional[str] = ..., total_rows: _Optional[int] = ..., rows_done: _Optional[int] = ..., rows_with_errors: _Optional[int] = ..., chunk_size: _Optional[int] = ..., chunks_total: _Optional[int] = ..., chunks_done: _Optional[int] = ..., chunks_leased: _Optional[int] = ..., chunks_failed: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ScorerErrors, _Mapping]]] = ..., eta_seconds: _Optional[float] = ..., created_time_ms: _Optional[int] = ..., started_time_ms: _Optional[int] = ..., finished_time_ms: _Optional[int] = ..., live_workers: _Optional[int] = ...) -> None: ...
 
 class ScorerErrors(_message.Message):
     __slots__ = ("name", "count", "last_error")
