@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import grpc
 import pytest
@@ -174,6 +175,7 @@ def test_a_client_that_gives_up_stops_the_running_statement(
         start_collector, store_url, query_timeout=120.0, query_workers=1
     )
     started = time.monotonic()
+    started_at = datetime.now(timezone.utc)
     if how == "deadline":
         with pytest.raises(SpyglassError):
             _search(SpyglassClient(address, timeout=1.5), SLOW_FILTER)
@@ -188,17 +190,19 @@ def test_a_client_that_gives_up_stops_the_running_statement(
             assert cancelled.value.code() == grpc.StatusCode.CANCELLED
     assert time.monotonic() - started < 5.0
     if store_url.startswith("postgresql"):
-        assert _active_statements_end(store_url, within=3.0), (
-            "the abandoned search still runs on PostgreSQL"
-        )
+        still = _active_statements_end(store_url, since=started_at, within=3.0)
+        assert not still, f"the abandoned search still runs on PostgreSQL: {still}"
     # the single query worker takes another search only once the slow statement stopped
     patient = SpyglassClient(address, timeout=10)
     assert _timed(lambda: _search(patient, NO_MATCH)) < 3.0
 
 
-def _active_statements_end(url: str, within: float) -> bool:
-    """Whether pg_stat_activity shows no other client's active statement in the database
-    within ``within`` seconds (autovacuum, busy after the bulk load, is not a client)."""
+def _active_statements_end(url: str, since: datetime, within: float) -> list[str]:
+    """The statements started ``since`` that pg_stat_activity still shows active for other
+    clients of the database after ``within`` seconds (empty when they all ended). Autovacuum,
+    busy after the bulk load, is not a client; a statement another test or an earlier run
+    abandoned started before ``since``; a backend waiting to read from its client
+    (``ClientRead``) is not running a statement."""
     engine = create_engine(url)
     deadline = time.monotonic() + within
     try:
@@ -206,15 +210,18 @@ def _active_statements_end(url: str, within: float) -> bool:
             while True:
                 active = connection.execute(
                     text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "SELECT application_name, left(query, 200) FROM pg_stat_activity "
+                        "WHERE datname = current_database() "
                         "AND state = 'active' AND backend_type = 'client backend' "
-                        "AND pid <> pg_backend_pid()"
-                    )
-                ).scalar_one()
-                if active == 0:
-                    return True
+                        "AND pid <> pg_backend_pid() AND query_start >= :since "
+                        "AND wait_event IS DISTINCT FROM 'ClientRead'"
+                    ),
+                    {"since": since},
+                ).all()
+                if not active:
+                    return []
                 if time.monotonic() > deadline:
-                    return False
+                    return [f"{name}: {query}" for name, query in active]
                 time.sleep(0.1)
     finally:
         engine.dispose()
