@@ -21,32 +21,18 @@ from spyglass.errors import ConfigurationError
 StartCollector = Callable[..., Collector]
 
 
-def test_second_collector_on_the_same_grpc_port_fails(
-    start_collector: StartCollector, tmp_path: Path
+@pytest.mark.parametrize("port", ["grpc_port", "http_port"])
+def test_second_collector_on_a_taken_port_fails(
+    start_collector: StartCollector, tmp_path: Path, port: str
 ) -> None:
     first = start_collector(f"sqlite:///{tmp_path / 'a.db'}", host="127.0.0.1")
+    taken = getattr(first, port)
     with pytest.raises(ConfigurationError) as caught:
-        start_collector(
-            f"sqlite:///{tmp_path / 'b.db'}", host="127.0.0.1", grpc_port=first.grpc_port
-        )
+        start_collector(f"sqlite:///{tmp_path / 'b.db'}", host="127.0.0.1", **{port: taken})
     message = str(caught.value)
-    assert f"127.0.0.1:{first.grpc_port}" in message
+    assert f"127.0.0.1:{taken}" in message
     assert "address already in use" in message
-    assert "--grpc-port" in message
-
-
-def test_second_collector_on_the_same_http_port_fails(
-    start_collector: StartCollector, tmp_path: Path
-) -> None:
-    first = start_collector(f"sqlite:///{tmp_path / 'a.db'}", host="127.0.0.1")
-    with pytest.raises(ConfigurationError) as caught:
-        start_collector(
-            f"sqlite:///{tmp_path / 'b.db'}", host="127.0.0.1", http_port=first.http_port
-        )
-    message = str(caught.value)
-    assert f"127.0.0.1:{first.http_port}" in message
-    assert "address already in use" in message
-    assert "--http-port" in message
+    assert "--" + port.replace("_", "-") in message
 
 
 def test_the_cli_prints_one_error_line_for_a_taken_port(
