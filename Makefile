@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 DEMO_STAMP := $(VENV)/.spyglass-installed-all
 TEST_STAMP := $(VENV)/.spyglass-installed-all-test
 
-.PHONY: demo demo-ingest test lint docs install bench proto clean
+.PHONY: demo demo-ingest ui test browser lint docs docs-screenshots install bench proto clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,29 @@ demo: $(DEMO_STAMP)
 demo-ingest: $(DEMO_STAMP)
 	$(PY) examples/ingest_demo.py
 
-test: $(TEST_STAMP)
+# the web UI over ./spyglass.db (what `make demo` wrote): http://127.0.0.1:4318/
+ui: $(DEMO_STAMP)
+	$(VENV)/bin/spyglass ui
+
+test: $(TEST_STAMP) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's chromium for the browser tests (tests/browser; Playwright never downloads one):
+# installed with apt when missing and this runs as root with apt-get, as in CI. Elsewhere the
+# browser tests skip, saying why; with CI=true they fail without it.
+SPYGLASS_CHROMIUM ?= /usr/bin/chromium
+APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+browser:
+	@if [ ! -x "$(SPYGLASS_CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make browser: installing Debian's chromium for the browser tests"; \
+	    $(APT_CHROMIUM) >/dev/null 2>&1 || { apt-get update -qq && $(APT_CHROMIUM); } \
+	      || echo "make browser: could not install chromium; the browser tests will skip (fail in CI)"; \
+	  else \
+	    echo "make browser: no $(SPYGLASS_CHROMIUM), and installing it needs root and apt-get;" \
+	      "the browser tests will skip (fail in CI)"; \
+	  fi; \
+	fi
 
 # ruff's findings and formatting, then mypy (.ci/typecheck.py lays the components out as the
 # `spyglass` package for it); .ci/run runs this before the tests.
@@ -45,6 +66,17 @@ lint: $(TEST_STAMP)
 # The documentation site (docs/, mkdocs.yml) into site/; a broken link or reference fails.
 docs: $(TEST_STAMP)
 	$(VENV)/bin/mkdocs build --strict
+
+# The web UI's pictures in the docs and the README: the browser tests take them (the demo's
+# data, seen in Chromium) into build/screenshots/; this copies the ones the docs show.
+UI_SHOTS := demo-experiments:experiments demo-traces:traces demo-trace-panel:trace-panel \
+	demo-trace:trace demo-export-dialog:export-dialog demo-create-dataset:create-dataset \
+	demo-exported:exported demo-runs:runs demo-datasets:datasets sign-in:sign-in
+docs-screenshots: $(TEST_STAMP) browser
+	rm -rf build/screenshots
+	$(PY) -m pytest -q tests/browser/test_demo_in_the_ui.py tests/browser/test_security.py
+	mkdir -p docs/images/ui
+	for pair in $(UI_SHOTS); do cp "build/screenshots/$${pair%%:*}.png" "docs/images/ui/$${pair##*:}.png"; done
 
 # `make bench BENCH=evaluate` runs benchmarks/evaluate.py (the docs' performance page).
 BENCH ?= ingest

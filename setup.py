@@ -34,6 +34,15 @@ PACKAGES, PACKAGE_DIR = _packages()
 setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"": ["*.json", "*.ini", "*.mako", "py.typed", "*.pyi", "*.proto"]},
+    package_data={
+        "": ["*.json", "*.ini", "*.mako", "py.typed", "*.pyi", "*.proto"],
+        # the web UI: templates and browser assets (vendored ones with their licences)
+        "spyglass.collector.ui": [
+            "templates/*.html",
+            "static/*.*",
+            "static/*/*.*",
+            "static/vendor/*/*",
+        ],
+    },
     include_package_data=True,
 )

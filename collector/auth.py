@@ -5,6 +5,7 @@ orchestrators can probe a collector without credentials.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -45,6 +46,21 @@ class ApiKeys:
         # compare against every key, always, so timing says nothing about which was close
         matches = [hmac.compare_digest(supplied, key) for key in self._keys]
         return None if any(matches) else WRONG_KEY
+
+    def accepts_digest(self, digest: str, secret: bytes) -> bool:
+        """True when ``digest`` is :func:`key_digest` of an accepted key under ``secret``
+        (a web UI session keeps this instead of the key)."""
+        supplied = digest.encode()
+        matches = [
+            hmac.compare_digest(supplied, key_digest(key, secret).encode()) for key in self._keys
+        ]
+        return any(matches)
+
+
+def key_digest(key: bytes, secret: bytes) -> str:
+    """An HMAC of ``key`` under ``secret``: what a session may hold to name the key it signed
+    in with, useless for guessing the key without the secret."""
+    return hmac.new(secret, key, hashlib.sha256).hexdigest()
 
 
 class GrpcAuthInterceptor(grpc.aio.ServerInterceptor):

@@ -1,4 +1,5 @@
-"""Wiring one collector: store, writer, pipeline, gRPC and HTTP servers, health, shutdown.
+"""Wiring one collector: store, writer, pipeline, gRPC and HTTP servers (OTLP, the JSON
+API and the web UI on the HTTP port), health, shutdown.
 
 The same :class:`Collector` runs as a service (``spyglass collector start``, on the main
 thread until SIGTERM/SIGINT) and embedded (``start_background``: its own event loop in a
@@ -30,6 +31,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy import Engine, text
 
 from spyglass.collector import api
+from spyglass.collector.api.local_calls import LocalApi
 from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.auth import ApiKeys, GrpcAuthInterceptor
 from spyglass.collector.ingest.decode_pool import ConverterConfig, Decoder, auto_workers
@@ -41,6 +43,8 @@ from spyglass.collector.store import migrate
 from spyglass.collector.store.engine import create_store_engine
 from spyglass.collector.store.traces.retention import RetentionTask
 from spyglass.collector.store.traces.writer import Writer
+from spyglass.collector.ui.app import UiSettings
+from spyglass.collector.ui.app import create_app as create_ui_app
 from spyglass.config import CollectorSettings
 from spyglass.errors import CollectorFailedError, ConfigurationError
 
@@ -67,6 +71,7 @@ class Collector:
         self._health = _HealthServicer()
         self._decoder: Decoder | None = None
         self.queries: QueryRunner | None = None  # the spyglass.v1 services' thread pools
+        self._local = LocalApi()  # the same services in-process: JSON API and web UI
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -305,7 +310,7 @@ class Collector:
             (otlp_grpc.trace_service(pipeline), otlp_grpc.logs_service(pipeline))
         )
         self.queries = api.add_to_server(
-            self._grpc, self.engine, s.price_file, s.query_timeout, s.query_workers
+            self._grpc, self.engine, s.price_file, s.query_timeout, s.query_workers, self._local
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         address = f"{s.host}:{s.grpc_port}"
@@ -324,7 +329,18 @@ class Collector:
 
     async def _start_http(self, pipeline: IngestPipeline, keys: ApiKeys) -> None:
         s = self.settings
-        app = otlp_http.create_app(pipeline, keys, s.max_request_bytes, self.ready, self.alive)
+        web = create_ui_app(
+            self._local,
+            UiSettings(
+                keys,
+                s.session_secret,
+                s.session_hours,
+                https=bool(s.tls_cert),
+                max_request_bytes=s.max_request_bytes,
+                pages=s.ui,
+            ),
+        )
+        app = otlp_http.create_app(pipeline, keys, s.max_request_bytes, self.ready, self.alive, web)
         http_connections.ensure_descriptors_for(s.max_connections)
         # errors that hostile load repeats per connection or accept are logged once per
         # interval, with a count

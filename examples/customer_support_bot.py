@@ -245,7 +245,10 @@ def main() -> None:
         print(comparison)
         print(
             f"\nDone. Runs {v1.run_id} and {v2.run_id} are stored in ./spyglass.db; "
-            f"list them with `spyglass eval list`."
+            f"list them with `spyglass eval list`.\n"
+            "Look at the traces, build datasets from them and see the runs in the browser:\n"
+            "    make ui   (or `spyglass ui` in the virtual environment), then open "
+            "http://127.0.0.1:4318/"
         )
     finally:
         spyglass.flush()

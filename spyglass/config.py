@@ -149,6 +149,21 @@ class CollectorSettings:
         (), "SPYGLASS_REDACT", _parse_list, "extra built-in redaction patterns, e.g. email"
     )
     log_level: str = _setting("info", "SPYGLASS_LOG_LEVEL", help="debug, info, warning, error")
+    ui: bool = _setting(
+        True, "SPYGLASS_UI", parse_bool, "serve the web UI on the HTTP port (the JSON API stays)"
+    )
+    session_secret: str | None = _setting(
+        None,
+        "SPYGLASS_SESSION_SECRET",
+        help="key signing the web UI's session cookies (unset: a random one per start, "
+        "which signs everyone out at restart; set the same one on every replica)",
+    )
+    session_hours: float = _setting(
+        12.0,
+        "SPYGLASS_SESSION_HOURS",
+        _parse_positive_float,
+        "hours a web UI sign-in lasts (with API keys)",
+    )
     retention_days: int | None = _setting(
         None,
         "SPYGLASS_RETENTION_DAYS",

@@ -14,7 +14,9 @@ from typing import Any
 from spyglass.v1 import assessments_pb2, evaluation_pb2, experiments_pb2, jobs_pb2, traces_pb2
 
 
-def _json(text: str | None) -> Any:
+def json_or_text(text: str | None) -> Any:
+    """A stored JSON text parsed; the text itself when it is not JSON; None when absent
+    (how every reader of the API's ``*_json`` and span fields takes them)."""
     if text is None or text == "":
         return None
     try:
@@ -88,14 +90,14 @@ class Assessment:
             "overrides": _opt(message, "overrides"),
         }
         if message.WhichOneof("value") == "expectation":
-            return Expectation(value=_json(message.expectation.value_json), **common)
+            return Expectation(value=json_or_text(message.expectation.value_json), **common)
         fb = message.feedback
         error = None
         if fb.HasField("error"):
             error = AssessmentError(
                 fb.error.error_code, fb.error.error_message, _opt(fb.error, "stack_trace")
             )
-        return Feedback(value=_json(_opt(fb, "value_json")), error=error, **common)
+        return Feedback(value=json_or_text(_opt(fb, "value_json")), error=error, **common)
 
 
 @dataclass
@@ -151,10 +153,10 @@ class Span:
             end_time_ns=m.end_time_ns,
             status=traces_pb2.Span.StatusCode.Name(m.status_code).removeprefix("STATUS_CODE_"),
             status_message=m.status_message,
-            inputs=_json(_opt(m, "inputs")),
-            outputs=_json(_opt(m, "outputs")),
-            attributes=_json(m.attributes) or {},
-            events=_json(_opt(m, "events")) or [],
+            inputs=json_or_text(_opt(m, "inputs")),
+            outputs=json_or_text(_opt(m, "outputs")),
+            attributes=json_or_text(m.attributes) or {},
+            events=json_or_text(_opt(m, "events")) or [],
             model=_opt(m, "model"),
             provider=_opt(m, "provider"),
             input_tokens=_opt(usage, "input_tokens"),
@@ -394,9 +396,9 @@ class EvaluationRecord:
         return EvaluationRecord(
             row_index=m.row_index,
             input_hash=m.input_hash,
-            inputs=_json(m.inputs_json) or {},
-            expectations=_json(m.expectations_json) or {},
-            outputs=_json(_opt(m, "outputs_json")),
+            inputs=json_or_text(m.inputs_json) or {},
+            expectations=json_or_text(m.expectations_json) or {},
+            outputs=json_or_text(_opt(m, "outputs_json")),
             trace_id=_opt(m, "trace_id"),
             dataset_record_id=_opt(m, "dataset_record_id"),
             error=_opt(m, "error"),
@@ -412,7 +414,7 @@ def _evaluation_score(m: evaluation_pb2.EvaluationScore) -> EvaluationScore:
         )
     return EvaluationScore(
         name=m.name,
-        value=_json(_opt(m, "value_json")),
+        value=json_or_text(_opt(m, "value_json")),
         score=_opt(m, "score"),
         rationale=_opt(m, "rationale"),
         error=error,
@@ -429,7 +431,7 @@ def _scorer_refs(refs: Any) -> list[dict[str, Any]]:
     """Scorer references as users write them: ``{"type": ..., **params}``."""
     specs = []
     for ref in refs:
-        params = _json(ref.params_json)
+        params = json_or_text(ref.params_json)
         params = (
             params if isinstance(params, dict) else ({} if params is None else {"params": params})
         )

@@ -11,6 +11,7 @@ importable by name from every test directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -58,9 +59,8 @@ def postgres_available() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_url(postgres_available: None) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextlib.contextmanager
+def _fresh_postgres_database() -> Iterator[str]:
     name = f"spyglass_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -72,6 +72,22 @@ def postgres_url(postgres_available: None) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres_database(
+    postgres_available: None,
+) -> Callable[[], contextlib.AbstractContextManager[str]]:
+    """``with fresh_postgres_database() as url:`` a new, empty PostgreSQL database, dropped
+    on exit; for fixtures that outlive one test (module-scoped servers)."""
+    return _fresh_postgres_database
+
+
+@pytest.fixture
+def postgres_url(postgres_available: None) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with _fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

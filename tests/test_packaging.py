@@ -102,6 +102,21 @@ def test_wheel_holds_every_module_and_data_file(wheel: Path) -> None:
     assert any(n.startswith("spyglass/collector/store/migrations/versions/0001") for n in names)
 
 
+def test_wheel_holds_the_web_uis_templates_and_browser_assets(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    ui = ROOT / "collector" / "ui"
+    shipped = [
+        "spyglass/collector/ui/" + p.relative_to(ui).as_posix()
+        for folder in ("templates", "static")
+        for p in sorted((ui / folder).rglob("*"))
+        if p.is_file()
+    ]
+    assert "spyglass/collector/ui/templates/base.html" in shipped
+    assert "spyglass/collector/ui/static/vendor/htmx/htmx.min.js" in shipped
+    missing = sorted(set(shipped) - names)
+    assert not missing, f"wheel lacks {missing}: widen package_data in setup.py"
+
+
 def test_every_module_imports_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)

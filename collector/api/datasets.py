@@ -6,7 +6,9 @@ The servicer only translates messages; every store call runs in a worker thread 
 limits (``api/queries.py``; searches, record lists and merges on the heavy pool), errors
 become statuses in ``api/errors.py``. MergeRecords collects its
 client stream first and hands every chunk to one store call, which checks them all and
-commits once: a bad record in the last chunk leaves the dataset untouched.
+commits once: a bad record in the last chunk leaves the dataset untouched. MergeTraces
+reads the traces from the store and merges them through the same path
+(``store/datasets/from_traces.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import grpc
 
 from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.store.datasets import catalog as store
-from spyglass.collector.store.datasets import records
+from spyglass.collector.store.datasets import from_traces, records
 from spyglass.v1 import datasets_pb2 as pb
 from spyglass.v1 import datasets_pb2_grpc as pb_grpc
 
@@ -117,6 +119,18 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
         async for chunk in request_iterator:  # each chunk checked while the next one comes
             await self._queries.search(context, stream.add, self._engine, chunk)
         return await self._queries.search(context, stream.merge, self._engine)
+
+    async def MergeTraces(
+        self, request: pb.MergeTracesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MergeRecordsResponse:
+        return await self._queries.search(
+            context,
+            from_traces.merge_traces,
+            self._engine,
+            request.dataset_id,
+            list(request.trace_ids),
+            request.user,
+        )
 
     async def ListRecords(
         self, request: pb.ListRecordsRequest, context: grpc.aio.ServicerContext

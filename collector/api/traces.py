@@ -177,6 +177,15 @@ class ExperimentService(experiments_pb2_grpc.ExperimentServiceServicer):
             context, experiments.set_retention, self.engine, request.experiment_id, days
         )
 
+    async def GetExperimentStats(
+        self,
+        request: experiments_pb2.GetExperimentStatsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> experiments_pb2.GetExperimentStatsResponse:
+        return await self._queries.search(
+            context, experiments.experiment_stats, self.engine, list(request.experiment_ids)
+        )
+
 
 def add_to_server(server: grpc.aio.Server, queries: QueryRunner) -> None:
     """Register TraceService and ExperimentService on ``server``."""

@@ -1,5 +1,6 @@
 """Dataset records made from traces: the root span's inputs and outputs, and the trace's
-expectations as they are *now* in the store.
+expectations as they are *now* in the store. The record itself is the rule of
+:mod:`spyglass.trace_records`, which the collector's MergeTraces follows too.
 
 A Trace object is a snapshot: expectations logged after it was fetched are not on it. So
 the expectations are read again, for all the traces at once (one search per 500 trace
@@ -13,8 +14,7 @@ from typing import Any
 
 from spyglass import session
 from spyglass.entities import Trace
-from spyglass.errors import InvalidArgumentError
-from spyglass.evaluator.datasets.records import DatasetRecordSource
+from spyglass.trace_records import trace_record
 
 LOOKUP_CHUNK = 500  # trace ids per search (the filter language allows 1,000 IN values)
 
@@ -22,7 +22,10 @@ LOOKUP_CHUNK = 500  # trace ids per search (the filter language allows 1,000 IN 
 def trace_rows(traces: Sequence[tuple[int, Trace]]) -> dict[int, dict[str, Any]]:
     """{record index: record dict} for traces given with their positions in the merge."""
     current = current_expectations([trace.info.trace_id for _, trace in traces])
-    return {index: _row(index, trace, current.get(trace.info.trace_id)) for index, trace in traces}
+    return {
+        index: trace_record(index, trace, current.get(trace.info.trace_id))
+        for index, trace in traces
+    }
 
 
 def current_expectations(trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -39,35 +42,3 @@ def current_expectations(trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         for page, _token in pages:
             found.update((t.info.trace_id, t.info.expectations) for t in page)
     return found
-
-
-def _row(index: int, trace: Trace, expectations: dict[str, Any] | None) -> dict[str, Any]:
-    trace_id = trace.info.trace_id
-    where = f"record {index + 1} (trace {trace_id})"
-    root = trace.data.root_span
-    if root is None:
-        raise InvalidArgumentError(
-            f"{where} has no root span: the trace was fetched without spans, or its root "
-            "span has not arrived yet; fetch it with spyglass.get_trace() or "
-            "search_traces() once the traced call has returned"
-        )
-    if not isinstance(root.inputs, dict) or not root.inputs:
-        raise InvalidArgumentError(
-            f"{where}: the root span's inputs are {_kind(root.inputs)}, but a record needs a "
-            "non-empty dict of inputs; merge a dict instead, e.g. "
-            "{'inputs': {'question': ...}, 'source': DatasetRecordSource('TRACE', trace_id)}"
-        )
-    return {
-        "inputs": root.inputs,
-        "outputs": root.outputs,
-        "expectations": trace.info.expectations if expectations is None else expectations,
-        "source": DatasetRecordSource("TRACE", trace_id),
-    }
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "missing"
-    if isinstance(value, dict):
-        return "an empty dict"
-    return f"a {type(value).__name__}"

@@ -2,9 +2,10 @@
 
 One module per command group, each defining its ``group``: ``collector``, ``db``,
 ``traces``, ``experiments``, ``datasets``, ``evaluations`` (``spyglass eval``), ``monitors``
-and ``evaluator``. What they share has a module of its own: ``options`` (``--collector`` and
-the other common flags, and the flags generated from settings), ``output`` (tables drawn by
-rich, JSON, CSV), ``connection`` (the session a command talks through), ``errors`` (one
+and ``evaluator``; ``ui`` defines the single ``command`` that opens the web UI. What they
+share has a module of its own: ``options`` (``--collector`` and the other common flags,
+and the flags generated from settings), ``output`` (tables drawn by rich, JSON, CSV),
+``connection`` (the session a command talks through), ``errors`` (one
 ``error:`` line in flag terms for whatever a command raises), ``lookup`` (datasets
 and runs named by name or id), ``logs`` (the long-running commands' logging), ``describe``
 (how runs, jobs and monitors print) and ``trace_tree`` (``traces get``). The command modules
@@ -31,6 +32,7 @@ from spyglass.cli import (
     experiments,
     monitors,
     traces,
+    ui,
 )
 from spyglass.cli.errors import CommandGroup, in_flag_terms
 from spyglass.errors import SpyglassError
@@ -59,6 +61,7 @@ def cli(config_file: str | None) -> None:
 
 for _module in (collector, db, traces, experiments, evaluations, datasets, evaluator, monitors):
     cli.add_command(_module.group)
+cli.add_command(ui.command)
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from spyglass.quantities import cost, duration, tokens
+
 if TYPE_CHECKING:  # rich loads with the first table, so `spyglass --help` stays quick
     from rich.console import RenderableType
     from rich.text import Text
@@ -220,43 +222,6 @@ def iso_time(ms: int | float) -> str:
     """Milliseconds since the epoch as ISO 8601 in UTC with milliseconds."""
     moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def duration(ms: float | None) -> str:
-    """Milliseconds as ``850 ms``, ``1.25 s``, ``2 min 05 s`` or ``1 h 02 min`` ("-" when
-    unknown)."""
-    if ms is None:
-        return "-"
-    if ms < 1000:
-        return f"{ms:.0f} ms" if ms >= 1 or ms == 0 else f"{ms:.2f} ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def cost(usd: float | None) -> str:
-    """US dollars with three significant digits below a dollar, so a small cost never reads
-    ``$0.00`` (``$0.0000091``, ``$0.0123``), and cents above (``$1,234.57``); "-" when
-    unknown."""
-    if usd is None or (isinstance(usd, float) and math.isnan(usd)):
-        return "-"
-    if usd == 0:
-        return "$0"
-    if abs(usd) >= 1:
-        return f"${usd:,.2f}"
-    decimals = 2 - math.floor(math.log10(abs(usd)))
-    text = f"{usd:.{decimals}f}".rstrip("0").rstrip(".")
-    return f"-${text[1:]}" if text.startswith("-") else f"${text}"
-
-
-def tokens(count: int | None) -> str:
-    """A token count with thousands separators ("-" when unknown)."""
-    return "-" if count is None else f"{count:,}"
 
 
 def num(value: Any) -> str:

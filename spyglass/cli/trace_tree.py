@@ -10,8 +10,9 @@ from rich.console import Group
 from rich.text import Text
 from rich.tree import Tree
 
-from spyglass.cli.output import cell, cost, duration, short, to_text, tokens, when
+from spyglass.cli.output import cell, short, to_text, when
 from spyglass.entities import Span, Trace
+from spyglass.quantities import cost, duration, tokens
 
 VALUE_CHARS = 100
 """Characters of an input or output preview under a span."""

@@ -1,6 +1,6 @@
 """deploy/docker-compose.yml: PostgreSQL, a one-shot migration, two collectors that only
 start on a migrated store, the evaluator and the gateway — with health checks, restart
-policies, and secrets only from deploy/.env."""
+policies, and secrets only from deploy/.env (the collectors sharing one UI session secret)."""
 
 from __future__ import annotations
 
@@ -21,12 +21,35 @@ from deploy_files import (
 )
 
 from spyglass.collector.server import Collector
+from spyglass.config import CollectorSettings
 
 COMPOSE: dict[str, Any] = load_yaml(DEPLOY / "docker-compose.yml")
 SERVICES: dict[str, Any] = COMPOSE["services"]
 GATEWAY_CONFIG = load_yaml(DEPLOY / "otel-gateway.yaml")
 COLLECTORS = ["collector-1", "collector-2"]
 ONE_SHOT = {"migrate", "gateway-queue-init"}
+ENV_EXAMPLE = (DEPLOY / ".env.example").read_text(encoding="utf-8")
+SECRET_NAME = re.compile(r"PASSWORD|KEY|SECRET")
+VARIABLE = re.compile(r"\$\{([A-Z_]+)(?:(:?[-?])([^}]*))?\}")
+
+
+def env_example() -> dict[str, str]:
+    """deploy/.env.example's NAME=value lines."""
+    return dict(re.findall(r"^([A-Z_]+)=(.*)$", ENV_EXAMPLE, re.M))
+
+
+def resolved(value: Any, env: dict[str, str]) -> str:
+    """``value`` with its ``${NAME}``, ``${NAME:-default}`` and ``${NAME:?message}`` filled
+    from ``env`` the way compose does; a required variable missing from ``env`` fails."""
+
+    def fill(match: re.Match[str]) -> str:
+        name, op, arg = match.groups()
+        if env.get(name):
+            return env[name]
+        assert op != ":?", f"compose would stop: {arg}"
+        return arg if op == ":-" else ""
+
+    return VARIABLE.sub(fill, str(value))
 
 
 def spyglass_services() -> dict[str, dict[str, Any]]:
@@ -69,10 +92,52 @@ def test_collectors_wait_for_the_migration_and_never_migrate(name: str) -> None:
     assert "collectors" in collector["networks"]["default"]["aliases"]
 
 
-def test_each_collector_publishes_its_query_api_on_its_own_port() -> None:
-    published = [SERVICES[name]["ports"] for name in COLLECTORS]
-    assert all(len(ports) == 1 and ports[0].endswith(":4317") for ports in published)
-    assert len({ports[0] for ports in published}) == len(COLLECTORS)
+def test_each_collector_publishes_its_query_api_and_its_ui_on_ports_of_its_own() -> None:
+    for container_port in ("4317", "4318"):
+        published = [
+            [p for p in SERVICES[name]["ports"] if p.endswith(f":{container_port}")]
+            for name in COLLECTORS
+        ]
+        assert all(len(ports) == 1 for ports in published), container_port
+        host_ports = {ports[0].split(":")[-2] for ports in published}
+        assert len(host_ports) == len(COLLECTORS), container_port
+    for name in COLLECTORS:
+        assert len(SERVICES[name]["ports"]) == 2
+        # the UI is plain HTTP carrying a sign-in key: host-local, a TLS proxy goes in front
+        (ui,) = [p for p in SERVICES[name]["ports"] if p.endswith(":4318")]
+        assert ui.startswith("127.0.0.1:"), f"{name} publishes its UI beyond this host: {ui}"
+
+
+def test_collectors_require_the_api_keys_and_share_one_session_secret() -> None:
+    environments = [SERVICES[name]["environment"] for name in COLLECTORS]
+    for variable in ("SPYGLASS_API_KEY", "SPYGLASS_SESSION_SECRET"):
+        values = {env[variable] for env in environments}
+        assert len(values) == 1, f"{variable} differs between the collectors: {values}"
+        (value,) = values
+        assert re.fullmatch(rf"\$\{{{variable}:\?[^}}]+\}}", value), (
+            f"{variable} must be required from deploy/.env: {value}"
+        )
+    loaded = [
+        CollectorSettings.load(
+            env={key: resolved(value, env_example()) for key, value in env.items()}
+        )
+        for env in environments
+    ]
+    secrets = {settings.session_secret for settings in loaded}
+    assert secrets == {env_example()["SPYGLASS_SESSION_SECRET"]}
+    assert all(settings.api_keys and settings.ui for settings in loaded)
+    with pytest.raises(AssertionError, match=r"set SPYGLASS_SESSION_SECRET in deploy/\.env"):
+        resolved(environments[0]["SPYGLASS_SESSION_SECRET"], {})
+
+
+def test_env_example_has_change_me_placeholders_for_every_secret() -> None:
+    example = env_example()
+    secrets = {name: value for name, value in example.items() if SECRET_NAME.search(name)}
+    assert {"POSTGRES_PASSWORD", "SPYGLASS_API_KEY", "SPYGLASS_SESSION_SECRET"} <= set(secrets)
+    for name, value in secrets.items():
+        if value or name in ("SPYGLASS_SESSION_SECRET", "SPYGLASS_API_KEY"):
+            assert all(part.startswith("change-me") for part in value.split(",")), name
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in ENV_EXAMPLE
 
 
 def test_evaluator_checks_its_own_port() -> None:
@@ -119,7 +184,7 @@ def test_secrets_come_from_the_env_file_only() -> None:
     assert used and used <= documented, f"not in deploy/.env.example: {used - documented}"
     for service in SERVICES.values():
         for key, value in (service.get("environment") or {}).items():
-            if re.search(r"PASSWORD|KEY", key):
+            if SECRET_NAME.search(key):
                 assert str(value).startswith("${"), f"{key} is written in the compose file"
     assert "postgresql+psycopg://spyglass:${POSTGRES_PASSWORD" in text
     assert "deploy/.env" in (DEPLOY.parent / ".gitignore").read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from deploy_files import check_spyglass_command, k8s_documents
 
 from spyglass.collector.server import SHUTDOWN_GRACE_S
 from spyglass.config import CollectorSettings, EvaluatorSettings
+from spyglass.config_files import tomllib
 
 K8S_VERSION = "1.31"
 DOCS = k8s_documents()
@@ -175,6 +176,38 @@ def test_secret_and_config_maps_are_referenced_and_exist() -> None:
             if "configMap" in volume:
                 find("ConfigMap", volume["configMap"]["name"])
     assert set(secret["stringData"]) <= referenced
+
+
+def test_every_collector_replica_reads_the_api_keys_and_one_session_secret() -> None:
+    """The secrets come from spyglass-secrets (required, never written in a manifest), and
+    every collector pod is a replica of one Deployment, so all sign the UI's sessions with
+    the same secret."""
+    collector_workloads = [
+        w
+        for w in workloads()
+        if w["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
+        == "collector"
+    ]
+    assert [w["metadata"]["name"] for w in collector_workloads] == ["spyglass-collector"]
+    (container,) = containers(collector_workloads[0])
+    env = {e["name"]: e for e in container["env"]}
+    secret = find("Secret", "spyglass-secrets")
+    for variable in ("SPYGLASS_API_KEY", "SPYGLASS_SESSION_SECRET"):
+        assert "value" not in env[variable], f"{variable} is written in the Deployment"
+        ref = env[variable]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "spyglass-secrets", "key": variable}  # required: not optional
+        assert secret["stringData"][variable].startswith("CHANGE-ME")
+    config = tomllib.loads(find("ConfigMap", "spyglass-config")["data"]["spyglass.toml"])
+    assert not {"api_keys", "session_secret"} & set(config["collector"])
+    assert CollectorSettings.load(env={"SPYGLASS_SESSION_SECRET": "s"}).session_secret == "s"
+
+
+def test_the_ui_port_is_reachable_through_the_collector_service() -> None:
+    service = find("Service", "spyglass-collector")
+    http = {p["name"]: p for p in service["spec"]["ports"]}["http"]
+    (container,) = containers(find("Deployment", "spyglass-collector"))
+    assert probe_port(container, {"httpGet": {"port": http["targetPort"]}}) == 4318
+    assert http["port"] == 4318 and "sessionAffinity" not in service["spec"]
 
 
 def test_config_map_is_a_valid_settings_file(tmp_path) -> None:  # type: ignore[no-untyped-def]

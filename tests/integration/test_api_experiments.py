@@ -242,6 +242,27 @@ def test_set_experiment_retention(api: Api) -> None:
         assert error.code() == code, request
 
 
+def test_experiment_stats_count_traces_and_give_the_newest(collector: Collector, api: Api) -> None:
+    old, new = old_and_new(collector, "counted", count=3)
+    assert len(old) == 3 and len(new) == 1
+    counted = api.experiment_id("counted")
+    empty = api.experiments.CreateExperiment(pb.CreateExperimentRequest(name="empty")).experiment_id
+    stats = api.experiments.GetExperimentStats(
+        pb.GetExperimentStatsRequest(experiment_ids=[counted, empty, "777"])
+    ).stats
+    assert stats[counted].trace_count == 4
+    pages = api.search(experiment_ids=[counted])
+    newest = max(t.info.request_time for page in pages for t in page.traces)
+    assert stats[counted].last_trace_time_ms == newest
+    assert stats[empty].trace_count == 0 and not stats[empty].HasField("last_trace_time_ms")
+    assert stats["777"].trace_count == 0
+    error = rpc_error(
+        api.experiments.GetExperimentStats,
+        pb.GetExperimentStatsRequest(experiment_ids=["not a number"]),
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def old_and_new(
     collector: Collector,
     experiment: str | None,

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from spyglass.cli.output import Column, ago, cost, duration, iso_time, render, short, tokens, when
+from spyglass.cli.output import Column, ago, iso_time, render, short, when
+from spyglass.quantities import cost, duration, tokens
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 

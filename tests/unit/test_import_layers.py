@@ -10,7 +10,8 @@ Layers, lowest first. A module may import its own layer and the layers its rule 
 - ``spyglass.instrumentation`` and ``spyglass.evaluator`` build on the core; the evaluator
   never touches the collector (it goes through the API);
 - ``spyglass.collector`` builds on the core; inside it ``genai`` (pure conventions) lies
-  below ``store``, which lies below ``ingest`` and ``api``; ``server`` (the wiring) above all
+  below ``store``, which lies below ``ingest`` and ``api``, and ``api`` below ``ui`` (the web
+  UI); ``server`` (the wiring) above all
   of them; the other modules at the collector's top (``auth``, ``metrics``, ...) are shared
   by every layer and import only the core;
 - the facade (``search``, ``annotations``, ``openai``) uses the SDK;
@@ -34,7 +35,7 @@ FOLDERS = {
     "spyglass.v1": "proto/spyglass/v1",
 }
 FACADE = {"spyglass.search", "spyglass.annotations", "spyglass.openai"}
-COLLECTOR_LAYERS = ["genai", "store", "ingest", "api"]  # lowest first; others: the top
+COLLECTOR_LAYERS = ["genai", "store", "ingest", "api", "ui"]  # lowest first; others: the top
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,9 @@ ALLOWED: dict[str, set[str]] = {
     "collector.store": BELOW_COLLECTOR | {"collector.genai"},
     "collector.ingest": BELOW_COLLECTOR | {"collector.genai", "collector.store"},
     "collector.api": BELOW_COLLECTOR | {"collector.genai", "collector.store"},
+    "collector.ui": BELOW_COLLECTOR | {"collector.api"},
     "collector.top": BELOW_COLLECTOR
-    | {"collector.genai", "collector.store", "collector.ingest", "collector.api"},
+    | {"collector.genai", "collector.store", "collector.ingest", "collector.api", "collector.ui"},
     "facade": {"core", "api-stubs", "instrumentation"},
 }
 # imported only inside functions: the embedded mode starts a collector in-process

@@ -72,6 +72,7 @@ SERVICES = {
         "GetExperimentByName",
         "SearchExperiments",
         "SetExperimentRetention",
+        "GetExperimentStats",
     ],
     "AssessmentService": [
         "CreateAssessment",
@@ -97,6 +98,7 @@ SERVICES = {
         "AddDatasetExperiments",
         "RemoveDatasetExperiments",
         "MergeRecords",
+        "MergeTraces",
         "ListRecords",
         "DeleteRecords",
         "ListDatasetVersions",
@@ -278,7 +280,13 @@ def test_streaming_methods_are_the_ones_meant_to_stream() -> None:
             "SearchExperimentsResponse",
         ),
         ("ExperimentService.SetExperimentRetention", "SetExperimentRetentionRequest", "Experiment"),
+        (
+            "ExperimentService.GetExperimentStats",
+            "GetExperimentStatsRequest",
+            "GetExperimentStatsResponse",
+        ),
         ("DatasetService.MergeRecords", "MergeRecordsRequest", "MergeRecordsResponse"),
+        ("DatasetService.MergeTraces", "MergeTracesRequest", "MergeRecordsResponse"),
         ("DatasetService.ListRecords", "ListRecordsRequest", "ListRecordsResponse"),
     ],
 )

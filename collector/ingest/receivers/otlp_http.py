@@ -18,7 +18,8 @@ from google.rpc import code_pb2
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from spyglass import semconv
 from spyglass.collector.auth import ApiKeys
@@ -43,9 +44,11 @@ def create_app(
     max_request_bytes: int,
     ready: Callable[[], Awaitable[str | None]],
     alive: Callable[[], str | None] = lambda: None,
+    rest: ASGIApp | None = None,
 ) -> Starlette:
     """The ASGI app; ``ready`` returns None when the collector can take traffic, else why
-    not; ``alive`` None while it can store anything at all, else why not (restart it)."""
+    not; ``alive`` None while it can store anything at all, else why not (restart it).
+    ``rest`` (the JSON API and web UI) answers every other path."""
     metrics = pipeline.metrics
     inflight = pipeline.inflight
     traces = _export_endpoint(
@@ -80,6 +83,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            *([Mount("/", app=rest)] if rest is not None else []),
         ]
     )
 

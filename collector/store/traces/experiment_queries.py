@@ -26,13 +26,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from spyglass.collector.store.clock import now_ms
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.ids import experiment_not_found, parse_experiment_id
-from spyglass.collector.store.models import Experiment, ExperimentTag
+from spyglass.collector.store.models import Experiment, ExperimentTag, TraceRow
 from spyglass.collector.store.paging import SortKey, fingerprint, keyset_page, parse_sort_keys
 from spyglass.collector.store.text import check_key
 from spyglass.collector.store.traces.filters import (
@@ -53,6 +53,7 @@ SEARCH_MAX = 1000
 MAX_RETENTION_DAYS = 36_500  # 100 years; keeps the cutoff within 64-bit nanoseconds
 
 _E = Experiment.__table__.c
+_T = TraceRow.__table__.c
 _TAGS = ExperimentTag.__table__
 _ORDER_FIELDS: dict[str, ColumnElement] = {
     "name": _E.name,
@@ -126,6 +127,39 @@ def get_experiment(engine: Engine, experiment_id: str) -> pb.Experiment:
     if not found:
         raise experiment_not_found(experiment_id)
     return found[0]
+
+
+MAX_STATS_IDS = 1000
+
+
+def experiment_stats(
+    engine: Engine, experiment_ids: Sequence[str]
+) -> pb.GetExperimentStatsResponse:
+    """Trace count and newest trace start of each experiment (both read from the traces
+    table's ``(experiment_id, start_time_ns)`` index)."""
+    if len(experiment_ids) > MAX_STATS_IDS:
+        raise InvalidArgumentError(
+            f"stats are given for at most {MAX_STATS_IDS:,} experiments at once, "
+            f"got {len(experiment_ids):,}; ask in smaller groups"
+        )
+    numbers = {parse_experiment_id(text): text for text in experiment_ids}
+    response = pb.GetExperimentStatsResponse()
+    for text in experiment_ids:
+        response.stats[text].trace_count = 0
+    if not numbers:
+        return response
+    statement = (
+        select(_T.experiment_id, func.count(), func.max(_T.start_time_ns))
+        .where(_T.experiment_id.in_(list(numbers)))
+        .group_by(_T.experiment_id)
+    )
+    with engine.connect() as connection:
+        for number, traces, newest in connection.execute(statement):
+            stats = response.stats[numbers[number]]
+            stats.trace_count = traces
+            if newest is not None:
+                stats.last_trace_time_ms = newest // 1_000_000
+    return response
 
 
 def get_experiment_by_name(engine: Engine, name: str) -> pb.Experiment:

@@ -206,6 +206,16 @@ class MergeRecordsRequest(_message.Message):
     records: DatasetRecordColumns
     def __init__(self, dataset_id: _Optional[str] = ..., user: _Optional[str] = ..., records: _Optional[_Union[DatasetRecordColumns, _Mapping]] = ...) -> None: ...
 
+class MergeTracesRequest(_message.Message):
+    __slots__ = ("dataset_id", "trace_ids", "user")
+    DATASET_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACE_IDS_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    dataset_id: str
+    trace_ids: _containers.RepeatedScalarFieldContainer[str]
+    user: str
+    def __init__(self, dataset_id: _Optional[str] = ..., trace_ids: _Optional[_Iterable[str]] = ..., user: _Optional[str] = ...) -> None: ...
+
 class MergeRecordsResponse(_message.Message):
     __slots__ = ("dataset", "inserted_count", "updated_count", "unchanged_count")
     DATASET_FIELD_NUMBER: _ClassVar[int]

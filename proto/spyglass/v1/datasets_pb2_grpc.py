@@ -75,6 +75,11 @@ class DatasetServiceStub:
                 request_serializer=spyglass_dot_v1_dot_datasets__pb2.MergeRecordsRequest.SerializeToString,
                 response_deserializer=spyglass_dot_v1_dot_datasets__pb2.MergeRecordsResponse.FromString,
                 _registered_method=True)
+        self.MergeTraces = channel.unary_unary(
+                '/spyglass.v1.DatasetService/MergeTraces',
+                request_serializer=spyglass_dot_v1_dot_datasets__pb2.MergeTracesRequest.SerializeToString,
+                response_deserializer=spyglass_dot_v1_dot_datasets__pb2.MergeRecordsResponse.FromString,
+                _registered_method=True)
         self.ListRecords = channel.unary_unary(
                 '/spyglass.v1.DatasetService/ListRecords',
                 request_serializer=spyglass_dot_v1_dot_datasets__pb2.ListRecordsRequest.SerializeToString,
@@ -155,6 +160,17 @@ class DatasetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MergeTraces(self, request, context):
+        """Merges stored traces as records, exactly as the Python SDK's
+        `dataset.merge_records(traces)` does: the root span's inputs (a non-empty object) and
+        outputs, the trace's current expectations, source TRACE with the trace id. Every trace
+        is checked before anything is written, and the merge is one transaction, as in
+        MergeRecords. NOT_FOUND names the trace ids the store does not have.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRecords(self, request, context):
         """Returns a page of a dataset's records at its latest version or the one asked for,
         in the order they were first inserted.
@@ -219,6 +235,11 @@ def add_DatasetServiceServicer_to_server(servicer, server):
             'MergeRecords': grpc.stream_unary_rpc_method_handler(
                     servicer.MergeRecords,
                     request_deserializer=spyglass_dot_v1_dot_datasets__pb2.MergeRecordsRequest.FromString,
+                    response_serializer=spyglass_dot_v1_dot_datasets__pb2.MergeRecordsResponse.SerializeToString,
+            ),
+            'MergeTraces': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeTraces,
+                    request_deserializer=spyglass_dot_v1_dot_datasets__pb2.MergeTracesRequest.FromString,
                     response_serializer=spyglass_dot_v1_dot_datasets__pb2.MergeRecordsResponse.SerializeToString,
             ),
             'ListRecords': grpc.unary_unary_rpc_method_handler(
@@ -453,6 +474,33 @@ class DatasetService:
             target,
             '/spyglass.v1.DatasetService/MergeRecords',
             spyglass_dot_v1_dot_datasets__pb2.MergeRecordsRequest.SerializeToString,
+            spyglass_dot_v1_dot_datasets__pb2.MergeRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeTraces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spyglass.v1.DatasetService/MergeTraces',
+            spyglass_dot_v1_dot_datasets__pb2.MergeTracesRequest.SerializeToString,
             spyglass_dot_v1_dot_datasets__pb2.MergeRecordsResponse.FromString,
             options,
             channel_credentials,

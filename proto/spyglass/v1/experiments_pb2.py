@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dspyglass/v1/experiments.proto\x12\x0bspyglass.v1\"\x8f\x02\n\nExperiment\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x17\n\x0flifecycle_stage\x18\x03 \x01(\t\x12\x18\n\x10\x63reation_time_ms\x18\x04 \x01(\x03\x12\x1b\n\x13last_update_time_ms\x18\x05 \x01(\x03\x12/\n\x04tags\x18\n \x03(\x0b\x32!.spyglass.v1.Experiment.TagsEntry\x12\x1b\n\x0eretention_days\x18\x14 \x01(\x05H\x00\x88\x01\x01\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x11\n\x0f_retention_days\"\x92\x01\n\x17\x43reateExperimentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12<\n\x04tags\x18\x02 \x03(\x0b\x32..spyglass.v1.CreateExperimentRequest.TagsEntry\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"-\n\x14GetExperimentRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\"*\n\x1aGetExperimentByNameRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"e\n\x18SearchExperimentsRequest\x12\x0e\n\x06\x66ilter\x18\x01 \x01(\t\x12\x13\n\x0bmax_results\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x03(\t\"b\n\x19SearchExperimentsResponse\x12,\n\x0b\x65xperiments\x18\x01 \x03(\x0b\x32\x17.spyglass.v1.Experiment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"f\n\x1dSetExperimentRetentionRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x1b\n\x0eretention_days\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\x11\n\x0f_retention_days2\xcf\x03\n\x11\x45xperimentService\x12Q\n\x10\x43reateExperiment\x12$.spyglass.v1.CreateExperimentRequest\x1a\x17.spyglass.v1.Experiment\x12K\n\rGetExperiment\x12!.spyglass.v1.GetExperimentRequest\x1a\x17.spyglass.v1.Experiment\x12W\n\x13GetExperimentByName\x12\'.spyglass.v1.GetExperimentByNameRequest\x1a\x17.spyglass.v1.Experiment\x12\x62\n\x11SearchExperiments\x12%.spyglass.v1.SearchExperimentsRequest\x1a&.spyglass.v1.SearchExperimentsResponse\x12]\n\x16SetExperimentRetention\x12*.spyglass.v1.SetExperimentRetentionRequest\x1a\x17.spyglass.v1.Experimentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dspyglass/v1/experiments.proto\x12\x0bspyglass.v1\"\x8f\x02\n\nExperiment\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x17\n\x0flifecycle_stage\x18\x03 \x01(\t\x12\x18\n\x10\x63reation_time_ms\x18\x04 \x01(\x03\x12\x1b\n\x13last_update_time_ms\x18\x05 \x01(\x03\x12/\n\x04tags\x18\n \x03(\x0b\x32!.spyglass.v1.Experiment.TagsEntry\x12\x1b\n\x0eretention_days\x18\x14 \x01(\x05H\x00\x88\x01\x01\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x11\n\x0f_retention_days\"\x92\x01\n\x17\x43reateExperimentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12<\n\x04tags\x18\x02 \x03(\x0b\x32..spyglass.v1.CreateExperimentRequest.TagsEntry\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"-\n\x14GetExperimentRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\"*\n\x1aGetExperimentByNameRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"e\n\x18SearchExperimentsRequest\x12\x0e\n\x06\x66ilter\x18\x01 \x01(\t\x12\x13\n\x0bmax_results\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x03(\t\"b\n\x19SearchExperimentsResponse\x12,\n\x0b\x65xperiments\x18\x01 \x03(\x0b\x32\x17.spyglass.v1.Experiment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"f\n\x1dSetExperimentRetentionRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x1b\n\x0eretention_days\x18\x02 \x01(\x05H\x00\x88\x01\x01\x42\x11\n\x0f_retention_days\"3\n\x19GetExperimentStatsRequest\x12\x16\n\x0e\x65xperiment_ids\x18\x01 \x03(\t\"^\n\x0f\x45xperimentStats\x12\x13\n\x0btrace_count\x18\x01 \x01(\x03\x12\x1f\n\x12last_trace_time_ms\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x15\n\x13_last_trace_time_ms\"\xab\x01\n\x1aGetExperimentStatsResponse\x12\x41\n\x05stats\x18\x01 \x03(\x0b\x32\x32.spyglass.v1.GetExperimentStatsResponse.StatsEntry\x1aJ\n\nStatsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12+\n\x05value\x18\x02 \x01(\x0b\x32\x1c.spyglass.v1.ExperimentStats:\x02\x38\x01\x32\xb6\x04\n\x11\x45xperimentService\x12Q\n\x10\x43reateExperiment\x12$.spyglass.v1.CreateExperimentRequest\x1a\x17.spyglass.v1.Experiment\x12K\n\rGetExperiment\x12!.spyglass.v1.GetExperimentRequest\x1a\x17.spyglass.v1.Experiment\x12W\n\x13GetExperimentByName\x12\'.spyglass.v1.GetExperimentByNameRequest\x1a\x17.spyglass.v1.Experiment\x12\x62\n\x11SearchExperiments\x12%.spyglass.v1.SearchExperimentsRequest\x1a&.spyglass.v1.SearchExperimentsResponse\x12]\n\x16SetExperimentRetention\x12*.spyglass.v1.SetExperimentRetentionRequest\x1a\x17.spyglass.v1.Experiment\x12\x65\n\x12GetExperimentStats\x12&.spyglass.v1.GetExperimentStatsRequest\x1a\'.spyglass.v1.GetExperimentStatsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,6 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPERIMENT_TAGSENTRY']._serialized_options = b'8\001'
   _globals['_CREATEEXPERIMENTREQUEST_TAGSENTRY']._loaded_options = None
   _globals['_CREATEEXPERIMENTREQUEST_TAGSENTRY']._serialized_options = b'8\001'
+  _globals['_GETEXPERIMENTSTATSRESPONSE_STATSENTRY']._loaded_options = None
+  _globals['_GETEXPERIMENTSTATSRESPONSE_STATSENTRY']._serialized_options = b'8\001'
   _globals['_EXPERIMENT']._serialized_start=47
   _globals['_EXPERIMENT']._serialized_end=318
   _globals['_EXPERIMENT_TAGSENTRY']._serialized_start=256
@@ -53,6 +55,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHEXPERIMENTSRESPONSE']._serialized_end=761
   _globals['_SETEXPERIMENTRETENTIONREQUEST']._serialized_start=763
   _globals['_SETEXPERIMENTRETENTIONREQUEST']._serialized_end=865
-  _globals['_EXPERIMENTSERVICE']._serialized_start=868
-  _globals['_EXPERIMENTSERVICE']._serialized_end=1331
+  _globals['_GETEXPERIMENTSTATSREQUEST']._serialized_start=867
+  _globals['_GETEXPERIMENTSTATSREQUEST']._serialized_end=918
+  _globals['_EXPERIMENTSTATS']._serialized_start=920
+  _globals['_EXPERIMENTSTATS']._serialized_end=1014
+  _globals['_GETEXPERIMENTSTATSRESPONSE']._serialized_start=1017
+  _globals['_GETEXPERIMENTSTATSRESPONSE']._serialized_end=1188
+  _globals['_GETEXPERIMENTSTATSRESPONSE_STATSENTRY']._serialized_start=1114
+  _globals['_GETEXPERIMENTSTATSRESPONSE_STATSENTRY']._serialized_end=1188
+  _globals['_EXPERIMENTSERVICE']._serialized_start=1191
+  _globals['_EXPERIMENTSERVICE']._serialized_end=1757
 # @@protoc_insertion_point(module_scope)

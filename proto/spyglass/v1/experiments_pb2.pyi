@@ -85,3 +85,30 @@ class SetExperimentRetentionRequest(_message.Message):
     experiment_id: str
     retention_days: int
     def __init__(self, experiment_id: _Optional[str] = ..., retention_days: _Optional[int] = ...) -> None: ...
+
+class GetExperimentStatsRequest(_message.Message):
+    __slots__ = ("experiment_ids",)
+    EXPERIMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    experiment_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, experiment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ExperimentStats(_message.Message):
+    __slots__ = ("trace_count", "last_trace_time_ms")
+    TRACE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LAST_TRACE_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    trace_count: int
+    last_trace_time_ms: int
+    def __init__(self, trace_count: _Optional[int] = ..., last_trace_time_ms: _Optional[int] = ...) -> None: ...
+
+class GetExperimentStatsResponse(_message.Message):
+    __slots__ = ("stats",)
+    class StatsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: ExperimentStats
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[ExperimentStats, _Mapping]] = ...) -> None: ...
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    stats: _containers.MessageMap[str, ExperimentStats]
+    def __init__(self, stats: _Optional[_Mapping[str, ExperimentStats]] = ...) -> None: ...

@@ -60,6 +60,11 @@ class ExperimentServiceStub:
                 request_serializer=spyglass_dot_v1_dot_experiments__pb2.SetExperimentRetentionRequest.SerializeToString,
                 response_deserializer=spyglass_dot_v1_dot_experiments__pb2.Experiment.FromString,
                 _registered_method=True)
+        self.GetExperimentStats = channel.unary_unary(
+                '/spyglass.v1.ExperimentService/GetExperimentStats',
+                request_serializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsRequest.SerializeToString,
+                response_deserializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsResponse.FromString,
+                _registered_method=True)
 
 
 class ExperimentServiceServicer:
@@ -101,6 +106,13 @@ class ExperimentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetExperimentStats(self, request, context):
+        """How many traces each experiment holds and when the newest one started.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExperimentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +140,11 @@ def add_ExperimentServiceServicer_to_server(servicer, server):
                     servicer.SetExperimentRetention,
                     request_deserializer=spyglass_dot_v1_dot_experiments__pb2.SetExperimentRetentionRequest.FromString,
                     response_serializer=spyglass_dot_v1_dot_experiments__pb2.Experiment.SerializeToString,
+            ),
+            'GetExperimentStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExperimentStats,
+                    request_deserializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsRequest.FromString,
+                    response_serializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +283,33 @@ class ExperimentService:
             '/spyglass.v1.ExperimentService/SetExperimentRetention',
             spyglass_dot_v1_dot_experiments__pb2.SetExperimentRetentionRequest.SerializeToString,
             spyglass_dot_v1_dot_experiments__pb2.Experiment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExperimentStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spyglass.v1.ExperimentService/GetExperimentStats',
+            spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsRequest.SerializeToString,
+            spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

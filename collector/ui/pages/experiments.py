@@ -1,0 +1,121 @@
+"""The Experiments page (``/experiments``) and an experiment's own pages' frame: the left
+sidebar (Traces, Datasets, Evaluation runs) and the Datasets and Evaluation runs lists."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from spyglass.collector.ui.app import ui_of
+from spyglass.score_means import ScoreMean, score_means
+from spyglass.v1 import datasets_pb2, evaluation_pb2, experiments_pb2
+
+SEARCH_LIMIT = 1000
+
+
+def quoted(text: str) -> str:
+    """``text`` as a quoted value of the filter language (a quote inside is doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive containment pattern for ILIKE (wildcards in ``text`` escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return quoted(f"%{escaped}%")
+
+
+async def experiment_of(request: Request) -> experiments_pb2.Experiment:
+    """The experiment named by the URL's ``experiment_id`` (a 404 page when unknown)."""
+    return await ui_of(request).call(
+        "ExperimentService",
+        "GetExperiment",
+        experiments_pb2.GetExperimentRequest(experiment_id=request.path_params["experiment_id"]),
+    )
+
+
+async def experiments_page(request: Request) -> Response:
+    ui = ui_of(request)
+    query = request.query_params.get("q", "").strip()
+    found = await ui.call(
+        "ExperimentService",
+        "SearchExperiments",
+        experiments_pb2.SearchExperimentsRequest(
+            filter=f"name ILIKE {like_pattern(query)}" if query else "",
+            order_by=["last_update_time_ms DESC"],
+            max_results=SEARCH_LIMIT,
+        ),
+    )
+    experiments = list(found.experiments)
+    counted = await ui.call(
+        "ExperimentService",
+        "GetExperimentStats",
+        experiments_pb2.GetExperimentStatsRequest(
+            experiment_ids=[e.experiment_id for e in experiments]
+        ),
+    )
+    stats = {
+        experiment_id: {
+            "traces": s.trace_count,
+            "last": s.last_trace_time_ms if s.HasField("last_trace_time_ms") else None,
+        }
+        for experiment_id, s in counted.stats.items()
+    }
+    return ui.render(
+        request,
+        "experiments.html",
+        {"experiments": experiments, "stats": stats, "query": query, "section": "experiments"},
+    )
+
+
+async def experiment_home(request: Request) -> Response:
+    return RedirectResponse(
+        f"/experiments/{request.path_params['experiment_id']}/traces", status_code=302
+    )
+
+
+async def datasets_page(request: Request) -> Response:
+    ui = ui_of(request)
+    experiment = await experiment_of(request)
+    found = await ui.call(
+        "DatasetService",
+        "SearchDatasets",
+        datasets_pb2.SearchDatasetsRequest(
+            experiment_ids=[experiment.experiment_id], max_results=SEARCH_LIMIT
+        ),
+    )
+    return ui.render(
+        request,
+        "datasets.html",
+        {"experiment": experiment, "datasets": list(found.datasets), "tab": "datasets"},
+    )
+
+
+async def runs_page(request: Request) -> Response:
+    ui = ui_of(request)
+    experiment = await experiment_of(request)
+    found = await ui.call(
+        "EvaluationService",
+        "SearchEvaluationRuns",
+        evaluation_pb2.SearchEvaluationRunsRequest(
+            experiment_ids=[experiment.experiment_id], max_results=SEARCH_LIMIT
+        ),
+    )
+    runs = [(run, *_metrics(dict(run.metrics))) for run in found.runs]
+    return ui.render(request, "runs.html", {"experiment": experiment, "runs": runs, "tab": "runs"})
+
+
+def _metrics(metrics: dict[str, float]) -> tuple[list[ScoreMean], list[tuple[str, float]]]:
+    """A run's score means (each with its scored and error counts) and its other metrics."""
+    means = score_means(metrics)
+    shown = {f"{m.name}/{part}" for m in means for part in ("score", "count", "error_count")}
+    return means, sorted((k, v) for k, v in metrics.items() if k not in shown)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/experiments", experiments_page, methods=["GET"]),
+        Route("/experiments/{experiment_id}", experiment_home, methods=["GET"]),
+        Route("/experiments/{experiment_id}/datasets", datasets_page, methods=["GET"]),
+        Route("/experiments/{experiment_id}/runs", runs_page, methods=["GET"]),
+    ]
