@@ -4,20 +4,21 @@ Metric by metric (``b - a`` for every metric either run has; ``str()`` shows eac
 the rows it was computed over and the rows that failed) and record by record: records
 of the two runs are matched by their dataset record id when both have one, otherwise by the
 hash of their inputs (so two runs over the same questions compare even without a
-dataset), and every score whose value or numeric score differs is listed.
+dataset), and every score whose value or numeric score differs is listed. The matching and
+the change rules live in :mod:`spyglass.run_comparison` (the UI's Compare page uses them too).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from spyglass.entities import EvaluationRecord, EvaluationRun, EvaluationScore
+from spyglass.entities import EvaluationRecord, EvaluationRun
 from spyglass.evaluator.runs import get_evaluation_results, get_evaluation_run
+from spyglass.run_comparison import changed_scores, match_records, metric_deltas
 from spyglass.score_means import score_means
 
 SHOWN_CHANGES = 10  # changed scores str() lists
@@ -84,8 +85,8 @@ def compare_runs(run_a: str | EvaluationRun, run_b: str | EvaluationRun) -> RunC
     import pandas as pd
 
     a, b = _run(run_a), _run(run_b)
-    keys = list(dict.fromkeys([*a.metrics, *b.metrics]))
-    deltas = {k: _delta(a.metrics.get(k), b.metrics.get(k)) for k in keys}
+    deltas = metric_deltas(a.metrics, b.metrics)
+    keys = list(deltas)
     metrics = pd.DataFrame(
         {
             "metric": keys,
@@ -97,66 +98,24 @@ def compare_runs(run_a: str | EvaluationRun, run_b: str | EvaluationRun) -> RunC
     pairs, only_a, only_b = match_records(
         get_evaluation_results(a.run_id), get_evaluation_results(b.run_id)
     )
-    rows = [row for ra, rb in pairs for row in _changed_scores(ra, rb)]
+    rows = [row for ra, rb in pairs for row in _changed_rows(ra, rb)]
     changed = pd.DataFrame(rows, columns=CHANGED_COLUMNS)
     changed["delta"] = changed["delta"].astype(float)
     return RunComparison(a, b, deltas, metrics, changed, len(pairs), len(only_a), len(only_b))
 
 
-def match_records(
-    a: list[EvaluationRecord], b: list[EvaluationRecord]
-) -> tuple[
-    list[tuple[EvaluationRecord, EvaluationRecord]], list[EvaluationRecord], list[EvaluationRecord]
-]:
-    """Pairs of records of the two runs (by dataset record id, then by inputs hash), and
-    those left unmatched on each side."""
-    pairs: list[tuple[EvaluationRecord, EvaluationRecord]] = []
-    by_id = {r.dataset_record_id: r for r in b if r.dataset_record_id}
-    left_a, used = [], set()
-    for record in a:
-        other = by_id.get(record.dataset_record_id) if record.dataset_record_id else None
-        if other is not None and id(other) not in used:
-            pairs.append((record, other))
-            used.add(id(other))
-        else:
-            left_a.append(record)
-    by_hash: dict[str, list[EvaluationRecord]] = defaultdict(list)
-    for record in b:
-        if id(record) not in used:
-            by_hash[record.input_hash].append(record)
-    unmatched_a = []
-    for record in left_a:
-        candidates = by_hash.get(record.input_hash)
-        if candidates:
-            other = candidates.pop(0)
-            pairs.append((record, other))
-            used.add(id(other))
-        else:
-            unmatched_a.append(record)
-    unmatched_b = [r for r in b if id(r) not in used]
-    pairs.sort(key=lambda p: p[0].row_index)
-    return pairs, unmatched_a, unmatched_b
-
-
-def _changed_scores(a: EvaluationRecord, b: EvaluationRecord) -> Iterable[list[Any]]:
-    scores_a = {s.name: s for s in a.scores}
-    scores_b = {s.name: s for s in b.scores}
-    for name in dict.fromkeys([*scores_a, *scores_b]):
-        sa, sb = scores_a.get(name), scores_b.get(name)
-        score_a, score_b = _score(sa), _score(sb)
-        value_a, value_b = _value(sa), _value(sb)
-        if _same(score_a, score_b) and value_a == value_b:
-            continue
+def _changed_rows(a: EvaluationRecord, b: EvaluationRecord) -> Iterable[list[Any]]:
+    for change in changed_scores(a, b):
         yield [
             a.dataset_record_id or b.dataset_record_id,
             a.input_hash,
             a.inputs,
-            name,
-            score_a,
-            score_b,
-            _delta(score_a, score_b),
-            value_a,
-            value_b,
+            change.name,
+            change.score_a,
+            change.score_b,
+            change.delta,
+            change.value_a,
+            change.value_b,
             a.trace_id,
             b.trace_id,
         ]
@@ -164,26 +123,6 @@ def _changed_scores(a: EvaluationRecord, b: EvaluationRecord) -> Iterable[list[A
 
 def _run(run: str | EvaluationRun) -> EvaluationRun:
     return run if isinstance(run, EvaluationRun) else get_evaluation_run(run)
-
-
-def _score(score: EvaluationScore | None) -> float:
-    return score.score if score is not None and score.score is not None else math.nan
-
-
-def _value(score: EvaluationScore | None) -> Any:
-    if score is None:
-        return None
-    return score.value if score.error is None else f"error: {score.error.error_message}"
-
-
-def _same(x: float, y: float) -> bool:
-    return (math.isnan(x) and math.isnan(y)) or x == y
-
-
-def _delta(a: float | None, b: float | None) -> float:
-    if a is None or b is None:
-        return math.nan
-    return b - a
 
 
 def _label(run: EvaluationRun) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from spyglass.evaluator.execution import RowOutcome
 from spyglass.evaluator.scorers.results import ScoreResult
 from spyglass.instrumentation.serialize import to_json
+from spyglass.score_labels import LABEL_METADATA, stored_value
 from spyglass.v1 import assessments_pb2 as apb
 from spyglass.v1 import evaluation_pb2 as pb
 
@@ -137,7 +138,10 @@ def record_message(outcome: RowOutcome) -> pb.EvaluationRecord:
 
 
 def score_message(result: ScoreResult) -> pb.EvaluationScore:
-    """One score as the API message; its feedback on the trace is made from it."""
+    """One score as the API message; its feedback on the trace is made from it. A label
+    that stands for a number (a judge's "yes"/"no") is stored as that number, with the label
+    in the metadata (:mod:`spyglass.score_labels`), so numeric filters and means see it."""
+    value, label = stored_value(result.value, result.score)
     message = pb.EvaluationScore(
         name=result.name,
         metadata={str(k): str(v) for k, v in result.metadata.items()},
@@ -146,8 +150,10 @@ def score_message(result: ScoreResult) -> pb.EvaluationScore:
             source_id=result.source_id or "",
         ),
     )
-    if result.value is not None and result.error is None:
-        message.value_json = to_json(result.value)
+    if value is not None and result.error is None:
+        message.value_json = to_json(value)
+        if label is not None:  # a judge's "yes"/"no": stored as its number, label kept
+            message.metadata[LABEL_METADATA] = label
     if not math.isnan(result.score) and result.error is None:
         message.score = result.score
     if result.rationale is not None:

@@ -182,16 +182,30 @@ def get_current_active_span() -> LiveSpan | None:
 
 
 def update_current_trace(
-    tags: Mapping[str, Any] | None = None, metadata: Mapping[str, Any] | None = None
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
 ) -> None:
     """Add ``tags`` and ``metadata`` (key → value; non-strings stored as JSON) to the trace
-    of the current span. Outside any span it does nothing but log a warning."""
+    of the current span, and say which conversation (``session_id``) and end user
+    (``user_id``) it belongs to. Traces with the same session id form a session (the Sessions
+    page, ``spyglass.search_sessions``); ``session.id`` and ``user.id`` filter on them. Outside
+    any span it does nothing but log a warning."""
     for what, value in (("tags", tags), ("metadata", metadata)):
         if value is not None and not isinstance(value, Mapping):
             raise InvalidArgumentError(
                 f"update_current_trace({what}=...) takes a dict of key → value, not "
                 f"{type(value).__name__}"
             )
+    ids = {
+        key: _id_value(what, value)
+        for what, key, value in (
+            ("session_id", semconv.SESSION_ID, session_id),
+            ("user_id", semconv.USER_ID, user_id),
+        )
+        if value is not None
+    }
     span = otel_trace.get_current_span()
     if not span.get_span_context().is_valid:
         logger.warning(
@@ -207,6 +221,22 @@ def update_current_trace(
             merged = _json_object(getattr(span, "attributes", None), key)
             merged.update({str(k): v for k, v in value.items()})
             span.set_attribute(key, to_json(merged))
+    for key, text in ids.items():
+        span.set_attribute(key, text)
+
+
+def _id_value(what: str, value: Any) -> str:
+    """A session or user id, checked: a non-empty string the store can keep whole."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(
+            f"update_current_trace({what}=...) takes a non-empty string, got {value!r}"
+        )
+    if len(value) > semconv.MAX_ID_LENGTH:
+        raise InvalidArgumentError(
+            f"update_current_trace({what}=...) is {len(value)} characters long; ids of at "
+            f"most {semconv.MAX_ID_LENGTH} characters are kept"
+        )
+    return value
 
 
 def span_attributes(span_type: str, attributes: Mapping[str, Any] | None) -> dict[str, Any] | None:

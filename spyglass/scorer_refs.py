@@ -62,6 +62,18 @@ def score_name(ref_type: str, params: dict[str, Any]) -> str:
     return kind
 
 
+def duplicate_name_problems(names: Collection[str]) -> list[str]:
+    """One message per score name that two scorers share: their scores and metrics would
+    mix, so a job or monitor must name them apart. The collector checks the names
+    :func:`score_name` gives; the submitting client, the names of the scorers it built."""
+    listed = list(names)
+    return [
+        f'two scorers are named {n!r}; give them distinct names ("name": ...) so '
+        "their scores and metrics differ"
+        for n in sorted({n for n in listed if listed.count(n) > 1})
+    ]
+
+
 def is_import_path(ref_type: str) -> bool:
     """True for ``package.module:attribute``."""
     return _IMPORT_PATH.fullmatch(ref_type) is not None

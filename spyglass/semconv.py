@@ -21,6 +21,16 @@ TRACE_TAGS = "spyglass.trace.tags"
 TRACE_METADATA = "spyglass.trace.metadata"
 """Span attribute holding a JSON object of metadata to set on the span's trace."""
 
+SESSION_ID = "session.id"
+"""Span attribute naming the conversation a trace belongs to (the OTel/OpenInference name);
+the collector stores it as the trace's session id."""
+
+USER_ID = "user.id"
+"""Span attribute naming the end user a trace served; stored as the trace's user id."""
+
+MAX_ID_LENGTH = 256
+"""Longest session or user id the store keeps."""
+
 EXPERIMENT_HEADER = "x-spyglass-experiment"
 """Request header (HTTP) / metadata key (gRPC) naming the experiment of a request's spans."""
 

@@ -31,7 +31,7 @@ def add_to_server(
     runner, whose thread pools the caller closes once the server has stopped. With ``local``,
     the same handlers are also recorded there, to be called in-process (the JSON API and the
     web UI)."""
-    from spyglass.collector.api import assessments, datasets, evaluation, jobs, traces
+    from spyglass.collector.api import assessments, datasets, evaluation, jobs, review, traces
 
     if local is not None:
         server = local.recording(server)
@@ -41,4 +41,5 @@ def add_to_server(
     datasets.add_to_server(server, queries)
     evaluation.add_to_server(server, queries, price_file)
     jobs.add_to_server(server, queries, price_file)
+    review.add_to_server(server, queries)
     return queries

@@ -19,7 +19,7 @@ import grpc
 
 from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.store.datasets import catalog as store
-from spyglass.collector.store.datasets import from_traces, records
+from spyglass.collector.store.datasets import diff, from_traces, records
 from spyglass.v1 import datasets_pb2 as pb
 from spyglass.v1 import datasets_pb2_grpc as pb_grpc
 
@@ -64,6 +64,7 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
             request.max_results,
             list(request.order_by),
             request.page_token,
+            request.with_source_counts,
         )
         return pb.SearchDatasetsResponse(datasets=found, next_page_token=token)
 
@@ -144,6 +145,7 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
             version,
             request.page_size,
             request.page_token,
+            request.contains,
         )
 
     async def DeleteRecords(
@@ -167,6 +169,22 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
             context, store.list_versions, self._engine, request.dataset_id
         )
         return pb.ListDatasetVersionsResponse(versions=versions)
+
+    async def DiffDatasetVersions(
+        self,
+        request: pb.DiffDatasetVersionsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> pb.DiffDatasetVersionsResponse:
+        to_version = request.to_version if request.HasField("to_version") else None
+        return await self._queries.search(
+            context,
+            diff.diff_versions,
+            self._engine,
+            request.dataset_id,
+            request.from_version,
+            to_version,
+            request.max_results,
+        )
 
 
 def add_to_server(server: grpc.aio.Server, queries: QueryRunner) -> None:

@@ -15,7 +15,7 @@ import grpc
 from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.store.jobs import leases as job_leases
-from spyglass.collector.store.jobs import monitors, workers
+from spyglass.collector.store.jobs import monitor_series, monitors, workers
 from spyglass.collector.store.jobs import submit as jobs
 from spyglass.v1 import jobs_pb2 as pb
 from spyglass.v1 import jobs_pb2_grpc as pb_grpc
@@ -68,6 +68,13 @@ class EvaluationJobServicer(pb_grpc.EvaluationJobServiceServicer):
     ) -> pb.DeleteMonitorResponse:
         await self._queries.call(context, monitors.delete_monitor, self._engine, request.monitor)
         return pb.DeleteMonitorResponse()
+
+    async def GetMonitorSeries(
+        self, request: pb.GetMonitorSeriesRequest, context: Context
+    ) -> pb.MonitorSeries:
+        return await self._queries.call(
+            context, monitor_series.get_monitor_series, self._engine, request
+        )
 
     # -- workers and leases
 

@@ -30,11 +30,20 @@ from spyglass.v1 import (
     evaluation_pb2,
     experiments_pb2,
     jobs_pb2,
+    review_pb2,
     traces_pb2,
 )
 
 PACKAGE = "spyglass.v1"
-_FILES = (traces_pb2, experiments_pb2, assessments_pb2, datasets_pb2, evaluation_pb2, jobs_pb2)
+_FILES = (
+    traces_pb2,
+    experiments_pb2,
+    assessments_pb2,
+    datasets_pb2,
+    evaluation_pb2,
+    jobs_pb2,
+    review_pb2,
+)
 
 
 class ApiCallError(SpyglassError):

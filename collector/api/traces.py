@@ -17,6 +17,7 @@ import grpc
 from spyglass.collector.api.queries import QueryRunner
 from spyglass.collector.store.traces import experiment_queries as experiments
 from spyglass.collector.store.traces import queries as store
+from spyglass.collector.store.traces import sessions, usage
 from spyglass.errors import InvalidArgumentError
 from spyglass.v1 import experiments_pb2, experiments_pb2_grpc, traces_pb2, traces_pb2_grpc
 
@@ -120,6 +121,24 @@ class TraceService(traces_pb2_grpc.TraceServiceServicer):
         )
         return traces_pb2.DeleteTracesResponse(deleted_count=deleted)
 
+    async def SearchSessions(
+        self,
+        request: traces_pb2.SearchSessionsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> traces_pb2.SearchSessionsResponse:
+        page = await self._queries.search(
+            context,
+            sessions.search_sessions,
+            self.engine,
+            request.experiment_id,
+            request.filter,
+            request.max_results,
+            request.page_token,
+        )
+        return traces_pb2.SearchSessionsResponse(
+            sessions=page.sessions, next_page_token=page.next_token
+        )
+
 
 class ExperimentService(experiments_pb2_grpc.ExperimentServiceServicer):
     """spyglass.v1.ExperimentService over the collector's store."""
@@ -184,6 +203,24 @@ class ExperimentService(experiments_pb2_grpc.ExperimentServiceServicer):
     ) -> experiments_pb2.GetExperimentStatsResponse:
         return await self._queries.search(
             context, experiments.experiment_stats, self.engine, list(request.experiment_ids)
+        )
+
+    async def GetExperimentUsage(
+        self,
+        request: experiments_pb2.GetExperimentUsageRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> experiments_pb2.GetExperimentUsageResponse:
+        def present(field: str) -> int | None:
+            return getattr(request, field) if request.HasField(field) else None
+
+        return await self._queries.search(
+            context,
+            usage.experiment_usage,
+            self.engine,
+            request.experiment_id,
+            present("start_time_ms"),
+            present("end_time_ms"),
+            request.bucket,
         )
 
 

@@ -1,7 +1,8 @@
 """The store's schema as typed SQLAlchemy 2 ORM models: experiments, traces with their
 spans, tags, metadata, assessments and span log events; datasets with their versions,
 records and record history; evaluation runs with their records and results; evaluation
-jobs with their items, chunks, workers and monitors.
+jobs with their items, chunks, workers and monitors; human-review queues with their items
+and skips.
 
 The models are the single source of truth for table and column names: migrations create
 exactly these tables (a test compares them), and the write path builds its Core statements
@@ -539,3 +540,57 @@ class MonitorRow(Base):
         Index(None, "enabled", "last_check_ms"),
         Index(None, "experiment_id"),
     )
+
+
+class ReviewQueueRow(Base):
+    """A human-review queue of an experiment: the traces to review (``review_items``) and the
+    values asked for each (``fields``: a JSON list of {name, kind, type, options,
+    description}). ``filter_string`` is the filter the traces were chosen by (NULL when
+    they were given as ids)."""
+
+    __tablename__ = "review_queues"
+
+    queue_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(256))
+    fields: Mapped[str] = mapped_column(Text)
+    filter_string: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_time_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "name"),
+        Index(None, "experiment_id", "created_time_ms"),
+    )
+
+
+class ReviewItemRow(Base):
+    """One trace of a review queue. ``state``: PENDING, CLAIMED (held by ``reviewer`` until
+    ``claim_expires_ms``; an expired claim is claimable again) or DONE (``reviewer`` submitted
+    ``review_values``, a JSON list of {name, value_json})."""
+
+    __tablename__ = "review_items"
+
+    queue_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    reviewer: Mapped[str | None] = mapped_column(String(256))
+    claim_expires_ms: Mapped[int | None] = mapped_column(BigInteger)
+    done_time_ms: Mapped[int | None] = mapped_column(BigInteger)
+    review_values: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(None, "queue_id", "state", "position"),  # the claim
+        Index(None, "queue_id", "trace_id"),  # submit and skip name the trace
+    )
+
+
+class ReviewSkip(Base):
+    """A trace of a queue that one reviewer skipped: they are not handed it again."""
+
+    __tablename__ = "review_skips"
+
+    queue_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reviewer: Mapped[str] = mapped_column(String(256), primary_key=True)

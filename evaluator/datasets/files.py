@@ -1,4 +1,5 @@
 """Dataset records in files: ``.jsonl``, ``.csv`` and ``.parquet``, written and read back.
+The writing is :mod:`spyglass.record_files` (shared with the web UI's downloads).
 
 JSON Lines holds one record per line as a JSON object with the columns of ``to_df()``
 (values as they are). CSV and Parquet hold the same columns, with ``inputs``,
@@ -13,12 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from spyglass import canonical_json
+from spyglass import canonical_json, record_files
 from spyglass.errors import InvalidArgumentError
-from spyglass.evaluator.datasets.records import COLUMNS
+from spyglass.record_files import COLUMNS, JSON_COLUMNS
 
 FORMATS = (".jsonl", ".csv", ".parquet")
-JSON_COLUMNS = ("inputs", "expectations", "outputs", "tags")
 DROPPED = ("dataset_record_id", "created_time", "last_update_time")  # the target assigns them
 
 
@@ -38,22 +38,15 @@ def write_records(frame: Any, path: str | Path) -> None:
     permission)."""
     suffix = file_format(path)
     check_writable(path)
+    columns = {name: list(frame[name]) for name in COLUMNS}
+    if suffix == ".parquet":
+        content = record_files.parquet_bytes(columns)
+    elif suffix == ".csv":
+        content = record_files.csv_bytes(columns)
+    else:
+        content = record_files.jsonl_bytes(columns)
     try:
-        if suffix == ".jsonl":
-            with open(path, "w", encoding="utf-8") as out:
-                for row in frame[COLUMNS].itertuples(index=False):
-                    out.write(canonical_json.dumps(dict(zip(COLUMNS, row))) + "\n")
-            return
-        flat = frame[COLUMNS].copy()
-        for name in JSON_COLUMNS:
-            flat[name] = [
-                None if name == "outputs" and value is None else canonical_json.dumps(value)
-                for value in flat[name]
-            ]
-        if suffix == ".csv":
-            flat.to_csv(path, index=False)
-        else:
-            flat.to_parquet(path, index=False)
+        Path(path).write_bytes(content)
     except OSError as exc:
         raise InvalidArgumentError(f"cannot write {str(path)!r}: {_reason(exc)}") from None
 

@@ -10,23 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from spyglass import canonical_json
-from spyglass.gc_pause import gc_paused
-from spyglass.v1 import datasets_pb2 as pb
+from spyglass.record_files import COLUMNS, decode_columns
+
+__all__ = [
+    "COLUMNS",
+    "SOURCE_TYPES",
+    "DatasetRecord",
+    "DatasetRecordSource",
+    "decode_columns",
+    "records_of",
+]
 
 SOURCE_TYPES = ("TRACE", "HUMAN", "CODE", "DOCUMENT")
-COLUMNS = [
-    "dataset_record_id",
-    "inputs",
-    "expectations",
-    "outputs",
-    "tags",
-    "source_type",
-    "source_id",
-    "created_time",
-    "last_update_time",
-]
-_SOURCE_NAMES = {value: name for name, value in pb.DatasetRecordColumns.SourceType.items()}
 
 
 @dataclass(frozen=True)
@@ -56,23 +51,6 @@ class DatasetRecord:
     @property
     def source(self) -> DatasetRecordSource:
         return DatasetRecordSource(self.source_type, self.source_id)
-
-
-def decode_columns(columns: pb.DatasetRecordColumns) -> dict[str, list[Any]]:
-    """A page of records as {column name: values}, JSON decoded, in :data:`COLUMNS` order."""
-    loads = canonical_json.loads
-    with gc_paused():  # a page builds ~10^5 containers (see gc_pause.py)
-        return {
-            "dataset_record_id": list(columns.dataset_record_id),
-            "inputs": loads(columns.inputs),
-            "expectations": loads(columns.expectations),
-            "outputs": loads(columns.outputs),
-            "tags": loads(columns.tags),
-            "source_type": [_SOURCE_NAMES[value] for value in columns.source_type],
-            "source_id": [text or None for text in columns.source_id],
-            "created_time": list(columns.create_time_ms),
-            "last_update_time": list(columns.last_update_time_ms),
-        }
 
 
 def records_of(columns: dict[str, list[Any]]) -> list[DatasetRecord]:

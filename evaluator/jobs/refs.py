@@ -45,6 +45,7 @@ from spyglass.evaluator.scorers.base import Scorer, check_name
 from spyglass.scorer_refs import (
     BUILTIN_SCORERS,
     check_ref,
+    duplicate_name_problems,
     is_import_path,
     parse_params,
     score_name,
@@ -252,12 +253,7 @@ def check_locally(refs: ScorerSpec | Sequence[ScorerSpec]) -> list[jobs_pb2.Scor
                 parse_params(message.params_json, f"scorer {kind!r}")
         except SpyglassError as exc:
             problems.append(str(exc))
-    names = [s.name for s in built]
-    problems += [
-        f'two scorers are named {n!r}; give them distinct names ("name": ...) so '
-        "their scores and metrics differ"
-        for n in sorted({n for n in names if names.count(n) > 1})
-    ]
+    problems += duplicate_name_problems([s.name for s in built])
     if problems:
         raise InvalidArgumentError("; ".join(problems))
     return messages

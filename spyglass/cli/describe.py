@@ -8,6 +8,7 @@ from typing import Any
 
 from spyglass.cli.lookup import short_id
 from spyglass.cli.output import Column, num, render, short, when
+from spyglass.score_labels import label_of, score_text
 from spyglass.score_means import mean_text, score_means
 
 
@@ -98,6 +99,8 @@ def record_rows(records: list[Any]) -> list[dict[str, Any]]:
             row[score.name] = (
                 f"error: {short(score.error.error_message, 40)}"
                 if score.error
+                else score_text(score.score, score.metadata)  # 0.000 (no) for a verdict
+                if score.score is not None and label_of(score.metadata)
                 else score.score
                 if score.score is not None
                 else short(score.value)

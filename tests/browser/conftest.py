@@ -86,16 +86,20 @@ def chromium_path() -> str:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running on the main
+# thread while it is started, and every later asyncio.run() in the session (the CLI, async
+# tests) would fail with "cannot be called from a running event loop". So each browser test
+# module starts and stops its own (about a second each).
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     driver = sync_playwright().start()
     yield driver
     driver.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright, chromium_path: str) -> Iterator[Browser]:
-    """Headless Chromium for the whole session."""
+    """Headless Chromium for the browser tests (see ``playwright_driver``)."""
     launched = playwright_driver.chromium.launch(
         executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
     )

@@ -136,7 +136,10 @@ def test_add_to_evaluation_dataset_from_traces_page(
     dialog.get_by_label("Tags").fill("stage")
     dialog.get_by_role("button", name="Create", exact=True).click()
     expect(dialog.locator("#create-error")).to_contain_text("'stage' is not key=value")
+    # the form was swapped in: let htmx finish settling it before typing into it
+    expect(page.locator(".htmx-settling, .htmx-swapping, .htmx-request")).to_have_count(0)
     dialog.get_by_label("Tags").fill("")
+    expect(dialog.get_by_label("Tags")).to_have_value("")
     dialog.get_by_role("button", name="Create", exact=True).click()
     expect(dialog.locator("#create-error")).to_contain_text("already exists")
     expect(dialog.get_by_label("Name")).to_have_value(dataset_name)

@@ -97,10 +97,10 @@ def test_the_demo_seen_in_the_browser(
     screenshot(page, "demo-trace")
 
     # the experiment's datasets and evaluation runs
-    page.get_by_role("link", name="Datasets").click()
+    page.locator(".sidebar").get_by_role("link", name="Datasets").click()
     expect(page.locator("#datasets")).to_contain_text("customer_support_qa")
     screenshot(page, "demo-datasets")
-    page.get_by_role("link", name="Evaluation runs").click()
+    page.locator(".sidebar").get_by_role("link", name="Evaluation runs").click()
     runs = page.locator("#runs tbody tr")
     expect(runs.filter(has_text="customer-support-bot-v1").first).to_be_visible()
     expect(runs.filter(has_text="customer-support-bot-v2").first).to_be_visible()
@@ -108,7 +108,7 @@ def test_the_demo_seen_in_the_browser(
     screenshot(page, "demo-runs")
 
     # Actions → Add to evaluation dataset on three traces lists the demo's dataset
-    page.get_by_role("link", name="Traces").click()
+    page.locator(".sidebar").get_by_role("link", name="Traces").click()
     page.locator(".row-select").nth(0).check()
     page.locator(".row-select").nth(1).check()
     page.locator(".row-select").nth(2).check()

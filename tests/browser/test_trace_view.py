@@ -20,6 +20,13 @@ import spyglass
 from spyglass.evaluator.datasets import create_dataset, get_dataset
 from spyglass.local_llm import LocalLLM
 
+
+@pytest.fixture(scope="module")
+def ui_collector(ui_store_collector: UiCollector) -> UiCollector:
+    """This module's tests run on each store (SQLite and PostgreSQL)."""
+    return ui_store_collector
+
+
 QUESTION = "How do I get a refund?"
 CHAT_USAGE: dict[str, int] = {}  # what the OpenAI answer reported, filled by ``chat_trace``
 

@@ -24,6 +24,13 @@ from playwright.sync_api import Page, expect
 
 import spyglass
 
+
+@pytest.fixture(scope="module")
+def ui_collector(ui_store_collector: UiCollector) -> UiCollector:
+    """This module's tests run on each store (SQLite and PostgreSQL)."""
+    return ui_store_collector
+
+
 PAYLOADS = (
     "<img src=x onerror=alert(1)>",
     "<script>alert(2)</script>",

@@ -153,7 +153,8 @@ def test_two_workers_score_a_2000_trace_job_exactly_once(
         assert feedback[(trace_id, "gives_delay")].value is bool(says_days(i))
         assert feedback[(trace_id, "mentions_refund")].value is (i % 3 != 0)
         judged = feedback[(trace_id, "support_quality")]
-        assert judged.error is None and judged.value in ("yes", "no"), judged
+        assert judged.error is None and judged.value in (1.0, 0.0), judged  # yes/no as a number
+        assert judged.metadata["spyglass.label"] == ("yes" if judged.value else "no"), judged
         assert judged.source.source_type == "LLM_JUDGE", judged
 
     shares = [rows_scored(w) for w in workers]

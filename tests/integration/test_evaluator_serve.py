@@ -226,7 +226,8 @@ def test_judges_run_in_the_worker_and_their_tokens_reach_the_run(
     assert (done.status, done.rows_done, done.rows_with_errors) == ("FINISHED", 6, 0), worker.log()
     rows = scores_by_row(done.run_id)
     assert sorted(rows) == list(range(6))
-    assert all(scores["polite"].value == "yes" for scores in rows.values())
+    assert all(scores["polite"].value == 1.0 for scores in rows.values())  # "yes", stored as 1
+    assert all(scores["polite"].metadata["spyglass.label"] == "yes" for scores in rows.values())
     run = get_evaluation_run(done.run_id)
     assert run.judge_input_tokens > 0 and run.judge_output_tokens > 0  # from ReleaseLease
     assert worker.metric("spyglass_evaluator_judge_latency_seconds_count") == 6

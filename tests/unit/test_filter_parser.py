@@ -170,6 +170,17 @@ def test_empty_filter_is_none(text: str) -> None:
     assert compile_filter(text, "sqlite") is None
 
 
+def test_session_and_user_ids_take_their_otel_names() -> None:
+    session_id = Field("trace", "session_id")
+    user_id = Field("trace", "user_id")
+    assert parse_filter("session.id = 'chat-1'") == Comparison(session_id, "=", "chat-1")
+    assert parse_filter("User.ID IN ('a')") == Comparison(user_id, "IN", ("a",))
+    assert parse_filter("session.id IS NULL") == parse_filter("attributes.session_id IS NULL")
+    assert compile_order_by(["session.id DESC"], "sqlite")
+    with pytest.raises(InvalidFilterError, match=r"session\.id and user\.id"):
+        parse_filter("session.name = 'x'")
+
+
 def test_no_filter_compiles_to_none() -> None:
     assert compile_filter(None, "postgresql") is None
 

@@ -32,6 +32,7 @@ from spyglass.v1 import (
     experiments_pb2,
     experiments_pb2_grpc,
     jobs_pb2,
+    review_pb2,
     traces_pb2,
     traces_pb2_grpc,
 )
@@ -55,6 +56,7 @@ FILES = {
     "spyglass/v1/evaluation.proto": evaluation_pb2.DESCRIPTOR,
     "spyglass/v1/datasets.proto": datasets_pb2.DESCRIPTOR,
     "spyglass/v1/jobs.proto": jobs_pb2.DESCRIPTOR,
+    "spyglass/v1/review.proto": review_pb2.DESCRIPTOR,
 }
 SERVICES = {
     "TraceService": [
@@ -65,6 +67,7 @@ SERVICES = {
         "DeleteTraceTag",
         "SetTraceMetadata",
         "DeleteTraces",
+        "SearchSessions",
     ],
     "ExperimentService": [
         "CreateExperiment",
@@ -73,6 +76,7 @@ SERVICES = {
         "SearchExperiments",
         "SetExperimentRetention",
         "GetExperimentStats",
+        "GetExperimentUsage",
     ],
     "AssessmentService": [
         "CreateAssessment",
@@ -102,6 +106,7 @@ SERVICES = {
         "ListRecords",
         "DeleteRecords",
         "ListDatasetVersions",
+        "DiffDatasetVersions",
     ],
     "EvaluationJobService": [
         "SubmitJob",
@@ -113,11 +118,22 @@ SERVICES = {
         "ListMonitors",
         "UpdateMonitor",
         "DeleteMonitor",
+        "GetMonitorSeries",
         "Heartbeat",
         "ClaimWork",
         "RenewLease",
         "LogWorkResults",
         "ReleaseLease",
+    ],
+    "ReviewService": [
+        "CreateReviewQueue",
+        "ListReviewQueues",
+        "GetReviewQueue",
+        "DeleteReviewQueue",
+        "NextReviewItem",
+        "SubmitReviewItem",
+        "SkipReviewItem",
+        "ListReviewItems",
     ],
 }
 STREAMING_METHODS = {"spyglass.v1.TraceService.SearchTraces"}
@@ -271,6 +287,7 @@ def test_streaming_methods_are_the_ones_meant_to_stream() -> None:
     [
         ("TraceService.GetTrace", "GetTraceRequest", "Trace"),
         ("TraceService.DeleteTraces", "DeleteTracesRequest", "DeleteTracesResponse"),
+        ("TraceService.SearchSessions", "SearchSessionsRequest", "SearchSessionsResponse"),
         ("AssessmentService.CreateAssessment", "CreateAssessmentRequest", "Assessment"),
         ("AssessmentService.UpdateAssessment", "UpdateAssessmentRequest", "Assessment"),
         ("AssessmentService.OverrideFeedback", "OverrideFeedbackRequest", "Assessment"),
@@ -285,9 +302,22 @@ def test_streaming_methods_are_the_ones_meant_to_stream() -> None:
             "GetExperimentStatsRequest",
             "GetExperimentStatsResponse",
         ),
+        (
+            "ExperimentService.GetExperimentUsage",
+            "GetExperimentUsageRequest",
+            "GetExperimentUsageResponse",
+        ),
+        ("ReviewService.CreateReviewQueue", "CreateReviewQueueRequest", "ReviewQueue"),
+        ("ReviewService.NextReviewItem", "NextReviewItemRequest", "NextReviewItemResponse"),
+        ("ReviewService.SubmitReviewItem", "SubmitReviewItemRequest", "ReviewItem"),
         ("DatasetService.MergeRecords", "MergeRecordsRequest", "MergeRecordsResponse"),
         ("DatasetService.MergeTraces", "MergeTracesRequest", "MergeRecordsResponse"),
         ("DatasetService.ListRecords", "ListRecordsRequest", "ListRecordsResponse"),
+        (
+            "DatasetService.DiffDatasetVersions",
+            "DiffDatasetVersionsRequest",
+            "DiffDatasetVersionsResponse",
+        ),
     ],
 )
 def test_method_types(method: str, request_type: str, response_type: str) -> None:
@@ -316,6 +346,7 @@ def test_update_assessment_takes_a_standard_field_mask() -> None:
         (evaluation_pb2.JudgeUsage, ["cost"]),
         (datasets_pb2.GetDatasetRequest, ["version"]),
         (datasets_pb2.ListRecordsRequest, ["version"]),
+        (datasets_pb2.DiffDatasetVersionsRequest, ["to_version"]),
     ],
 )
 def test_fields_whose_absence_matters_track_presence(message: type, fields: list[str]) -> None:

@@ -402,6 +402,31 @@ def test_update_current_trace_merges_tags_and_metadata(
     assert "outside any span" in caplog.text
 
 
+def test_update_current_trace_sets_the_session_and_user_the_collector_reads(
+    exporter: InMemorySpanExporter,
+) -> None:
+    from spyglass.collector.genai.normalize import normalize
+
+    @spyglass.trace
+    def turn() -> None:
+        with spyglass.start_span("retrieve"):
+            spyglass.update_current_trace(session_id="chat-7", user_id="u-1")
+        spyglass.update_current_trace(session_id="chat-7", tags={"env": "dev"})
+        for bad in ("", "  ", 7, "x" * 257):
+            with pytest.raises(InvalidArgumentError, match="session_id"):
+                spyglass.update_current_trace(session_id=bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match="user_id"):
+            spyglass.update_current_trace(user_id=["u"])  # type: ignore[arg-type]
+
+    turn()
+    inner, outer = only(exporter, "retrieve").attributes, only(exporter, "turn").attributes
+    assert inner[semconv.SESSION_ID] == "chat-7" and inner[semconv.USER_ID] == "u-1"
+    assert outer[semconv.SESSION_ID] == "chat-7" and semconv.USER_ID not in outer
+    assert json.loads(outer[semconv.TRACE_TAGS]) == {"env": "dev"}
+    canonical = normalize(dict(inner))
+    assert (canonical.session_id, canonical.user_id) == ("chat-7", "u-1")
+
+
 def test_every_span_of_the_provider_carries_the_experiment(
     exporter: InMemorySpanExporter, provider: TracerProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, exists, insert, select, update
+from sqlalchemy import Connection, Engine, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from spyglass.collector.store.clock import now_ms
@@ -196,8 +196,10 @@ def search_datasets(
     max_results: int,
     order_by: Sequence[str],
     page_token: str,
+    with_source_counts: bool = False,
 ) -> tuple[list[pb.Dataset], str]:
-    """One page of datasets matching the filter and the token of the next page."""
+    """One page of datasets matching the filter and the token of the next page; with
+    ``with_source_counts``, each with its records counted per source type."""
     if max_results < 0:
         raise InvalidArgumentError(f"max_results must not be negative, got {max_results}")
     limit = min(max_results or SEARCH_MAX, SEARCH_MAX)
@@ -220,8 +222,29 @@ def search_datasets(
         search,
         page_token,
         limit,
-        lambda connection, rows: _messages(connection, rows, {}),
+        lambda connection, rows: (
+            _with_counts(connection, _messages(connection, rows, {}))
+            if with_source_counts
+            else _messages(connection, rows, {})
+        ),
     )
+
+
+def _with_counts(connection: Connection, datasets: list[pb.Dataset]) -> list[pb.Dataset]:
+    """``datasets`` with their current records counted per source type (one grouped
+    pass over their records)."""
+    records = DatasetRecordRow.__table__.c
+    by_id = {d.dataset_id: d for d in datasets}
+    if not by_id:
+        return datasets
+    rows = connection.execute(
+        select(records.dataset_id, records.source_type, func.count())
+        .where(records.dataset_id.in_(list(by_id)))
+        .group_by(records.dataset_id, records.source_type)
+    ).all()
+    for dataset_id, source_type, count in rows:  # stored by name: TRACE, HUMAN, ...
+        by_id[dataset_id].source_type_counts[source_type] = count
+    return datasets
 
 
 # -- change ------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, literal, select, union_all, update
+from sqlalchemy import Connection, Engine, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from spyglass import canonical_json
@@ -338,17 +338,24 @@ _OUT_COLUMNS = (
     "created_time_ms",
     "last_update_time_ms",
 )
+_SEARCHED_COLUMNS = ("inputs", "expectations", "outputs", "tags")
 
 
 def list_records(
-    engine: Engine, dataset_id: str, version: int | None, page_size: int, page_token: str
+    engine: Engine,
+    dataset_id: str,
+    version: int | None,
+    page_size: int,
+    page_token: str,
+    contains: str = "",
 ) -> pb.ListRecordsResponse:
     """One page of the dataset's records at ``version`` (None: the latest, or the version
-    the token's first page read), in insertion order."""
+    the token's first page read), in insertion order; with ``contains``, only the records
+    whose JSON text (inputs, expectations, outputs or tags) contains it, ignoring case."""
     if page_size < 0:
         raise InvalidArgumentError(f"page_size must not be negative, got {page_size}")
     limit = min(page_size or PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
-    search = fingerprint("dataset_records", dataset_id)
+    search = fingerprint("dataset_records", dataset_id, *([contains] if contains else []))
     after, token_version = "", None
     if page_token:
         payload = decode_token(page_token, search)
@@ -365,12 +372,14 @@ def list_records(
         dataset = load_dataset(connection, dataset_id)
         wanted = check_version(dataset, version if version is not None else token_version)
         latest = wanted == dataset.version
-        page = _page_query(dataset_id, wanted, latest, after, limit).subquery()
+        page = _page_query(dataset_id, wanted, latest, after, limit, contains).subquery()
         with gc_paused():  # a page is up to 50,000 records
             count, last, columns = _page_columns(connection, page)
         following = (
             count == limit
-            and connection.execute(_page_query(dataset_id, wanted, latest, last, 1)).first()
+            and connection.execute(
+                _page_query(dataset_id, wanted, latest, last, 1, contains)
+            ).first()
             is not None
         )
     token = encode_token({"q": search, "after": [last], "v": wanted}) if following else ""
@@ -447,13 +456,23 @@ def _aggregates(page: Any, postgres: bool) -> Any:
     )
 
 
-def _page_query(dataset_id: str, version: int, latest: bool, after: str, limit: int) -> Any:
-    """Records of ``version`` after the id ``after``: the current rows alone when it is the
-    latest version, else current rows and history merged (each side limited first)."""
+def _contains(columns: Any, text: str) -> Any:
+    """Rows whose JSON columns contain ``text`` (any case; wildcards in it are literal)."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(columns[name].ilike(pattern, escape="\\") for name in _SEARCHED_COLUMNS))
+
+
+def _page_query(
+    dataset_id: str, version: int, latest: bool, after: str, limit: int, contains: str = ""
+) -> Any:
+    """Records of ``version`` after the id ``after`` (and containing ``contains``): the
+    current rows alone when it is the latest version, else current rows and history merged
+    (each side limited first)."""
     r = RECORDS.c
     current = (
         select(*(r[name] for name in _OUT_COLUMNS))
         .where(r.dataset_id == dataset_id, r.dataset_record_id > after)
+        .where(*([_contains(r, contains)] if contains else []))
         .order_by(r.dataset_record_id)
         .limit(limit)
     )
@@ -468,6 +487,7 @@ def _page_query(dataset_id: str, version: int, latest: bool, after: str, limit: 
             h.version <= version,
             h.superseded_in > version,
         )
+        .where(*([_contains(h, contains)] if contains else []))
         .order_by(h.dataset_record_id)
         .limit(limit)
     )

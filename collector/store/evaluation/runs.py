@@ -54,6 +54,7 @@ from spyglass.collector.store.paging import (
 )
 from spyglass.collector.store.text import check_length
 from spyglass.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from spyglass.gc_pause import gc_paused
 from spyglass.v1 import assessments_pb2 as apb
 from spyglass.v1 import evaluation_pb2 as pb
 
@@ -567,10 +568,12 @@ def list_results(
             raise _run_not_found(run_id)
         rows = connection.execute(query.order_by(_RECORDS.c.row_index).limit(limit + 1)).all()
         page = rows[:limit]
-        scores = _scores(connection, run_id, [r.row_index for r in page])
-    response = pb.ListEvaluationResultsResponse(
-        records=[_record_to_proto(r, scores.get(r.row_index, [])) for r in page]
-    )
+        with gc_paused():  # a few objects per score, no cycles (see gc_pause.py)
+            scores = _scores(connection, run_id, [r.row_index for r in page])
+    with gc_paused():
+        response = pb.ListEvaluationResultsResponse(
+            records=[_record_to_proto(r, scores.get(r.row_index, [])) for r in page]
+        )
     if len(rows) > limit:
         response.next_page_token = encode_token({"q": search, "after": [page[-1].row_index]})
     return response

@@ -167,6 +167,11 @@ def list_monitors(engine: Engine, request: pb.ListMonitorsRequest) -> pb.ListMon
         return pb.ListMonitorsResponse(monitors=_messages(connection, rows))
 
 
+def find_monitor(connection: Connection, ref: str) -> Any:
+    """The ``monitors`` row named by id or name (NotFoundError when none)."""
+    return _find(connection, ref)
+
+
 def _find(connection: Connection, ref: str, lock: bool = False) -> Any:
     ref = ref.strip()  # as CreateMonitor stores names
     if not ref:

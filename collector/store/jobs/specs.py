@@ -21,7 +21,7 @@ from spyglass.collector.store.ids import parse_experiment_id, require_experiment
 from spyglass.collector.store.jobs.workers import registered_names
 from spyglass.collector.store.models import Experiment
 from spyglass.errors import InvalidArgumentError, NotFoundError
-from spyglass.scorer_refs import check_ref, score_name
+from spyglass.scorer_refs import check_ref, duplicate_name_problems, score_name
 from spyglass.v1 import evaluation_pb2 as epb
 from spyglass.v1 import jobs_pb2 as pb
 
@@ -58,10 +58,14 @@ def check_scorers(
             '"guidelines": "The answer is polite."}'
         )
     registered = registered_names(connection, now)
-    stored = []
+    stored, names = [], []
     for n, ref in enumerate(refs):
-        check_ref(ref.type, ref.params_json, registered, f"scorers[{n}]")
+        params = check_ref(ref.type, ref.params_json, registered, f"scorers[{n}]")
         stored.append({"type": ref.type.strip(), "params_json": ref.params_json})
+        names.append(score_name(ref.type, params))
+    problems = duplicate_name_problems(names)
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
     return stored
 
 

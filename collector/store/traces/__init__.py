@@ -2,4 +2,5 @@
 per-trace aggregates, log events, experiment resolution), the filter language (compiled
 with probes; trace search's fields here, datasets and experiments bring their own), the
 query API's trace reads, tags, metadata and deletes, experiments (create, find, search,
-retention settings), retention passes and SQLite's background checkpoints."""
+retention settings), an experiment's usage per hour or day and per model, retention
+passes and SQLite's background checkpoints."""

@@ -28,7 +28,8 @@ inside a quoted key is written twice too.
 
 Fields (``attributes.`` and ``trace.`` are interchangeable prefixes):
 
-* trace columns: ``name``, ``trace_id``, ``session_id``, ``user_id`` (text);
+* trace columns: ``name``, ``trace_id``, ``session_id``, ``user_id`` (text; also written
+  ``session.id`` and ``user.id``, without a prefix, as the OTel attributes are named);
   ``status`` (``OK``, ``ERROR``, ``IN_PROGRESS``); numbers ``timestamp_ms`` (trace start),
   ``end_time_ms``, ``execution_time_ms``, ``experiment_id`` (also as a string),
   ``input_tokens``, ``output_tokens``, ``total_tokens``, ``cost``, ``span_count``,
@@ -257,9 +258,12 @@ _KEY_PREFIXES = {
     "expectation": "expectation",
 }
 _UNSORTABLE = frozenset({"model", "text"})
+# the OTel/OpenInference attribute names, accepted for the trace columns they fill
+_DOTTED_ALIASES = {("session", "id"): "session_id", ("user", "id"): "user_id"}
 
 FIELDS_HELP = (
-    "attributes.{" + ", ".join(TRACE_FIELDS) + "} (or trace.<same>), tags.<key> "
+    "attributes.{" + ", ".join(TRACE_FIELDS) + "} (or trace.<same>; session.id and "
+    "user.id for session_id and user_id), tags.<key> "
     "(or tag.<key>), metadata.<key>, feedback.<name>, expectation.<name>, "
     "span.{" + ", ".join(SPAN_FIELDS) + "}, span.attributes.<key>; quote keys with "
     "spaces or other characters in backticks: tags.`my key`"
@@ -714,6 +718,8 @@ def _resolve(segments: tuple[tuple[str, bool], ...]) -> Field | None:
     key = ".".join(text for text, _ in rest)
     if head in ("attributes", "trace") and len(rest) == 1 and key.lower() in TRACE_FIELDS:
         return Field("trace", key.lower())
+    if (head, key.lower()) in _DOTTED_ALIASES:
+        return Field("trace", _DOTTED_ALIASES[head, key.lower()])
     if head in _KEY_PREFIXES:
         return Field(_KEY_PREFIXES[head], key)
     if head == "span" and len(rest) == 1 and key.lower() in SPAN_FIELDS:

@@ -6,13 +6,37 @@ from starlette.routing import BaseRoute
 
 
 def all_routes() -> list[BaseRoute]:
-    """Every page's routes (one line per page module)."""
-    from spyglass.collector.ui.pages import experiments, export, sign_in, trace, traces
+    """Every page's routes."""
+    from spyglass.collector.ui.pages import (
+        datasets,
+        experiments,
+        export,
+        jobs,
+        monitors,
+        overview,
+        review,
+        runs,
+        sessions,
+        sign_in,
+        trace,
+        traces,
+    )
 
+    modules = (
+        experiments,
+        overview,
+        traces,
+        trace,
+        export,
+        sessions,
+        datasets,
+        runs,
+        jobs,
+        monitors,
+        review,
+        sign_in,
+    )
     routes: list[BaseRoute] = []
-    routes += experiments.routes()
-    routes += export.routes()
-    routes += sign_in.routes()
-    routes += trace.routes()
-    routes += traces.routes()
+    for module in modules:
+        routes += module.routes()
     return routes

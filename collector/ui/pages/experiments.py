@@ -1,5 +1,5 @@
 """The Experiments page (``/experiments``) and an experiment's own pages' frame: the left
-sidebar (Traces, Datasets, Evaluation runs) and the Datasets and Evaluation runs lists."""
+sidebar (Traces, Datasets, Evaluation runs, ...); each tab's page has a module of its own."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from spyglass.collector.ui.app import ui_of
-from spyglass.score_means import ScoreMean, score_means
-from spyglass.v1 import datasets_pb2, evaluation_pb2, experiments_pb2
+from spyglass.v1 import experiments_pb2
 
 SEARCH_LIMIT = 1000
 
@@ -74,48 +73,8 @@ async def experiment_home(request: Request) -> Response:
     )
 
 
-async def datasets_page(request: Request) -> Response:
-    ui = ui_of(request)
-    experiment = await experiment_of(request)
-    found = await ui.call(
-        "DatasetService",
-        "SearchDatasets",
-        datasets_pb2.SearchDatasetsRequest(
-            experiment_ids=[experiment.experiment_id], max_results=SEARCH_LIMIT
-        ),
-    )
-    return ui.render(
-        request,
-        "datasets.html",
-        {"experiment": experiment, "datasets": list(found.datasets), "tab": "datasets"},
-    )
-
-
-async def runs_page(request: Request) -> Response:
-    ui = ui_of(request)
-    experiment = await experiment_of(request)
-    found = await ui.call(
-        "EvaluationService",
-        "SearchEvaluationRuns",
-        evaluation_pb2.SearchEvaluationRunsRequest(
-            experiment_ids=[experiment.experiment_id], max_results=SEARCH_LIMIT
-        ),
-    )
-    runs = [(run, *_metrics(dict(run.metrics))) for run in found.runs]
-    return ui.render(request, "runs.html", {"experiment": experiment, "runs": runs, "tab": "runs"})
-
-
-def _metrics(metrics: dict[str, float]) -> tuple[list[ScoreMean], list[tuple[str, float]]]:
-    """A run's score means (each with its scored and error counts) and its other metrics."""
-    means = score_means(metrics)
-    shown = {f"{m.name}/{part}" for m in means for part in ("score", "count", "error_count")}
-    return means, sorted((k, v) for k, v in metrics.items() if k not in shown)
-
-
 def routes() -> list[BaseRoute]:
     return [
         Route("/experiments", experiments_page, methods=["GET"]),
         Route("/experiments/{experiment_id}", experiment_home, methods=["GET"]),
-        Route("/experiments/{experiment_id}/datasets", datasets_page, methods=["GET"]),
-        Route("/experiments/{experiment_id}/runs", runs_page, methods=["GET"]),
     ]

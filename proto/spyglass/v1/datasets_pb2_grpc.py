@@ -95,6 +95,11 @@ class DatasetServiceStub:
                 request_serializer=spyglass_dot_v1_dot_datasets__pb2.ListDatasetVersionsRequest.SerializeToString,
                 response_deserializer=spyglass_dot_v1_dot_datasets__pb2.ListDatasetVersionsResponse.FromString,
                 _registered_method=True)
+        self.DiffDatasetVersions = channel.unary_unary(
+                '/spyglass.v1.DatasetService/DiffDatasetVersions',
+                request_serializer=spyglass_dot_v1_dot_datasets__pb2.DiffDatasetVersionsRequest.SerializeToString,
+                response_deserializer=spyglass_dot_v1_dot_datasets__pb2.DiffDatasetVersionsResponse.FromString,
+                _registered_method=True)
 
 
 class DatasetServiceServicer:
@@ -194,6 +199,14 @@ class DatasetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DiffDatasetVersions(self, request, context):
+        """Compares two versions of a dataset: the records the later one added, removed and
+        changed (matched by record id, so by inputs), with the fields that differ.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DatasetServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -256,6 +269,11 @@ def add_DatasetServiceServicer_to_server(servicer, server):
                     servicer.ListDatasetVersions,
                     request_deserializer=spyglass_dot_v1_dot_datasets__pb2.ListDatasetVersionsRequest.FromString,
                     response_serializer=spyglass_dot_v1_dot_datasets__pb2.ListDatasetVersionsResponse.SerializeToString,
+            ),
+            'DiffDatasetVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffDatasetVersions,
+                    request_deserializer=spyglass_dot_v1_dot_datasets__pb2.DiffDatasetVersionsRequest.FromString,
+                    response_serializer=spyglass_dot_v1_dot_datasets__pb2.DiffDatasetVersionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -583,6 +601,33 @@ class DatasetService:
             '/spyglass.v1.DatasetService/ListDatasetVersions',
             spyglass_dot_v1_dot_datasets__pb2.ListDatasetVersionsRequest.SerializeToString,
             spyglass_dot_v1_dot_datasets__pb2.ListDatasetVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffDatasetVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spyglass.v1.DatasetService/DiffDatasetVersions',
+            spyglass_dot_v1_dot_datasets__pb2.DiffDatasetVersionsRequest.SerializeToString,
+            spyglass_dot_v1_dot_datasets__pb2.DiffDatasetVersionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

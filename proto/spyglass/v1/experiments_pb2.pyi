@@ -112,3 +112,75 @@ class GetExperimentStatsResponse(_message.Message):
     STATS_FIELD_NUMBER: _ClassVar[int]
     stats: _containers.MessageMap[str, ExperimentStats]
     def __init__(self, stats: _Optional[_Mapping[str, ExperimentStats]] = ...) -> None: ...
+
+class GetExperimentUsageRequest(_message.Message):
+    __slots__ = ("experiment_id", "start_time_ms", "end_time_ms", "bucket")
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    start_time_ms: int
+    end_time_ms: int
+    bucket: str
+    def __init__(self, experiment_id: _Optional[str] = ..., start_time_ms: _Optional[int] = ..., end_time_ms: _Optional[int] = ..., bucket: _Optional[str] = ...) -> None: ...
+
+class UsageStats(_message.Message):
+    __slots__ = ("trace_count", "error_count", "latency_p50_ms", "latency_p95_ms", "input_tokens", "output_tokens", "cost")
+    TRACE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    trace_count: int
+    error_count: int
+    latency_p50_ms: float
+    latency_p95_ms: float
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    def __init__(self, trace_count: _Optional[int] = ..., error_count: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost: _Optional[float] = ...) -> None: ...
+
+class UsageBucket(_message.Message):
+    __slots__ = ("start_time_ms", "stats")
+    START_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    start_time_ms: int
+    stats: UsageStats
+    def __init__(self, start_time_ms: _Optional[int] = ..., stats: _Optional[_Union[UsageStats, _Mapping]] = ...) -> None: ...
+
+class ExperimentModelUsage(_message.Message):
+    __slots__ = ("start_time_ms", "model", "call_count", "input_tokens", "output_tokens", "cost")
+    START_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CALL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    start_time_ms: int
+    model: str
+    call_count: int
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    def __init__(self, start_time_ms: _Optional[int] = ..., model: _Optional[str] = ..., call_count: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost: _Optional[float] = ...) -> None: ...
+
+class GetExperimentUsageResponse(_message.Message):
+    __slots__ = ("start_time_ms", "end_time_ms", "bucket", "total", "buckets", "models", "model_totals")
+    START_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_TOTALS_FIELD_NUMBER: _ClassVar[int]
+    start_time_ms: int
+    end_time_ms: int
+    bucket: str
+    total: UsageStats
+    buckets: _containers.RepeatedCompositeFieldContainer[UsageBucket]
+    models: _containers.RepeatedCompositeFieldContainer[ExperimentModelUsage]
+    model_totals: _containers.RepeatedCompositeFieldContainer[ExperimentModelUsage]
+    def __init__(self, start_time_ms: _Optional[int] = ..., end_time_ms: _Optional[int] = ..., bucket: _Optional[str] = ..., total: _Optional[_Union[UsageStats, _Mapping]] = ..., buckets: _Optional[_Iterable[_Union[UsageBucket, _Mapping]]] = ..., models: _Optional[_Iterable[_Union[ExperimentModelUsage, _Mapping]]] = ..., model_totals: _Optional[_Iterable[_Union[ExperimentModelUsage, _Mapping]]] = ...) -> None: ...

@@ -65,6 +65,11 @@ class ExperimentServiceStub:
                 request_serializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsRequest.SerializeToString,
                 response_deserializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsResponse.FromString,
                 _registered_method=True)
+        self.GetExperimentUsage = channel.unary_unary(
+                '/spyglass.v1.ExperimentService/GetExperimentUsage',
+                request_serializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentUsageRequest.SerializeToString,
+                response_deserializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentUsageResponse.FromString,
+                _registered_method=True)
 
 
 class ExperimentServiceServicer:
@@ -113,6 +118,14 @@ class ExperimentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetExperimentUsage(self, request, context):
+        """Traces, errors, latency percentiles, tokens and cost of one experiment per hour or day
+        of a time range, and model calls, tokens and cost per model (NOT_FOUND if unknown).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExperimentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +158,11 @@ def add_ExperimentServiceServicer_to_server(servicer, server):
                     servicer.GetExperimentStats,
                     request_deserializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsRequest.FromString,
                     response_serializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsResponse.SerializeToString,
+            ),
+            'GetExperimentUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExperimentUsage,
+                    request_deserializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentUsageRequest.FromString,
+                    response_serializer=spyglass_dot_v1_dot_experiments__pb2.GetExperimentUsageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +328,33 @@ class ExperimentService:
             '/spyglass.v1.ExperimentService/GetExperimentStats',
             spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsRequest.SerializeToString,
             spyglass_dot_v1_dot_experiments__pb2.GetExperimentStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExperimentUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spyglass.v1.ExperimentService/GetExperimentUsage',
+            spyglass_dot_v1_dot_experiments__pb2.GetExperimentUsageRequest.SerializeToString,
+            spyglass_dot_v1_dot_experiments__pb2.GetExperimentUsageResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -291,6 +291,42 @@ class DeleteMonitorResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class GetMonitorSeriesRequest(_message.Message):
+    __slots__ = ("monitor", "window")
+    MONITOR_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    monitor: str
+    window: str
+    def __init__(self, monitor: _Optional[str] = ..., window: _Optional[str] = ...) -> None: ...
+
+class MonitorSeries(_message.Message):
+    __slots__ = ("monitor_id", "window", "bucket_ms", "bucket_start_ms", "rows", "scores")
+    MONITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_MS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_START_MS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    monitor_id: str
+    window: str
+    bucket_ms: int
+    bucket_start_ms: _containers.RepeatedScalarFieldContainer[int]
+    rows: _containers.RepeatedScalarFieldContainer[int]
+    scores: _containers.RepeatedCompositeFieldContainer[ScoreSeries]
+    def __init__(self, monitor_id: _Optional[str] = ..., window: _Optional[str] = ..., bucket_ms: _Optional[int] = ..., bucket_start_ms: _Optional[_Iterable[int]] = ..., rows: _Optional[_Iterable[int]] = ..., scores: _Optional[_Iterable[_Union[ScoreSeries, _Mapping]]] = ...) -> None: ...
+
+class ScoreSeries(_message.Message):
+    __slots__ = ("name", "mean", "count", "error_count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    mean: _containers.RepeatedScalarFieldContainer[float]
+    count: _containers.RepeatedScalarFieldContainer[int]
+    error_count: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., mean: _Optional[_Iterable[float]] = ..., count: _Optional[_Iterable[int]] = ..., error_count: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class HeartbeatRequest(_message.Message):
     __slots__ = ("worker_id", "concurrency", "scorer_names", "stopping")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -80,6 +80,11 @@ class EvaluationJobServiceStub:
                 request_serializer=spyglass_dot_v1_dot_jobs__pb2.DeleteMonitorRequest.SerializeToString,
                 response_deserializer=spyglass_dot_v1_dot_jobs__pb2.DeleteMonitorResponse.FromString,
                 _registered_method=True)
+        self.GetMonitorSeries = channel.unary_unary(
+                '/spyglass.v1.EvaluationJobService/GetMonitorSeries',
+                request_serializer=spyglass_dot_v1_dot_jobs__pb2.GetMonitorSeriesRequest.SerializeToString,
+                response_deserializer=spyglass_dot_v1_dot_jobs__pb2.MonitorSeries.FromString,
+                _registered_method=True)
         self.Heartbeat = channel.unary_unary(
                 '/spyglass.v1.EvaluationJobService/Heartbeat',
                 request_serializer=spyglass_dot_v1_dot_jobs__pb2.HeartbeatRequest.SerializeToString,
@@ -175,6 +180,14 @@ class EvaluationJobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMonitorSeries(self, request, context):
+        """A monitor's scores over one time window ending now, in equal time buckets: per score
+        name the mean of the numeric scores with their count and the errors, per bucket.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Heartbeat(self, request, context):
         """A worker says it is alive (and what it can run); returns how many workers are alive,
         so service-wide limits (judge requests per second) can be shared among them.
@@ -260,6 +273,11 @@ def add_EvaluationJobServiceServicer_to_server(servicer, server):
                     servicer.DeleteMonitor,
                     request_deserializer=spyglass_dot_v1_dot_jobs__pb2.DeleteMonitorRequest.FromString,
                     response_serializer=spyglass_dot_v1_dot_jobs__pb2.DeleteMonitorResponse.SerializeToString,
+            ),
+            'GetMonitorSeries': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMonitorSeries,
+                    request_deserializer=spyglass_dot_v1_dot_jobs__pb2.GetMonitorSeriesRequest.FromString,
+                    response_serializer=spyglass_dot_v1_dot_jobs__pb2.MonitorSeries.SerializeToString,
             ),
             'Heartbeat': grpc.unary_unary_rpc_method_handler(
                     servicer.Heartbeat,
@@ -531,6 +549,33 @@ class EvaluationJobService:
             '/spyglass.v1.EvaluationJobService/DeleteMonitor',
             spyglass_dot_v1_dot_jobs__pb2.DeleteMonitorRequest.SerializeToString,
             spyglass_dot_v1_dot_jobs__pb2.DeleteMonitorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMonitorSeries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spyglass.v1.EvaluationJobService/GetMonitorSeries',
+            spyglass_dot_v1_dot_jobs__pb2.GetMonitorSeriesRequest.SerializeToString,
+            spyglass_dot_v1_dot_jobs__pb2.MonitorSeries.FromString,
             options,
             channel_credentials,
             insecure,

@@ -259,3 +259,67 @@ class DeleteTracesResponse(_message.Message):
     DELETED_COUNT_FIELD_NUMBER: _ClassVar[int]
     deleted_count: int
     def __init__(self, deleted_count: _Optional[int] = ...) -> None: ...
+
+class SearchSessionsRequest(_message.Message):
+    __slots__ = ("experiment_id", "filter", "max_results", "page_token")
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    MAX_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    filter: str
+    max_results: int
+    page_token: str
+    def __init__(self, experiment_id: _Optional[str] = ..., filter: _Optional[str] = ..., max_results: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class SearchSessionsResponse(_message.Message):
+    __slots__ = ("sessions", "next_page_token")
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[Session]
+    next_page_token: str
+    def __init__(self, sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class Session(_message.Message):
+    __slots__ = ("session_id", "experiment_id", "user_id", "trace_count", "start_time_ms", "end_time_ms", "duration_ms", "first_trace_id", "first_request_preview", "last_response_preview", "token_usage", "cost", "error_trace_count", "feedback")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_REQUEST_PREVIEW_FIELD_NUMBER: _ClassVar[int]
+    LAST_RESPONSE_PREVIEW_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_USAGE_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    ERROR_TRACE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    experiment_id: str
+    user_id: str
+    trace_count: int
+    start_time_ms: int
+    end_time_ms: int
+    duration_ms: int
+    first_trace_id: str
+    first_request_preview: str
+    last_response_preview: str
+    token_usage: _common_pb2.TokenUsage
+    cost: float
+    error_trace_count: int
+    feedback: _containers.RepeatedCompositeFieldContainer[FeedbackSummary]
+    def __init__(self, session_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., user_id: _Optional[str] = ..., trace_count: _Optional[int] = ..., start_time_ms: _Optional[int] = ..., end_time_ms: _Optional[int] = ..., duration_ms: _Optional[int] = ..., first_trace_id: _Optional[str] = ..., first_request_preview: _Optional[str] = ..., last_response_preview: _Optional[str] = ..., token_usage: _Optional[_Union[_common_pb2.TokenUsage, _Mapping]] = ..., cost: _Optional[float] = ..., error_trace_count: _Optional[int] = ..., feedback: _Optional[_Iterable[_Union[FeedbackSummary, _Mapping]]] = ...) -> None: ...
+
+class FeedbackSummary(_message.Message):
+    __slots__ = ("name", "mean", "scored_count", "error_count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    SCORED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    mean: float
+    scored_count: int
+    error_count: int
+    def __init__(self, name: _Optional[str] = ..., mean: _Optional[float] = ..., scored_count: _Optional[int] = ..., error_count: _Optional[int] = ...) -> None: ...

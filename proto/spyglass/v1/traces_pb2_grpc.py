@@ -70,6 +70,11 @@ class TraceServiceStub:
                 request_serializer=spyglass_dot_v1_dot_traces__pb2.DeleteTracesRequest.SerializeToString,
                 response_deserializer=spyglass_dot_v1_dot_traces__pb2.DeleteTracesResponse.FromString,
                 _registered_method=True)
+        self.SearchSessions = channel.unary_unary(
+                '/spyglass.v1.TraceService/SearchSessions',
+                request_serializer=spyglass_dot_v1_dot_traces__pb2.SearchSessionsRequest.SerializeToString,
+                response_deserializer=spyglass_dot_v1_dot_traces__pb2.SearchSessionsResponse.FromString,
+                _registered_method=True)
 
 
 class TraceServiceServicer:
@@ -127,6 +132,14 @@ class TraceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchSessions(self, request, context):
+        """Lists the sessions (traces grouped by session id) of one experiment, newest session
+        first, one page per call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TraceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -164,6 +177,11 @@ def add_TraceServiceServicer_to_server(servicer, server):
                     servicer.DeleteTraces,
                     request_deserializer=spyglass_dot_v1_dot_traces__pb2.DeleteTracesRequest.FromString,
                     response_serializer=spyglass_dot_v1_dot_traces__pb2.DeleteTracesResponse.SerializeToString,
+            ),
+            'SearchSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchSessions,
+                    request_deserializer=spyglass_dot_v1_dot_traces__pb2.SearchSessionsRequest.FromString,
+                    response_serializer=spyglass_dot_v1_dot_traces__pb2.SearchSessionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -356,6 +374,33 @@ class TraceService:
             '/spyglass.v1.TraceService/DeleteTraces',
             spyglass_dot_v1_dot_traces__pb2.DeleteTracesRequest.SerializeToString,
             spyglass_dot_v1_dot_traces__pb2.DeleteTracesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spyglass.v1.TraceService/SearchSessions',
+            spyglass_dot_v1_dot_traces__pb2.SearchSessionsRequest.SerializeToString,
+            spyglass_dot_v1_dot_traces__pb2.SearchSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
