@@ -71,10 +71,15 @@ docs: $(TEST_STAMP)
 # data, seen in Chromium) into build/screenshots/; this copies the ones the docs show.
 UI_SHOTS := demo-experiments:experiments demo-traces:traces demo-trace-panel:trace-panel \
 	demo-trace:trace demo-export-dialog:export-dialog demo-create-dataset:create-dataset \
-	demo-exported:exported demo-runs:runs demo-datasets:datasets sign-in:sign-in
+	demo-exported:exported demo-runs-list:runs-list demo-runs-run:runs-run \
+	demo-runs-compare:runs-compare datasets-list:datasets dataset-page:dataset-page \
+	dataset-diff:dataset-diff jobs-list:jobs-list jobs-detail:jobs-detail \
+	monitors-list:monitors-list monitors-chart:monitors-chart sessions-list:sessions-list \
+	sessions-view:sessions-view overview-sqlite:overview review-queues-sqlite:review-queues \
+	review-mode-sqlite:review-mode sign-in:sign-in
 docs-screenshots: $(TEST_STAMP) browser
 	rm -rf build/screenshots
-	$(PY) -m pytest -q tests/browser/test_demo_in_the_ui.py tests/browser/test_security.py
+	$(PY) -m pytest -q tests/browser -k "not postgresql"
 	mkdir -p docs/images/ui
 	for pair in $(UI_SHOTS); do cp "build/screenshots/$${pair%%:*}.png" "docs/images/ui/$${pair##*:}.png"; done
 

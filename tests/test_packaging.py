@@ -190,6 +190,10 @@ COMPONENT_EXTRAS = {
 # (module prefix -> libraries -> the extra named in the error)
 GUARDED_IMPORTS = {
     "spyglass.search": ({"pandas"}, "evaluator"),
+    "spyglass.session_search": ({"pandas"}, "evaluator"),
+    "spyglass.usage": ({"pandas"}, "evaluator"),
+    # the web UI's Parquet download and the SDK's export: the collector says which extra
+    "spyglass.record_files": ({"pyarrow"}, "evaluator"),
     "spyglass.local_llm": ({"starlette", "uvicorn"}, "collector"),
     "spyglass.evaluator.scorers.judges.via_litellm": ({"litellm"}, "litellm"),
 }

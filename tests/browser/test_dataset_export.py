@@ -132,6 +132,7 @@ def test_add_to_evaluation_dataset_from_traces_page(
 
     # a taken name: the collector's message in the form, nothing else changes
     dialog.get_by_text("Create new dataset").click()
+    expect(dialog.get_by_label("Name")).to_be_focused()  # the form has settled
     dialog.get_by_label("Name").fill(dataset_name)
     dialog.get_by_label("Tags").fill("stage")
     dialog.get_by_role("button", name="Create", exact=True).click()

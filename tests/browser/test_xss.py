@@ -13,6 +13,7 @@ element of the corpus exists in the DOM, and the payloads show as literal text.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ def evil(label: str) -> str:
 
 
 EVIL = evil("value")
+SESSION = evil("session")
 UNQUOTED = tuple(p for p in PAYLOADS if '"' not in p)
 """The payloads a JSON view shows unchanged (it writes a double quote as \\")."""
 
@@ -71,6 +73,10 @@ class Stored:
     otel_trace_id: str
     dataset_name: str
     run_name: str
+    dataset_id: str
+    run_id: str
+    session_id: str
+    queue_id: str
 
 
 def call(collector: UiCollector, method: str, body: dict[str, Any]) -> Any:
@@ -94,7 +100,10 @@ def send_spyglass_trace(collector: UiCollector, experiment: str) -> tuple[str, t
             root.set_attributes({"evil.attribute": EVIL, "link": LINK})
             root.add_event(evil("event"), {"detail": EVIL})
             spyglass.update_current_trace(
-                tags={"evil_tag": EVIL, "link": LINK}, metadata={"evil_meta": EVIL}
+                tags={"evil_tag": EVIL, "link": LINK},
+                metadata={"evil_meta": EVIL},
+                session_id=SESSION,
+                user_id=evil("user"),
             )
             with spyglass.start_span(names[1], span_type="CHAT_MODEL") as chat:
                 chat.set_inputs(
@@ -183,10 +192,42 @@ def stored(ui_collector: UiCollector) -> Stored:
     trace_id, span_names = send_spyglass_trace(collector, experiment_name)
     otel_experiment_id, otel_trace_id = send_otel_trace(collector)
     dataset_name = evil("dataset")
-    call(
+    dataset = call(
         collector,
         "DatasetService/CreateDataset",
         {"name": dataset_name, "experimentIds": [experiment_id], "tags": {"evil": EVIL}},
+    )
+    record = {
+        "inputs": {"question": EVIL, "link": LINK},
+        "expectations": {"evil_expectation": EVIL},
+        "outputs": {"answer": SCRIPT_END},
+        "tags": {"evil": EVIL},
+    }
+    with collector.sdk():
+        from spyglass.evaluator.datasets import get_dataset
+
+        records = get_dataset(dataset_id=dataset["datasetId"])
+        records.merge_records([record])  # version 1
+        changed = {**record, "expectations": {"evil_expectation": evil("changed")}}
+        records.merge_records([changed])  # version 2: the diff shows the change
+    queue = call(
+        collector,
+        "ReviewService/CreateReviewQueue",
+        {
+            "experimentId": experiment_id,
+            "name": evil("queue"),
+            "fields": [
+                {
+                    "name": "evil_field",
+                    "kind": "FEEDBACK",
+                    "type": "CATEGORICAL",
+                    "options": [evil("option"), "fine"],
+                    "description": EVIL,
+                }
+            ],
+            "traceIds": {"traceIds": [trace_id]},
+            "createdBy": evil("reviewer"),
+        },
     )
     run_name = evil("run")
     run = call(
@@ -208,6 +249,10 @@ def stored(ui_collector: UiCollector) -> Stored:
         otel_trace_id,
         dataset_name,
         run_name,
+        dataset["datasetId"],
+        run["runId"],
+        SESSION,
+        queue["queueId"],
     )
 
 
@@ -372,4 +417,61 @@ def test_export_dialog_from_the_traces_page(
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Export traces to evaluation dataset")
     expect(dialog).to_contain_text(stored.dataset_name, use_inner_text=True)
+    assert_inert(page, page_log)
+
+
+# -- the pages of datasets, runs, sessions, review and the overview ---------------------------
+
+
+def test_all_datasets_page(visit: Any, page: Page, page_log: PageLog, stored: Stored) -> None:
+    visit("/datasets")
+    assert_literal(page, stored.dataset_name)
+    assert_inert(page, page_log)
+
+
+def test_dataset_records_page(visit: Any, page: Page, page_log: PageLog, stored: Stored) -> None:
+    visit(f"/datasets/{stored.dataset_id}")
+    expect(page.locator("body")).to_contain_text("evil_expectation")
+    assert_literal(page, *UNQUOTED)
+    assert_inert(page, page_log)
+
+
+def test_dataset_diff_page(visit: Any, page: Page, page_log: PageLog, stored: Stored) -> None:
+    visit(f"/datasets/{stored.dataset_id}/diff?from=1&to=2")
+    expect(page.locator("body")).to_contain_text("evil_expectation")
+    assert_inert(page, page_log)
+
+
+def test_run_page(visit: Any, page: Page, page_log: PageLog, stored: Stored) -> None:
+    visit(f"/runs/{stored.run_id}")
+    assert_literal(page, stored.run_name)
+    assert_inert(page, page_log)
+
+
+def test_sessions_pages(visit: Any, page: Page, page_log: PageLog, stored: Stored) -> None:
+    visit(f"/experiments/{stored.experiment_id}/sessions")
+    assert_literal(page, SESSION[:20], evil("user"))  # the list shows ids shortened
+    assert_inert(page, page_log)
+    page.locator("a[href*='/sessions/']").first.click()
+    expect(page).to_have_url(re.compile(r"/sessions/"))
+    assert_literal(page, SESSION)
+    assert_inert(page, page_log)
+
+
+def test_review_pages(visit: Any, page: Page, page_log: PageLog, stored: Stored) -> None:
+    visit(f"/experiments/{stored.experiment_id}/review")
+    assert_literal(page, evil("queue"))
+    assert_inert(page, page_log)
+    visit(f"/review/{stored.queue_id}")
+    page.locator("#reviewer-name").fill(evil("reviewer"))
+    page.locator("#reviewer-save").click()
+    expect(page.locator("body")).to_contain_text("evil_field")
+    expect(page.locator("#reviewer-name")).to_have_value(evil("reviewer"))
+    assert_literal(page, evil("option"))
+    assert_inert(page, page_log)
+
+
+def test_overview_page(visit: Any, page: Page, page_log: PageLog, stored: Stored) -> None:
+    visit(f"/experiments/{stored.experiment_id}/overview?range=30d")
+    assert_literal(page, stored.experiment_name)
     assert_inert(page, page_log)

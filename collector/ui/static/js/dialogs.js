@@ -6,8 +6,12 @@
 (function () {
   function focusFirst(dialog) {
     const wanted = dialog.querySelector("[autofocus]");
-    if (wanted && dialog.contains(document.activeElement) && document.activeElement === wanted) return;
-    if (wanted) wanted.focus();
+    if (!wanted) return;
+    const active = document.activeElement;
+    // never take the focus from a field of the dialog the person is already typing in
+    const typing = active && active !== wanted && dialog.contains(active) &&
+      active.matches("input, textarea, select");
+    if (!typing) wanted.focus();
   }
 
   document.addEventListener("htmx:afterSwap", (event) => {
