@@ -86,6 +86,7 @@ def create_app(local: LocalApi, settings: UiSettings) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(security.SecureOverHttps),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret,

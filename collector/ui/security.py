@@ -3,7 +3,9 @@
 * Every answer carries a Content-Security-Policy without inline script or style (scripts
   and styles come only from ``/static``), and forbids framing.
 * Sessions are Starlette's signed cookies (``itsdangerous``): HttpOnly, SameSite=Strict,
-  Secure when the collector serves TLS, signed with ``--session-secret``.
+  signed with ``--session-secret``, and Secure whenever the request came over HTTPS: the
+  collector serves TLS, or a TLS-terminating proxy it trusts says so with
+  ``X-Forwarded-Proto: https`` (:class:`SecureOverHttps`).
 * With API keys configured, every page and API call needs a signed-in session (or, for the
   API, ``Authorization: Bearer <key>``). Sign-in takes a key; the session keeps a digest of
   it (an HMAC under the session secret), so removing the key from the collector signs its
@@ -28,7 +30,7 @@ from urllib.parse import quote
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spyglass.collector.auth import MISSING_KEY, ApiKeys, key_digest
 
@@ -216,3 +218,36 @@ def _refuse(api: bool, status: int, message: str) -> Response:
         code = {401: "unauthenticated", 403: "permission_denied"}[status]
         return JSONResponse({"code": code, "message": message}, status_code=status)
     return PlainTextResponse(message + "\n", status_code=status)
+
+
+class SecureOverHttps:
+    """Marks the cookies this app sets ``Secure`` when the request came over HTTPS.
+
+    Starlette's session middleware decides ``Secure`` once, at start; behind a proxy that
+    terminates TLS the collector itself speaks plain HTTP, yet the browser's page is HTTPS.
+    uvicorn rewrites the scope's scheme from ``X-Forwarded-Proto`` for the proxies it trusts
+    (``FORWARDED_ALLOW_IPS``), so the scheme seen here is the browser's.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secure(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (name, _secure(value) if name.lower() == b"set-cookie" else value)
+                    for name, value in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_secure)
+
+
+def _secure(cookie: bytes) -> bytes:
+    attributes = [part.strip().lower() for part in cookie.split(b";")[1:]]
+    return cookie if b"secure" in attributes else cookie + b"; Secure"

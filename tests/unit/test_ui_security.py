@@ -224,6 +224,22 @@ def test_the_cookie_is_secure_when_the_collector_serves_https() -> None:
     assert "; secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
 
 
+def test_the_cookie_is_secure_over_https_through_a_proxy() -> None:
+    """A TLS-terminating proxy: the collector speaks HTTP, the scheme it is told is https
+    (uvicorn sets it from X-Forwarded-Proto for trusted proxies); every cookie is Secure."""
+    browser = client(ui_app(https=False), base_url="https://testserver")
+    token = form_token(browser.get("/sign-in").text)
+    answer = browser.post("/sign-in", data={"api_key": KEY, "next": "/", "csrf_token": token})
+    assert answer.status_code == 303
+    cookies = answer.headers.get_list("set-cookie")
+    assert cookies and all("; secure" in c.lower() for c in cookies), cookies
+    assert all(c.lower().count("secure") == 1 for c in cookies), cookies
+    plain = client(ui_app(https=False))
+    token = form_token(plain.get("/sign-in").text)
+    answer = plain.post("/sign-in", data={"api_key": KEY, "next": "/", "csrf_token": token})
+    assert "secure" not in answer.headers["set-cookie"].lower()
+
+
 def test_sign_out_ends_the_session() -> None:
     browser = client(ui_app())
     token = signed_in(browser)
@@ -426,6 +442,27 @@ def test_signed_in_pages_load_and_the_api_needs_the_csrf_header(keyed: Any) -> N
     allowed = browser.post(search, json={}, headers={"x-csrf-token": token})
     assert allowed.status_code == 200, allowed.text
     assert "experiments" in allowed.json()
+
+
+def test_behind_a_trusted_tls_proxy_the_cookie_is_secure(keyed: Any) -> None:
+    """The real collector (uvicorn trusts X-Forwarded-Proto from 127.0.0.1): a page the
+    browser loaded over https gets a Secure session cookie, and its own form posts (Origin
+    https://...) pass the cross-site check."""
+    browser = keyed()
+    proxied = {"x-forwarded-proto": "https"}
+    page = browser.get("/sign-in", headers=proxied)
+    # already Secure: a client on plain http would never send it back, the browser (on
+    # https) does; hand it over as the browser would
+    assert "; secure" in page.headers["set-cookie"].lower()
+    session = page.headers["set-cookie"].split(";")[0]
+    origin = "https://" + browser.base_url.netloc.decode()
+    answer = browser.post(
+        "/sign-in",
+        data={"api_key": KEY, "next": "/", "csrf_token": form_token(page.text)},
+        headers={**proxied, "origin": origin, "cookie": session},
+    )
+    assert answer.status_code == 303, answer.text
+    assert "; secure" in answer.headers["set-cookie"].lower()
 
 
 def test_the_api_takes_a_bearer_key_without_session_or_csrf(keyed: Any) -> None:
