@@ -27,6 +27,7 @@ from spyglass.entities import EvaluationJob
 from spyglass.errors import InvalidArgumentError, SpyglassError
 from spyglass.evaluator.jobs.arguments import number, required_text, text, whole
 from spyglass.evaluator.jobs.refs import ScorerSpec, check_locally
+from spyglass.quantities import countdown
 from spyglass.times import TIME_FORMS, parse_time_ms
 from spyglass.v1 import jobs_pb2, jobs_pb2_grpc
 
@@ -268,18 +269,8 @@ def progress_text(job: EvaluationJob) -> str:
         f"{job.chunks_failed} failed of {job.chunks_total}"
     )
     if job.eta_seconds is not None and not job.is_done:
-        parts.append(f"ETA {duration_text(job.eta_seconds)}")
+        parts.append(f"ETA {countdown(job.eta_seconds)}")
     return ", ".join(parts)
-
-
-def duration_text(seconds: float) -> str:
-    """``95`` → ``"1m 35s"``; ``7300`` → ``"2h 1m"``."""
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
 
 
 def time_ms(value: TimeSpec | None, what: str) -> int | None:

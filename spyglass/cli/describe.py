@@ -8,6 +8,7 @@ from typing import Any
 
 from spyglass.cli.lookup import short_id
 from spyglass.cli.output import Column, num, render, short, when
+from spyglass.quantities import countdown
 from spyglass.score_labels import label_of, score_text
 from spyglass.score_means import mean_text, score_means
 
@@ -139,7 +140,6 @@ def _cost(value: float | None) -> str:
 
 def describe_job(job: Any) -> str:
     """A job as ``eval status`` prints it: settings, progress, errors by scorer."""
-    from spyglass.evaluator.jobs.submit import duration_text
 
     rows = f"{job.rows_done}/{job.total_rows} ({100 * job.fraction_done:.1f}%)"
     lines = [
@@ -151,7 +151,7 @@ def describe_job(job: Any) -> str:
         f"chunks     {job.chunks_done} done, {job.chunks_leased} leased, "
         f"{job.chunks_failed} failed, of {job.chunks_total} ({job.chunk_size} rows each)",
         "eta        "
-        + ("-" if job.is_done or job.eta_seconds is None else duration_text(job.eta_seconds)),
+        + ("-" if job.is_done or job.eta_seconds is None else countdown(job.eta_seconds)),
         f"run        {job.run_id}  (spyglass eval show {job.run_id})",
         f"experiment {job.experiment_id}",
     ]

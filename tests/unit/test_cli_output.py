@@ -12,7 +12,7 @@ import time
 import pytest
 
 from spyglass.cli.output import Column, ago, iso_time, render, short, when
-from spyglass.quantities import cost, duration, tokens
+from spyglass.quantities import cost, countdown, duration, tokens
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -170,3 +170,12 @@ def test_table_of_nothing_says_none() -> None:
     assert render([], "csv", COLUMNS).splitlines() == [
         "trace_id,started,duration_ms,tokens,cost,score,request,tags,hidden"
     ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(None, "-"), (0, "0s"), (42.4, "42s"), (95, "1m 35s"), (7300, "2h 1m"), (-3, "0s")],
+)
+def test_a_time_left_reads_in_hours_minutes_and_seconds(seconds: float | None, shown: str) -> None:
+    assert countdown(seconds) == shown
+    assert countdown(None, missing="—") == "—"

@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from spyglass.collector.ui.app import ui_of
+from spyglass.quantities import countdown
 from spyglass.v1 import jobs_pb2
 
 REFRESH_SECONDS = 3
@@ -33,18 +34,6 @@ def status_name(status: int) -> str:
     return jobs_pb2.JobStatus.Name(status)
 
 
-def eta_text(seconds: float | None) -> str:
-    """``95`` → ``1m 35s``; ``7300`` → ``2h 1m``; None → ``—``."""
-    if seconds is None:
-        return "—"
-    whole = max(0, round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
-
-
 def job_view(job: jobs_pb2.EvaluationJob) -> dict[str, Any]:
     """What the templates show of a job: its message and the figures derived from it."""
     total = job.total_rows
@@ -55,7 +44,7 @@ def job_view(job: jobs_pb2.EvaluationJob) -> dict[str, Any]:
         "percent": 100.0
         if total == 0 and job.status == jobs_pb2.FINISHED
         else (100.0 * job.rows_done / total if total else 0.0),
-        "eta": eta_text(job.eta_seconds if job.HasField("eta_seconds") else None)
+        "eta": countdown(job.eta_seconds if job.HasField("eta_seconds") else None, "—")
         if job.status in OPEN
         else "—",
         "source": _source_text(job.input),
