@@ -8,37 +8,21 @@ copy them from ``build/screenshots/demo-*.png``), so they show the demo's real d
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from browser_support import PageLog, UiCollector
 from playwright.sync_api import Page, expect
-from processes import CollectorProcesses
-
-ROOT = Path(__file__).resolve().parents[2]
+from processes import CollectorProcesses, run_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiCollector]:
     """A collector over the database the demo script wrote in an empty folder."""
     folder = tmp_path_factory.mktemp("demo")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SPYGLASS_", "OTEL_"))
-    }
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples/customer_support_bot.py")],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_demo(folder)
     assert "make ui" in done.stdout  # the demo ends by saying how to open the UI
     store = f"sqlite:///{folder / 'spyglass.db'}"
     processes = CollectorProcesses(folder)

@@ -5,20 +5,16 @@ to the local OpenAI-compatible server."""
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pandas as pd
 import pytest
+from processes import run_demo
 
 import spyglass
 from spyglass.local_llm import LocalLLM
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -229,19 +225,8 @@ def evaluate_v(dataset, predict_fn, model_id, Correctness, Guidelines, contains_
 
 def test_demo_runs_twice_on_the_same_database(tmp_path: Path) -> None:
     """`make demo`'s script, twice in a row over one ./spyglass.db, with the stand-in LLM."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SPYGLASS_", "OTEL_"))
-    }
     for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "examples/customer_support_bot.py")],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        done = run_demo(tmp_path)
         assert "local OpenAI-compatible stand-in" in done.stdout
         assert "factual_accuracy/score = " in done.stdout
         assert "(7 scored, 0 errors)" in done.stdout

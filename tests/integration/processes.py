@@ -205,6 +205,28 @@ class CollectorProcesses:
             proc.kill()
 
 
+# -- `make demo`'s script -------------------------------------------------------------------
+
+
+def run_demo(folder: Path) -> subprocess.CompletedProcess[str]:
+    """``examples/customer_support_bot.py`` run in ``folder`` as `make demo` runs it: over
+    ``folder/spyglass.db``, with the stand-in LLM (no OPENAI_*, SPYGLASS_* or OTEL_* variable
+    of this environment); it must exit 0."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SPYGLASS_", "OTEL_"))
+    }
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "examples/customer_support_bot.py")],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
 # -- a loopback TCP proxy that can be cut ----------------------------------------------
 
 
