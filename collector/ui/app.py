@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 from google.protobuf.message import Message
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -114,20 +113,10 @@ async def _home(_request: Request) -> Response:
     return RedirectResponse("/experiments", status_code=302)
 
 
-_STATUS = {
-    grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.INVALID_ARGUMENT: 400,
-    grpc.StatusCode.FAILED_PRECONDITION: 400,
-    grpc.StatusCode.ALREADY_EXISTS: 409,
-    grpc.StatusCode.UNAVAILABLE: 503,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
-}
-
-
 async def _api_error(request: Request, exc: Exception) -> Response:
     """A page whose API call failed: the message, in the page's frame (or alone for htmx)."""
     assert isinstance(exc, ApiCallError)
-    status = _STATUS.get(exc.code, 500)
+    status = http_json.HTTP_STATUS.get(exc.code, 500)  # as the JSON API answers it
     return ui_of(request).render(
         request, "error.html", {"title": _title(status), "message": exc.message}, status
     )
