@@ -75,6 +75,7 @@ def test_dataset_pages_edit_diff_add_delete_download(
 
     # -- the dataset page ----------------------------------------------------------------
     expect(page.locator("#dataset-name")).to_have_text(name)
+    page.wait_for_load_state("load")  # its deferred scripts have run: the buttons answer
     expect(page.locator("#dataset-version")).to_have_text("1")
     expect(page.locator("tr.record")).to_have_count(3)
     link = _row(page, "gamma").locator("a.source-link")

@@ -52,6 +52,7 @@ def test_the_demo_seen_in_the_browser(
 
     row.get_by_role("link", name="Customer Support Bot", exact=True).click()
     expect(page).to_have_url(re.compile(r"/experiments/\d+/traces"))
+    page.wait_for_load_state("load")  # traces.js has run: a row click opens the panel
     rows = page.locator("tr.trace-row")
     expect(rows.first).to_be_visible()
     assert rows.count() == min(traces, 50)
@@ -73,6 +74,7 @@ def test_the_demo_seen_in_the_browser(
     trace_link = question.locator("a").first
     trace_link.click()
     expect(page).to_have_url(re.compile(r"/traces/[0-9a-f]{32}$"))
+    page.wait_for_load_state("load")  # waterfall.js has run: a span click selects it
     page.get_by_text("chat gpt-4o-mini", exact=False).first.click()
     detail = page.locator("#span-detail")
     expect(detail).to_contain_text("gpt-4o-mini")
