@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 DEMO_STAMP := $(VENV)/.spyglass-installed-all
 TEST_STAMP := $(VENV)/.spyglass-installed-all-test
 
-.PHONY: demo demo-ingest ui test browser lint docs docs-screenshots install bench proto clean
+.PHONY: demo demo-ingest ui test browser lint docs docs-screenshots install bench bench-peers proto clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,12 @@ docs-screenshots: $(TEST_STAMP) browser
 BENCH ?= ingest
 bench: $(DEMO_STAMP)
 	$(PY) benchmarks/$(BENCH).py
+
+# Spyglass side by side with MLflow and Arize Phoenix (benchmarks/peers/run.py): the peers are
+# installed once, at pinned versions, into build/peers-venv, never into $(VENV).
+# `make bench-peers PEERS_ARGS="--traces 1000"` passes options through.
+bench-peers: $(DEMO_STAMP)
+	$(PY) benchmarks/peers/run.py $(PEERS_ARGS)
 
 # Regenerates the gRPC modules from proto/spyglass/v1/*.proto with the grpcio-tools pinned in
 # pyproject.toml; tests/unit/test_proto.py runs the same command and fails when they differ.
