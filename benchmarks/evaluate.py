@@ -70,11 +70,11 @@ def main() -> int:
         if args.collector == "embedded":
             os.environ["SPYGLASS_STORE"] = store
             return run(args, None)
-        with collector_process(store, Path(tmp) / "collector.log") as address:
-            return run(args, address)
+        with collector_process(store, Path(tmp) / "collector.log") as (address, pid):
+            return run(args, address, pid)
 
 
-def run(args: argparse.Namespace, collector: str | None) -> int:
+def run(args: argparse.Namespace, collector: str | None, collector_pid: int | None = None) -> int:
     import openai
 
     import spyglass
@@ -119,11 +119,18 @@ def run(args: argparse.Namespace, collector: str | None) -> int:
         measured = _round_trip(client, answer)
         evaluate(data[: args.workers], scorers, predict_fn=answer, max_workers=args.workers)
 
+        others = {"LLM server": llm.pid, "collector": collector_pid}
+        others_started = {name: _cpu_seconds(pid) for name, pid in others.items()}
         started, cpu_started = time.perf_counter(), time.process_time()
         result = evaluate(
             data, scorers, predict_fn=answer, model_id="bench", max_workers=args.workers
         )
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        others_cpu = {
+            name: _cpu_seconds(pid) - others_started[name]
+            for name, pid in others.items()
+            if others_started[name] and pid != os.getpid()
+        }
         run_record = get_evaluation_run(result.run_id)
         fed_back = spyglass.search_traces(
             filter_string=f"feedback.mentions_days IS NOT NULL AND "
@@ -159,6 +166,14 @@ def run(args: argparse.Namespace, collector: str | None) -> int:
         f"  process CPU         {cpu:8.2f} s   ({cpu / elapsed:.2f} cores; {sharing} share "
         f"this process; {cpu / args.records * 1000:.1f} ms per record)"
     )
+    if others_cpu:
+        print(
+            "  other processes     "
+            + ", ".join(
+                f"{name} {spent:.2f} s ({spent / elapsed:.2f} cores)"
+                for name, spent in others_cpu.items()
+            )
+        )
     print(
         f"  one call round trip {measured * 1000:8.1f} ms  (bound with it: "
         f"{measured_bound:.1f} records/s, ratio {rate / measured_bound:.2f})"
@@ -178,9 +193,9 @@ def run(args: argparse.Namespace, collector: str | None) -> int:
 
 
 @contextlib.contextmanager
-def collector_process(store: str, log: Path) -> Iterator[str]:
+def collector_process(store: str, log: Path) -> Iterator[tuple[str, int]]:
     """``spyglass collector start`` on ``store`` in a child process; yields its gRPC address
-    once it is ready (its log goes to ``log``)."""
+    and process id once it is ready (its log goes to ``log``)."""
     grpc_port, http_port = _free_port(), _free_port()
     with open(log, "wb") as out:
         child = subprocess.Popen(
@@ -208,13 +223,22 @@ def collector_process(store: str, log: Path) -> Iterator[str]:
             if child.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the collector did not start:\n{log.read_text()}")
             time.sleep(0.05)
-        yield f"127.0.0.1:{grpc_port}"
+        yield f"127.0.0.1:{grpc_port}", child.pid
     finally:
         child.terminate()
         try:
             child.wait(timeout=30)
         except subprocess.TimeoutExpired:
             child.kill()
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) a process has used so far; 0.0 where ``/proc`` cannot tell."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -226,9 +250,10 @@ def _free_port() -> int:
 class _LLMHandle:
     """The local LLM as the benchmark sees it, wherever it runs."""
 
-    def __init__(self, base_url: str, count: Any) -> None:
+    def __init__(self, base_url: str, count: Any, pid: int) -> None:
         self.base_url = base_url
         self.request_count = count
+        self.pid = pid
 
 
 @contextlib.contextmanager
@@ -238,7 +263,7 @@ def local_llm(latency_s: float, where: str) -> Iterator[_LLMHandle]:
 
     if where == "thread":
         with LocalLLM(latency_s=latency_s) as llm:
-            yield _LLMHandle(llm.base_url, lambda: len(llm.requests))
+            yield _LLMHandle(llm.base_url, lambda: len(llm.requests), os.getpid())
         return
     ours, theirs = multiprocessing.get_context("spawn").Pipe()
     child = multiprocessing.get_context("spawn").Process(
@@ -252,7 +277,7 @@ def local_llm(latency_s: float, where: str) -> Iterator[_LLMHandle]:
         return ours.recv()
 
     try:
-        yield _LLMHandle(base_url, count)
+        yield _LLMHandle(base_url, count, child.pid or 0)
     finally:
         ours.send("stop")
         child.join(timeout=10)

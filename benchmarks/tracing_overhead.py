@@ -5,8 +5,9 @@ A trivial function (``def answer(question, n): return question * n``) is called 
 OTel SDK span with two attributes (the argument and the result), on the same
 ``TracerProvider`` with the same span processor (Spyglass's export queue) and an exporter
 that does nothing, so only the span-making code differs. Calls alternate between the two in
-rounds; the figure is the median per-call time over the rounds, minus the cost of calling
-the bare function. Goal: ``@spyglass.trace`` ≤ 2× the raw span.
+rounds; the figure is the median per-call CPU time of the calling thread over the rounds
+(so that other processes on the machine do not skew it), minus the cost of calling the bare
+function. Goal: ``@spyglass.trace`` ≤ 1.2× the raw span.
 
 Run: ``python benchmarks/tracing_overhead.py [--calls 20000] [--rounds 15]``.
 """
@@ -26,7 +27,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 import spyglass
 from spyglass.instrumentation import tracing
 
-GOAL_RATIO = 2.0
+GOAL_RATIO = 1.2
 
 
 class NullExporter(SpanExporter):
@@ -71,11 +72,14 @@ def make_minimal_raw(tracer: Any) -> Callable[[str, int], str]:
 
 
 def per_call_us(func: Callable[[str, int], str], calls: int) -> float:
+    """CPU time of the calling thread per call: the span-making code itself, unaffected by
+    other processes sharing the machine (the export thread's work is the same for every
+    kind, and a null exporter's is nothing)."""
     gc.collect()
-    start = time.perf_counter()
+    start = time.thread_time()
     for _ in range(calls):
         func("Where is my order?", 1)
-    return (time.perf_counter() - start) / calls * 1e6
+    return (time.thread_time() - start) / calls * 1e6
 
 
 def main() -> None:

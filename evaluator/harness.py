@@ -41,6 +41,7 @@ from spyglass.evaluator.results import (
 from spyglass.evaluator.scorers import Scorer
 from spyglass.evaluator.scorers.base import check_time_limit
 from spyglass.evaluator.writeback import ResultWriter, run_sender
+from spyglass.gc_pause import heap_frozen
 
 logger = logging.getLogger("spyglass.evaluator")
 
@@ -129,9 +130,16 @@ def _run(
         return fetch_in_batches(client.batch_get_traces, trace_ids)
 
     try:
-        outcomes = run_rows(
-            _with_traces(records, scorers, fetch), scorers, predictor, workers, fetch, done, limits
-        )
+        with heap_frozen():  # no full-heap scans stalling every row in flight
+            outcomes = run_rows(
+                _with_traces(records, scorers, fetch),
+                scorers,
+                predictor,
+                workers,
+                fetch,
+                done,
+                limits,
+            )
     except BaseException as exc:
         writer.close()
         _fail(client, run_id, exc)

@@ -143,14 +143,14 @@ def test_judge_call_is_its_own_trace_in_the_judge_experiment(
         None,
     )
     assert root.outputs == {"rationale": result.rationale, "verdict": "yes"}
-    (call,) = [s for s in trace.data.spans if s.span_type == "LLM"]
-    assert call.parent_id == root.span_id and call.model == "gpt-4o-mini"
-    assert (call.input_tokens, call.output_tokens) == (
+    assert [s.span_id for s in trace.data.spans] == [root.span_id]  # one span a judgement
+    assert root.model == "gpt-4o-mini" and root.attributes["gen_ai.provider.name"] == "openai"
+    assert (root.input_tokens, root.output_tokens) == (
         result.usage["input_tokens"],
         result.usage["output_tokens"],
     )
     assert trace.info.tags[JUDGE_TAG] == "factual_accuracy"
-    assert trace.info.cost > 0  # priced by the collector from the LLM span's model and tokens
+    assert trace.info.cost > 0  # priced by the collector from the span's model and tokens
     judges = spyglass.get_experiment_by_name(judge_session + EXPERIMENT_SUFFIX)
     assert trace.info.experiment_id == judges.experiment_id
     app_traces = spyglass.search_traces(return_type="list")  # the active (app) experiment
@@ -169,6 +169,14 @@ def test_malformed_answer_is_asked_again(llm: LocalLLM) -> None:
     assert second["messages"][2]["role"] == "assistant"
     assert "could not be used" in second["messages"][3]["content"]
     assert result.usage["input_tokens"] == words(first["messages"]) + words(second["messages"])
+    spyglass.flush()
+    (span,) = spyglass.get_trace(result.metadata["spyglass.judge_trace_id"]).data.spans
+    assert span.input_tokens == result.usage["input_tokens"]  # both attempts, one span
+    (event,) = span.events
+    assert event["name"] == "malformed answer"
+    assert event["attributes"]["attempt"] == 1
+    assert "not a JSON object" in event["attributes"]["problem"]
+    assert event["attributes"]["content"].startswith("Sure! Here is the JSON")
 
 
 def test_malformed_answers_beyond_the_budget_are_a_per_row_error(llm: LocalLLM) -> None:

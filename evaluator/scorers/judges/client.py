@@ -21,7 +21,7 @@ from . import prompts
 from .endpoints import chat_endpoint
 from .http import EndpointStatusError, EndpointUnreachable
 from .model import JudgeModel
-from .tracing import judge_trace, model_call_span, record_response
+from .tracing import judge_trace, record_malformed, record_usage
 from .verdict import RESPONSE_FORMAT, MalformedAnswer, Verdict, parse_verdict
 
 DEFAULT_MALFORMED_RETRIES = 2
@@ -55,9 +55,11 @@ class Usage:
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
+    answers: int = 0
 
     def add(self, response: dict[str, Any]) -> None:
         """Count the tokens of one chat completion (its JSON answer)."""
+        self.answers += 1
         usage = response.get("usage")
         if isinstance(usage, dict):
             self.input_tokens += usage.get("prompt_tokens") or 0
@@ -93,21 +95,26 @@ def ask(
     ]
     usage = Usage(model.name)
     problems: list[str] = []
-    with judge_trace(judge, model.model_id, {"task": task}) as span:
-        for attempt in range(1, malformed_retries + 2):
-            text = _complete(client, model, messages, usage, judge)
-            try:
-                verdict = parse_verdict(text)
-            except MalformedAnswer as exc:
-                problems.append(str(exc))
-                messages = [
-                    *messages,
-                    {"role": "assistant", "content": text or ""},
-                    {"role": "user", "content": prompts.RETRY.format(problem=exc)},
-                ]
-                continue
-            span.set_outputs(verdict.model_dump())
-            return JudgeAnswer(verdict, usage.as_dict(), span.trace_id, attempt, problems)
+    with judge_trace(judge, model.model_id, model.name, model.provider, {"task": task}) as span:
+        try:
+            for attempt in range(1, malformed_retries + 2):
+                text = _complete(client, model, messages, usage, judge)
+                try:
+                    verdict = parse_verdict(text)
+                except MalformedAnswer as exc:
+                    problems.append(str(exc))
+                    record_malformed(span, attempt, text, str(exc))
+                    messages = [
+                        *messages,
+                        {"role": "assistant", "content": text or ""},
+                        {"role": "user", "content": prompts.RETRY.format(problem=exc)},
+                    ]
+                    continue
+                span.set_outputs(verdict.model_dump())
+                return JudgeAnswer(verdict, usage.as_dict(), span.trace_id, attempt, problems)
+        finally:
+            if usage.answers:
+                record_usage(span, usage.model, usage.input_tokens, usage.output_tokens)
         raise JudgeError(
             f"judge {judge!r}: {model.model_id} gave no valid verdict in {attempt} attempts "
             f"(last problem: {problems[-1]}); try a model that supports structured output, or "
@@ -123,40 +130,38 @@ def _complete(
     usage: Usage,
     judge: str,
 ) -> str | None:
-    """One chat completion (retried on transient failures, see :mod:`.http`).
+    """One chat completion (retried on transient failures, see :mod:`.http`); its tokens
+    are added to ``usage``.
 
     Not sent through an ``openai.OpenAI`` client: ``spyglass.openai.autolog()`` would trace
-    it a second time (its span is this one), and the client's request and response models
-    cost as much CPU as the exchange itself.
+    it a second time (the judgement's span records it), and the client's request and
+    response models cost as much CPU as the exchange itself.
     """
-    with model_call_span(model.name, model.provider, messages) as span:
-        try:
-            response = client.chat(
-                {
-                    "model": model.name,
-                    "messages": messages,
-                    "temperature": 0,
-                    "response_format": RESPONSE_FORMAT,
-                }
-            )
-        except EndpointStatusError as exc:
-            raise JudgeError(_status_message(judge, client, exc), usage.as_dict()) from exc
-        except EndpointUnreachable as exc:  # includes timeouts
-            raise JudgeError(
-                f"judge {judge!r}: could not reach {client.base_url} ({exc}) after "
-                f"{client.max_retries} retries",
-                usage.as_dict(),
-            ) from exc
-        except ValueError as exc:
-            raise JudgeError(
-                f"judge {judge!r}: {client.base_url} answered with something "
-                f"other than a chat completion: {exc}",
-                usage.as_dict(),
-            ) from exc
-        usage.add(response)
-        content = _content(response)
-        record_response(span, response, content)
-    return content
+    try:
+        response = client.chat(
+            {
+                "model": model.name,
+                "messages": messages,
+                "temperature": 0,
+                "response_format": RESPONSE_FORMAT,
+            }
+        )
+    except EndpointStatusError as exc:
+        raise JudgeError(_status_message(judge, client, exc), usage.as_dict()) from exc
+    except EndpointUnreachable as exc:  # includes timeouts
+        raise JudgeError(
+            f"judge {judge!r}: could not reach {client.base_url} ({exc}) after "
+            f"{client.max_retries} retries",
+            usage.as_dict(),
+        ) from exc
+    except ValueError as exc:
+        raise JudgeError(
+            f"judge {judge!r}: {client.base_url} answered with something "
+            f"other than a chat completion: {exc}",
+            usage.as_dict(),
+        ) from exc
+    usage.add(response)
+    return _content(response)
 
 
 def _content(response: dict[str, Any]) -> str | None:

@@ -3,31 +3,36 @@
 Judges run on many threads at once; they share the client of their endpoint (so connections
 are pooled) and, when a rate limit is set, a single limiter per base URL (so the limit holds
 for the endpoint as a whole, whichever judges and threads send; clients created for that
-base URL after a limit was set use it too, and the strictest rate asked for wins). The limiter
-sits in the HTTP transport (``pyrate_limiter``'s httpx transport), so every request pays a
-permit — including retries after a 429 or 5xx, which honour ``Retry-After``.
+base URL after a limit was set use it too, and the strictest rate asked for wins). Every
+request pays a permit — including retries after a 429 or 5xx, which honour ``Retry-After``:
+judges' connections ask for it before each request (:func:`wait_for_permit`), clients of the
+``openai`` package's HTTP library in their transport (``pyrate_limiter``'s).
 
 The evaluator service also sets a rate of its own for every endpoint (:func:`set_service_rate`:
 its share of a service-wide limit, which changes as workers come and go); unlike a judge's
 ``rate_limit`` it may go up as well as down, and a judge's stricter rate still wins.
 
-Judges ask through :func:`chat_endpoint`: a pooled HTTP client for OpenAI-compatible endpoints
-(:func:`json_endpoint`, see :mod:`.http`) or LiteLLM for other providers (see
-:mod:`.via_litellm`, whose requests take their permit from the same limiters through
+Judges ask through :func:`chat_endpoint`: pooled connections for OpenAI-compatible endpoints
+(:func:`json_endpoint`, see :mod:`.http` and :mod:`.connections`) or LiteLLM for other
+providers (see :mod:`.via_litellm`, whose requests take their permit from the same limiters through
 :func:`wait_for_permit`, keyed by the endpoint's ``where``); scorers that want the ``openai``
 client's response models (embeddings) use :func:`openai_client`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from spyglass.errors import ConfigurationError
 
+from .connections import UNREACHABLE, KeepAliveConnections
 from .http import JsonEndpoint, http_library
 from .model import Endpoint
 
@@ -94,13 +99,38 @@ def _shared(cache: dict[Endpoint, T], endpoint: Endpoint, make: Callable[[], T])
 
 def _new_json_endpoint(endpoint: Endpoint, owner: str) -> JsonEndpoint:
     _check_key(endpoint, owner)
-    client = _http_client(
-        endpoint,
-        base_url=endpoint.base_url,
-        timeout=endpoint.timeout_s,
-        headers={"Authorization": f"Bearer {endpoint.api_key}"},
+    headers = {"Authorization": f"Bearer {endpoint.api_key}"}
+    if _proxied(endpoint.base_url):
+        client = _http_client(
+            endpoint, base_url=endpoint.base_url, timeout=endpoint.timeout_s, headers=headers
+        )
+        return JsonEndpoint(client, endpoint.base_url, endpoint.http_retries)
+    if endpoint.rate_limit is not None or _service_rate is not None:
+        _limiter(endpoint.base_url, endpoint.rate_limit)
+    connections = KeepAliveConnections(
+        endpoint.base_url,
+        headers,
+        endpoint.timeout_s,
+        permit=lambda: wait_for_permit(endpoint),
+        ssl_context=_ssl_context() if endpoint.base_url.startswith("https:") else None,
     )
-    return JsonEndpoint(client, endpoint.base_url, endpoint.http_retries)
+    return JsonEndpoint(connections, endpoint.base_url, endpoint.http_retries, UNREACHABLE)
+
+
+def _proxied(base_url: str) -> bool:
+    """Whether a proxy is set in the environment for ``base_url``'s scheme (``HTTPS_PROXY``,
+    ``HTTP_PROXY``, ``ALL_PROXY``): such endpoints go through the ``openai`` package's HTTP
+    library, which applies the proxy and ``NO_PROXY`` as the ``openai`` client does."""
+    proxies = urllib.request.getproxies_environment()
+    scheme = urllib.parse.urlsplit(base_url).scheme
+    return bool(proxies.get(scheme) or proxies.get("all"))
+
+
+@functools.cache
+def _ssl_context() -> Any:
+    """TLS settings as the ``openai`` client's HTTP library makes them (certificates from
+    its bundle, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set)."""
+    return http_library().create_ssl_context()
 
 
 def _check_key(endpoint: Endpoint, owner: str) -> None:
@@ -228,4 +258,5 @@ def reset() -> None:
         _json_endpoints.clear()
         _litellm_endpoints.clear()
         _limiters.clear()
+        _ssl_context.cache_clear()
     set_service_rate(None)

@@ -1,10 +1,11 @@
-"""JSON requests to a judge endpoint over one pooled HTTP client, retried when that can help.
+"""JSON requests to a judge endpoint over pooled connections, retried when that can help.
 
-Judges send a row's requests straight through the HTTP client the ``openai`` package is built
-on (``httpx``, or ``httpx2`` in recent releases) rather than through ``openai.OpenAI``: the
-request is a plain JSON post and its answer a few fields of JSON, and the ``openai`` client's
-request building and response models cost about as much CPU again as the HTTP exchange —
-which, with many judges running on one interpreter, caps evaluation throughput.
+Judges send a row's requests as plain HTTP rather than through ``openai.OpenAI``: the request
+is a plain JSON post and its answer a few fields of JSON, and the ``openai`` client's request
+building and response models cost about as much CPU again as the HTTP exchange — which, with
+many judges running on one interpreter, caps evaluation throughput. The connections are the
+standard library's (:mod:`.connections`), or, for an endpoint reached through a proxy, the
+HTTP client the ``openai`` package is built on (``httpx``, or ``httpx2`` in recent releases).
 
 The retry policy follows the ``openai`` client's documented one, with ``tenacity``: requests
 answered 408, 409, 429 or 5xx (or ``x-should-retry: true``), and requests that got no answer
@@ -153,13 +154,25 @@ def fail(error: EndpointStatusError) -> NoReturn:
 
 
 class JsonEndpoint:
-    """POSTs JSON to one endpoint on a shared, pooled HTTP client (thread-safe)."""
+    """POSTs JSON to one endpoint on a shared, pooled HTTP client (thread-safe).
 
-    def __init__(self, client: Any, base_url: str, max_retries: int) -> None:
+    ``client`` has ``post(path, content=..., headers=...)`` answering a response with
+    ``status_code``, ``reason_phrase``, ``headers``, ``content`` and ``text`` (an ``httpx``
+    client, or :class:`.connections.KeepAliveConnections`), and raises one of
+    ``unreachable`` when no answer came (default: the ``httpx`` library's transport errors).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        base_url: str,
+        max_retries: int,
+        unreachable: tuple[type[BaseException], ...] | None = None,
+    ) -> None:
         self.client = client
         self.base_url = base_url
         self.max_retries = max_retries
-        self._retries = RetryPolicy(max_retries, (http_library().TransportError,))
+        self._retries = RetryPolicy(max_retries, unreachable or (http_library().TransportError,))
 
     def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         """The chat completion answered to ``body`` (see :meth:`post`)."""
@@ -178,6 +191,11 @@ class JsonEndpoint:
         )
         if response.status_code >= 400:
             fail(EndpointStatusError(response.status_code, _detail(response), response.headers))
+        if response.status_code >= 300:
+            raise ValueError(
+                f"HTTP {response.status_code} redirect to "
+                f"{response.headers.get('location')!r}; set the base URL to where it points"
+            )
         answer = orjson.loads(response.content)
         if not isinstance(answer, dict):
             raise ValueError(f"the answer is JSON but not an object ({response.text[:80]!r})")

@@ -1,9 +1,11 @@
 """Judge calls as traces of their own, in an experiment of their own.
 
 A judge scores a row of the app, but its own model call is not part of the app's behaviour:
-each judgement is a separate trace (an ``EVALUATOR`` root span with the model call as an
-``LLM`` child carrying model and token usage, so the collector prices it), started outside
-whatever trace is current on the calling thread.
+each judgement is a separate trace of one ``EVALUATOR`` span, started outside whatever trace
+is current on the calling thread. The span carries the model call's GenAI attributes too
+(operation, provider, model, and the tokens of every attempt), so the collector prices it,
+and one span per judgement keeps the cost of tracing judges low when many run at once; an
+answer that was not a valid verdict is an event on it.
 
 Those traces go to the experiment ``"<active experiment> (judge calls)"`` (or the one named by
 ``SPYGLASS_JUDGE_EXPERIMENT``), created on first use, so that searching the app's experiment —
@@ -60,8 +62,10 @@ def scoring_experiment(experiment_id: str | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def judge_trace(judge: str, model_id: str, inputs: Any) -> Iterator[LiveSpan]:
-    """The root span of a judgement, in a new trace detached from the current context."""
+def judge_trace(
+    judge: str, model_id: str, model: str, provider: str, inputs: Any
+) -> Iterator[LiveSpan]:
+    """The one span of a judgement, in a new trace detached from the current context."""
     from spyglass.instrumentation.spans import start_span, update_current_trace
 
     experiment_id = judge_experiment_id()
@@ -70,7 +74,13 @@ def judge_trace(judge: str, model_id: str, inputs: Any) -> Iterator[LiveSpan]:
         with start_span(
             f"judge:{judge}",
             span_type="EVALUATOR",
-            attributes={"spyglass.judge.name": judge, "spyglass.judge.model": model_id},
+            attributes={
+                "spyglass.judge.name": judge,
+                "spyglass.judge.model": model_id,
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": provider,
+                "gen_ai.request.model": model,
+            },
         ) as span:
             _route(span, experiment_id)
             update_current_trace(tags={JUDGE_TAG: judge})
@@ -80,40 +90,23 @@ def judge_trace(judge: str, model_id: str, inputs: Any) -> Iterator[LiveSpan]:
         otel_context.detach(token)
 
 
-@contextlib.contextmanager
-def model_call_span(
-    model: str, provider: str, messages: list[dict[str, Any]]
-) -> Iterator[LiveSpan]:
-    """The span of one request to the judge model (child of the current judge span)."""
-    from spyglass.instrumentation.spans import start_span
-
-    with start_span(
-        "chat.completions",
-        span_type="LLM",
-        attributes={
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": provider,
-            "gen_ai.request.model": model,
-        },
-    ) as span:
-        _route(span, judge_experiment_id())
-        span.set_inputs({"messages": messages})
-        yield span
+def record_usage(span: LiveSpan, model: str, input_tokens: int, output_tokens: int) -> None:
+    """The model that answered and the tokens of every attempt, on the judgement's span."""
+    span.set_attributes(
+        {
+            "gen_ai.response.model": model,
+            "gen_ai.usage.input_tokens": input_tokens,
+            "gen_ai.usage.output_tokens": output_tokens,
+        }
+    )
 
 
-def record_response(span: LiveSpan, response: dict[str, Any], content: str | None) -> None:
-    """Model, token usage and answer text of a chat completion (its JSON answer), on its
-    span."""
-    usage = response.get("usage")
-    attributes: dict[str, Any] = {}
-    if response.get("model"):
-        attributes["gen_ai.response.model"] = response["model"]
-    if isinstance(usage, dict):
-        attributes["gen_ai.usage.input_tokens"] = usage.get("prompt_tokens") or 0
-        attributes["gen_ai.usage.output_tokens"] = usage.get("completion_tokens") or 0
-    span.set_attributes(attributes)
-    if content is not None:
-        span.set_outputs({"content": content})
+def record_malformed(span: LiveSpan, attempt: int, content: str | None, problem: str) -> None:
+    """An answer that was not a valid verdict (asked again, or the judgement's error)."""
+    span.add_event(
+        "malformed answer",
+        {"attempt": attempt, "content": content or "", "problem": problem},
+    )
 
 
 def _route(span: LiveSpan, experiment_id: str | None) -> None:
