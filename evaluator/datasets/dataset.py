@@ -9,8 +9,8 @@ version they made (which includes other changes committed meanwhile).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +24,12 @@ from spyglass.evaluator.datasets.records import (
     records_of,
 )
 from spyglass.evaluator.datasets.upload import send_merge
-from spyglass.gc_pause import gc_paused
+from spyglass.gc_pause import gc_paused_for_keeps
 from spyglass.v1 import datasets_pb2 as pb
 
 PAGE_SIZE = 1_000
-FRAME_PAGE_SIZE = 20_000
+FRAME_PAGE_SIZE = 10_000
+_FRAME_DTYPES: dict[str, Any] = {"created_time": "int64", "last_update_time": "int64"}
 
 
 @dataclass(frozen=True)
@@ -149,21 +150,16 @@ class Dataset:
         """The records of ``version`` (default: this object's) as a pandas DataFrame with the
         columns dataset_record_id, inputs, expectations, outputs, tags, source_type,
         source_id, created_time, last_update_time (times in ms)."""
-        import pandas as pd
-
         wanted = self.version if version is None else _check_version(version)
-        merged: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-        for columns in _pages(self.dataset_id, wanted, FRAME_PAGE_SIZE):
-            for name, values in columns.items():
-                merged[name].extend(values)
-        with gc_paused():
-            frame = pd.DataFrame(
-                {name: pd.Series(values, dtype=object) for name, values in merged.items()},
-                columns=COLUMNS,
-            )
-        for name in ("created_time", "last_update_time"):
-            frame[name] = frame[name].astype("int64")
-        return frame
+        pages = _pages(self.dataset_id, wanted, FRAME_PAGE_SIZE, meanwhile=_import_pandas)
+        # no collection while the records are decoded: each would scan the records decoded
+        # so far again; the frame is kept, so they join the oldest generation (gc_pause.py)
+        with gc_paused_for_keeps():
+            merged: dict[str, list[Any]] = next(pages)  # pandas is imported while it comes
+            for columns in pages:
+                for name, values in columns.items():
+                    merged[name] += values
+            return _frame(merged)
 
     def versions(self) -> list[DatasetVersion]:
         """Every version of the dataset, newest first."""
@@ -200,9 +196,15 @@ class RecordPages:
         return self._count
 
 
-def _pages(dataset_id: str, version: int, page_size: int) -> Iterator[dict[str, list[Any]]]:
-    """The decoded columns of each page of a version's records. The next page is requested
-    (in a thread) while this one is decoded, so the collector and the client work at once."""
+def _pages(
+    dataset_id: str,
+    version: int,
+    page_size: int,
+    meanwhile: Callable[[], Any] | None = None,
+) -> Iterator[dict[str, list[Any]]]:
+    """The decoded columns of each page of a version's records. Every page is requested in
+    a thread, the next one while this one is decoded, so the collector and the client work
+    at once; ``meanwhile`` runs while the first page is on its way."""
 
     def fetch(token: str) -> pb.ListRecordsResponse:
         request = pb.ListRecordsRequest(
@@ -212,14 +214,35 @@ def _pages(dataset_id: str, version: int, page_size: int) -> Iterator[dict[str, 
         return response
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spyglass-records") as pool:
-        response = fetch("")
-        while True:
+        following: Future[pb.ListRecordsResponse] | None = pool.submit(fetch, "")
+        if meanwhile is not None:
+            meanwhile()
+        while following is not None:
+            response = following.result()
             token = response.next_page_token
             following = pool.submit(fetch, token) if token else None
             yield decode_columns(response.records)
-            if following is None:
-                return
-            response = following.result()
+
+
+def _frame(columns: dict[str, list[Any]]) -> Any:
+    """The DataFrame of decoded columns: object columns (pandas would infer a string dtype
+    for the ids otherwise) and int64 times. Each column becomes an array the frame takes as
+    it is, rather than one pandas copies into a combined block (three times as long)."""
+    import numpy as np
+
+    pd = _import_pandas()
+    series = {}
+    for name, values in columns.items():
+        dtype = _FRAME_DTYPES.get(name, object)
+        array = np.fromiter(values, dtype=dtype, count=len(values))
+        series[name] = pd.Series(array, dtype=dtype, copy=False)
+    return pd.DataFrame(series, columns=COLUMNS, copy=False)
+
+
+def _import_pandas() -> Any:
+    import pandas as pd
+
+    return pd
 
 
 def _check_version(version: Any) -> int:

@@ -7,6 +7,8 @@ What it proves:
   whole schema in test_store.py) and a dataset's rows hold its invariants: one current
   record per input hash, the running digest equal to one recomputed from every record's
   content hash, every version readable with the count its version row states;
+* a page whose rows reach the aggregates out of id order (never seen, but not promised by
+  either database) is read again row by row and lists exactly as an ordered one;
 * a merge that fails (a bad record in its last chunk, an unknown dataset) leaves every
   dataset table exactly as it was;
 * two processes, each with its own collector over the same database, merging into one
@@ -25,6 +27,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -155,6 +158,52 @@ def test_merges_keep_the_dataset_consistent(engine: Engine) -> None:
     dataset_records.delete_records(engine, d.dataset_id, ids, "tester")
     final = check_invariants(engine, d.dataset_id)
     assert (final.version, final.record_count) == (3, 440)
+
+
+def test_a_page_the_database_aggregates_out_of_order_is_read_row_by_row(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The aggregates take the page's rows in the order the database hands them over; when
+    that is not the ids' order, the page is read again row by row, with the same result."""
+    d = datasets.create_dataset(engine, "order", ["0"], {}, "tester")
+    merge(engine, d.dataset_id, [{"inputs": {"q": i}, "outputs": i} for i in range(30)])
+    merge(engine, d.dataset_id, [{"inputs": {"q": i}, "outputs": -i} for i in range(10)])
+
+    def pages(version: int) -> list[pb.ListRecordsResponse]:
+        listed, token = [], ""
+        while True:
+            page = dataset_records.list_records(engine, d.dataset_id, version, 7, token)
+            listed.append(page)
+            token = page.next_page_token
+            if not token:
+                return listed
+
+    expected = {version: pages(version) for version in (1, 2)}
+    aggregates = dataset_records._aggregates
+
+    def reversed_aggregates(page: Any, postgres: bool) -> Any:
+        backwards = select(page).order_by(page.c.dataset_record_id.desc()).subquery()
+        return aggregates(backwards, postgres)
+
+    read_by_rows = []
+    columns = dataset_records._columns
+
+    def counted_columns(rows: Any) -> pb.DatasetRecordColumns:
+        read_by_rows.append(len(rows))
+        return columns(rows)
+
+    monkeypatch.setattr(dataset_records, "_aggregates", reversed_aggregates)
+    monkeypatch.setattr(dataset_records, "_columns", counted_columns)
+    for version, listed in expected.items():
+        read_by_rows.clear()
+        again = pages(version)
+        assert again == listed
+        assert read_by_rows == [len(page.records.dataset_record_id) for page in listed]
+        assert [len(page.records.dataset_record_id) for page in again][:4] == [7, 7, 7, 7]
+        outputs = [v for page in again for v in canonical_json.loads(page.records.outputs)]
+        assert outputs == (
+            list(range(30)) if version == 1 else [-i for i in range(10)] + list(range(10, 30))
+        )
 
 
 def test_a_failed_merge_leaves_every_table_as_it_was(engine: Engine) -> None:

@@ -24,8 +24,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, literal, or_, select, union_all, update
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+import orjson
+from sqlalchemy import (
+    Connection,
+    Engine,
+    LargeBinary,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from spyglass import canonical_json
 from spyglass.collector.store.clock import now_ms
@@ -366,15 +377,16 @@ def list_records(
                 "dataset; repeat the request with that version, or "
                 "start again without a page token"
             )
+    response = pb.ListRecordsResponse()
     with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":  # the dataset row and its records
-            connection.execution_options(isolation_level="REPEATABLE READ")  # in one snapshot
+        if connection.dialect.name == "postgresql":
+            _postgres_page_reads(connection)
         dataset = load_dataset(connection, dataset_id)
         wanted = check_version(dataset, version if version is not None else token_version)
         latest = wanted == dataset.version
         page = _page_query(dataset_id, wanted, latest, after, limit, contains).subquery()
         with gc_paused():  # a page is up to 50,000 records
-            count, last, columns = _page_columns(connection, page)
+            count, last = _page_columns(connection, page, response.records)
         following = (
             count == limit
             and connection.execute(
@@ -382,54 +394,72 @@ def list_records(
             ).first()
             is not None
         )
-    token = encode_token({"q": search, "after": [last], "v": wanted}) if following else ""
-    return pb.ListRecordsResponse(records=columns, next_page_token=token, version=wanted)
+    if following:
+        response.next_page_token = encode_token({"q": search, "after": [last], "v": wanted})
+    response.version = wanted
+    return response
 
 
-def _page_columns(connection: Connection, page: Any) -> tuple[int, str, pb.DatasetRecordColumns]:
-    """(size, last id, columns) of a page. The database joins each JSON column into one
-    JSON array in the same pass that reads the rows (every aggregate of one statement sees
-    the rows in the same order, so the columns stay aligned); PostgreSQL orders the
-    aggregates explicitly, SQLite keeps the page's order, which is checked."""
-    postgres = connection.dialect.name == "postgresql"
-    count, last, ids, *texts, kinds, origins, created, updated = connection.execute(
-        _aggregates(page, postgres)
-    ).one()
-    if not postgres:  # json_group_array's text
-        ids, kinds, origins, created, updated = (
-            canonical_json.loads(v) for v in (ids, kinds, origins, created, updated)
-        )
-    if count and ids != sorted(ids):  # never seen; the rows then come one by one
-        return count, last, _columns(connection.execute(select(page)).all())
-    inputs, expectations, outputs, tags = (text.encode() for text in texts)
-    return (
-        count,
-        last,
-        pb.DatasetRecordColumns(
-            dataset_record_id=ids or (),
-            inputs=inputs,
-            expectations=expectations,
-            outputs=outputs,
-            tags=tags,
-            source_type=kinds or (),
-            source_id=[s or "" for s in origins or ()],
-            create_time_ms=created or (),
-            last_update_time_ms=updated or (),
-        ),
+def _postgres_page_reads(connection: Connection) -> None:
+    """Read the dataset row and its records in one snapshot, walking the records' primary
+    key in order. Right after a large merge the table has no statistics yet; the planner
+    then takes the dataset for a hundred rows and sorts all of it (on disk) for every page,
+    ~25 µs a record instead of ~3."""
+    connection.execution_options(isolation_level="REPEATABLE READ")
+    connection.exec_driver_sql(  # for this transaction only
+        "SELECT set_config('enable_sort', 'off', true), "
+        "set_config('enable_bitmapscan', 'off', true)"
     )
 
 
+def _page_columns(
+    connection: Connection, page: Any, out: pb.DatasetRecordColumns
+) -> tuple[int, str]:
+    """Fill ``out`` with a page's columns; returns the page's size and last id. The
+    database joins each JSON column into one JSON array in the same pass that reads the
+    rows: every aggregate of one statement sees the rows in the same order, so the columns
+    stay aligned, and that order is the page's (by id) on both databases; the ids are
+    checked to be sure, and the rows are read one by one if they are not in order. The
+    columns are written into the response in place (building a separate message and
+    handing it over would copy the page)."""
+    postgres = connection.dialect.name == "postgresql"
+    count, ids, *texts, kinds, origins, created, updated = connection.execute(
+        _aggregates(page, postgres)
+    ).one()
+    if not postgres:  # json_group_array's text: strings and 64-bit integers, which orjson
+        ids, kinds, origins, created, updated = (  # reads exactly
+            orjson.loads(v) for v in (ids, kinds, origins, created, updated)
+        )
+    last = ids[-1] if count else ""
+    if count and ids != sorted(ids):  # never seen; the rows then come one by one
+        rows = connection.execute(select(page).order_by(page.c.dataset_record_id)).all()
+        out.CopyFrom(_columns(rows))
+        return count, max(row[0] for row in rows)
+    out.inputs, out.expectations, out.outputs, out.tags = (
+        text if isinstance(text, bytes) else text.encode() for text in texts
+    )
+    if count:  # PostgreSQL's array_agg of no rows is NULL
+        out.dataset_record_id.extend(ids)
+        out.source_type.extend(kinds)
+        out.source_id.extend([s or "" for s in origins])
+        out.create_time_ms.extend(created)
+        out.last_update_time_ms.extend(updated)
+    return count, last
+
+
 def _aggregates(page: Any, postgres: bool) -> Any:
-    """One row: the page's size and last id, each JSON column as one JSON array text, and
-    the other columns as arrays (JSON text on SQLite)."""
+    """One row: the page's size, each JSON column as one JSON array text, and
+    the other columns as arrays (JSON text on SQLite). The aggregates take the rows in the
+    page's order (no ORDER BY of their own: on PostgreSQL each would sort the page again,
+    ~5 µs a record)."""
     c = page.c
     if postgres:
 
         def joined(column: Any) -> Any:
-            return func.string_agg(column, aggregate_order_by(literal(","), c.dataset_record_id))
+            return func.string_agg(column, literal(","))
 
         def listed(column: Any) -> Any:
-            return func.array_agg(aggregate_order_by(column, c.dataset_record_id))
+            return func.array_agg(column)
     else:
 
         def joined(column: Any) -> Any:
@@ -439,11 +469,11 @@ def _aggregates(page: Any, postgres: bool) -> Any:
             return func.json_group_array(column)
 
     def array(column: Any) -> Any:
-        return literal("[") + func.coalesce(joined(column), "") + literal("]")
+        text = literal("[") + func.coalesce(joined(column), "") + literal("]")
+        return text if postgres else cast(text, LargeBinary)  # SQLite: as UTF-8, not decoded
 
     return select(
         func.count(),
-        func.max(c.dataset_record_id),
         listed(c.dataset_record_id),
         array(c.inputs),
         array(c.expectations),
