@@ -121,7 +121,10 @@ class CollectorSettings:
         10_000, "SPYGLASS_BATCH_MAX_SPANS", int, "most spans committed in one transaction"
     )
     decode_workers: int = _setting(
-        -1, "SPYGLASS_DECODE_WORKERS", int, "processes decoding requests (0: inline; -1: cores - 1)"
+        -1,
+        "SPYGLASS_DECODE_WORKERS",
+        int,
+        "processes decoding requests (0: inline; -1: one per core, max 4)",
     )
     retry_after: float = _setting(
         1.0, "SPYGLASS_RETRY_AFTER", float, "seconds a refused sender is told to wait"

@@ -6,10 +6,10 @@ model, tokens, session and user differently; :func:`normalize` picks, field by f
 convention that has a usable value, in that order of priority (see design.md, "Canonical span
 fields"). Raw attributes are stored separately, so nothing is lost when a value is ignored.
 
-It runs for every ingested span, so it is written for the hot path: a fixed number of dict
-look-ups per field, no scan over all keys, JSON parsed only to validate or unwrap a value that
-is actually present, and it never raises on odd input (a value of the wrong type is ignored
-and the next source is tried).
+It runs for every ingested span, so it is written for the hot path: one pass over the span's
+keys finds which fields it has sources for at all, then a fixed number of dict look-ups per
+such field, JSON parsed only to validate or unwrap a value that is actually present, and it
+never raises on odd input (a value of the wrong type is ignored and the next source is tried).
 """
 
 from __future__ import annotations
@@ -199,17 +199,32 @@ def normalize(
 
     Pure and total: the same input always gives the same output, and odd values never raise.
     """
+    result = Canonical()
+    # Which fields' sources the span holds at all (one pass over its keys): the look-ups
+    # of a field none of whose keys is present are skipped, as they would find nothing.
+    present = _SOURCE_KEYS.intersection(attributes)
+    if not present and not events:
+        return result
+    absent = present.isdisjoint
     get = attributes.get
-    result = Canonical(
-        inputs=_content(get, events, _INPUT_KEYS),
-        outputs=_content(get, events, _OUTPUT_KEYS),
-        model=_first_str(get, _MODEL_KEYS),
-        provider=_first_str(get, _PROVIDER_KEYS),
-        session_id=_first_id(get, _SESSION_KEYS),
-        user_id=_first_id(get, _USER_KEYS),
-    )
-    _fill_tokens(get, result)
-    result.span_type = _span_type(get, result)
+    if events or not absent(_INPUT_SOURCE_KEYS):
+        result.inputs = _content(get, events, _INPUT_KEYS)
+    if events or not absent(_OUTPUT_SOURCE_KEYS):
+        result.outputs = _content(get, events, _OUTPUT_KEYS)
+    if not absent(_MODEL_KEYS):
+        result.model = _first(get, _MODEL_KEYS, ints=False)
+    if not absent(_PROVIDER_KEYS):
+        result.provider = _first(get, _PROVIDER_KEYS, ints=False)
+    if not absent(_SESSION_KEYS):
+        result.session_id = _first(get, _SESSION_KEYS, ints=True)
+    if not absent(_USER_KEYS):
+        result.user_id = _first(get, _USER_KEYS, ints=True)
+    if not absent(_TOKEN_SOURCE_KEYS):
+        _fill_tokens(get, result)
+    if not absent(_TYPE_KEYS):
+        result.span_type = _span_type(get, result)
+    else:
+        result.span_type = _implied_type(result)
     if (
         result.span_type == "EMBEDDING"
         and result.total_tokens is None
@@ -360,6 +375,52 @@ def _event_value(events: Sequence[Any], event_name: str, key: str) -> str | None
     return None
 
 
+# Every key a field's look-ups start from, per field and in all: a field none of whose keys a
+# span holds keeps its default, so :func:`normalize` skips its look-ups.
+_INPUT_SOURCE_KEYS = frozenset(
+    (
+        _INPUT_KEYS.spyglass,
+        _INPUT_KEYS.mlflow,
+        _INPUT_KEYS.openinference_value,
+        _INPUT_KEYS.genai_messages,
+        _INPUT_KEYS.genai_tool,
+        _INPUT_KEYS.traceloop,
+        *_INPUT_KEYS.indexed_keys[0][:2],
+    )
+)
+_OUTPUT_SOURCE_KEYS = frozenset(
+    (
+        _OUTPUT_KEYS.spyglass,
+        _OUTPUT_KEYS.mlflow,
+        _OUTPUT_KEYS.openinference_value,
+        _OUTPUT_KEYS.genai_messages,
+        _OUTPUT_KEYS.genai_tool,
+        _OUTPUT_KEYS.traceloop,
+        *_OUTPUT_KEYS.indexed_keys[0][:2],
+    )
+)
+_TOKEN_SOURCE_KEYS = frozenset(
+    (
+        TOKEN_USAGE,
+        MLFLOW_TOKEN_USAGE,
+        *_INPUT_TOKEN_KEYS,
+        *_OUTPUT_TOKEN_KEYS,
+        *_TOTAL_TOKEN_KEYS,
+    )
+)
+_TYPE_KEYS = frozenset(key for key, _ in _TYPE_SOURCES)
+_SOURCE_KEYS = frozenset().union(
+    _INPUT_SOURCE_KEYS,
+    _OUTPUT_SOURCE_KEYS,
+    _TOKEN_SOURCE_KEYS,
+    _TYPE_KEYS,
+    _MODEL_KEYS,
+    _PROVIDER_KEYS,
+    _SESSION_KEYS,
+    _USER_KEYS,
+)
+
+
 # --- JSON text --------------------------------------------------------------------------------
 
 
@@ -400,6 +461,11 @@ def _span_type(get: _Get, fields: Canonical) -> str:
             span_type = _explicit_type(value) if table is None else _lookup(table, value)
             if span_type:
                 return span_type
+    return _implied_type(fields)
+
+
+def _implied_type(fields: Canonical) -> str:
+    """The type of a span that states none: "LLM" if it has a model or token counts."""
     if (
         fields.model is not None
         or fields.input_tokens is not None
@@ -452,17 +518,9 @@ def _unquoted(value: Any) -> str | None:
     return value
 
 
-def _first_str(get: _Get, keys: tuple[str, ...]) -> str | None:
-    """The first non-empty string among ``keys``; MLflow's JSON-encoded strings are unwrapped."""
-    return _first(get, keys, ints=False)
-
-
-def _first_id(get: _Get, keys: tuple[str, ...]) -> str | None:
-    """The first non-empty string or integer id among ``keys``, as a string."""
-    return _first(get, keys, ints=True)
-
-
 def _first(get: _Get, keys: tuple[str, ...], ints: bool) -> str | None:
+    """The first non-empty string among ``keys`` (MLflow's JSON-encoded strings unwrapped),
+    or with ``ints`` the first such string or integer id, as a string."""
     for key in keys:
         value = get(key)
         if ints and type(value) is int:

@@ -22,19 +22,32 @@ Hot path. ``apply`` runs for every span, and prompt attributes are kilobytes lon
 * all key globs are compiled into ONE regex whose verdict is memoised per key (keys repeat
   endlessly); non-strings are skipped by type; rules with nothing to do return at once;
 * strings shorter than the shortest possible match are skipped with one ``len``;
-* built-ins declare trigger substrings (``sk-``, ``AKIA``, ``eyJ``, ``earer``, ``asic``,
-  ``@``), one of which every match contains. When every active pattern has triggers and none
-  occurs in a string (nearly always), the string costs a few C-speed ``in`` scans and no regex;
+* built-ins declare trigger substrings (``sk-``, ``AKIA``, ``eyJ``, ``Bearer``, ``basic``,
+  ``@``, ...), one of which every match contains. Each trigger is searched from its rarest
+  character (its anchor): a one-character ``in`` is a ``memchr``, ~30x faster than ``in``
+  with a short needle, and only where the anchor occurs does a regex made of the anchor
+  plus look-arounds check the rest. When no trigger occurs (nearly always), a string costs
+  a few ``memchr`` scans and no pattern regex;
 * otherwise each pattern runs as its own regex, in order. One alternation of all patterns
   with named groups was measured ~30x slower on a 5 KB prompt (700 us vs 24 us per span for
   the defaults): CPython's ``re`` only skips ahead fast when a pattern starts with a literal,
-  which an alternation of look-behind-guarded patterns never does. So the key-shaped
+  which an alternation of look-behind-guarded patterns never does (a set of first
+  characters is scanned at ~5 ns per character, a literal at ~0.3 ns). So the key-shaped
   built-ins start with their literal and check the boundary look-behind after it.
 
 * JSON text is parsed only when it starts like a JSON object or array AND its lower-cased
   text holds the literal part of a key glob (``api_key``, ``password``, ...) inside a
-  string followed by ``:`` (an object key). A JSON document without one costs a
-  ``lower()`` and a few ``in`` scans, no parse, even when its prose says "password".
+  string followed by ``:`` (an object key). A JSON document without one is not parsed,
+  even when its prose says "password".
+
+* ``apply`` first screens a whole attribute dict (:meth:`RedactionRules._nothing_to_redact`):
+  the strings long enough to matter are joined and scanned for triggers ONCE, and the
+  JSON-looking ones joined and scanned for key-like runs ONCE (found in the reversed text,
+  where they follow a rare ``:``, so the regex skips ahead; the verdict for a set of keys is
+  memoised, as JSON texts repeat their keys). Joining can only add hits, never hide one. A
+  dict that passes is left alone; anything else (a hit, a key rule match, nested values)
+  takes the full walk above, which decides. On the benchmark's GenAI spans (~1.4 KB, prose
+  saying "password") the screen costs ~5 us per span against ~14 us for the walk.
 
 ``credit_card`` has no trigger (digits are everywhere), so enabling it costs a digit scan of
 every string of 13+ characters (~35 us per 5 KB).
@@ -119,12 +132,12 @@ _BUILTINS: Mapping[str, _Builtin] = MappingProxyType(
         "bearer_token": _Builtin(
             r"(?<![A-Za-z0-9])(?:[Bb]earer|BEARER)[ \t]+(?=[A-Za-z0-9._~+/-]*[0-9])"
             r"[A-Za-z0-9._~+/-]{8,}=*",
-            triggers=("earer", "EARER"),
+            triggers=("Bearer", "bearer", "BEARER"),
         ),
         # RFC 7617 "Basic <base64 of user:password>"; the token must decode to such text.
         "basic_auth": _Builtin(
             r"(?<![A-Za-z0-9])(?:[Bb]asic|BASIC)[ \t]+[A-Za-z0-9+/]{4,}={0,2}(?![A-Za-z0-9+/=])",
-            triggers=("asic", "ASIC"),
+            triggers=("Basic", "basic", "BASIC"),
             validator=_basic_credentials,
         ),
         # 13-19 digits, Luhn-checked: contiguous, or in the printed layouts 4-4-4-4 and 4-6-5 /
@@ -175,8 +188,21 @@ _JSON_WRAPPING = len('{"":0}')
 _JSON_STARTS = frozenset("{[")
 _JSON_SPACE = " \t\r\n"
 _JSON_FIRST = frozenset("{[" + _JSON_SPACE)  # what JSON text of an object or array starts with
+_INERT = frozenset({int, float, bool, bytes, type(None)})
+"""Value types the rules never change."""
+_RUN_BEFORE_COLON = re.compile(r':(?=[ \t\r\n]*"([^"]*))')
+"""In reversed text: the run before a quote that is followed by ``:`` (an object key)."""
+_RUN_BEFORE_ESCAPED_QUOTE = re.compile(r'"(\\[^"]*)')
+"""In reversed text: the run before a quote preceded by a backslash, backslash included."""
+_FREQUENT_CHARS = ' etaoinsrhldcu"mfpgwyb,.:v0123456789k/{}[]-_xjqzETAOINSRHLDCUMFPGWYBVKXJQZ'
+"""Characters from the most to the least frequent in prose and JSON, roughly; any other
+character counts as rarer than all of them."""
 _KEY_CACHE_LIMIT = 65_536
-"""Distinct attribute keys remembered; keys come from apps, so the memo is bounded."""
+"""Distinct attribute keys (and key sets of JSON texts) remembered; keys come from apps, so
+the memos are bounded."""
+_JSON_KEYS_CACHED_CHARS = 1024
+"""Longest key set of a span's JSON texts whose verdict is remembered (their keys repeat
+from span to span)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +214,8 @@ class _Pass:
     replacement: str | Callable[[re.Match[str]], str]
     triggers: tuple[str, ...]
     min_length: int
+    anchored: _Anchored = ()
+    """``triggers`` grouped by anchor, for :func:`_holds_any`."""
 
 
 @dataclass(frozen=True)
@@ -203,11 +231,14 @@ class RedactionRules:
     patterns: Mapping[str, str] = field(default_factory=dict)
     _key_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _key_cache: dict[str, bool] = field(init=False, repr=False, compare=False)
+    _json_key_cache: dict[str, bool] = field(init=False, repr=False, compare=False)
     _passes: tuple[_Pass, ...] = field(init=False, repr=False, compare=False)
     _min_length: int = field(init=False, repr=False, compare=False)
     _needles: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
+    _anchored: _Anchored | None = field(init=False, repr=False, compare=False)
     _key_needles: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
     _skip_below: int = field(init=False, repr=False, compare=False)
+    _screens: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_strings(self.keys, "key patterns", "redaction rules")
@@ -221,17 +252,22 @@ class RedactionRules:
             + [_custom_pass(name, source) for name, source in patterns.items()]
         )
         min_length = min((p.min_length for p in passes), default=0)
+        needles = _needles(passes)
+        key_needles = _key_needles(keys)
         for name, value in (
             ("keys", keys),
             ("builtins", builtins),
             ("patterns", patterns),
             ("_key_regex", _compile_keys(keys)),
             ("_key_cache", {}),
+            ("_json_key_cache", {}),
             ("_passes", passes),
             ("_min_length", min_length),
-            ("_needles", _needles(passes)),
-            ("_key_needles", _key_needles(keys)),
+            ("_needles", needles),
+            ("_anchored", None if needles is None else _anchor(needles)),
+            ("_key_needles", key_needles),
             ("_skip_below", _skip_below(passes, min_length, keys)),
+            ("_screens", _can_screen(passes, needles, keys, key_needles)),
         ):
             object.__setattr__(self, name, value)
 
@@ -283,22 +319,20 @@ class RedactionRules:
         """Redact ``attributes`` in place; return how many values were changed."""
         if self._key_regex is None and not self._passes:
             return 0
+        if self._screens and self._nothing_to_redact(attributes):
+            return 0
         return self._redact_dict(attributes)
 
     def redact_text(self, text: str) -> str:
         """``text`` with every pattern match replaced (key rules do not apply)."""
         if len(text) < self._min_length:
             return text
-        if self._needles is not None:
-            for needle in self._needles:
-                if needle in text:
-                    break
-            else:
-                return text
+        if self._anchored is not None and not _holds_any(text, self._anchored):
+            return text
         for rule in self._passes:
             if len(text) < rule.min_length:
                 continue
-            if rule.triggers and not _contains_any(text, rule.triggers):
+            if rule.anchored and not _holds_any(text, rule.anchored):
                 continue
             text = rule.regex.sub(rule.replacement, text)
         return text
@@ -312,6 +346,73 @@ class RedactionRules:
             if len(cache) >= _KEY_CACHE_LIMIT:
                 cache.clear()
             cache[key] = hit
+        return hit
+
+    def _nothing_to_redact(self, attributes: dict[Any, Any]) -> bool:
+        """True only if :meth:`_redact_dict` would change nothing in ``attributes``; False
+        means "maybe" and the full walk decides.
+
+        One pass over the values collects the strings long enough to matter, then ONE needle
+        scan runs over all of them joined (not one per string), and the JSON-looking ones get
+        one key scan together. Joining can only add hits (a needle across two strings), never
+        hide one. Anything unusual (a key rule hit, a nested value, a non-``str`` key) answers
+        False at once.
+        """
+        cache = self._key_cache
+        skip_below = self._skip_below
+        texts = []
+        json_texts = []
+        for key, value in attributes.items():
+            matches = cache.get(key)
+            if matches is None:
+                if type(key) is not str:
+                    return False
+                matches = self.key_matches(key)
+            if matches:
+                return False
+            kind = type(value)
+            if kind is str:
+                if len(value) >= skip_below:
+                    texts.append(value)
+                    if value[0] in _JSON_FIRST:
+                        json_texts.append(value)
+            elif kind not in _INERT:
+                return False
+        if not texts:
+            return True
+        anchored = self._anchored
+        if anchored is not None and _holds_any("\n".join(texts), anchored):
+            return False
+        if not json_texts or self._key_regex is None:
+            return True
+        return not self._json_keys_may_match("\n".join(json_texts))
+
+    def _json_keys_may_match(self, text: str) -> bool:
+        """Whether a key needle occurs in a possible JSON object key of ``text``: a run
+        without ``"`` that ends at a quote followed by ``:`` (spaces allowed between) or at
+        a quote after a backslash, as :func:`_in_a_key` sees it.
+
+        The runs are found with ``text`` reversed, where they follow a ``:`` or ``\\``, so
+        that the regex search can jump from one rare literal to the next; only the runs,
+        short, are lower-cased and scanned for needles. A run of a lower-cased text is the
+        lower-cased run, as its ends are quotes (or ends of the text).
+        """
+        backwards = text[::-1]
+        runs = _RUN_BEFORE_COLON.findall(backwards)
+        if "\\" in text:
+            runs += _RUN_BEFORE_ESCAPED_QUOTE.findall(backwards)
+        if not runs:
+            return False
+        joined = "\n".join(runs)  # still reversed: the memo below needs no more than this
+        cache = self._json_key_cache
+        hit = cache.get(joined)
+        if hit is None:
+            keys = joined[::-1].lower()
+            hit = any(needle in keys for needle in self._key_needles or ())
+            if len(joined) <= _JSON_KEYS_CACHED_CHARS:
+                if len(cache) >= _KEY_CACHE_LIMIT:
+                    cache.clear()
+                cache[joined] = hit
         return hit
 
     def _redact_dict(self, mapping: dict[Any, Any]) -> int:
@@ -413,8 +514,53 @@ class RedactionRules:
         return (tuple(items) if count else value), count
 
 
-def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
-    return any(needle in text for needle in needles)
+_Anchored = tuple[tuple[str, re.Pattern[str]], ...]
+"""Needles grouped by their anchor (their rarest character), each group as one regex."""
+
+
+def _anchor(needles: Iterable[str]) -> _Anchored:
+    """``needles`` grouped under the rarest character of each (see :func:`_holds_any`);
+    a group's regex is its anchor followed by look-arounds for the rest of each needle,
+    so that the search jumps from one anchor to the next at C speed."""
+    groups: dict[str, list[str]] = {}
+    for needle in needles:
+        groups.setdefault(max(needle, key=_rarity), []).append(needle)
+    return tuple((anchor, _anchored_regex(anchor, group)) for anchor, group in groups.items())
+
+
+def _anchored_regex(anchor: str, needles: Sequence[str]) -> re.Pattern[str]:
+    branches = []
+    for needle in needles:
+        at = needle.index(anchor)
+        before, after = needle[:at], needle[at + 1 :]
+        if not before and not after:
+            return re.compile(re.escape(anchor))
+        branches.append(  # the look-behind runs after the anchor, so it spans it too
+            (f"(?<={re.escape(before + anchor)})" if before else "")
+            + (f"(?={re.escape(after)})" if after else "")
+        )
+    return re.compile(f"{re.escape(anchor)}(?:{'|'.join(branches)})")
+
+
+def _rarity(char: str) -> int:
+    rank = _FREQUENT_CHARS.find(char)
+    return len(_FREQUENT_CHARS) if rank == -1 else rank
+
+
+def _holds_any(text: str, anchored: _Anchored) -> bool:
+    """Whether a needle occurs in ``text``: same answer as ``any(n in text ...)``, faster.
+
+    A needle can only occur where its anchor does, and a one-character ``in`` is a
+    ``memchr``, ~30x faster than a search for a short needle; usually the anchor is
+    missing and nothing else runs. Where it is present, the group's regex visits only the
+    anchor's occurrences (~2x faster than ``in`` with a 3-character needle).
+    """
+    for anchor, regex in anchored:  # a loop, not any(): no generator on the hot path
+        if anchor in text and regex.search(text) is not None:
+            break
+    else:
+        return False
+    return True
 
 
 def _in_a_key(text: str, needle: str) -> bool:
@@ -448,6 +594,20 @@ def _needles(passes: Sequence[_Pass]) -> tuple[str, ...] | None:
     if any(not rule.triggers for rule in passes):
         return None
     return _shortest_needles(t for rule in passes for t in rule.triggers)
+
+
+def _can_screen(
+    passes: Sequence[_Pass],
+    needles: tuple[str, ...] | None,
+    keys: Sequence[str],
+    key_needles: tuple[str, ...] | None,
+) -> bool:
+    """Whether :meth:`RedactionRules._nothing_to_redact` can prove that nothing changes:
+    every pattern has triggers, every key glob a literal part, and no such literal holds a
+    quote (a key run never does)."""
+    if passes and needles is None:
+        return False
+    return not keys or (key_needles is not None and not any('"' in k for k in key_needles))
 
 
 def _key_needles(globs: Sequence[str]) -> tuple[str, ...] | None:
@@ -498,6 +658,7 @@ def _builtin_pass(name: str) -> _Pass:
         _replacement(name, builtin.validator),
         builtin.triggers,
         _min_match_length(regex) or 0,
+        _anchor(builtin.triggers),
     )
 
 

@@ -18,7 +18,9 @@ goes on; values stored other than as sent get a warning. Both end up in the answ
 
 Every stored string goes through the redaction rules first: attributes of the span, its
 events, links, resource and scope, and the span name, status message, event names and
-scope name. Doubles that JSON cannot hold are stored as the strings ``"NaN"``,
+scope name. An attribute value that the span's ``inputs``/``outputs`` column already holds
+is stored as a reference to it (:mod:`~spyglass.collector.store.attribute_refs`), which every
+reader resolves. Doubles that JSON cannot hold are stored as the strings ``"NaN"``,
 ``"Infinity"`` and ``"-Infinity"``, as the protobuf JSON mapping writes them.
 """
 
@@ -49,6 +51,7 @@ from spyglass.collector.ingest.value_limits import (
     truncate_text,
     truncate_values,
 )
+from spyglass.collector.store.attribute_refs import encode as encode_attributes
 from spyglass.collector.store.rows import (
     RANK_ATTRIBUTE,
     RANK_DEFAULT,
@@ -60,6 +63,7 @@ from spyglass.collector.store.rows import (
 from spyglass.lenient_json import dumps
 
 DEFAULT_EXPERIMENT = ExperimentRef(RANK_DEFAULT, "id", semconv.DEFAULT_EXPERIMENT_ID)
+_ZERO_TRACE_ID, _ZERO_SPAN_ID = bytes(16), bytes(8)
 
 
 @dataclass(slots=True)
@@ -98,7 +102,12 @@ def any_value(value: AnyValue) -> Any:
 
 def key_values(pairs: Iterable[KeyValue]) -> dict[str, Any]:
     """OTLP attributes as a dict (a repeated key keeps its last value, as the SDKs do)."""
-    return {kv.key: any_value(kv.value) for kv in pairs}
+    out = {}
+    for kv in pairs:
+        value = kv.value
+        text = value.string_value  # most values are strings: no call for them
+        out[kv.key] = text if text else any_value(value)
+    return out
 
 
 def clean_text(text: str) -> str:
@@ -163,6 +172,7 @@ class SpanConverter:
                         continue
                     record = self._record(
                         span,
+                        key,
                         path,
                         route,
                         resource_json,
@@ -179,6 +189,7 @@ class SpanConverter:
     def _record(
         self,
         span: Any,
+        ids: tuple[bytes, bytes],
         path: str,
         route: ExperimentRef,
         resource_json: str | None,
@@ -187,9 +198,12 @@ class SpanConverter:
         result: ConvertResult,
         check_sizes: bool,
     ) -> SpanRecord | None:
+        """The record of ``span`` (its ``ids``: trace id, span id), or None when it is
+        rejected (the rejection goes into ``result``)."""
         start, end = span.start_time_unix_nano, span.end_time_unix_nano
         span_events = span.events
-        problem = _id_problem(span)
+        (trace_id, span_id), parent_id = ids, span.parent_span_id
+        problem = _id_problem(trace_id, span_id, parent_id)
         if not problem and (start > TIME_MAX or end > TIME_MAX or span_events):
             problem = _time_problem(start, end, span_events)
         if problem:
@@ -259,9 +273,9 @@ class SpanConverter:
             )
             code = 0
         row = (
-            span.trace_id.hex(),
-            span.span_id.hex(),
-            span.parent_span_id.hex() or None,
+            trace_id.hex(),
+            span_id.hex(),
+            parent_id.hex() or None,
             clean_text(name),
             kind,
             c.span_type,
@@ -279,7 +293,7 @@ class SpanConverter:
             cost,
             c.session_id,
             c.user_id,
-            dumps(attrs),
+            encode_attributes(attrs, c.inputs, c.outputs),
             dumps(events) if events else None,
             dumps(links) if links else None,
             resource_json,
@@ -358,14 +372,15 @@ def _clamp_tokens(c: Canonical, path: str, warnings: list[str]) -> None:
             setattr(c, name, TOKENS_MAX)
 
 
-def _id_problem(span: Any) -> str | None:
-    if len(span.trace_id) != 16:
-        return f"traceId is {len(span.trace_id)} bytes, expected 16"
-    if len(span.span_id) != 8:
-        return f"spanId is {len(span.span_id)} bytes, expected 8"
-    if span.parent_span_id and len(span.parent_span_id) != 8:
-        return f"parentSpanId is {len(span.parent_span_id)} bytes, expected 8 or empty"
-    if span.trace_id == bytes(16) or span.span_id == bytes(8):
+def _id_problem(trace_id: bytes, span_id: bytes, parent_id: bytes) -> str | None:
+    """Why a span's ids cannot be stored; None if they can."""
+    if len(trace_id) != 16:
+        return f"traceId is {len(trace_id)} bytes, expected 16"
+    if len(span_id) != 8:
+        return f"spanId is {len(span_id)} bytes, expected 8"
+    if parent_id and len(parent_id) != 8:
+        return f"parentSpanId is {len(parent_id)} bytes, expected 8 or empty"
+    if trace_id == _ZERO_TRACE_ID or span_id == _ZERO_SPAN_ID:
         return "traceId and spanId must not be all zeros"
     return None
 

@@ -148,6 +148,17 @@ class SpanRow(Base):
     received_at_ns: Mapped[int] = mapped_column(BigInteger)
 
 
+class SpanResource(Base):
+    """A resource and instrumentation scope pair (their JSON), stored once for all the spans
+    that name it by ``key`` (see ``store/traces/resources.py``)."""
+
+    __tablename__ = "span_resources"
+
+    key: Mapped[str] = mapped_column(String(22), primary_key=True)
+    resource: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[str | None] = mapped_column(Text)
+
+
 class _TraceKeyValue:
     """Columns of a per-trace key/value table: one row per key, so filters use indexes."""
 

@@ -38,8 +38,9 @@ CANCEL_PAUSE_S = 0.2
 SQLITE_CHECK_EVERY = 1000  # virtual machine instructions between two progress-handler calls
 NARROW_HINT = (
     "narrow the search: a time range (attributes.timestamp_ms > …), fewer "
-    "experiments, fewer or more selective conditions (LIKE/ILIKE patterns and "
-    "trace.text read every span of every trace they are tried on)"
+    "experiments, fewer or more selective conditions (LIKE/ILIKE patterns, and "
+    "trace.text values that begin with no word, read every span of every trace "
+    "they are tried on)"
 )
 
 _current = threading.local()

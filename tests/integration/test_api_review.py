@@ -309,7 +309,7 @@ def test_the_migration_downgrades_and_upgrades_again(store_url: str) -> None:
         assert not tables & {"review_queues", "review_items", "review_skips"}
         assert "evaluation_jobs" in tables
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0007"
+        assert migrate.current_revision(engine) == migrate.head_revision()
         assert {"review_queues", "review_items", "review_skips"} <= set(
             inspect(engine).get_table_names()
         )

@@ -33,6 +33,7 @@ from spyglass.collector.store.models import (
     TraceRow,
     TraceTag,
 )
+from spyglass.collector.store.traces import text_index
 from spyglass.collector.store.traces.filters import (
     MAX_CONDITIONS,
     MAX_DEPTH,
@@ -353,6 +354,7 @@ def store(store_url: str) -> Iterator[Store]:
             (SpanRow, span_rows()),
         ):
             connection.execute(insert(model), rows)
+        text_index.rebuild(connection)  # the writer indexes what it stores; these rows skip it
     yield Store(engine, engine.dialect.name)
     engine.dispose()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -44,6 +45,7 @@ from otlp_builders import (
     to_otlp_json,
 )
 from sqlalchemy import text
+from stored_spans import stored_spans as rows_as_sent
 
 from spyglass.collector.server import Collector
 
@@ -96,9 +98,9 @@ def export(collector: Collector, transport: str, request: Message) -> Any:
 
 
 def stored_spans(collector: Collector) -> dict[str, Any]:
-    """Every stored span row, by name."""
-    with collector.engine.connect() as connection:
-        return {row.name: row for row in connection.execute(text("SELECT * FROM spans"))}
+    """Every stored span row, by name (attributes, resource and scope as the API gives them)."""
+    found = rows_as_sent(collector.engine, "SELECT * FROM spans")  # type: ignore[arg-type]
+    return {row["name"]: SimpleNamespace(**row) for row in found}
 
 
 def still_ingesting(collector: Collector, transport: str) -> None:

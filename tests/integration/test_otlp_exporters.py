@@ -36,6 +36,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, Tracer
 from otel_sdk import RecordingExporter
 from sqlalchemy import Engine, text
+from stored_spans import stored_spans
 
 from spyglass.collector.genai.cost import PriceTable
 from spyglass.collector.server import Collector
@@ -256,7 +257,7 @@ def rows(engine: Engine, sql: str, **params: Any) -> list[Mapping[str, Any]]:
 
 
 def spans_by_name(engine: Engine, trace_id: str) -> dict[str, Mapping[str, Any]]:
-    found = rows(engine, "SELECT * FROM spans WHERE trace_id = :t", t=trace_id)
+    found = stored_spans(engine, "SELECT * FROM spans WHERE trace_id = :t", t=trace_id)
     return {row["name"]: row for row in found}
 
 

@@ -20,6 +20,7 @@ from otlp_builders import (
     new_trace_id,
 )
 from sqlalchemy import text
+from stored_spans import stored_spans
 
 from spyglass.collector.server import Collector
 from spyglass.config import CollectorSettings
@@ -36,11 +37,9 @@ def _export(collector: Collector, body: bytes) -> ExportTraceServiceResponse:
 
 
 def _stored(collector: Collector) -> dict[str, str]:
-    with collector.engine.connect() as connection:  # type: ignore[union-attr]
-        row = connection.execute(
-            text("SELECT attributes, inputs, events, resource, cost FROM spans")
-        ).one()
-    return dict(row._mapping)
+    query = "SELECT attributes, inputs, outputs, events, resource, scope, cost FROM spans"
+    (row,) = stored_spans(collector.engine, query)  # type: ignore[arg-type]
+    return row
 
 
 def test_secrets_are_redacted_everywhere_before_storage(start_collector, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -205,7 +204,7 @@ def test_every_stored_string_and_json_keys_are_redacted(start_collector, store_u
     )(log_request.SerializeToString(), timeout=30)
 
     stored = {
-        "spans": _rows(collector, "SELECT * FROM spans"),
+        "spans": stored_spans(collector.engine, "SELECT * FROM spans"),  # type: ignore[arg-type]
         "traces": _rows(collector, "SELECT * FROM traces"),
         "tags": _rows(collector, "SELECT * FROM trace_tags"),
         "metadata": _rows(collector, "SELECT * FROM trace_metadata"),

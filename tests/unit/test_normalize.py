@@ -876,3 +876,31 @@ def test_normalize_is_pure() -> None:
     first = normalize(attributes)
     assert normalize(attributes) == first
     assert json.dumps(attributes, sort_keys=True) == snapshot
+
+
+# Each field found from any single one of its sources, alone among keys of no convention:
+# normalize skips the look-ups of fields whose sources a span does not hold, and must not
+# skip one it does hold.
+SINGLE_SOURCES = [
+    ({"gen_ai.prompt.0.role": "user"}, {"inputs": {"messages": [{"role": "user"}]}}),
+    ({"gen_ai.completion.0.content": "hi"}, {"outputs": {"messages": [{"content": "hi"}]}}),
+    ({"gen_ai.tool.call.result": "[1]"}, {"outputs": [1]}),
+    ({"llm.usage.total_tokens": 7}, {"total_tokens": 7, "span_type": "LLM"}),
+    ({"mlflow.chat.tokenUsage": '{"input_tokens": 2}'}, {"input_tokens": 2, "span_type": "LLM"}),
+    ({"llm.vendor": "acme"}, {"provider": "acme"}),
+    ({"traceloop.association.properties.user_id": 5}, {"user_id": "5"}),
+    ({"traceloop.span.kind": "task"}, {"span_type": "CHAIN"}),
+    ({"embedding.model_name": "e5"}, {"model": "e5", "span_type": "LLM"}),
+]
+
+
+@pytest.mark.parametrize(("attributes", "expected"), SINGLE_SOURCES)
+def test_a_single_source_is_found_among_other_keys(attributes: dict, expected: dict) -> None:
+    run_table({"http.method": "GET", "app.version": 3, **attributes}, (), expected)
+
+
+def test_a_span_without_sources_keeps_the_defaults() -> None:
+    assert normalize({"http.method": "GET", "http.status_code": 200}) == Canonical()
+    assert normalize({}, [("gen_ai.content.prompt", {"gen_ai.prompt": "hi"})]) == Canonical(
+        inputs='"hi"'
+    )

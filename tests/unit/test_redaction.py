@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from spyglass.collector.ingest import redaction
 from spyglass.collector.ingest.redaction import (
     BUILTIN_NAMES,
     DEFAULT_BUILTINS,
@@ -572,3 +575,136 @@ def test_every_builtin_match_contains_a_trigger() -> None:
                 continue
             for match in re.finditer(rule.regex, text):
                 assert not rule.triggers or any(t in match.group() for t in rule.triggers)
+
+
+# --- the screen that proves "nothing to redact" without the full walk ----------------------
+
+# Pieces that hit every corner of the screen: key needles inside and outside JSON keys,
+# quotes, colons, escapes, whitespace, triggers and near-misses, and characters whose
+# lower case differs from their case-insensitive match (final sigma, dotted I, Kelvin sign).
+_PIECES = [
+    '"',
+    ":",
+    " ",
+    "\t",
+    "\n",
+    "\\",
+    "{",
+    "[",
+    "}",
+    "]",
+    ",",
+    "password",
+    "PassWord",
+    "api_key",
+    "Secret",
+    "x-api-key",
+    "\u03a3",
+    "\u0130",
+    "\u212a",
+    "sk-",
+    "sk-ant-",
+    "abc123DEF456ghi789JKL0",
+    "AKIA",
+    "ASIA",
+    "IOSFODNN7EXAMPLE",
+    "Bearer ",
+    "BEARER\t",
+    "basic ",
+    "Basic ",
+    "dXNlcjpwYXNz",
+    "eyJhbGciOi",
+    ".",
+    "\\u0073k-",
+    "text",
+    "1",
+]
+_TEXTS = st.lists(st.sampled_from(_PIECES), max_size=30).map("".join)
+_JSON_TEXTS = st.recursive(
+    st.none() | st.integers() | _TEXTS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["a", "password", "Api_Key", "content"]) | _TEXTS, inner, max_size=3
+        )
+    ),
+    max_leaves=8,
+).flatmap(
+    lambda value: st.sampled_from([(", ", ": "), (",", ":"), (" , ", " :\n")]).map(
+        lambda separators: json.dumps(value, separators=separators)
+    )
+)
+_VALUES = (
+    _TEXTS
+    | _JSON_TEXTS
+    | st.sampled_from([" ", "\n"]).flatmap(lambda lead: _JSON_TEXTS.map(lambda j: lead + j))
+    | st.sampled_from([1, 2.5, True, None, b"bytes"])
+    | st.lists(_TEXTS, max_size=2)
+    | st.dictionaries(st.sampled_from(["k", "password"]), _TEXTS, max_size=2)
+)
+_ATTRIBUTES = st.dictionaries(
+    st.sampled_from(["input.value", "gen_ai.input.messages", "session.id", "x_api_key", "a"])
+    | _TEXTS,
+    _VALUES,
+    max_size=6,
+)
+_RULE_SETS = [
+    RedactionRules.default(),
+    RedactionRules(keys=("*password*",)),
+    RedactionRules(builtins=("bearer_token", "jwt")),
+    RedactionRules(keys=("*tok?n*", "x*"), builtins=DEFAULT_BUILTINS),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(attributes=_ATTRIBUTES, which=st.sampled_from(range(len(_RULE_SETS))))
+def test_screen_gives_the_same_result_as_the_full_walk(
+    attributes: dict[str, Any], which: int
+) -> None:
+    """``apply`` (screen first) and the full walk alone redact the same values the same way."""
+    rules = _RULE_SETS[which]
+    screened, walked = copy.deepcopy(attributes), copy.deepcopy(attributes)
+    assert rules.apply(screened) == rules._redact_dict(walked)
+    assert screened == walked
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_TEXTS | _JSON_TEXTS)
+def test_anchored_needle_search_equals_plain_search(text: str) -> None:
+    rules = RedactionRules.default()
+    assert rules._needles is not None and rules._anchored is not None
+    expected = any(needle in text for needle in rules._needles)
+    assert redaction._holds_any(text, rules._anchored) == expected
+    for rule in RedactionRules(builtins=BUILTIN_NAMES)._passes:
+        expected = any(trigger in text for trigger in rule.triggers)
+        assert redaction._holds_any(text, rule.anchored) == expected, rule.name
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_TEXTS | _JSON_TEXTS, lead=st.sampled_from(["", " ", "{", "["]))
+def test_json_key_screen_sees_every_key_the_full_check_sees(text: str, lead: str) -> None:
+    """The screen may say "maybe" too often, never "no" where the full check says "yes"."""
+    rules = RedactionRules.default()
+    text = lead + text
+    if text and rules._may_hold_json_key(text):
+        assert rules._json_keys_may_match(text)
+
+
+def test_prose_mentioning_a_key_word_is_screened_out() -> None:
+    """The common case takes the screen: JSON whose prose (not keys) says "password"."""
+    rules = RedactionRules.default()
+    attributes = {
+        "input.value": json.dumps({"question": "reset my password please", "top_k": 5}),
+        "gen_ai.input.messages": json.dumps(
+            [{"role": "user", "parts": [{"type": "text", "content": "password secret"}]}]
+        ),
+        "gen_ai.request.model": "gpt-4o-mini-2024-07-18",
+        "gen_ai.usage.input_tokens": 12,
+    }
+    before = copy.deepcopy(attributes)
+    assert rules._nothing_to_redact(attributes)
+    assert rules.apply(attributes) == 0 and attributes == before
+    attributes["input.value"] = json.dumps({"password": "hunter2"})
+    assert not rules._nothing_to_redact(attributes)
+    assert rules.apply(attributes) == 1
+    assert json.loads(attributes["input.value"]) == {"password": REDACTED}

@@ -19,41 +19,72 @@ def trace_rows(batch: Iterable[tuple[SpanRecord, int]]) -> list[tuple]:
     """One ``TRACE_COLUMNS`` tuple per trace, from (record, resolved experiment id) pairs."""
     by_trace: dict[str, list[tuple[SpanRecord, int]]] = {}
     for item in batch:
-        by_trace.setdefault(item[0].row[r.TRACE_ID], []).append(item)
-    return [_trace_row(trace_id, items) for trace_id, items in sorted(by_trace.items())]
+        trace_id = item[0].row[r.TRACE_ID]
+        items = by_trace.get(trace_id)
+        if items is None:
+            by_trace[trace_id] = [item]
+        else:
+            items.append(item)
+    return [_trace_row(trace_id, by_trace[trace_id]) for trace_id in sorted(by_trace)]
 
 
 def _trace_row(trace_id: str, items: Sequence[tuple[SpanRecord, int]]) -> tuple:
-    rows = [rec.row for rec, _ in items]
+    """The aggregate of one trace's spans, in one pass over them (the writer's hot path)."""
     # highest routing rank wins; on a tie the lowest experiment id (order-independent)
-    rank, neg_experiment_id = max((rec.experiment.rank, -exp) for rec, exp in items)
-    root = min(
-        (row for row in rows if row[r.PARENT] is None),
-        key=lambda row: (row[r.START], row[r.SPAN_ID]),
-        default=None,
-    )
+    best = (-1, 0)
+    root: tuple | None = None
+    first = items[0][0].row
+    start, end = first[r.START], first[r.END]
+    received_min = received_max = first[r.RECEIVED]
+    in_tok = out_tok = total_tok = errors = 0
+    cost = 0.0
+    for rec, experiment_id in items:
+        row = rec.row
+        choice = (rec.experiment.rank, -experiment_id)
+        if choice > best:
+            best = choice
+        if row[r.PARENT] is None and (
+            root is None or (row[r.START], row[r.SPAN_ID]) < (root[r.START], root[r.SPAN_ID])
+        ):
+            root = row
+        if row[r.START] < start:
+            start = row[r.START]
+        if row[r.END] > end:
+            end = row[r.END]
+        received = row[r.RECEIVED]
+        if received < received_min:
+            received_min = received
+        elif received > received_max:
+            received_max = received
+        in_tok += row[r.IN_TOK] or 0
+        out_tok += row[r.OUT_TOK] or 0
+        total_tok += row[r.TOTAL_TOK] or 0
+        cost += row[r.COST] or 0.0
+        if row[r.STATUS] == r.STATUS_ERROR:
+            errors += 1
+    rows = [rec.row for rec, _ in items]
     name, root_id, status, request, response = _root_fields(root) if root else _NO_ROOT
     return (
         trace_id,
-        -neg_experiment_id,
-        rank,
+        -best[1],
+        best[0],
         name,
         root_id,
         status,
-        min(row[r.START] for row in rows),
-        max(row[r.END] for row in rows),
+        start,
+        end,
         request,
         response,
-        sum(row[r.IN_TOK] or 0 for row in rows),
-        sum(row[r.OUT_TOK] or 0 for row in rows),
-        sum(row[r.TOTAL_TOK] or 0 for row in rows),
-        sum(row[r.COST] or 0.0 for row in rows),
-        len(rows),
-        sum(1 for row in rows if row[r.STATUS] == r.STATUS_ERROR),
+        in_tok,
+        out_tok,
+        total_tok,
+        cost,
+        len(items),
+        errors,
         _first(rows, root, r.SESSION),
         _first(rows, root, r.USER),
-        min(row[r.RECEIVED] for row in rows),
-        max(row[r.RECEIVED] for row in rows),
+        received_min,
+        received_max,
     )
 
 

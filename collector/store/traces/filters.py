@@ -71,8 +71,13 @@ Semantics:
   are wildcards, backslash escapes them. Text comparisons ``=``/``!=``/``IN`` are exact and
   case-sensitive; ``<``/``>`` do not apply to text (collations differ between stores).
 * ``trace.text`` matches traces with any span whose inputs or outputs (JSON text) contain the
-  value, case-insensitively: ``= 'word'`` looks for the literal text, ``LIKE``/``ILIKE``
-  patterns are wrapped in ``%…%``. It scans spans; a full-text index is out of scope.
+  value: ``= 'word'`` looks for the literal text, ``LIKE``/``ILIKE`` (alike here) for the
+  pattern anywhere. ASCII letters match either case, other characters as written. A value
+  that begins with an ASCII letter or digit matches only where a word begins (at the start
+  of the text or after an ASCII character that is neither): ``'fund'`` does not find
+  "refund"; one that begins otherwise (``'%fund'``, ``'-fund'``) matches anywhere. A word
+  index (:mod:`~spyglass.collector.store.traces.text_index`) finds candidate traces when
+  the value holds a word it can look up; the rule is then checked on their spans.
 * Sorting puts missing values last in both directions; text sorts by code point on both
   stores (``COLLATE "C"`` on PostgreSQL); ties are broken by ``traces.id`` descending.
 
@@ -102,6 +107,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    column,
     false,
     func,
     literal,
@@ -109,10 +115,12 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    table,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSQUERY, TSVECTOR
 
+from spyglass.collector.store.attribute_refs import resolve_sql
 from spyglass.collector.store.models import (
     AssessmentRow,
     SpanRow,
@@ -120,7 +128,7 @@ from spyglass.collector.store.models import (
     TraceRow,
     TraceTag,
 )
-from spyglass.collector.store.traces import probes
+from spyglass.collector.store.traces import probes, text_index
 from spyglass.collector.store.traces.probes import Probe
 from spyglass.errors import InvalidFilterError, not_unicode
 from spyglass.times import parse_time_ms
@@ -891,6 +899,14 @@ _TRACES = TraceRow.__table__
 _T = _TRACES.c
 _SPANS = SpanRow.__table__
 _S = _SPANS.c
+# the word index (text_index): FTS5 on SQLite (its rowid is traces.id), rows on PostgreSQL
+_SPAN_TEXT = table(
+    "span_text",
+    column("rowid", BigInteger),
+    column("span_text", Text),
+    column("trace_id", Text),
+    column("words", TSVECTOR),
+)
 _ASSESSMENTS = AssessmentRow.__table__
 _KEY_TABLES = {"tag": TraceTag.__table__, "metadata": TraceMetadata.__table__}
 
@@ -973,7 +989,7 @@ class _Compiler:
         parts = [self.normalized(item) for item in node.items]
         return probes.combine(isinstance(node, And), parts)
 
-    def comparison(self, c: Comparison) -> ColumnElement[bool] | Probe:
+    def comparison(self, c: Comparison) -> probes.Part:
         compile_kind = {
             "trace": self.trace,
             "tag": self.key_value,
@@ -986,7 +1002,7 @@ class _Compiler:
         return compile_kind[c.field.kind](c)
 
     # -- the traces row
-    def trace(self, c: Comparison) -> ColumnElement[bool] | Probe:
+    def trace(self, c: Comparison) -> probes.Part:
         name = c.field.name
         if name == "text":
             return self.text_search(c)
@@ -1003,14 +1019,46 @@ class _Compiler:
         # never NULL, so that NOT keeps the traces that lack the value
         return and_(column.is_not(None), condition) if name in _NULLABLE else condition
 
-    def text_search(self, c: Comparison) -> Probe:
-        text = _escape_like(_string(c.value)) if c.op == "=" else _string(c.value)
-        pattern = f"%{text}%"
+    def text_search(self, c: Comparison) -> probes.Part:
+        """Spans whose text matches (module docstring), found through the word index when
+        the value has a word it can look up (see text_index), else by scanning spans."""
+        value = _string(c.value)
+        pieces = text_index.parse_pattern(value, like=c.op != "=")
+        like = f"%{_escape_like(value) if c.op == '=' else value}%"
+        matches = [self.text_matches(col, pieces, like) for col in (_S.inputs, _S.outputs)]
+        exact = self.span_exists(or_(*matches))
+        terms = text_index.terms(pieces)
+        if not terms:
+            return exact
+        # every match is a candidate, so NOT is "no span matches", without the index
+        return probes.Group(True, (self.text_candidates(terms), exact), negation=exact.negate())
+
+    def text_matches(
+        self, column: ColumnElement, pieces: list[text_index.Piece], like: str
+    ) -> ColumnElement[bool]:
+        """The exact rule on one column: ``like`` (the value as a ``%…%`` pattern) first, as
+        a cheap necessary condition, then a case-sensitive pattern that spells out ASCII case
+        and the start of a word (PostgreSQL's ILIKE also folds other letters)."""
         if self.postgres:
-            matches = [column.ilike(pattern) for column in (_S.inputs, _S.outputs)]
-        else:  # SQLite's LIKE ignores ASCII case
-            matches = [column.like(pattern, escape="\\") for column in (_S.inputs, _S.outputs)]
-        return self.span_exists(or_(*matches))
+            return and_(column.ilike(like), column.op("~")(text_index.regex_pattern(pieces)))
+        matches = column.like(like, escape="\\")  # SQLite's LIKE ignores ASCII case only
+        if not text_index.anchored(pieces):
+            return matches
+        spaced = literal(" ", Text) + column  # the start of the text begins a word
+        return and_(matches, spaced.op("GLOB")(text_index.glob_pattern(pieces)))
+
+    def text_candidates(self, terms: list[text_index.Term]) -> ColumnElement[bool]:
+        """Traces whose words include every term (a superset of the matches)."""
+        if self.postgres:
+            query = cast(literal(text_index.tsquery(terms), Text), TSQUERY)
+            found = select(_SPAN_TEXT.c.trace_id).where(_SPAN_TEXT.c.words.op("@@")(query))
+            return _T.trace_id.in_(found)
+        found = select(_SPAN_TEXT.c.rowid).where(
+            _SPAN_TEXT.c.span_text.op("MATCH")(literal(text_index.fts5_query(terms), Text))
+        )
+        # "+ 0": SQLite then walks traces in the search's order, probing the candidates,
+        # and stops at a full page, rather than reading every candidate and sorting
+        return (_T.id + 0).in_(found)
 
     # -- spans
     def span_exists(self, condition: ColumnElement[bool]) -> Probe:
@@ -1023,8 +1071,11 @@ class _Compiler:
 
     def span_attribute(self, c: Comparison) -> Probe:
         key = c.field.name
+        # a value the span's inputs/outputs hold is stored as a reference to the column
+        content = {"inputs": _S.inputs, "outputs": _S.outputs}
         if self.postgres:
-            value = cast(_S.attributes, JSONB)[key].astext
+            element = cast(_S.attributes, JSONB)[key]
+            value = resolve_sql(key, element.astext, element, None, content)
             return self.presence(self.span_exists, value, c, self.value_condition)
         # json_each rather than a JSON path: any key works, even one with '"' or '\'
         attribute = self.attribute
@@ -1033,6 +1084,7 @@ class _Compiler:
             (attribute.c.type == "false", "false"),
             else_=cast(attribute.c.value, Text),
         )
+        value = resolve_sql(key, value, attribute.c.value, attribute.c.type, content)
         source = _SPANS.join(attribute, true())
 
         def exists(condition: ColumnElement[bool]) -> Probe:

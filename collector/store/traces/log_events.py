@@ -38,6 +38,7 @@ from sqlalchemy import Engine
 from spyglass.collector.genai.events import LogRow, combine, merge, own_events
 from spyglass.collector.genai.normalize import normalize
 from spyglass.collector.store import rows as r
+from spyglass.collector.store.attribute_refs import resolve as resolve_attributes
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.rows import LogEventRow
 from spyglass.collector.store.traces.aggregate import preview
@@ -205,7 +206,7 @@ def _refresh_stored_span(cursor: Any, st: Statements, span: tuple, rows: list[Lo
     own = own_events(events)
     # normalize matches events by name: one whose stored name is not a string matches none
     named = [(e["name"], e.get("attributes") or {}) for e in own if isinstance(e.get("name"), str)]
-    canonical = normalize(_loads_object(attributes), named)
+    canonical = normalize(_loads_object(resolve_attributes(attributes, inputs, outputs)), named)
     fields = combine(canonical.inputs, canonical.outputs, events, merge(rows))
     if fields != (inputs, outputs, events):
         _update_span(cursor, st, (trace_id, span_id), parent, fields)

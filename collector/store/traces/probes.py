@@ -81,17 +81,23 @@ class Probe:
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """Parts joined by AND (``conjunction``) or OR, not yet rendered."""
+    """Parts joined by AND (``conjunction``) or OR, not yet rendered. ``negation``, when
+    given, is an equivalent of the group's NOT that is cheaper than De Morgan's."""
 
     conjunction: bool
     parts: tuple[Part, ...]
+    negation: Part | None = None
 
 
 Part = ColumnElement[bool] | Probe | Group
 
 
-def negate(part: ColumnElement[bool] | Probe) -> ColumnElement[bool] | Probe:
-    """NOT of a comparison's compiled form."""
+def negate(part: Part) -> Part:
+    """NOT of a comparison's compiled form (a group by De Morgan's laws)."""
+    if isinstance(part, Group):
+        if part.negation is not None:
+            return part.negation
+        return Group(not part.conjunction, tuple(negate(p) for p in part.parts))
     return part.negate() if isinstance(part, Probe) else not_(part)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from spyglass.collector.store.attribute_refs import resolve as resolve_attributes
 from spyglass.collector.store.engine import write_transaction
 from spyglass.collector.store.evaluation.assessments import assessments_for_traces
 from spyglass.collector.store.ids import (
@@ -53,6 +54,7 @@ from spyglass.collector.store.paging import (
     keyset_after,
 )
 from spyglass.collector.store.text import check_key
+from spyglass.collector.store.traces import resources
 from spyglass.collector.store.traces.filters import compile_filter, compile_order_by
 from spyglass.errors import InvalidArgumentError, NotFoundError
 from spyglass.v1 import common_pb2
@@ -237,8 +239,6 @@ _SPAN_OPTIONAL = (
     "outputs",
     "events",
     "links",
-    "resource",
-    "scope",
     "model",
     "provider",
     "cost",
@@ -247,8 +247,10 @@ _SPAN_OPTIONAL = (
 )
 
 
-def span_message(row: Any) -> pb.Span:
-    """A ``spans`` row as the API message (JSON columns passed on as text)."""
+def span_message(row: Any, pairs: dict[str, tuple] | None = None) -> pb.Span:
+    """A ``spans`` row as the API message (JSON columns passed on as text, the attributes
+    with the values they share with ``inputs``/``outputs`` put back, and the resource and
+    scope from ``pairs`` (:func:`resources.lookup`) when the row names them by key)."""
     span = pb.Span(
         trace_id=row.trace_id,
         span_id=row.span_id,
@@ -259,12 +261,17 @@ def span_message(row: Any) -> pb.Span:
         end_time_ns=row.end_time_ns,
         status_code=row.status_code,
         status_message=row.status_message or "",
-        attributes=row.attributes,
+        attributes=resolve_attributes(row.attributes, row.inputs, row.outputs),
     )
     for field in _SPAN_OPTIONAL:
         value = getattr(row, field)
         if value is not None:
             setattr(span, field, value)
+    resource, scope = resources.expand(row.resource, row.scope, pairs or {})
+    if resource is not None:
+        span.resource = resource
+    if scope is not None:
+        span.scope = scope
     for field in ("input_tokens", "output_tokens", "total_tokens"):
         value = getattr(row, field)
         if value is not None:
@@ -281,8 +288,10 @@ def _spans(connection: Connection, ids: list[str]) -> dict[str, list[pb.Span]]:
             .where(s.trace_id.in_(chunk))
             .order_by(s.trace_id, s.start_time_ns, s.span_id)
         )
-        for row in connection.execute(query):
-            out[row.trace_id].append(span_message(row))
+        rows = connection.execute(query).all()
+        pairs = resources.lookup(connection, (row.resource for row in rows))
+        for row in rows:
+            out[row.trace_id].append(span_message(row, pairs))
     return out
 
 

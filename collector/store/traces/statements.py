@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from sqlalchemy import BigInteger, Float, Integer, SmallInteger, String
+from sqlalchemy.types import TypeEngine
+
 from spyglass.collector.store.models import SpanLogEvent, SpanRow
 
 TRACE_COLUMNS: tuple[str, ...] = (
@@ -100,7 +103,15 @@ class Statements:
 
     @cached_property
     def copy_into_staging(self) -> str:
-        return f"COPY spans_staging ({self._names}) FROM STDIN"
+        """Binary COPY: PostgreSQL takes each value as sent, without parsing text (the
+        span rows are mostly long JSON strings) and the driver need not escape them."""
+        return f"COPY spans_staging ({self._names}) FROM STDIN (FORMAT BINARY)"
+
+    @cached_property
+    def staging_types(self) -> list[str]:
+        """The PostgreSQL type of each span column, in order: a binary COPY sends every
+        value in its column's own encoding."""
+        return [_binary_type(c.type) for c in SpanRow.__table__.columns]
 
     @cached_property
     def insert_from_staging(self) -> str:
@@ -265,6 +276,22 @@ class Statements:
             f"WHERE received_at_ns < {p} LIMIT {p})"
         )
 
+
+def _binary_type(column_type: TypeEngine) -> str:
+    for kind, name in _BINARY_TYPES:
+        if isinstance(column_type, kind):
+            return name
+    raise TypeError(f"no binary COPY type for column type {column_type!r}")
+
+
+# SmallInteger and BigInteger subclass Integer: the narrower types come first
+_BINARY_TYPES: tuple[tuple[type, str], ...] = (
+    (SmallInteger, "int2"),
+    (BigInteger, "int8"),
+    (Integer, "int4"),
+    (Float, "float8"),
+    (String, "text"),  # Text too; text and varchar share their binary encoding
+)
 
 SQLITE = Statements("sqlite", "?")
 POSTGRES = Statements("postgresql", "%s")

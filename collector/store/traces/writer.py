@@ -43,7 +43,7 @@ from spyglass.collector.metrics import CollectorMetrics
 from spyglass.collector.store import rows as r
 from spyglass.collector.store.engine import sqlite_path
 from spyglass.collector.store.rows import ExperimentRef, LogEventRow, SpanRecord
-from spyglass.collector.store.traces import aggregate, log_events
+from spyglass.collector.store.traces import aggregate, log_events, resources, text_index
 from spyglass.collector.store.traces.checkpoint import Checkpointer
 from spyglass.collector.store.traces.experiments import ExperimentResolver
 from spyglass.collector.store.traces.statements import for_dialect
@@ -65,6 +65,10 @@ RETRY_PAUSE_S = 0.2
 # database call it makes is bounded (SQLite busy timeout, PostgreSQL TCP timeouts, a few
 # attempts), so a healthy writer finishes a group within a couple of minutes at worst.
 STALL_S = 300.0
+# The write connection's SQLite page cache. The writer appends: the pages it reads again are
+# the indexes' (a few MB per million spans), while a larger cache fills with appended span
+# rows it never reads, ~50 MB of the collector's memory for no measurable speed.
+WRITER_CACHE_KIB = 16 * 1024
 # Errors by which the driver refuses a value before the database sees it (sqlite3 raises
 # OverflowError for an integer beyond 64 bits; drivers raise TypeError/ValueError for values
 # they cannot adapt). Like a database's data error, they come back for the same input.
@@ -374,6 +378,8 @@ class Writer:
             self._conn = self._engine.raw_connection()
             if self._checkpointer is not None:  # checkpoints run on their own thread
                 self._conn.driver_connection.execute("PRAGMA wal_autocheckpoint=0")
+            if self._st.dialect == "sqlite":
+                self._conn.driver_connection.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         return self._conn
 
     def _discard_connection(self) -> None:
@@ -395,19 +401,41 @@ class Writer:
     def _write_spans(self, cursor: Any, recs: Sequence[SpanRecord]) -> tuple[list[SpanRecord], int]:
         """The spans' statements; returns the newly stored records and the number of log
         records applied to them."""
-        recs = sorted(recs, key=lambda rec: (rec.row[r.TRACE_ID], rec.row[r.SPAN_ID]))
-        new_keys = self._insert_spans(cursor, [rec.row for rec in recs])
-        fresh = _fresh_records(recs, new_keys)
-        resolved: dict[ExperimentRef, int] = {}  # a request's spans share a few refs
-        for ref in {rec.experiment for rec in fresh}:
-            resolved[ref] = self._experiments.resolve(cursor, ref)
-        with_ids = [(rec, resolved[rec.experiment]) for rec in fresh]
-        traces = aggregate.trace_rows(with_ids)
+        recs = sorted(recs, key=_span_key)
+        rows = resources.share(cursor, self._st.dialect, [rec.row for rec in recs])
+        before = text_index.last_rowid(cursor, self._st.dialect)
+        new_keys = self._insert_spans(cursor, rows)
+        fresh = recs if new_keys is None else _fresh_records(recs, new_keys)
+        traces = aggregate.trace_rows(self._with_experiment_ids(cursor, fresh))
         if traces:  # takes the traces' row locks (PostgreSQL) before looking for logs
             cursor.executemany(self._st.upsert_trace, traces)
         self._upsert_key_values(cursor, fresh)
         attached = log_events.attach_to_new_spans(cursor, self._st, [rec.row for rec in fresh])
+        text_index.index_new(cursor, self._st.dialect, before, [rec.row for rec in fresh])
         return fresh, attached
+
+    def _with_experiment_ids(
+        self, cursor: Any, fresh: Sequence[SpanRecord]
+    ) -> list[tuple[SpanRecord, int]]:
+        """Each record with the id of the experiment it asks for.
+
+        A request's spans share one or a few :class:`ExperimentRef` objects, so they are
+        told apart by identity first (hashing a dataclass per span would cost more than
+        the lookup) and resolved once per distinct value.
+        """
+        by_value: dict[ExperimentRef, int] = {}
+        by_object: dict[int, int] = {}
+        out = []
+        for rec in fresh:
+            ref = rec.experiment
+            experiment_id = by_object.get(id(ref))
+            if experiment_id is None:
+                experiment_id = by_value.get(ref)
+                if experiment_id is None:
+                    experiment_id = by_value[ref] = self._experiments.resolve(cursor, ref)
+                by_object[id(ref)] = experiment_id
+            out.append((rec, experiment_id))
+        return out
 
     def _write_logs(self, rows: Sequence[LogEventRow]) -> None:
         """Write log records of spans in one transaction, applying them to stored spans."""
@@ -437,23 +465,26 @@ class Writer:
         self._experiments.commit()
         return result
 
-    def _insert_spans(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
-        """Insert spans not stored yet; returns the keys of those this call inserted."""
+    def _insert_spans(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]] | None:
+        """Insert spans not stored yet; returns the keys of those this call inserted, or
+        None when it inserted every row (no re-delivery, no duplicate: the usual case)."""
         if self._st.dialect == "sqlite":
             return self._insert_spans_sqlite(cursor, rows)
         return self._insert_spans_postgres(cursor, rows)
 
-    def _insert_spans_postgres(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
+    def _insert_spans_postgres(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]] | None:
         # COPY into a per-connection staging table (emptied at every COMMIT), then one
         # INSERT … SELECT that skips stored spans and returns the keys it inserted.
         cursor.execute(self._st.create_staging)
         with cursor.copy(self._st.copy_into_staging) as copy:
+            copy.set_types(self._st.staging_types)
             for row in rows:
                 copy.write_row(row)
         cursor.execute(self._st.insert_from_staging)
-        return set(map(tuple, cursor.fetchall()))
+        inserted = set(map(tuple, cursor.fetchall()))
+        return None if len(inserted) == len(rows) else inserted
 
-    def _insert_spans_sqlite(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]]:
+    def _insert_spans_sqlite(self, cursor: Any, rows: list[tuple]) -> set[tuple[str, str]] | None:
         # executemany is SQLite's fastest insert, but it only reports how many rows it
         # inserted. When that is all of them (no re-delivery: the usual case) we are done;
         # otherwise undo it, look up which spans are stored already and insert the others.
@@ -462,7 +493,7 @@ class Writer:
         cursor.executemany(self._st.insert_spans_each, rows)
         if cursor.rowcount == len(rows):
             cursor.execute("RELEASE spans_batch")
-            return {(row[r.TRACE_ID], row[r.SPAN_ID]) for row in rows}
+            return None
         cursor.execute("ROLLBACK TO spans_batch")
         cursor.execute("RELEASE spans_batch")
         stored = self._stored_keys(cursor, {row[r.TRACE_ID] for row in rows})
@@ -485,9 +516,12 @@ class Writer:
         return keys
 
     def _upsert_key_values(self, cursor: Any, fresh: Sequence[SpanRecord]) -> None:
+        carriers = [rec for rec in fresh if rec.tags or rec.metadata]  # few spans carry any
+        if not carriers:
+            return
         for table, attr in (("trace_tags", "tags"), ("trace_metadata", "metadata")):
             entries: dict[tuple[str, str], str] = {}
-            for rec in fresh:
+            for rec in carriers:
                 for key, value in (getattr(rec, attr) or {}).items():
                     entries[(rec.row[r.TRACE_ID], key)] = value
             if entries:
@@ -502,6 +536,11 @@ def _item_name(item: SpanRecord | LogEventRow) -> str:
     if isinstance(item, SpanRecord):
         return f"span {item.row[r.TRACE_ID]}/{item.row[r.SPAN_ID]}"
     return f"log record {item.record_key} of span {item.trace_id}/{item.span_id}"
+
+
+def _span_key(rec: SpanRecord) -> tuple[str, str]:
+    row = rec.row
+    return row[r.TRACE_ID], row[r.SPAN_ID]
 
 
 def _fresh_records(recs: Sequence[SpanRecord], new_keys: set[tuple[str, str]]) -> list[SpanRecord]:
