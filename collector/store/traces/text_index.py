@@ -31,8 +31,9 @@ a prefix term.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -99,24 +100,39 @@ ANY, ONE = "%", "_"  # wildcards of a LIKE pattern, after parsing (literals are 
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """One element of a search pattern: a literal character or a wildcard."""
+    """One element of a search pattern: a literal character or a wildcard, with what it
+    becomes in each store's pattern of the exact rule (:func:`glob_pattern`,
+    :func:`regex_pattern`)."""
 
     text: str
     wildcard: bool = False
+    glob: str = field(init=False, repr=False, compare=False)
+    regex: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "glob", _glob_piece(self.text, self.wildcard))
+        object.__setattr__(self, "regex", _regex_piece(self.text, self.wildcard))
 
 
 def parse_pattern(pattern: str, like: bool) -> list[Piece]:
     """``pattern`` as pieces; ``like``: ``%``/``_`` are wildcards and backslash escapes
     (validated earlier: never a trailing backslash)."""
     if not like:
-        return [Piece(c) for c in pattern]
+        return [_piece(c) for c in pattern]
     pieces, chars = [], iter(pattern)
     for char in chars:
         if char == "\\":
-            pieces.append(Piece(next(chars)))
+            pieces.append(_piece(next(chars)))
         else:
-            pieces.append(Piece(char, wildcard=char in (ANY, ONE)))
+            pieces.append(_piece(char, char in (ANY, ONE)))
     return pieces
+
+
+@functools.lru_cache(maxsize=4096)
+def _piece(text: str, wildcard: bool = False) -> Piece:
+    """One shared :class:`Piece` per character (a value may be 10,000 characters long, and
+    a filter hold 256 of them: making an object per character would cost 1 µs each)."""
+    return Piece(text, wildcard)
 
 
 def anchored(pieces: Sequence[Piece]) -> bool:
@@ -180,32 +196,36 @@ def glob_pattern(pieces: Sequence[Piece]) -> str:
     """A case-sensitive SQLite GLOB for ``' ' || text`` that holds where the rule does:
     ASCII letters as ``[xX]`` classes, the word start as a class of separators."""
     out = ["*", _NON_WORD_CLASS_GLOB] if anchored(pieces) else ["*"]
-    for piece in pieces:
-        if piece.wildcard:
-            out.append("*" if piece.text == ANY else "?")
-        elif piece.text.isascii() and piece.text.isalpha():
-            out.append(f"[{piece.text.lower()}{piece.text.upper()}]")
-        elif piece.text in "*?[":
-            out.append(f"[{piece.text}]")
-        else:
-            out.append(piece.text)
+    out += [piece.glob for piece in pieces]
     out.append("*")
     return "".join(out)
+
+
+def _glob_piece(text: str, wildcard: bool) -> str:
+    if wildcard:
+        return "*" if text == ANY else "?"
+    if text.isascii() and text.isalpha():
+        return f"[{text.lower()}{text.upper()}]"
+    if text in "*?[":
+        return f"[{text}]"
+    return text
 
 
 def regex_pattern(pieces: Sequence[Piece]) -> str:
     """A case-sensitive PostgreSQL regular expression (ARE) for the same rule."""
     out = [f"(^|{_NON_WORD_CLASS_RE})"] if anchored(pieces) else []
-    for piece in pieces:
-        if piece.wildcard:
-            out.append(".*" if piece.text == ANY else ".")
-        elif piece.text.isascii() and piece.text.isalpha():
-            out.append(f"[{piece.text.lower()}{piece.text.upper()}]")
-        elif piece.text.isascii() and not piece.text.isalnum():
-            out.append("\\" + piece.text)
-        else:
-            out.append(piece.text)
+    out += [piece.regex for piece in pieces]
     return "".join(out)
+
+
+def _regex_piece(text: str, wildcard: bool) -> str:
+    if wildcard:
+        return ".*" if text == ANY else "."
+    if text.isascii() and text.isalpha():
+        return f"[{text.lower()}{text.upper()}]"
+    if text.isascii() and not text.isalnum():
+        return "\\" + text
+    return text
 
 
 # ---------------------------------------------------------------------------------------
