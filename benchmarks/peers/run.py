@@ -43,7 +43,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 import peers_venv  # noqa: E402
-from harness import CollectorProcess, free_port  # noqa: E402
+from harness import CollectorProcess, free_port, stop_process  # noqa: E402
 from peers_common import Workload, write_requests  # noqa: E402
 from peers_table import format_table  # noqa: E402
 from workload import SPANS_PER_TRACE, build_requests  # noqa: E402
@@ -85,12 +85,7 @@ class Server:
         raise ToolFailed(f"{self.name} did not answer {health} within {timeout:.0f} s")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def _tail(path: Path, lines: int = 15) -> str:
